@@ -1,0 +1,104 @@
+"""客户档案 — the customer-archive CRM. `create_app` is the application factory."""
+
+from flask import Flask, g, redirect, request, session, url_for
+from flask_login import current_user
+
+from crm.config import INSTANCE_DIR, load_config
+from crm.extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config=None) -> Flask:
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    load_config(app, config)
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+
+    from crm import models  # noqa: F401  (every table, for Alembic and the mappers)
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    _init_login(app)
+    _init_database_hooks(app)
+
+    from crm.auth.views import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
+
+    from crm.admin import init_admin
+
+    init_admin(app)
+
+    from crm.cli import register_cli
+
+    register_cli(app)
+
+    from crm.tasks import init_celery
+
+    init_celery(app)
+
+    @app.route("/")
+    def home():
+        return redirect(url_for("admin.index"))
+
+    return app
+
+
+def _select_locale():
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    if "locale" in session:
+        return session["locale"]
+    return request.accept_languages.best_match(["zh_Hans_CN", "en"]) or "zh_Hans_CN"
+
+
+def _select_timezone():
+    from flask import current_app
+
+    return current_app.config["TIMEZONE"]
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from crm.access import set_actor
+    from crm.auth.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id))
+        return user if user and user.active else None
+
+    @app.before_request
+    def _bind_actor():
+        set_actor(current_user._get_current_object() if current_user.is_authenticated else None)
+        g.crm_request = True
+
+
+def _init_database_hooks(app: Flask) -> None:
+    from flask_sqlalchemy.session import Session
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from crm import access
+    from crm.governance import audit
+
+    access.install(Session)
+    audit.install(Session)
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        # WAL lets the web app and the worker read while the other writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()

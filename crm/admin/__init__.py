@@ -1,0 +1,72 @@
+"""Flask-Admin wiring: one module per domain registers its views here."""
+
+from flask_admin import Admin, expose
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from crm import access
+from crm.admin.audit import AuditView
+from crm.admin.base import HomeView
+from crm.admin.clients import ClientView, ContactLogView, KeyPersonView
+from crm.admin.users import RegionView, SettingView, UserView
+from crm.auth.models import Region, User
+from crm.clients import choices as ch
+from crm.clients.models import Client
+from crm.extensions import db
+from crm.governance.models import AuditEvent, TaskRun
+from crm.settings import Setting
+from crm.timeutil import format_local
+
+ACTION_LABELS = {
+    "create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),
+    "restore": _l("Restored"), "destroy": _l("Destroyed"), "view_sensitive": _l("Viewed in full"),
+    "login": _l("Signed in"), "login_failed": _l("Failed sign-in"),
+}
+CHOICE_SETS = {"key_person_role": ch.KEY_PERSON_ROLE, "contact_way": ch.CONTACT_WAY,
+               "person_role": ch.PERSON_ROLE}
+
+
+class Home(HomeView):
+    @expose("/")
+    def index(self):
+        counts = None
+        if access.can(access.current_actor(), "view", area="clients"):
+            visible = db.session.execute(select(func.count()).select_from(Client)).scalar()
+            counts = [(_l("Customers you can see"), visible)]
+        run = db.session.get(TaskRun, "heartbeat")
+        heartbeat = format_local(run.finished_at) if run else None
+        return self.render("admin/crm/home.html", counts=counts, heartbeat=heartbeat)
+
+
+def init_admin(app) -> Admin:
+    admin = Admin(
+        app,
+        name=_l("Customer archives"),
+        index_view=Home(name=_l("Home"), url="/admin"),
+        theme=Bootstrap4Theme(base_template="admin/crm/layout.html", swatch="cerulean"),
+    )
+    archive = _l("Customer archives")
+    admin.add_view(ClientView(Client, name=_l("Customers"), endpoint="client", category=archive))
+    from crm.clients.models import ContactLog, KeyPerson
+
+    admin.add_view(KeyPersonView(KeyPerson, name=_l("Key persons"), endpoint="keyperson",
+                                 category=archive))
+    admin.add_view(ContactLogView(ContactLog, name=_l("Contact log"), endpoint="contactlog",
+                                  category=archive))
+    system = _l("System")
+    admin.add_view(AuditView(AuditEvent, name=_l("Audit trail"), endpoint="audit",
+                             category=system))
+    admin.add_view(UserView(User, name=_l("Users"), endpoint="user", category=system))
+    admin.add_view(RegionView(Region, name=_l("Regions"), endpoint="region", category=system))
+    admin.add_view(SettingView(Setting, name=_l("Settings"), endpoint="setting", category=system))
+
+    app.jinja_env.globals.update(
+        get_locale=get_locale,
+        role_label=lambda role: str(access.ROLES.get(role, role)),
+        choice_label=lambda name, value: ch.label(CHOICE_SETS[name], value),
+        action_label=lambda action: str(ACTION_LABELS.get(action, action)),
+        local_time=format_local,
+    )
+    return admin

@@ -1,0 +1,225 @@
+"""The one base view: role gate, row scope on every path, domain services for every write.
+
+Reads are narrowed by crm.access in the query layer; this class closes the paths that do not
+run a fresh query (Flask-Admin's `get_one` and the AJAX loaders' `get_one` use session.get and
+would answer from the identity map), turns an out-of-scope record into 404, and sends creates,
+updates and deletes through the domain functions so that no view can skip a rule.
+"""
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin.babel import ngettext
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import StringField
+
+from crm.access import can, current_actor
+from crm.errors import DomainError, NotAllowed
+from crm.extensions import db
+from crm.governance.services import add_record, change_record, soft_delete
+
+
+class RoleGate:
+    """Which roles may open a view at all; the row scope is decided separately."""
+
+    roles: frozenset = frozenset()
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated and current_user.role in self.roles
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+
+class SecureForm(FlaskForm):
+    """Flask-WTF's form: the CSRF token the app-wide CSRFProtect checks."""
+
+
+def select_one(model, pk):
+    """Load one row through the scoped query layer, ignoring what the session already holds."""
+    stmt = select(model).where(model.__mapper__.primary_key[0] == pk)
+    return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    def get_one(self, pk):
+        with db.session.no_autoflush:
+            return select_one(self.model, pk)
+
+
+class ScopedModelView(RoleGate, ModelView):
+    area: str = ""
+    form_base_class = SecureForm
+    extra_form_fields: tuple = ()
+    can_view_details = True
+    can_set_page_size = True
+    page_size = 20
+    list_template = "admin/crm/list.html"
+
+    def __init__(self, model, **kwargs):
+        super().__init__(model, db.session, **kwargs)
+
+    # --- what the signed-in user may do, asked of crm.access -----------------------------
+    @property
+    def can_create(self):
+        return can(current_actor(), "create", area=self.area)
+
+    @property
+    def can_edit(self):
+        return can(current_actor(), "edit", area=self.area)
+
+    @property
+    def can_delete(self):
+        return can(current_actor(), "delete", area=self.area)
+
+    @property
+    def can_export(self):
+        return can(current_actor(), "export", area=self.area)
+
+    # --- reads ------------------------------------------------------------------------------
+    def get_one(self, id):
+        try:
+            pk = int(id)
+        except (TypeError, ValueError):
+            abort(404)
+        row = select_one(self.model, pk)
+        if row is None:
+            abort(404)
+        return row
+
+    def _get_filter_groups(self):
+        """Flask-Admin computes option lists once at start-up; scoped ones are asked per request."""
+        groups = super()._get_filter_groups()
+        for items in (groups or {}).values():
+            for item in items:
+                flt = self._filters[item["index"]]
+                if callable(flt.options):
+                    item["options"] = [(str(k), str(v)) for k, v in flt.options()]
+        return groups
+
+    def _create_ajax_loader(self, name, options):
+        attr = getattr(self.model, name)
+        remote = attr.property.mapper.class_
+        return ScopedAjaxLoader(name, self.session, remote, **options)
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        model = self.get_one(request.args.get("id"))
+        if not can(current_actor(), "edit", model):
+            abort(403)
+        return super().edit_view()
+
+    # --- writes: through the domain functions ---------------------------------------------
+    def create_form(self, obj=None):
+        return self._mark(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._mark(super().edit_form(obj))
+
+    def _mark(self, form):
+        form.crm_model_form = True
+        self.adjust_form(form)
+        return form
+
+    def adjust_form(self, form) -> None:
+        """Remove or narrow fields for the signed-in user's role."""
+
+    def validate_form(self, form) -> bool:
+        valid = super().validate_form(form)
+        if valid and getattr(form, "crm_model_form", False):
+            errors = self.field_errors(form)
+            for name, message in errors.items():
+                if name in form:
+                    form[name].errors = [*form[name].errors, str(message)]
+                else:
+                    flash(str(message), "error")
+            valid = not errors
+        return valid
+
+    def field_errors(self, form) -> dict:
+        return {}
+
+    def populate(self, form, model) -> None:
+        for name, field in form._fields.items():
+            if name not in self.extra_form_fields and name != "csrf_token":
+                field.populate_obj(model, name)
+
+    def create_model(self, form):
+        model = self.build_new_instance()
+        self.populate(form, model)
+        return self._write(form, lambda: self.create_record(form, model)) and model
+
+    def update_model(self, form, model):
+        self.populate(form, model)
+        return self._write(form, lambda: self.update_record(form, model))
+
+    def delete_model(self, model):
+        reason = request.form.get("reason", "").strip()
+        return self._write(None, lambda: self.delete_record(model, reason))
+
+    def _write(self, form, operation) -> bool:
+        try:
+            with db.session.no_autoflush:
+                operation()
+            db.session.commit()
+        except NotAllowed as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+            return False
+        except DomainError as exc:
+            db.session.rollback()
+            for name, message in exc.field_errors.items():
+                if form is not None and name in form:
+                    form[name].errors = [*form[name].errors, str(message)]
+                else:
+                    flash(str(message), "error")
+            flash(str(exc.message), "error")
+            return False
+        return True
+
+    def create_record(self, form, model) -> None:
+        add_record(db.session, model)
+
+    def update_record(self, form, model) -> None:
+        change_record(db.session, model, getattr(form, "change_reason", None) and
+                      form.change_reason.data)
+
+    def delete_record(self, model, reason: str) -> None:
+        soft_delete(db.session, [model], reason)
+
+    def get_delete_form(self):
+        form = super().get_delete_form()
+        form.reason = StringField()
+        return form
+
+    @action("delete", _l("Delete"), _l("Are you sure you want to delete selected records?"))
+    def action_delete(self, ids):
+        rows = self.get_query().filter(self.model.id.in_([int(i) for i in ids])).all()
+        count = sum(1 for row in rows if self.delete_model(row))
+        if count:
+            flash(ngettext("Record was successfully deleted.",
+                           "%(count)s records were successfully deleted.", count, count=count),
+                  "success")
+
+
+class HomeView(AdminIndexView):
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated
+
+    def inaccessible_callback(self, name, **kwargs):
+        return redirect(url_for("auth.login", next=request.full_path))
+
+
+class RoleView(RoleGate, BaseView):
+    """A plain (non-model) screen gated by role."""
+
+
+__all__ = ["HomeView", "RoleView", "ScopedModelView", "select_one", "_"]

@@ -1,0 +1,280 @@
+"""Customer cards (客户档案卡), key persons and the communication log."""
+
+from flask import request
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from wtforms import StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from crm import access
+from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.admin.base import ScopedModelView
+from crm.auth.models import Region, User
+from crm.clients import choices as ch
+from crm.clients import services
+from crm.clients.models import Client, ContactLog, KeyPerson
+from crm.extensions import db
+from crm.governance.audit import record
+from crm.governance.models import AuditEvent
+
+CLIENT_LABELS = {
+    "code": _l("Customer code"),
+    "name": _l("Full name"),
+    "short_name": _l("Short name"),
+    "kind": _l("Customer kind"),
+    "credit_code": _l("Unified social credit code"),
+    "tax_number": _l("Tax number"),
+    "licence_number": _l("Business licence number"),
+    "bank_name": _l("Bank"),
+    "bank_account": _l("Bank account"),
+    "company_type": _l("Company type"),
+    "registered_capital": _l("Registered capital (paid in)"),
+    "fixed_assets": _l("Fixed assets"),
+    "working_capital": _l("Working capital"),
+    "staff_count": _l("Staff count"),
+    "business_area": _l("Business area (m²)"),
+    "opening_date": _l("Opening date"),
+    "business_scope": _l("Business scope"),
+    "main_products": _l("Main products and brands"),
+    "market": _l("Domestic / export"),
+    "trade_mode": _l("Wholesale / retail"),
+    "gender": _l("Gender"),
+    "birth_date": _l("Date of birth"),
+    "occupation": _l("Occupation"),
+    "id_number": _l("ID number"),
+    "id_number_mask": _l("ID number"),
+    "province": _l("Province"),
+    "city": _l("City"),
+    "street": _l("Street address"),
+    "postcode": _l("Postcode"),
+    "phone": _l("Phone"),
+    "fax": _l("Fax"),
+    "mobile": _l("Mobile"),
+    "email": _l("E-mail"),
+    "website": _l("Website"),
+    "market_region": _l("Market region"),
+    "sales_capacity": _l("Sales capacity"),
+    "development_potential": _l("Development potential"),
+    "business_philosophy": _l("Business philosophy and style"),
+    "policy_notes": _l("Market policy news"),
+    "first_contact_date": _l("First contact date"),
+    "first_deal_date": _l("First dealt with us"),
+    "consumption_kinds": _l("Consumption kinds"),
+    "satisfaction": _l("Satisfaction"),
+    "attitude": _l("Attitude"),
+    "level": _l("Customer level"),
+    "stage": _l("Stage"),
+    "nature": _l("Nature"),
+    "weight": _l("Weight"),
+    "owner": _l("Account manager"),
+    "region": _l("Region"),
+    "created_at": _l("Registered at"),
+    "change_reason": _l("Reason for the change"),
+}
+
+CLIENT_CHOICES = {
+    "kind": ch.KIND, "level": ch.LEVEL, "stage": ch.STAGE, "nature": ch.NATURE,
+    "weight": ch.WEIGHT, "company_type": ch.COMPANY_TYPE, "market": ch.MARKET,
+    "trade_mode": ch.TRADE_MODE, "gender": ch.GENDER, "satisfaction": ch.SATISFACTION,
+}
+
+
+def _owner_options():
+    """Account managers the signed-in user may filter or assign by (their scope, no wider)."""
+    actor = current_actor()
+    if actor is access.SYSTEM or actor is None:  # start-up: options are asked per request
+        return []
+    stmt = select(User.id, User.full_name).where(User.role == access.ACCOUNT_MANAGER)
+    if actor.role == access.ACCOUNT_MANAGER:
+        stmt = stmt.where(User.id == actor.id)
+    elif actor.role == REGIONAL_MANAGER:
+        stmt = stmt.where(User.region_id == actor.region_id)
+    return [(str(i), n) for i, n in db.session.execute(stmt.order_by(User.full_name))]
+
+
+def _region_options():
+    actor = current_actor()
+    if actor is access.SYSTEM or actor is None:
+        return []
+    stmt = select(Region.id, Region.name)
+    if actor.role in (access.ACCOUNT_MANAGER, REGIONAL_MANAGER):
+        stmt = stmt.where(Region.id == actor.region_id)
+    return [(str(i), n) for i, n in db.session.execute(stmt.order_by(Region.name))]
+
+
+def _owners_query():
+    actor = current_actor()
+    stmt = select(User).where(User.role == access.ACCOUNT_MANAGER, User.active.is_(True))
+    if actor.role == REGIONAL_MANAGER:
+        stmt = stmt.where(User.region_id == actor.region_id)
+    return db.session.scalars(stmt.order_by(User.full_name)).all()
+
+
+def _choice_formatters(mapping):
+    return {name: (lambda v, c, m, p, ch_=opts: ch.label(ch_, getattr(m, p)))
+            for name, opts in mapping.items()}
+
+
+class ClientView(ScopedModelView):
+    area = "clients"
+    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, access.FINANCE,
+                       access.CLERK, access.SERVICE})
+    details_template = "admin/crm/client_details.html"
+    column_list = ("code", "name", "short_name", "level", "stage", "nature", "weight",
+                   "owner", "region", "phone", "mobile", "id_number_mask", "created_at")
+    column_details_list = ("code", "name", "short_name", "kind", "credit_code", "company_type",
+                           "registered_capital", "staff_count", "gender", "birth_date",
+                           "id_number_mask", "province", "city", "street", "postcode", "phone",
+                           "mobile", "fax", "email", "website", "level", "stage", "nature",
+                           "weight", "owner", "region", "first_contact_date", "first_deal_date",
+                           "satisfaction", "business_scope", "main_products", "created_at")
+    column_export_list = column_list
+    column_labels = CLIENT_LABELS
+    column_formatters = _choice_formatters(CLIENT_CHOICES)
+    column_formatters_export = _choice_formatters(CLIENT_CHOICES)
+    column_searchable_list = ("name", "short_name", "code", "phone", "mobile")
+    column_sortable_list = ("code", "name", "level", "created_at")
+    column_default_sort = ("created_at", True)
+    column_filters = (
+        FilterEqual(Client.level, _l("Customer level"), options=ch.LEVEL),
+        FilterEqual(Client.nature, _l("Nature"), options=ch.NATURE),
+        FilterEqual(Client.stage, _l("Stage"), options=ch.STAGE),
+        FilterEqual(Client.weight, _l("Weight"), options=ch.WEIGHT),
+        FilterEqual(Client.owner_id, _l("Account manager"), options=_owner_options),
+        FilterEqual(Client.region_id, _l("Region"), options=_region_options),
+    )
+    form_choices = CLIENT_CHOICES
+    form_excluded_columns = ("code", "id_number_enc", "id_number_hash", "id_number_mask",
+                             "created_at", "updated_at", "version", "deleted_at", "deleted_by",
+                             "deleted_by_id", "key_persons", "contact_logs")
+    form_args = {"owner": {"query_factory": _owners_query, "allow_blank": True}}
+    form_extra_fields = {
+        "id_number": StringField(_l("ID number"), validators=[Optional(), Length(max=18)],
+                                 description=_l("Stored encrypted; leave empty to keep it.")),
+        "change_reason": TextAreaField(_l("Reason for the change"),
+                                       validators=[Optional(), Length(max=500)]),
+    }
+    extra_form_fields = ("id_number", "change_reason")
+    form_widget_args = {"id_number": {"autocomplete": "off"}}
+
+    def adjust_form(self, form) -> None:
+        role = current_actor().role
+        if role == access.ACCOUNT_MANAGER:
+            del form.owner, form.region
+        elif role == REGIONAL_MANAGER:
+            del form.region
+        if request.endpoint and request.endpoint.endswith("create_view"):
+            del form.change_reason
+
+    def field_errors(self, form) -> dict:
+        return services.client_field_errors(form.data)
+
+    def create_record(self, form, model) -> None:
+        services.register_client(db.session, model, form.id_number.data)
+
+    def update_record(self, form, model) -> None:
+        services.update_client(db.session, model, form.id_number.data, form.change_reason.data)
+
+    def delete_record(self, model, reason: str) -> None:
+        services.delete_client(db.session, model, reason)
+
+    def render(self, template, **kwargs):
+        model = kwargs.get("model")
+        if template == self.details_template and model is not None:
+            kwargs.update(self._card_context(model))
+        return super().render(template, **kwargs)
+
+    def _card_context(self, client) -> dict:
+        actor = current_actor()
+        detail = can(actor, "view", KeyPerson(client_id=client.id))
+        context = {"show_detail": detail, "id_number_full": None}
+        if detail:
+            context["key_persons"] = db.session.scalars(
+                select(KeyPerson).where(KeyPerson.client_id == client.id).order_by(KeyPerson.id)
+            ).all()
+            context["contact_logs"] = db.session.scalars(
+                select(ContactLog).where(ContactLog.client_id == client.id)
+                .order_by(ContactLog.seq.desc()).limit(50)
+            ).all()
+            context["history"] = db.session.scalars(
+                select(AuditEvent).where(AuditEvent.client_id == client.id)
+                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(100)
+            ).all()
+        if client.id_number_enc and can(actor, "see_id_number", client):
+            context["id_number_full"] = services.reveal_id_number(client)
+            record(db.session, "view_sensitive", client, {"field": "id_number"})
+            db.session.commit()
+        return context
+
+
+def _client_link(view, context, model, name):
+    client = model.client
+    url = view.get_url("client.details_view", id=client.id)
+    return Markup(f'<a href="{escape(url)}">{escape(client.name)}</a>')
+
+
+class ArchiveDetailView(ScopedModelView):
+    """Rows under a customer's card. Everyone in scope may add (R6)."""
+
+    area = "archive_detail"
+    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
+    form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
+    column_formatters = {"client": _client_link}
+    form_excluded_columns = ("deleted_at", "deleted_by", "deleted_by_id", "created_at")
+
+
+class KeyPersonView(ArchiveDetailView):
+    column_list = ("client", "position", "name", "title", "gender", "phone", "mobile")
+    column_labels = {
+        "client": _l("Customer"), "position": _l("Position"), "name": _l("Name"),
+        "gender": _l("Gender"), "title": _l("Title"), "birth_date": _l("Date of birth"),
+        "native_place": _l("Native place"), "education": _l("Education"),
+        "religion": _l("Religion"), "hobbies": _l("Hobbies"), "character": _l("Character"),
+        "family_notes": _l("Family notes"), "phone": _l("Phone"), "mobile": _l("Mobile"),
+    }
+    column_searchable_list = ("name", "mobile")
+    column_sortable_list = ("name",)
+    form_choices = {"position": ch.KEY_PERSON_ROLE, "gender": ch.GENDER}
+    column_formatters = {
+        **ArchiveDetailView.column_formatters,
+        **_choice_formatters({"position": ch.KEY_PERSON_ROLE, "gender": ch.GENDER}),
+    }
+
+    def field_errors(self, form) -> dict:
+        from crm.clients import identifiers as ids
+
+        errors = {}
+        for name, check in (("phone", ids.check_phone), ("mobile", ids.check_mobile)):
+            if form[name].data and (message := check(form[name].data)):
+                errors[name] = message
+        return errors
+
+
+class ContactLogView(ArchiveDetailView):
+    column_list = ("client", "seq", "contact_date", "way", "person_met", "person_role", "level",
+                   "conclusion", "recorded_by")
+    column_labels = {
+        "client": _l("Customer"), "seq": _l("No."), "contact_date": _l("Date"),
+        "way": _l("Way of contact"), "person_met": _l("Person met"),
+        "person_role": _l("Their role"), "level": _l("Customer level"), "record": _l("Record"),
+        "special_points": _l("Special points"), "conclusion": _l("Conclusion"),
+        "recorded_by": _l("Recorded by"),
+    }
+    column_searchable_list = ("person_met",)
+    column_sortable_list = ("contact_date",)
+    column_default_sort = ("contact_date", True)
+    column_filters = (
+        FilterEqual(ContactLog.way, _l("Way of contact"), options=ch.CONTACT_WAY),
+        FilterEqual(ContactLog.level, _l("Customer level"), options=ch.LEVEL),
+    )
+    form_choices = {"way": ch.CONTACT_WAY, "person_role": ch.PERSON_ROLE, "level": ch.LEVEL}
+    form_excluded_columns = (*ArchiveDetailView.form_excluded_columns, "seq", "recorded_by")
+    column_formatters = {
+        **ArchiveDetailView.column_formatters,
+        **_choice_formatters({"way": ch.CONTACT_WAY, "person_role": ch.PERSON_ROLE}),
+    }
+
+    def create_record(self, form, model) -> None:
+        services.add_contact_log(db.session, model)

@@ -1,0 +1,45 @@
+"""`flask --app wsgi crm …` commands. They act as the system and call the domain functions."""
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from crm.access import ROLES
+from crm.errors import DomainError
+from crm.extensions import db
+
+crm_cli = AppGroup("crm", help="Customer-archive commands.")
+
+
+@crm_cli.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(sorted(ROLES)))
+@click.option("--region", default=None, help="Region code or name.")
+@click.option("--name", "full_name", default="", help="Display name.")
+@click.password_option()
+def create_user_cmd(username, role, region, full_name, password):
+    """Create a user who can sign in."""
+    from crm.auth.services import create_user
+
+    try:
+        user = create_user(db.session, username, password, role, region, full_name)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from exc
+    db.session.commit()
+    click.echo(f"created {user.username} ({role})")
+
+
+@crm_cli.command("seed-demo")
+@click.option("--clients", default=240, show_default=True)
+@click.option("--password", default="demo-pass-2026", show_default=True)
+def seed_demo_cmd(clients, password):
+    """Load demo users and customers (skipped when users already exist)."""
+    from crm.demo import seed_demo
+
+    summary = seed_demo(db.session, clients, password)
+    db.session.commit()
+    click.echo(summary)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(crm_cli)

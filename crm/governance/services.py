@@ -1,0 +1,53 @@
+"""Generic record operations shared by every domain: add, change, soft-delete — each checked
+against crm.access and audited (the audit hook records the columns; these add the reason)."""
+
+from flask_babel import lazy_gettext as _l
+
+from crm.access import can, current_actor
+from crm.errors import DomainError, NotAllowed
+from crm.governance.audit import audit_reason
+from crm.governance.models import TaskRun
+from crm.timeutil import utcnow
+
+
+def add_record(session, row):
+    if not can(current_actor(), "create", row):
+        raise NotAllowed(_l("You may not add to this customer's archive."))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def change_record(session, row, reason: str | None = None):
+    if not can(current_actor(), "edit", row):
+        raise NotAllowed(_l("You may not change this record."))
+    with audit_reason(session, reason):
+        session.flush()
+    return row
+
+
+def soft_delete(session, rows, reason: str) -> None:
+    """Hide rows (the first is the one asked for; the rest go with it) and record why."""
+    actor = current_actor()
+    if not can(actor, "delete", rows[0]):
+        raise NotAllowed(_l("Only the sales manager may delete archive material."))
+    if not (reason or "").strip():
+        raise DomainError(_l("A deletion needs a reason."), {"reason": _l("Give a reason.")})
+    now = utcnow()
+    with audit_reason(session, reason.strip()):
+        for row in rows:
+            row.deleted_at = now
+            row.deleted_by_id = getattr(actor, "id", None)
+        session.flush()
+
+
+def mark_task_run(session, name: str, result: dict | None = None) -> TaskRun:
+    run = session.get(TaskRun, name) or TaskRun(name=name, runs=0)
+    now = utcnow()
+    run.started_at = run.started_at or now
+    run.finished_at = now
+    run.runs += 1
+    run.result = result
+    session.add(run)
+    session.flush()
+    return run
