@@ -65,7 +65,7 @@ class ScopedModelView(RoleGate, ModelView):
     list_template = "admin/crm/list.html"
 
     def __init__(self, model, **kwargs):
-        super().__init__(model, db.session, **kwargs)
+        super().__init__(model, db, **kwargs)
 
     # --- what the signed-in user may do, asked of crm.access -----------------------------
     @property
@@ -108,7 +108,7 @@ class ScopedModelView(RoleGate, ModelView):
     def _create_ajax_loader(self, name, options):
         attr = getattr(self.model, name)
         remote = attr.property.mapper.class_
-        return ScopedAjaxLoader(name, self.session, remote, **options)
+        return ScopedAjaxLoader(name, db, remote, **options)
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
