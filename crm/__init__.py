@@ -77,7 +77,13 @@ def _init_login(app: Flask) -> None:
     @app.before_request
     def _bind_actor():
         set_actor(current_user._get_current_object() if current_user.is_authenticated else None)
-        g.crm_request = True
+
+    @app.teardown_request
+    def _unbind_actor(exc):
+        # A request may share an app context that outlives it (a CLI or test context); the
+        # signed-in user must not stay attached to it.
+        g.pop("crm_actor", None)
+        g.pop("_login_user", None)
 
 
 def _init_database_hooks(app: Flask) -> None:

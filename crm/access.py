@@ -110,6 +110,8 @@ def scope_condition(user, model):
     policy = getattr(model, "__scope__", None)
     if policy is None:
         return None
+    if policy == "recipient":  # a person's own inbox: nobody else's notifications, ever
+        return model.recipient_id == user.id if user is not None else false()
     cond = false() if user is None else _client_condition(user, policy)
     if model is Client or cond is None:
         return cond

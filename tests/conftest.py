@@ -31,7 +31,7 @@ def _reset_schema(app) -> None:
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
-        upgrade(directory=str(Path(__file__).parent.parent / "migrations"))
+        upgrade(directory=str(Path(__file__).parent.parent / "migrations"), revision="heads")
 
 
 @pytest.fixture(scope="session")

@@ -55,6 +55,10 @@ def init_admin(app) -> Admin:
                                  category=archive))
     admin.add_view(ContactLogView(ContactLog, name=_l("Contact log"), endpoint="contactlog",
                                   category=archive))
+    from crm.admin.notifications import InboxView
+    from crm.notifications.models import Notification
+
+    admin.add_view(InboxView(Notification, name=_l("My notifications"), endpoint="inbox"))
     system = _l("System")
     admin.add_view(AuditView(AuditEvent, name=_l("Audit trail"), endpoint="audit",
                              category=system))
@@ -69,4 +73,14 @@ def init_admin(app) -> Admin:
         action_label=lambda action: str(ACTION_LABELS.get(action, action)),
         local_time=format_local,
     )
+
+    @app.context_processor
+    def _bell():
+        from flask_login import current_user
+
+        from crm.notifications.services import unread_count
+
+        if current_user and current_user.is_authenticated:
+            return {"unread_notifications": unread_count(db.session, current_user)}
+        return {"unread_notifications": 0}
     return admin

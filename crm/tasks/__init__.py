@@ -3,10 +3,11 @@
 from celery import Celery, Task
 from flask import Flask
 
-TASK_MODULES = ["crm.tasks.maintenance"]
+TASK_MODULES = ["crm.tasks.maintenance", "crm.tasks.notifications"]
 
 BEAT_SCHEDULE = {
     "heartbeat": {"task": "crm.tasks.maintenance.heartbeat", "schedule": 60.0},
+    "send-outbox": {"task": "crm.tasks.notifications.send_outbox", "schedule": 60.0},
 }
 
 

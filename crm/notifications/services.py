@@ -1,0 +1,117 @@
+"""Notify people once per event: an inbox row per recipient and a mail in the outbox, both
+inserted with ON CONFLICT DO NOTHING on the event key, in the caller's transaction."""
+
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from crm.notifications.models import Notification, OutboxMail
+from crm.timeutil import utcnow
+
+MAX_ATTEMPTS = 5
+CLAIM_TIMEOUT = timedelta(minutes=10)  # a claim older than this belongs to a dead worker
+
+
+def _insert_ignore(session, model, rows, conflict_cols):
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(model).values(rows).on_conflict_do_nothing(index_elements=conflict_cols)
+    return session.execute(stmt).rowcount
+
+
+def notify(session, recipients, event_key: str, kind: str, title: str, body: str = "",
+           client_id=None, link=None, addresses=()) -> int:
+    """Notify users (inbox + mail to their address) and plain addresses (mail only) once for
+    `event_key`. Returns how many inbox rows were new."""
+    now = utcnow()
+    users = {u.id: u for u in recipients if u is not None}
+    inbox = [{"recipient_id": uid, "event_key": event_key, "kind": kind, "title": title,
+              "body": body, "link": link, "client_id": client_id, "created_at": now}
+             for uid in users]
+    created = _insert_ignore(session, Notification, inbox, ["recipient_id", "event_key"])
+    mails = {u.email for u in users.values() if u.email} | {a for a in addresses if a}
+    _insert_ignore(session, OutboxMail, [
+        {"event_key": event_key, "to_address": a, "subject": title, "body": body,
+         "status": "pending", "attempts": 0, "created_at": now} for a in sorted(mails)
+    ], ["event_key", "to_address"])
+    return created
+
+
+def unread_count(session, user) -> int:
+    return session.execute(
+        select(func.count()).select_from(Notification)
+        .where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
+    ).scalar()
+
+
+def mark_read(session, user, ids) -> None:
+    session.execute(
+        update(Notification)
+        .where(Notification.recipient_id == user.id, Notification.id.in_(ids),
+               Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _claim(session, mail_id) -> bool:
+    """Take one mail for sending; a second worker's UPDATE finds nothing to take."""
+    now = utcnow()
+    taken = session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.id == mail_id,
+               (OutboxMail.status == "pending")
+               | ((OutboxMail.status == "sending") & (OutboxMail.claimed_at < now - CLAIM_TIMEOUT)))
+        .values(status="sending", claimed_at=now, attempts=OutboxMail.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return taken == 1
+
+
+def _deliver(mail: OutboxMail) -> None:
+    host = current_app.config.get("SMTP_HOST")
+    msg = EmailMessage()
+    msg["From"] = current_app.config.get("MAIL_FROM", "crm@localhost")
+    msg["To"] = mail.to_address
+    msg["Subject"] = mail.subject
+    msg["Message-ID"] = f"<outbox-{mail.id}@crm>"  # receivers drop a re-sent duplicate
+    msg.set_content(mail.body)
+    if host:
+        with smtplib.SMTP(host, int(current_app.config.get("SMTP_PORT", 25))) as smtp:
+            smtp.send_message(msg)
+    else:  # embedded default: one file per mail, named by its id, so a re-run overwrites
+        folder = Path(current_app.config["MAIL_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{mail.id:08d}.eml").write_bytes(bytes(msg))
+
+
+def send_outbox(session, limit: int = 200) -> int:
+    """Send pending mails. Each is claimed in its own transaction and marked sent after."""
+    ids = session.scalars(
+        select(OutboxMail.id)
+        .where(OutboxMail.status.in_(("pending", "sending")), OutboxMail.attempts < MAX_ATTEMPTS)
+        .order_by(OutboxMail.id).limit(limit)
+    ).all()
+    sent = 0
+    for mail_id in ids:
+        if not _claim(session, mail_id):
+            continue
+        mail = session.get(OutboxMail, mail_id)
+        try:
+            _deliver(mail)
+        except (OSError, smtplib.SMTPException) as exc:
+            mail.status = "pending" if mail.attempts < MAX_ATTEMPTS else "failed"
+            mail.last_error = str(exc)[:1000]
+        else:
+            mail.status, mail.sent_at = "sent", utcnow()
+            sent += 1
+        session.commit()
+    return sent
