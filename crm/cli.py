@@ -42,4 +42,9 @@ def seed_demo_cmd(clients, password):
 
 
 def register_cli(app: Flask) -> None:
+    from crm.bench import bench, load_areas
+
+    load_areas()
+    if "bench" not in crm_cli.commands:
+        crm_cli.add_command(bench)
     app.cli.add_command(crm_cli)
