@@ -10,7 +10,7 @@ from wtforms.validators import Length, Optional
 
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
-from crm.admin.base import ScopedModelView
+from crm.admin.base import ScopedModelView, select_one
 from crm.auth.models import Region, User
 from crm.clients import choices as ch
 from crm.clients import services
@@ -223,6 +223,12 @@ class ArchiveDetailView(ScopedModelView):
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
     column_formatters = {"client": _client_link}
     form_excluded_columns = ("deleted_at", "deleted_by", "deleted_by_id", "created_at")
+
+    def adjust_form(self, form) -> None:
+        # "Add" on a customer's card opens this form for that customer (if in scope).
+        client_id = request.args.get("client", type=int)
+        if client_id and request.method == "GET" and form.client.data is None:
+            form.client.data = select_one(Client, client_id)
 
 
 class KeyPersonView(ArchiveDetailView):
