@@ -1,6 +1,7 @@
 """客户档案 — the customer-archive CRM. `create_app` is the application factory."""
 
-from flask import Flask, g, redirect, request, session, url_for
+import flask_babel
+from flask import Flask, g, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
 
 from crm.config import INSTANCE_DIR, load_config
@@ -47,9 +48,14 @@ def create_app(config=None) -> Flask:
 def _select_locale():
     if current_user and current_user.is_authenticated and current_user.locale:
         return current_user.locale
+    if not has_request_context():  # tasks and CLI write texts in the default locale
+        return None
     if "locale" in session:
         return session["locale"]
-    return request.accept_languages.best_match(["zh_Hans_CN", "en"]) or "zh_Hans_CN"
+    # Browsers send "zh-CN", which matches neither "zh_Hans_CN" nor (exactly) "zh": without the
+    # aliases a typical Chinese browser that also lists English would get English.
+    best = request.accept_languages.best_match(["zh_Hans_CN", "zh_CN", "zh", "en"])
+    return "en" if best == "en" else "zh_Hans_CN"
 
 
 def _select_timezone():
@@ -81,9 +87,10 @@ def _init_login(app: Flask) -> None:
     @app.teardown_request
     def _unbind_actor(exc):
         # A request may share an app context that outlives it (a CLI or test context); the
-        # signed-in user must not stay attached to it.
+        # signed-in user and their language must not stay attached to it.
         g.pop("crm_actor", None)
         g.pop("_login_user", None)
+        flask_babel.refresh()
 
 
 def _init_database_hooks(app: Flask) -> None:

@@ -17,7 +17,7 @@ class AuditView(ScopedModelView):
                    "reason")
     column_labels = {
         "at": _l("Time"), "actor_label": _l("Who"), "action": _l("Action"),
-        "entity": _l("Record type"), "entity_id": _l("Record"), "client_id": _l("Customer"),
+        "entity": _l("Record type"), "entity_id": _l("Record ID"), "client_id": _l("Customer"),
         "changes": _l("Changes"), "reason": _l("Reason"),
     }
     column_default_sort = ("at", True)

@@ -27,7 +27,7 @@ class UserView(AdminOnly):
                    "last_login_at", "locked_until")
     column_labels = {
         "username": _l("User name"), "full_name": _l("Name"), "role": _l("Role"),
-        "region": _l("Region"), "active": _l("Active"), "locale": _l("Language"),
+        "region": _l("Region"), "active": _l("Enabled"), "locale": _l("Language"),
         "last_login_at": _l("Last sign-in"), "locked_until": _l("Locked until"),
         "email": _l("E-mail"), "new_password": _l("New password"),
     }
@@ -65,7 +65,7 @@ class UserView(AdminOnly):
 
 class RegionView(AdminOnly):
     column_list = ("code", "name")
-    column_labels = {"code": _l("Code"), "name": _l("Name")}
+    column_labels = {"code": _l("Code"), "name": _l("Region name")}
     form_columns = ("code", "name")
 
 
