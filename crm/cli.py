@@ -41,6 +41,24 @@ def seed_demo_cmd(clients, password):
     click.echo(summary)
 
 
+@crm_cli.command("credit-check")
+@click.option("--all", "check_all", is_flag=True, help="Check every customer (the default).")
+@click.option("--client", "code", default=None, help="Check one customer, by code.")
+def credit_check_cmd(check_all, code):
+    """Finance's credit check: thresholds (notifying each crossing once), limits, overdue."""
+    from sqlalchemy import select
+
+    from crm.clients.models import Client
+    from crm.credit.services import check_now
+
+    ids = None
+    if code:
+        ids = db.session.scalars(select(Client.id).where(Client.code == code)).all()
+        if not ids:
+            raise click.ClickException(f"no customer with code {code}")
+    click.echo(check_now(db.session, ids))
+
+
 def register_cli(app: Flask) -> None:
     from crm.bench import bench, load_areas
 

@@ -55,6 +55,12 @@ def init_admin(app) -> Admin:
                                  category=archive))
     admin.add_view(ContactLogView(ContactLog, name=_l("Contact log"), endpoint="contactlog",
                                   category=archive))
+    from crm.admin import credit
+
+    credit.register(admin)
+    from crm.admin import cards
+
+    cards.register(admin)
     from crm.admin.notifications import InboxView
     from crm.notifications.models import Notification
 

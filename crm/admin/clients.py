@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, StopValidation
 
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
@@ -112,6 +112,13 @@ def _owners_query():
     return db.session.scalars(stmt.order_by(User.full_name)).all()
 
 
+def _name_required(form, field):
+    # The service's words instead of a bare "This field is required."; a str, because
+    # Flask-Admin's template does not print a lazy string among a field's errors.
+    if not (field.data or "").strip():
+        raise StopValidation(str(_l("The customer's full name is required.")))
+
+
 def _choice_formatters(mapping):
     return {name: (lambda v, c, m, p, ch_=opts: ch.label(ch_, getattr(m, p)))
             for name, opts in mapping.items()}
@@ -149,7 +156,10 @@ class ClientView(ScopedModelView):
     form_excluded_columns = ("code", "id_number_enc", "id_number_hash", "id_number_mask",
                              "created_at", "updated_at", "version", "deleted_at", "deleted_by",
                              "deleted_by_id", "key_persons", "contact_logs")
-    form_args = {"owner": {"query_factory": _owners_query, "allow_blank": True}}
+    form_args = {
+        "owner": {"query_factory": _owners_query, "allow_blank": True},
+        "name": {"validators": [_name_required]},
+    }
     form_extra_fields = {
         "id_number": StringField(_l("ID number"), validators=[Optional(), Length(max=18)],
                                  description=_l("Stored encrypted; leave empty to keep it.")),
@@ -223,8 +233,14 @@ class ArchiveDetailView(ScopedModelView):
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
     column_formatters = {"client": _client_link}
     form_excluded_columns = ("deleted_at", "deleted_by", "deleted_by_id", "created_at")
+    # R6: a change keeps its reason, here as on the card.
+    form_extra_fields = {"change_reason": TextAreaField(_l("Reason for the change"),
+                                                        validators=[Optional(), Length(max=500)])}
+    extra_form_fields = ("change_reason",)
 
     def adjust_form(self, form) -> None:
+        if request.endpoint and request.endpoint.endswith("create_view"):
+            del form.change_reason
         # "Add" on a customer's card opens this form for that customer (if in scope).
         client_id = request.args.get("client", type=int)
         if client_id and request.method == "GET" and form.client.data is None:

@@ -23,6 +23,11 @@ class Region(db.Model):
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    # Who may do what is itself audited: a role, region or password change leaves a trace.
+    __audited__ = True
+    __sensitive__ = {"password_hash"}
+    # Sign-in bookkeeping: the login / login_failed events already record each attempt.
+    __audit_skip__ = {"failed_logins", "locked_until", "last_login_at"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -6,20 +6,25 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from crm.access import ROLES
+from crm.access import ACCOUNT_MANAGER, REGIONAL_MANAGER, ROLES
 from crm.auth.models import Region, User
-from crm.auth.passwords import hash_password, verify_password
+from crm.auth.passwords import burn_time, hash_password, verify_password
 from crm.errors import DomainError
 from crm.governance.audit import event_row
 from crm.governance.models import AuditEvent
 from crm.timeutil import utcnow
 
 MIN_PASSWORD = 8
+REGIONAL_ROLES = {ACCOUNT_MANAGER, REGIONAL_MANAGER}
 
 
 def create_user(session, username, password, role, region=None, full_name="", email=None):
     if role not in ROLES:
         raise DomainError(_l("Unknown role: %(role)s", role=role))
+    if role in REGIONAL_ROLES and not region:
+        # Their scope is their region: without one they would see nothing, or file customers
+        # no regional manager ever sees.
+        raise DomainError(_l("The role %(role)s needs a region.", role=ROLES[role]))
     if len(password) < MIN_PASSWORD:
         raise DomainError(_l("A password has at least %(n)d characters.", n=MIN_PASSWORD))
     if session.execute(select(User.id).where(User.username == username)).first():
@@ -57,6 +62,7 @@ def authenticate(session, username: str, password: str) -> User:
     refused = DomainError(_l("Wrong user name or password."))
     now = utcnow()
     if user is None:
+        burn_time(password)  # as long as a real check, so timing does not tell who exists
         _log(session, "login_failed", None, {"username": username})
         raise refused
     if user.locked_until and user.locked_until > now:

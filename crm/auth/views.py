@@ -20,7 +20,10 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/"):
+    """Only a path on this site. Browsers read "/\\host" as "//host" and drop tabs and newlines
+    inside a URL, so those are refused along with anything naming a scheme or a host."""
+    if (target and target.startswith("/") and "\\" not in target and target.isprintable()
+            and not urlsplit(target).netloc and not urlsplit(target).scheme):
         return target
     return url_for("admin.index")
 

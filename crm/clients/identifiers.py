@@ -5,6 +5,7 @@ string) that says what is wrong, so that forms and importers report the same wor
 """
 
 import re
+import unicodedata
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -15,14 +16,23 @@ ID_CHECK = "10X98765432"  # index: S mod 11
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# re.ASCII: a bare \d would also match other scripts' digits, which int() and the check
+# character arithmetic then choke on. fullmatch: "$" alone lets a trailing newline through.
+MOBILE_RE = re.compile(r"1[3-9]\d{9}", re.ASCII)
 # Landline with area code: 010-12345678, 0755 1234567, optional extension.
-LANDLINE_RE = re.compile(r"^0\d{2,3}[- ]?\d{7,8}(?:[- ]?(?:转|ext\.?|x)?\d{1,6})?$")
-POSTCODE_RE = re.compile(r"^\d{6}$")
+LANDLINE_RE = re.compile(r"0\d{2,3}[- ]?\d{7,8}(?:[- ]?(?:转|ext\.?|x)?\d{1,6})?", re.ASCII)
+POSTCODE_RE = re.compile(r"\d{6}", re.ASCII)
+ID_NUMBER_RE = re.compile(r"\d{17}[\dX]", re.ASCII)
+
+
+def normalise_text(value: str) -> str:
+    """What a number field stores: NFKC turns the full-width digits and letters a Chinese input
+    method types into ASCII; surrounding blanks go."""
+    return unicodedata.normalize("NFKC", value).strip()
 
 
 def normalise_id_number(value: str) -> str:
-    return value.strip().upper()
+    return normalise_text(value).upper()
 
 
 def id_number_check_char(first17: str) -> str:
@@ -35,7 +45,7 @@ def check_id_number(value: str) -> str | None:
     v = normalise_id_number(value)
     if len(v) != 18:
         return _l("An ID number has 18 characters; this one has %(n)d.", n=len(v))
-    if not v[:17].isdigit() or not (v[17].isdigit() or v[17] == "X"):
+    if not ID_NUMBER_RE.fullmatch(v):
         return _l("An ID number is 17 digits followed by a digit or X.")
     try:
         date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
@@ -64,7 +74,7 @@ def mask_id_number(value: str) -> str:
 
 
 def normalise_credit_code(value: str) -> str:
-    return value.strip().upper()
+    return normalise_text(value).upper()
 
 
 def credit_code_check_char(first17: str) -> str:
@@ -90,20 +100,20 @@ def check_credit_code(value: str) -> str | None:
 
 
 def check_mobile(value: str) -> str | None:
-    if not MOBILE_RE.match(value.strip()):
+    if not MOBILE_RE.fullmatch(normalise_text(value)):
         return _l("A mobile number is 11 digits starting with 13-19.")
     return None
 
 
 def check_phone(value: str) -> str | None:
     """A phone field takes a mobile number or a landline with its area code."""
-    v = value.strip()
-    if MOBILE_RE.match(v) or LANDLINE_RE.match(v):
+    v = normalise_text(value)
+    if MOBILE_RE.fullmatch(v) or LANDLINE_RE.fullmatch(v):
         return None
     return _l("Write a landline with its area code (e.g. 010-12345678) or an 11-digit mobile.")
 
 
 def check_postcode(value: str) -> str | None:
-    if not POSTCODE_RE.match(value.strip()):
+    if not POSTCODE_RE.fullmatch(normalise_text(value)):
         return _l("A postcode has 6 digits.")
     return None

@@ -1,6 +1,6 @@
 """The rules of the customer card, as functions the admin, the CLI, importers and tasks call."""
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -15,18 +15,45 @@ from crm.sequences import next_value
 
 CODE_PREFIX = "KH"
 MONEY_FIELDS = ("registered_capital", "fixed_assets", "working_capital", "business_area")
+MONEY_LIMIT = Decimal(10) ** 10  # business_area is Numeric(12, 2), the narrowest of them
+NUMBER_FIELDS = ("phone", "fax", "mobile", "postcode")
+
+
+def _too_long(data: dict) -> dict:
+    """The column widths, so that an importer's over-long value is a message, not a database
+    error (PostgreSQL refuses it; SQLite would silently keep it)."""
+    errors = {}
+    for column in Client.__table__.columns:
+        limit = getattr(column.type, "length", None)
+        value = data.get(column.key)
+        if limit and isinstance(value, str) and len(value) > limit:
+            errors[column.key] = _l("At most %(n)d characters; this has %(m)d.",
+                                    n=limit, m=len(value))
+    return errors
+
+
+def _amount_error(value):
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return _l("This is not a number.")
+    if not amount.is_finite():  # a form takes "NaN" and "Infinity" as decimals
+        return _l("This is not a number.")
+    if amount < 0:
+        return _l("This amount cannot be negative.")
+    if amount >= MONEY_LIMIT:
+        return _l("This amount is too large.")
+    return None
 
 
 def client_field_errors(data: dict) -> dict:
     """Field-level problems of a customer card's values (form, import and API share this)."""
-    errors = {}
+    errors = _too_long(data)
 
     def check(field, fn):
         value = (data.get(field) or "").strip() if isinstance(data.get(field), str) else None
-        if value:
-            message = fn(value)
-            if message:
-                errors[field] = message
+        if value and (message := fn(value)) is not None:
+            errors[field] = message
 
     check("credit_code", ids.check_credit_code)
     check("id_number", ids.check_id_number)
@@ -35,17 +62,19 @@ def client_field_errors(data: dict) -> dict:
     check("mobile", ids.check_mobile)
     check("postcode", ids.check_postcode)
     for field in MONEY_FIELDS:
-        value = data.get(field)
-        if value is not None and Decimal(value) < 0:
-            errors[field] = _l("This amount cannot be negative.")
-    if data.get("staff_count") is not None and data["staff_count"] < 0:
+        if data.get(field) is not None and (message := _amount_error(data[field])):
+            errors[field] = message
+    staff = data.get("staff_count")
+    if staff is not None and staff < 0:
         errors["staff_count"] = _l("The staff count cannot be negative.")
+    elif staff is not None and staff >= 2**31:  # PostgreSQL's integer
+        errors["staff_count"] = _l("This number is too large.")
     if not (data.get("name") or "").strip():
         errors["name"] = _l("The customer's full name is required.")
     id_number = (data.get("id_number") or "").strip()
-    if id_number and "id_number" not in errors and data.get("birth_date"):
-        if ids.id_number_birth_date(id_number) != data["birth_date"]:
-            errors["birth_date"] = _l("The date of birth differs from the one in the ID number.")
+    if (id_number and "id_number" not in errors and data.get("birth_date")
+            and ids.id_number_birth_date(id_number) != data["birth_date"]):
+        errors["birth_date"] = _l("The date of birth differs from the one in the ID number.")
     return errors
 
 
@@ -66,8 +95,14 @@ def reveal_id_number(client: Client) -> str | None:
 
 
 def _normalise(client: Client) -> None:
+    """Store what the checks accepted: numbers in ASCII without blanks, the name trimmed."""
+    if client.name:
+        client.name = client.name.strip()
     if client.credit_code:
         client.credit_code = ids.normalise_credit_code(client.credit_code)
+    for field in NUMBER_FIELDS:
+        if getattr(client, field):
+            setattr(client, field, ids.normalise_text(getattr(client, field)))
     if client.kind == "individual":
         client.nature = "individual"
 
@@ -87,17 +122,22 @@ def _apply_ownership(client: Client, actor) -> None:
         client.region_id = db.session.get(User, client.owner_id).region_id
 
 
-def register_client(session, client: Client, id_number: str | None = None) -> Client:
-    """Enter a new customer: ownership by role, checks, a customer code, the audit record."""
-    actor = current_actor()
-    _apply_ownership(client, actor)
+def _check(client: Client, id_number: str | None) -> None:
+    _normalise(client)
     data = {c.key: getattr(client, c.key) for c in Client.__table__.columns}
     errors = client_field_errors({**data, "id_number": id_number})
     if errors:
         raise DomainError(_l("The customer card has errors."), errors)
-    if not can(actor, "create", client):
-        raise NotAllowed(_l("You may not register this customer."))
-    _normalise(client)
+
+
+def register_client(session, client: Client, id_number: str | None = None) -> Client:
+    """Enter a new customer: ownership by role, checks, a customer code, the audit record."""
+    actor = current_actor()
+    with session.no_autoflush:
+        _apply_ownership(client, actor)
+        _check(client, id_number)
+        if not can(actor, "create", client):
+            raise NotAllowed(_l("You may not register this customer."))
     set_id_number(client, id_number)
     client.code = f"{CODE_PREFIX}{next_value(session, 'client_code'):07d}"
     session.add(client)
@@ -106,28 +146,31 @@ def register_client(session, client: Client, id_number: str | None = None) -> Cl
 
 
 def update_client(session, client: Client, id_number: str | None = None, reason=None) -> Client:
-    actor = current_actor()
-    if getattr(actor, "role", None) in (ACCOUNT_MANAGER, REGIONAL_MANAGER):
-        _apply_ownership(client, actor)  # an account manager cannot give a customer away
-    data = {c.key: getattr(client, c.key) for c in Client.__table__.columns}
-    errors = client_field_errors({**data, "id_number": id_number})
-    if errors:
-        raise DomainError(_l("The customer card has errors."), errors)
-    _normalise(client)
-    set_id_number(client, id_number)
-    return change_record(session, client, reason)
+    # No autoflush: the scope check must see the stored owner, not the edited one, and the
+    # changes must reach the database in change_record's flush, which carries the reason.
+    with session.no_autoflush:
+        actor = current_actor()
+        if getattr(actor, "role", None) in (ACCOUNT_MANAGER, REGIONAL_MANAGER):
+            _apply_ownership(client, actor)  # an account manager cannot give a customer away
+        _check(client, id_number)
+        set_id_number(client, id_number)
+        return change_record(session, client, reason)
 
 
 def delete_client(session, client: Client, reason: str) -> None:
     """Soft-delete a customer with everything under it; the rows stay for the retention period."""
-    soft_delete(session, [client, *client.key_persons, *client.contact_logs], reason)
+    # Rows deleted earlier keep their own deletion time and reason.
+    under = [r for r in (*client.key_persons, *client.contact_logs) if r.deleted_at is None]
+    soft_delete(session, [client, *under], reason)
 
 
 def add_contact_log(session, log: ContactLog) -> ContactLog:
     """R16: a contact gets the next sequence number of its customer's log."""
+    # A form sets the `client` relationship; client_id follows only at the flush.
+    client_id = log.client.id if log.client is not None else log.client_id
     last = session.execute(
         select(func.max(ContactLog.seq))
-        .where(ContactLog.client_id == log.client_id)
+        .where(ContactLog.client_id == client_id)
         .execution_options(crm_unscoped=True, crm_include_deleted=True)
     ).scalar()
     log.seq = (last or 0) + 1

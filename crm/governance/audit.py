@@ -1,8 +1,9 @@
 """Every change of an audited model is recorded in the flush that writes it.
 
 Models opt in with ``__audited__ = True``; fields named in ``__sensitive__`` are recorded as
-masked. Because this hangs on the session, changes from the admin, the CLI, importers and tasks
-are all recorded without each caller remembering to. A reason given with `audit_reason` is
+masked, fields in ``__audit_skip__`` not at all (bookkeeping that other events already tell).
+Because this hangs on the session, changes from the admin, the CLI, importers and tasks are all
+recorded without each caller remembering to. A reason given with `audit_reason` is
 attached to the events of that transaction.
 """
 
@@ -48,10 +49,11 @@ def _shown(obj, key, value):
 
 def _changes(obj, new: bool) -> dict:
     state = inspect(obj)
+    skip = SKIP | getattr(obj, "__audit_skip__", set())
     out = {}
     for attr in state.mapper.column_attrs:
         key = attr.key
-        if key in SKIP:
+        if key in skip:
             continue
         hist = state.attrs[key].history
         if new:
@@ -76,10 +78,16 @@ def _action(obj, new: bool, changes: dict) -> str:
 
 def event_row(session, action, entity, entity_id, client_id, changes=None, reason=None) -> dict:
     actor = current_actor()
+    if actor is None:
+        label = "anonymous"
+    elif actor is SYSTEM:  # a class, so str() would give its repr
+        label = "system"
+    else:
+        label = str(getattr(actor, "username", actor))
     return {
         "at": utcnow(),
         "actor_id": getattr(actor, "id", None),
-        "actor_label": "anonymous" if actor is None else str(getattr(actor, "username", actor)),
+        "actor_label": label,
         "action": action,
         "entity": entity,
         "entity_id": entity_id,
