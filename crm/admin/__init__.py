@@ -9,7 +9,14 @@ from sqlalchemy import func, select
 from crm import access
 from crm.admin.audit import AuditView
 from crm.admin.base import HomeView
-from crm.admin.clients import ClientView, ContactLogView, KeyPersonView
+from crm.admin.clients import (
+    ClientView,
+    ContactLogView,
+    KeyPersonView,
+    entity_label,
+    history_field,
+    history_value,
+)
 from crm.admin.users import RegionView, SettingView, UserView
 from crm.auth.models import Region, User
 from crm.clients import choices as ch
@@ -78,6 +85,9 @@ def init_admin(app) -> Admin:
         choice_label=lambda name, value: ch.label(CHOICE_SETS[name], value),
         action_label=lambda action: str(ACTION_LABELS.get(action, action)),
         local_time=format_local,
+        history_field=history_field,
+        history_value=history_value,
+        entity_label=entity_label,
     )
 
     @app.context_processor

@@ -18,6 +18,7 @@ from crm.clients.models import Client, ContactLog, KeyPerson
 from crm.extensions import db
 from crm.governance.audit import record
 from crm.governance.models import AuditEvent
+from crm.timeutil import format_local
 
 CLIENT_LABELS = {
     "code": _l("Customer code"),
@@ -139,7 +140,8 @@ class ClientView(ScopedModelView):
                            "satisfaction", "business_scope", "main_products", "created_at")
     column_export_list = column_list
     column_labels = CLIENT_LABELS
-    column_formatters = _choice_formatters(CLIENT_CHOICES)
+    column_formatters = {**_choice_formatters(CLIENT_CHOICES),
+                         "created_at": lambda v, c, m, p: format_local(m.created_at)}
     column_formatters_export = _choice_formatters(CLIENT_CHOICES)
     column_searchable_list = ("name", "short_name", "code", "phone", "mobile")
     column_sortable_list = ("code", "name", "level", "created_at")
@@ -300,3 +302,28 @@ class ContactLogView(ArchiveDetailView):
 
     def create_record(self, form, model) -> None:
         services.add_contact_log(db.session, model)
+
+
+HISTORY_LABELS = {"clients": CLIENT_LABELS, "key_persons": KeyPersonView.column_labels,
+                  "contact_logs": ContactLogView.column_labels}
+HISTORY_CHOICES = {**CLIENT_CHOICES, "position": ch.KEY_PERSON_ROLE, "way": ch.CONTACT_WAY,
+                   "person_role": ch.PERSON_ROLE}
+ENTITY_LABELS = {"clients": Client.__label__, "key_persons": KeyPerson.__label__,
+                 "contact_logs": ContactLog.__label__}
+
+
+def history_field(entity: str, field: str) -> str:
+    """The staff's word for a changed field on the card's history (falls back to the column)."""
+    return str(HISTORY_LABELS.get(entity, {}).get(field, field))
+
+
+def history_value(field: str, value) -> str:
+    if value is None:
+        return "—"
+    if field in HISTORY_CHOICES:
+        return ch.label(HISTORY_CHOICES[field], value)
+    return str(value)
+
+
+def entity_label(entity: str) -> str:
+    return str(ENTITY_LABELS.get(entity, entity))

@@ -184,8 +184,10 @@ def test_the_card_shows_its_history(world, login_as):
         .get_data(as_text=True)
     history = html[html.index('id="history"'):]
     assert "搬了新址" in history
-    assert "street" in history and "人民路1号" in history
-    assert "key_persons" in history and "contact_logs" in history  # the world's own rows
+    # Fields and record types in the staff's words (zh default locale), values as typed.
+    assert "详细地址" in history and "street" not in history
+    assert "人民路1号" in history
+    assert "主要负责人" in history and "沟通记录" in history  # the world's own rows
 
 
 # --- through CLI commands ---------------------------------------------------------------------
