@@ -6,14 +6,16 @@ customer-owned model is narrowed by `scope_condition` (a `do_orm_execute` hook a
 and reports are therefore covered by construction. Soft-deleted rows are hidden from everyone.
 
 Ways out are explicit execution options: ``crm_unscoped`` (a named sweep or a duplicate check
-that must see every customer) and ``crm_include_deleted`` (the recycle bin). Outside a request
+that must see every customer) and ``crm_include_deleted`` (the recycle bin). An unscoped
+statement opens only its own rows: lazy loads from them are narrowed for the user again, so a
+sweep that needs children unscoped asks for them explicitly. Outside a request
 (CLI, Celery tasks) the actor is the system and sees everything, and its writes are audited
 as such.
 """
 
 from flask import g, has_app_context, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, false, select
+from sqlalchemy import event, false, func, or_, select
 from sqlalchemy.orm import with_loader_criteria
 
 ACCOUNT_MANAGER = "account_manager"
@@ -42,6 +44,26 @@ READ_ALL = {SALES_MANAGER, GENERAL_MANAGER}
 # Roles that read every customer's basic card (R1 identity and contact) but nothing deeper.
 READ_BASIC = {FINANCE, CLERK, SERVICE}
 MANAGERS = {SALES_MANAGER, GENERAL_MANAGER}
+# Member cards (R15): the clerk enters and codes every customer's cards; service and finance
+# read them all.
+CARDS_READ_ALL = {CLERK, SERVICE, FINANCE}
+CARDS_WRITE_ALL = {CLERK}
+# The scope level a write checks, for areas whose writers reach wider than "write".
+WRITE_LEVELS = {"cards": "cards_write", "credit": "credit", "complaints": "complaints",
+                "archive": "archive", "revisits": "revisits"}
+# Credit (R11, DESIGN roles): finance reads and keeps every customer's credit and ledger.
+CREDIT_ALL = {FINANCE}
+# Complaints (R14): customer service takes and handles every customer's complaints.
+COMPLAINTS_ALL = {SERVICE}
+# The archive (R3, R9): the archivist reads the catalogues and locations of every customer's
+# documents and keeps the paper locations; a document's content is read at 'detail' level.
+ARCHIVE_ALL = {ARCHIVIST}
+# Rows of no customer (industry notes, daily records) that only their author and READ_ALL see.
+AUTHOR_POLICY = "author"
+# Revisits and greetings (R14): customer service keeps every customer's revisits.
+REVISITS_ALL = {SERVICE}
+# First contacts (R12) exist before any customer: their owner and region's manager see them.
+OWNER_POLICY = "owner"
 
 # Which roles may do what, before the row-level scope is asked (R6: deleting needs a manager).
 ACTIONS = {
@@ -53,10 +75,101 @@ ACTIONS = {
         "see_id_number": {ACCOUNT_MANAGER, *MANAGERS},
     },
     "archive_detail": {  # key persons and contact logs: everyone in scope may add (R6)
+        # R17: a key person's family, religion and character, for those who deal with them.
+        "see_sensitive": {ACCOUNT_MANAGER, *MANAGERS},
         "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
         "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
         "delete": MANAGERS,
         "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+    },
+    "cards": {  # issue, move and use member cards; account managers their own customers'
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, CLERK},
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, CLERK},
+        "use": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, CLERK},
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, CLERK},
+    },
+    "card_types": {"create": MANAGERS, "edit": MANAGERS},
+    "credit": {  # R11: finance keeps the ledger; the customer's people charge and propose
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
+        "charge": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
+        "payment": {FINANCE},
+        "reverse": {FINANCE},
+        "override": {REGIONAL_MANAGER, *MANAGERS},
+        "defer": {REGIONAL_MANAGER, *MANAGERS},
+        "plan": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
+        "propose": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "check": {FINANCE, *MANAGERS},
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
+    },
+    "credit_review": {  # the customer's people propose; the R11 chain decides step by step
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "edit": {REGIONAL_MANAGER, *MANAGERS},
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
+    },
+    "contracts": {  # R3 cat. 2; finance reads them all (the "credit" level)
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "delete": MANAGERS,
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
+    },
+    "complaints": {  # R14: whoever takes it owns it; discounts count after a manager's yes
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
+        "approve": MANAGERS,
+        "delete": MANAGERS,
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
+    },
+    "commissions": {  # R3 cat. 6: sales are entered in scope; a manager confirms each month
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "confirm": MANAGERS,
+        "export": {REGIONAL_MANAGER, *MANAGERS, FINANCE},
+    },
+    "commission_setup": {"create": MANAGERS, "edit": MANAGERS},  # schemes and promoters
+    "industry": {  # R3 cat. 5
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "delete": MANAGERS,
+        "export": MANAGERS,
+    },
+    "archives": {  # R4: the customer's people file, the leader approves, the archivist binds
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, ARCHIVIST},
+        "file": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "approve": {REGIONAL_MANAGER, *MANAGERS},
+        "bind": {ARCHIVIST, *MANAGERS},
+        "delete": MANAGERS,
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, ARCHIVIST},
+    },
+    "daily_records": {  # R8; promoting one files it in a customer's category archive
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE, CLERK},
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE, CLERK},
+        "promote": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "delete": MANAGERS,
+        "export": MANAGERS,
+    },
+    "intake": {  # R12: first contacts, the assignment queue, a leaver's hand-over
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "assign": {REGIONAL_MANAGER, *MANAGERS},
+        "handover": {SALES_MANAGER},
+        "import": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+    },
+    "invitations": {  # R13: the two divisions claim and confirm invitations
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, CLERK},
+        "confirm": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, CLERK},
+        "export": {REGIONAL_MANAGER, *MANAGERS, CLERK},
+    },
+    "consents": {  # R17: the customer's consent to each use of their information
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "export": {REGIONAL_MANAGER, *MANAGERS},
+    },
+    "revisits": {  # R14
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
     },
 }
 
@@ -85,20 +198,61 @@ def set_actor(user) -> None:
     g.crm_actor = user
 
 
-def _client_condition(user, level: str):
-    """Condition on Client for `user` at `level` ('basic', 'detail', 'write'); None means all."""
+def _client_condition(user, level: str, grants: bool = True):
+    """Condition on Client for `user` at `level` ('basic', 'detail', 'write', 'cards',
+    'cards_write'); None means all. `grants`: a read, which live view grants widen (R5)."""
     from crm.clients.models import Client
 
     role = getattr(user, "role", None)
     if role in READ_ALL:
         return None
-    if role == ACCOUNT_MANAGER:
-        return Client.owner_id == user.id
-    if role == REGIONAL_MANAGER:
-        return Client.region_id == user.region_id if user.region_id else false()
+    if role in (ACCOUNT_MANAGER, REGIONAL_MANAGER):
+        if role == ACCOUNT_MANAGER:
+            own = Client.owner_id == user.id
+        else:
+            own = (Client.region_id == user.region_id
+                   if user.region_id and _regional_reads_region() else false())
+        if grants and level not in ("write", "cards_write"):
+            return _or_granted(own, user)
+        return own
     if level == "basic" and role in READ_BASIC:
         return None
+    if (level == "cards" and role in CARDS_READ_ALL) or (
+            level == "cards_write" and role in CARDS_WRITE_ALL):
+        return None
+    if level == "credit" and role in CREDIT_ALL:
+        return None
+    if level == "complaints" and role in COMPLAINTS_ALL:
+        return None
+    if level == "archive" and role in ARCHIVE_ALL:
+        return None
+    if level == "revisits" and role in REVISITS_ALL:
+        return None
     return false()
+
+
+def _regional_reads_region() -> bool:
+    """Setting `regional_manager_reads_region` (seed 002 篇七 1.5), asked once per request."""
+    from crm.extensions import db
+    from crm.settings import DEFAULTS, Setting
+
+    if has_request_context() and "crm_rm_reads_region" in g:
+        return g.crm_rm_reads_region
+    stmt = select(Setting.value).where(Setting.key == "regional_manager_reads_region")
+    row = db.session.execute(stmt.execution_options(crm_unscoped=True)).first()
+    value = bool(row[0] if row else DEFAULTS["regional_manager_reads_region"][0])
+    if has_request_context():
+        g.crm_rm_reads_region = value
+    return value
+
+
+def _or_granted(own, user):
+    """A live view grant (crm.governance.grants) adds read-only access to that customer."""
+    from crm.clients.models import Client
+    from crm.governance.grants import live_client_ids
+
+    ids = live_client_ids(user)
+    return or_(own, Client.id.in_(ids)) if ids else own
 
 
 def scope_condition(user, model):
@@ -110,6 +264,10 @@ def scope_condition(user, model):
     policy = getattr(model, "__scope__", None)
     if policy is None:
         return None
+    if policy == AUTHOR_POLICY:
+        return _author_condition(user, model)
+    if policy == OWNER_POLICY:
+        return _owner_condition(user, model)
     if policy == "recipient":  # a person's own inbox: nobody else's notifications, ever
         return model.recipient_id == user.id if user is not None else false()
     cond = false() if user is None else _client_condition(user, policy)
@@ -136,24 +294,70 @@ def can(user, action: str, obj=None, area: str | None = None) -> bool:
         return False
     if obj is None:
         return True
-    return in_scope(user, obj, write=action not in ("view", "export", "see_id_number"))
+    # A view grant opens reading only: no write, no sensitive field in full (R5, R17).
+    return in_scope(user, obj, write=action not in ("view", "export", "see_id_number",
+                                                    "see_sensitive"),
+                    grants=action in ("view", "export"))
 
 
-def in_scope(user, obj, write: bool = False) -> bool:
-    """Ask the database, with the condition the query layer uses, whether obj is in scope."""
+def in_scope(user, obj, write: bool = False, level: str | None = None,
+             grants: bool = True) -> bool:
+    """Ask the database, with the condition the query layer uses, whether obj is in scope
+    (at its model's level, or at `level` when a deeper read than the row's is asked).
+    `grants=False` leaves out what only a view grant opens."""
     from crm.clients.models import Client
     from crm.extensions import db
 
     if isinstance(obj, Client) and obj.id is None:
         return _new_client_allowed(user, obj)
-    client_id = obj.id if isinstance(obj, Client) else obj.client_id
-    if client_id is None:
+    if type(obj).__scope__ == AUTHOR_POLICY:
+        return user.role in READ_ALL or obj.author_id == user.id
+    client_ids = _client_ids(obj)
+    if not client_ids:
         return False
-    cond = _client_condition(user, "write" if write else type(obj).__scope__)
-    stmt = select(Client.id).where(Client.id == client_id, Client.deleted_at.is_(None))
+    level = level or type(obj).__scope__
+    cond = _client_condition(user, WRITE_LEVELS.get(level, "write") if write else level,
+                             grants=grants and not write)
+    stmt = select(func.count()).where(Client.id.in_(client_ids), Client.deleted_at.is_(None))
     if cond is not None:
         stmt = stmt.where(cond)
-    return db.session.execute(stmt.execution_options(crm_unscoped=True)).first() is not None
+    return db.session.execute(stmt.execution_options(crm_unscoped=True)).scalar() == len(
+        client_ids)
+
+
+def _author_condition(user, model):
+    if user is None:
+        return false()
+    return None if user.role in READ_ALL else model.author_id == user.id
+
+
+def _owner_condition(user, model):
+    """Rows kept by a person before a customer exists: theirs, their region's, or all."""
+    role = getattr(user, "role", None)
+    if role in READ_ALL:
+        return None
+    if role == ACCOUNT_MANAGER:
+        return model.owner_id == user.id
+    if role == REGIONAL_MANAGER and user.region_id:
+        return model.region_id == user.region_id
+    return false()
+
+
+def _client_ids(obj) -> set:
+    """The customers `obj` belongs to: the one stored, and the one a form has just put in its
+    `client` relationship, which reaches `client_id` only at the flush. Empty when it would
+    belong to none."""
+    from crm.clients.models import Client
+
+    if isinstance(obj, Client):
+        return {obj.id}
+    ids = {obj.client_id} - {None}
+    if "client" in obj.__dict__:
+        pending = getattr(obj.__dict__["client"], "id", None)
+        if pending is None:
+            return set()
+        ids.add(pending)
+    return ids
 
 
 def _new_client_allowed(user, client) -> bool:
@@ -170,14 +374,40 @@ def _soft_delete_filter(cls):
     return cls.deleted_at.is_(None)
 
 
+def _deleted_customer_criteria() -> list:
+    """Rows of a soft-deleted customer are hidden from everyone, the system's sweeps included,
+    as the customer is (R6: a deleted customer leaves every list, count, report and task).
+    Written on the Core table, so that no loader criterion on Client reaches the sub-select;
+    the deleted customers are few (the recycle bin), so the NOT IN stays small."""
+    global _DELETED_CUSTOMER_CRITERIA
+    if _DELETED_CUSTOMER_CRITERIA is not None:
+        return _DELETED_CUSTOMER_CRITERIA
+    from crm.clients.models import Client
+
+    table = Client.__table__
+    deleted = select(table.c.id).where(table.c.deleted_at.is_not(None))
+    _DELETED_CUSTOMER_CRITERIA = [with_loader_criteria(
+        model, or_(model.client_id.is_(None), model.client_id.not_in(deleted)),
+        include_aliases=True)
+        for model in scoped_models() if model is not Client and hasattr(model, "client_id")]
+    return _DELETED_CUSTOMER_CRITERIA
+
+
+_DELETED_CUSTOMER_CRITERIA = None
+
+
 def _narrow(state) -> None:
-    if not state.is_select or state.is_column_load or state.is_relationship_load:
+    if not state.is_select or state.is_column_load:
         return
     from crm.clients.models import SoftDeleted
 
     options = []
-    if not state.execution_options.get("crm_include_deleted"):
+    # A lazy load inherits the soft-delete criterion (or, from the recycle bin, its absence)
+    # from the query that loaded its parent. The user's scope is added to it all the same:
+    # the parent may come from an unscoped duplicate check, and its children must not.
+    if not state.is_relationship_load and not state.execution_options.get("crm_include_deleted"):
         options.append(with_loader_criteria(SoftDeleted, _soft_delete_filter, include_aliases=True))
+        options.extend(_deleted_customer_criteria())
     if not state.execution_options.get("crm_unscoped"):
         actor = current_actor()
         if actor is not SYSTEM:

@@ -71,6 +71,21 @@ def seed_demo(session, n_clients: int = 240, password: str = "demo-pass-2026") -
     # A few customers without an owner wait for their regional manager's assignment (R12).
     for i in range(4):
         _demo_client(session, rng, n_clients + i, None, region=users["rm_east"].region)
+    from crm.credit.demo import seed_credit
+
+    seed_credit(session, rng)
+    from crm.cards.demo import seed_cards
+
+    seed_cards(session, rng)
+    from crm.archives.demo import seed_archives
+
+    seed_archives(session, rng)
+    from crm.records.demo import seed_records
+
+    seed_records(session, rng)
+    from crm.intake.demo import seed_intake
+
+    seed_intake(session, rng)
     return (f"loaded {len(DEMO_USERS)} users and {n_clients + 4} customers; "
             f"every demo user's password is {password}")
 

@@ -1,8 +1,30 @@
 """Imports every model so that the mappers and Alembic see all tables."""
 
+from crm.archives.models import (  # noqa: F401
+    ArchiveDocument,
+    ArchiveFlag,
+    ArchiveVolume,
+    CatalogueLine,
+)
 from crm.auth.models import Region, User  # noqa: F401
+from crm.cards.models import CardEvent, CardType, CardUse, MemberCard  # noqa: F401
 from crm.clients.models import Client, ContactLog, KeyPerson  # noqa: F401
-from crm.governance.models import AuditEvent, TaskRun  # noqa: F401
+from crm.commissions import models as commission_models  # noqa: F401
+from crm.complaints import models as complaint_models  # noqa: F401
+from crm.contracts import models as contract_models  # noqa: F401
+from crm.credit import models as credit_models  # noqa: F401
+from crm.governance.models import (  # noqa: F401
+    AuditEvent,
+    ChangeRequest,
+    Consent,
+    DeletionRequest,
+    DestructionRecord,
+    TaskRun,
+    ViewGrant,
+)
+from crm.intake.models import FirstContact, InvitationClaim  # noqa: F401
 from crm.notifications.models import Notification, OutboxMail  # noqa: F401
+from crm.records import models as record_models  # noqa: F401
+from crm.revisits.models import Revisit  # noqa: F401
 from crm.sequences import Counter  # noqa: F401
 from crm.settings import Setting  # noqa: F401

@@ -13,7 +13,40 @@ DEFAULTS = {
         True,
         _l("Regional managers read their own region's customers without a grant"),
     ),
+    "view_grant_days": (7, _l("Days a view grant lasts unless the approver says otherwise")),
     "holidays": ([], _l("Holidays (YYYY-MM-DD) skipped when counting working days")),
+    # Credit (R11): thresholds in percent of the limit, and who hears of each crossing.
+    "credit_thresholds": ([80, 90], _l("Credit use thresholds (%) that notify")),
+    "credit_threshold_departments": (
+        {"80": ["commerce"], "90": ["sales", "product"]},
+        _l("Departments notified at each credit threshold"),
+    ),
+    "credit_departments": (
+        {"commerce": {"name": "商务部", "users": [], "addresses": ["commerce@example.com"]},
+         "sales": {"name": "销售部", "users": [], "addresses": ["sales@example.com"]},
+         "product": {"name": "产品中心", "users": [], "addresses": ["product@example.com"]}},
+        _l("Departments: user names and mail addresses that receive credit notices"),
+    ),
+    "credit_grades": (["C", "B", "A", "AA", "AAA"], _l("Credit grades, lowest first")),
+    "credit_raise_step_percent": (10, _l("Most a credit limit may change in one step (%)")),
+    "credit_default_period_days": (30, _l("Credit period (days) of a customer without one")),
+    "card_reminder_days": ([30, 7], _l("Days before a member card's expiry when reminders go")),
+    # The archive (R3, R9; DA/T 22-2015 archive numbers).
+    "archive_fonds_code": ("Z001", _l("Fonds code (全宗号) opening every archive number")),
+    "archive_retention": (
+        {"basic": "Y", "contracts": "D30", "debts": "D30", "complaints": "D10",
+         "industry": "D10", "promotion": "D10"},
+        _l("Retention per archive category: Y permanent, D30 30 years, D10 10 years"),
+    ),
+    "archive_integrity_share": (15, _l("Share (%) of electronic files re-hashed each night")),
+    # Intake (R12, R13) and revisits (R14).
+    "invitation_cutoff_hour": (18, _l("Hour (company time) after which an invitation counts "
+                                      "for the next day")),
+    "invitation_divisions": ({"one": "一事业部", "two": "二事业部"},
+                             _l("The divisions that invite customers: code and name")),
+    "revisit_cadence": ({"first_year_months": 1, "later_months": 3},
+                        _l("Revisit every n months in the first year after delivery, then every "
+                           "m months (at most 12)")),
 }
 
 

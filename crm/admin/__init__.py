@@ -30,6 +30,7 @@ ACTION_LABELS = {
     "create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),
     "restore": _l("Restored"), "destroy": _l("Destroyed"), "view_sensitive": _l("Viewed in full"),
     "login": _l("Signed in"), "login_failed": _l("Failed sign-in"),
+    "read_file": _l("Read an archived file"), "close": _l("Closed"),
 }
 CHOICE_SETS = {"key_person_role": ch.KEY_PERSON_ROLE, "contact_way": ch.CONTACT_WAY,
                "person_role": ch.PERSON_ROLE}
@@ -68,6 +69,17 @@ def init_admin(app) -> Admin:
     from crm.admin import cards
 
     cards.register(admin)
+    from crm.admin import archives
+
+    archives.register(admin)
+    from crm.admin import commissions, complaints, contracts, records
+
+    for module in (contracts, complaints, commissions, records):
+        module.register(admin)
+    from crm.admin import excel, intake, revisits
+
+    for module in (excel, revisits, intake):
+        module.register(admin)
     from crm.admin.notifications import InboxView
     from crm.notifications.models import Notification
 

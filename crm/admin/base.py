@@ -22,7 +22,10 @@ from wtforms import StringField
 from crm.access import can, current_actor
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
+from crm.governance.consent import screen_details
 from crm.governance.services import add_record, change_record, soft_delete
+
+PENDING_KEYS = ("crm_pending_changes", "crm_pending_deletions")
 
 
 class RoleGate:
@@ -182,6 +185,8 @@ class ScopedModelView(RoleGate, ModelView):
         return self._write(None, lambda: self.delete_record(model, reason))
 
     def _write(self, form, operation) -> bool:
+        for key in PENDING_KEYS:
+            db.session.info.pop(key, None)
         try:
             with db.session.no_autoflush:
                 operation()
@@ -199,7 +204,25 @@ class ScopedModelView(RoleGate, ModelView):
                     flash(str(message), "error")
             flash(str(exc.message), "error")
             return False
+        self._announce_pending()
         return True
+
+    def _announce_pending(self) -> None:
+        """R6: say so when an edit or a deletion now waits for the sales manager."""
+        if db.session.info.pop("crm_pending_changes", None):
+            flash(_("The change awaits the sales manager's approval; the record stays as it "
+                    "was until then."), "info")
+        if db.session.info.pop("crm_pending_deletions", None):
+            flash(_("The deletion awaits the sales manager's approval."), "info")
+
+    # --- details: sensitive fields by role, reads under a view grant audited (R5, R17) -----
+    def render(self, template, **kwargs):
+        model = kwargs.get("model")
+        if (template == self.details_template and model is not None
+                and "details_columns" in kwargs):
+            kwargs["details_columns"] = screen_details(
+                db.session, current_actor(), model, kwargs["details_columns"])
+        return super().render(template, **kwargs)
 
     def create_record(self, form, model) -> None:
         add_record(db.session, model)

@@ -1,7 +1,8 @@
 """Customer cards (客户档案卡), key persons and the communication log."""
 
 from flask import request
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -10,11 +11,13 @@ from wtforms.validators import Length, Optional, StopValidation
 
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.admin import intake as intake_admin
 from crm.admin.base import ScopedModelView, select_one
 from crm.auth.models import Region, User
 from crm.clients import choices as ch
 from crm.clients import services
 from crm.clients.models import Client, ContactLog, KeyPerson
+from crm.excel.export import XlsxExportMixin
 from crm.extensions import db
 from crm.governance.audit import record
 from crm.governance.models import AuditEvent
@@ -125,7 +128,7 @@ def _choice_formatters(mapping):
             for name, opts in mapping.items()}
 
 
-class ClientView(ScopedModelView):
+class ClientView(XlsxExportMixin, ScopedModelView):
     area = "clients"
     roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, access.FINANCE,
                        access.CLERK, access.SERVICE})
@@ -151,8 +154,9 @@ class ClientView(ScopedModelView):
         FilterEqual(Client.nature, _l("Nature"), options=ch.NATURE),
         FilterEqual(Client.stage, _l("Stage"), options=ch.STAGE),
         FilterEqual(Client.weight, _l("Weight"), options=ch.WEIGHT),
-        FilterEqual(Client.owner_id, _l("Account manager"), options=_owner_options),
-        FilterEqual(Client.region_id, _l("Region"), options=_region_options),
+        # Integer filters: a plain FilterEqual compares the id as text, which PostgreSQL refuses.
+        IntEqualFilter(Client.owner_id, _l("Account manager"), options=_owner_options),
+        IntEqualFilter(Client.region_id, _l("Region"), options=_region_options),
     )
     form_choices = CLIENT_CHOICES
     form_excluded_columns = ("code", "id_number_enc", "id_number_hash", "id_number_mask",
@@ -181,7 +185,15 @@ class ClientView(ScopedModelView):
             del form.change_reason
 
     def field_errors(self, form) -> dict:
-        return services.client_field_errors(form.data)
+        errors = services.client_field_errors(form.data)
+        if request.endpoint and request.endpoint.endswith("create_view"):
+            errors.update(intake_admin.duplicate_errors(form.data))  # R12: one card each
+        return errors
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        # R12: a customer already registered is shown instead of being entered twice.
+        return intake_admin.show_existing_card(self) or super().create_view()
 
     def create_record(self, form, model) -> None:
         services.register_client(db.session, model, form.id_number.data)

@@ -19,22 +19,40 @@ def add_record(session, row):
 
 
 def change_record(session, row, reason: str | None = None):
+    """Write a change; a governed record's change by an account manager waits for approval
+    instead (R6), and is then found in session.info["crm_pending_changes"]."""
+    from crm.governance.changes import hold_for_approval
+
     if not can(current_actor(), "edit", row):
         raise NotAllowed(_l("You may not change this record."))
+    pending = hold_for_approval(session, row, reason)
+    if pending is not None:
+        session.info.setdefault("crm_pending_changes", []).append(pending.id)
     with audit_reason(session, reason):
         session.flush()
     return row
 
 
 def soft_delete(session, rows, reason: str) -> None:
-    """Hide rows (the first is the one asked for; the rest go with it) and record why."""
+    """Delete rows (the first is the one asked for; the rest go with it) with a reason: at once
+    into the recycle bin when the sales manager (or the system) does it, otherwise as a request
+    awaiting the sales manager's approval (R6; crm.governance.retention)."""
+    from crm.governance.retention import ask_deletion
+
     actor = current_actor()
     if not can(actor, "delete", rows[0]):
         raise NotAllowed(_l("Only the sales manager may delete archive material."))
     if not (reason or "").strip():
         raise DomainError(_l("A deletion needs a reason."), {"reason": _l("Give a reason.")})
-    now = utcnow()
-    with audit_reason(session, reason.strip()):
+    request = ask_deletion(session, rows, reason.strip())
+    if request.deleted_at is None:
+        session.info.setdefault("crm_pending_deletions", []).append(request.id)
+
+
+def hide_rows(session, rows, reason: str, now) -> None:
+    """Mark rows deleted; crm.access hides them (and everything under a deleted customer)."""
+    actor = current_actor()
+    with audit_reason(session, reason):
         for row in rows:
             row.deleted_at = now
             row.deleted_by_id = getattr(actor, "id", None)

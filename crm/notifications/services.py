@@ -23,7 +23,8 @@ def _insert_ignore(session, model, rows, conflict_cols):
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(model).values(rows).on_conflict_do_nothing(index_elements=conflict_cols)
-    return session.execute(stmt).rowcount
+    # Without preserve_rowcount SQLAlchemy reports -1 for a multi-row INSERT on psycopg.
+    return session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
 
 def notify(session, recipients, event_key: str, kind: str, title: str, body: str = "",

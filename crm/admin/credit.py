@@ -1,0 +1,392 @@
+"""Credit screens (信用管理): profiles, the ledger, the R11 review chain, aging, credit checks.
+
+Thin: every write goes through crm.credit.services; reads are narrowed by crm.access (finance
+reads every customer's credit, the others their own scope)."""
+
+import csv
+import io
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from wtforms import IntegerField, RadioField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from crm import access
+from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.admin.base import RoleView, ScopedModelView, SecureForm
+from crm.credit import rules
+from crm.credit import services as cs
+from crm.credit.models import (
+    CHARGE,
+    CHARGE_SOURCES,
+    ENTRY_KINDS,
+    PAYMENT,
+    REVERSAL,
+    REVIEW_STATUS,
+    CheckRun,
+    CreditProfile,
+    CreditReview,
+    Deferral,
+    LedgerEntry,
+    RepaymentPlan,
+)
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.settings import DEFAULTS
+from crm.timeutil import format_local
+
+CREDIT_READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE})
+PLAN_KINDS = [("plan", _l("Repayment plan")), ("agreement", _l("Repayment agreement"))]
+BUCKET_LABELS = {"not_due": _l("Not due"), "d1_30": _l("1–30 days"), "d31_60": _l("31–60 days"),
+                 "d61_90": _l("61–90 days"), "d90_plus": _l("Over 90 days"),
+                 "total": _l("Total open")}
+
+
+def _client_link(view, context, model, name):
+    client = model.client
+    url = view.get_url("client.details_view", id=client.id)
+    return Markup(f'<a href="{escape(url)}">{escape(client.name)}</a>')
+
+
+def _choice(options):
+    labels = dict(options)
+    return lambda v, c, m, p: labels.get(getattr(m, p), getattr(m, p))
+
+
+def _outstanding(view, context, model, name):
+    return model.balance.outstanding if model.balance else "0.00"
+
+
+def _utilisation(view, context, model, name):
+    owed = model.balance.outstanding if model.balance else 0
+    util = rules.utilisation(owed, model.credit_limit)
+    return "" if util is None else ("∞" if util.is_infinite() else f"{util}%")
+
+
+class CreditProfileView(ScopedModelView):
+    area = "credit"
+    roles = CREDIT_READERS
+    can_create = can_edit = can_delete = False  # set only through the review chain (R11)
+    details_template = "admin/crm/credit_profile_details.html"
+    column_list = ("client", "grade", "credit_limit", "outstanding", "utilisation",
+                   "period_days", "payment_terms", "payment_method", "updated_at")
+    column_details_list = ("client", "grade", "credit_limit", "period_days", "payment_terms",
+                           "payment_method", "direct_export", "collateral", "updated_at")
+    column_labels = {
+        "client": _l("Customer"), "grade": _l("Credit grade"), "credit_limit": _l("Credit limit"),
+        "outstanding": _l("Outstanding"), "utilisation": _l("Utilisation"),
+        "period_days": _l("Credit period (days)"), "payment_terms": _l("Payment terms"),
+        "payment_method": _l("Payment method"), "direct_export": _l("Direct export"),
+        "collateral": _l("Collateral registration"), "updated_at": _l("Updated at"),
+    }
+    column_formatters = {"client": _client_link, "outstanding": _outstanding,
+                         "utilisation": _utilisation,
+                         "updated_at": lambda v, c, m, p: format_local(m.updated_at)}
+    column_searchable_list = ("grade",)
+    column_sortable_list = ("grade", "credit_limit", "updated_at")
+
+    @property
+    def can_export(self):
+        return can(current_actor(), "export", area="credit")
+
+    def render(self, template, **kwargs):
+        model = kwargs.get("model")
+        if template == self.details_template and model is not None:
+            kwargs.update(
+                figures=cs.client_credit(db.session, model.client_id),
+                bucket_labels=BUCKET_LABELS,
+                entries=db.session.scalars(
+                    select(LedgerEntry).where(LedgerEntry.client_id == model.client_id)
+                    .order_by(LedgerEntry.entry_date.desc(), LedgerEntry.id.desc()).limit(50)),
+                reviews=db.session.scalars(
+                    select(CreditReview).where(CreditReview.client_id == model.client_id)
+                    .order_by(CreditReview.id.desc()).limit(10)),
+                may_check=can(current_actor(), "check", area="credit"),
+                status_labels=dict(REVIEW_STATUS), kind_labels=dict(ENTRY_KINDS))
+        return super().render(template, **kwargs)
+
+    @action("credit_check", _l("Credit check"))
+    def action_check(self, ids):
+        if not can(current_actor(), "check", area="credit"):
+            abort(403)
+        rows = self.get_query().filter(CreditProfile.id.in_([int(i) for i in ids])).all()
+        result = cs.check_now(db.session, [p.client_id for p in rows], current_actor())
+        flash(_check_message(result), "success")
+
+
+def _check_message(result: dict) -> str:
+    return _("Checked: %(n)s owing; %(o80)s over 80%%, %(o90)s over 90%%, %(over)s over the "
+             "limit, %(late)s with overdue debts.", n=result.get("customers", 0),
+             o80=result.get("over_80", 0), o90=result.get("over_90", 0),
+             over=result.get("over_limit", 0), late=result.get("overdue_customers", 0))
+
+
+class LedgerView(ScopedModelView):
+    """Charges and payments are added through the services; nothing here edits or deletes."""
+
+    area = "credit"
+    roles = CREDIT_READERS
+    can_edit = can_delete = False
+    column_list = ("client", "entry_date", "kind", "source", "amount", "due_date", "reference",
+                   "note", "override_reason", "recorded_by", "reverses_id")
+    column_labels = {
+        "client": _l("Customer"), "entry_date": _l("Date"), "kind": _l("Entry"),
+        "source": _l("Source"), "amount": _l("Amount"), "due_date": _l("Due date"),
+        "reference": _l("Reference"), "note": _l("Note"),
+        "override_reason": _l("Limit override reason"), "recorded_by": _l("Recorded by"),
+        "reverses_id": _l("Reverses entry"), "recorded_at": _l("Recorded at"),
+    }
+    column_formatters = {"client": _client_link, "kind": _choice(ENTRY_KINDS),
+                         "source": _choice(CHARGE_SOURCES)}
+    column_sortable_list = ("entry_date", "amount")
+    column_default_sort = [("entry_date", True), ("id", True)]
+    column_searchable_list = ("reference",)
+    form_columns = ("client", "kind", "source", "entry_date", "amount", "reference", "note",
+                    "reverses", "override_reason")
+    form_choices = {"kind": ENTRY_KINDS, "source": CHARGE_SOURCES}
+    form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
+    form_args = {"client": {"validators": [Optional()]}, "amount": {"validators": [Optional()]},
+                 "source": {"validators": [Optional()]}}
+    form_extra_fields = {
+        "reverses": IntegerField(_l("Entry to reverse (for a reversal)"),
+                                 validators=[Optional()]),
+        "override_reason": TextAreaField(
+            _l("Limit override reason (managers only)"),
+            validators=[Optional(), Length(max=500)]),
+    }
+
+    @property
+    def can_export(self):
+        return can(current_actor(), "export", area="credit")
+
+    def field_errors(self, form) -> dict:
+        kind = form.kind.data
+        if kind == REVERSAL:
+            return {} if form.reverses.data else {"reverses": _l("Which entry is reversed?")}
+        errors = {}
+        if not form.client.data:
+            errors["client"] = _l("Choose the customer.")
+        if form.amount.data is None:
+            errors["amount"] = _l("Enter the amount.")
+        return errors
+
+    def create_model(self, form):
+        created = []
+
+        def record():
+            data = form.data
+            if data["kind"] == CHARGE:
+                created.append(cs.record_charge(
+                    db.session, data["client"].id, data["amount"], data["entry_date"],
+                    data["reference"], source=data["source"] or "bill", note=data["note"],
+                    override_reason=data["override_reason"]))
+            elif data["kind"] == PAYMENT:
+                created.append(cs.record_payment(db.session, data["client"].id, data["amount"],
+                                                 data["entry_date"], data["reference"],
+                                                 data["note"]))
+            else:
+                created.append(cs.reverse_entry(db.session, data["reverses"], data["note"],
+                                                data["entry_date"]))
+
+        return self._write(form, record) and created[0]
+
+
+class RepaymentPlanView(ScopedModelView):
+    """Repayment plans and agreements on file (R3 cat. 3)."""
+
+    area = "credit"
+    roles = CREDIT_READERS
+    can_edit = can_delete = False
+    column_list = ("client", "kind", "signed_on", "amount", "schedule", "created_at")
+    column_labels = {"client": _l("Customer"), "kind": _l("Kind"), "signed_on": _l("Signed on"),
+                     "amount": _l("Amount"), "schedule": _l("Instalments"),
+                     "created_at": _l("Recorded at")}
+    column_formatters = {"client": _client_link, "kind": _choice(PLAN_KINDS),
+                         "created_at": lambda v, c, m, p: format_local(m.created_at)}
+    form_columns = ("client", "kind", "signed_on", "amount", "schedule")
+    form_choices = {"kind": PLAN_KINDS}
+    form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
+
+    def create_model(self, form):
+        created = []
+
+        def add():
+            d = form.data
+            created.append(cs.add_repayment_plan(db.session, d["client"].id, d["kind"],
+                                                 d["signed_on"], d["amount"], d["schedule"]))
+
+        return self._write(form, add) and created[0]
+
+
+class DeferralView(ScopedModelView):
+    """Deferred-payment approvals: a manager moves a charge's due date, with a reason."""
+
+    area = "credit"
+    roles = CREDIT_READERS
+    can_edit = can_delete = False
+    column_list = ("client_id", "charge_id", "old_due_date", "new_due_date", "reason",
+                   "created_at")
+    column_labels = {"client_id": _l("Customer"), "charge_id": _l("Charge"),
+                     "old_due_date": _l("Due date"), "new_due_date": _l("New due date"),
+                     "reason": _l("Reason"), "created_at": _l("Approved at")}
+    form_columns = ("charge", "new_due_date", "reason")
+    form_extra_fields = {"charge": IntegerField(_l("Charge (ledger entry no.)"),
+                                                validators=[DataRequired()])}
+
+    @property
+    def can_create(self):
+        return can(current_actor(), "defer", area="credit")
+
+    def create_model(self, form):
+        created = []
+
+        def defer():
+            d = form.data
+            created.append(cs.defer_charge(db.session, d["charge"], d["new_due_date"],
+                                           d["reason"]))
+
+        return self._write(form, defer) and created[0]
+
+
+class DecisionForm(SecureForm):
+    decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")),
+                                                   ("reject", _l("Reject"))],
+                          validators=[DataRequired()])
+    opinion = TextAreaField(_l("Opinion"), validators=[DataRequired(), Length(max=2000)])
+
+
+class CreditReviewView(ScopedModelView):
+    """Proposals and the R11 chain. "Edit" is the decision of whoever's turn it is."""
+
+    area = "credit_review"
+    roles = CREDIT_READERS
+    can_delete = False
+    column_list = ("client", "origin", "period", "status", "grade", "credit_limit",
+                   "period_days", "proposed_by", "proposed_at")
+    column_details_list = ("client", "origin", "period", "status", "grade", "credit_limit",
+                           "period_days", "payment_terms", "payment_method", "direct_export",
+                           "collateral", "previous", "situation", "proposed_by", "proposed_at",
+                           "region_opinion", "region_by", "region_at", "sales_opinion",
+                           "sales_by", "sales_at", "gm_opinion", "gm_by", "gm_at")
+    column_labels = {
+        **CreditProfileView.column_labels,
+        "origin": _l("Origin"), "period": _l("Quarter"), "status": _l("Status"),
+        "previous": _l("Current credit"), "situation": _l("Customer's situation"),
+        "proposed_by": _l("Proposed by"), "proposed_at": _l("Proposed at"),
+        "region_opinion": _l("Regional manager's opinion"), "region_by": _l("Regional manager"),
+        "region_at": _l("Reviewed at"), "sales_opinion": _l("Sales manager's opinion"),
+        "sales_by": _l("Sales manager"), "sales_at": _l("Reviewed at"),
+        "gm_opinion": _l("General manager's decision"), "gm_by": _l("General manager"),
+        "gm_at": _l("Decided at"),
+    }
+    column_formatters = {"client": _client_link, "status": _choice(REVIEW_STATUS),
+                         "origin": _choice([("proposal", _l("Proposal")),
+                                            ("reevaluation", _l("Quarterly re-evaluation"))])}
+    column_filters = ("status", "period")
+    column_default_sort = ("proposed_at", True)
+    column_sortable_list = ("proposed_at", "status")
+    form_columns = ("client", "grade", "credit_limit", "period_days", "payment_terms",
+                    "payment_method", "direct_export", "collateral", "situation")
+    form_choices = {"grade": [(g, g) for g in DEFAULTS["credit_grades"][0]]}
+    form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
+
+    @property
+    def can_export(self):
+        return can(current_actor(), "export", area="credit_review")
+
+    def create_model(self, form):
+        created = []
+
+        def propose():
+            data = form.data
+            created.append(cs.propose_credit(
+                db.session, data["client"].id,
+                {k: data[k] for k in cs.PROFILE_FIELDS}, data["situation"]))
+
+        return self._write(form, propose) and created[0]
+
+    def edit_form(self, obj=None):
+        return DecisionForm()
+
+    def update_model(self, form, model):
+        return self._write(form, lambda: cs.decide_review(
+            db.session, model.id, form.decision.data == "approve", form.opinion.data))
+
+
+class AgingReportView(RoleView):
+    """Open charges by age past due, per customer, account manager or region; CSV export."""
+
+    roles = CREDIT_READERS
+
+    @expose("/")
+    def index(self):
+        group = request.args.get("group", "client")
+        if group not in ("client", "owner", "region"):
+            abort(404)
+        rows = cs.aging_report(db.session, group)
+        if request.args.get("format") == "csv":
+            if not can(current_actor(), "export", area="credit"):
+                abort(403)
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow([str(_l("Name")), *[str(BUCKET_LABELS[k]) for k in
+                                                 (*rules.AGING_BUCKETS, "total")]])
+            for r in rows:
+                writer.writerow([r["label"], *[r[k] for k in (*rules.AGING_BUCKETS, "total")]])
+            return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
+                "Content-Disposition": f"attachment; filename=aging-{group}.csv"})
+        return self.render("admin/crm/credit_aging.html", rows=rows, group=group,
+                           buckets=(*rules.AGING_BUCKETS, "total"), labels=BUCKET_LABELS)
+
+
+class CreditCheckView(RoleView):
+    """Finance's check of all customers: runs as a Celery task; the page follows its progress."""
+
+    roles = frozenset({FINANCE, *MANAGERS})
+
+    @expose("/")
+    def index(self):
+        runs = db.session.scalars(select(CheckRun).order_by(CheckRun.id.desc()).limit(20)).all()
+        running = any(r.status in ("queued", "running") for r in runs)
+        return self.render("admin/crm/credit_check.html", runs=runs, running=running,
+                           message=_check_message)
+
+    @expose("/start", methods=("POST",))
+    def start(self):
+        from crm.tasks.credit import enqueue_check
+
+        client_id = request.form.get("client_id", type=int)
+        if client_id is not None:
+            result = cs.check_now(db.session, [client_id], current_actor())
+            flash(_check_message(result), "success")
+            return redirect(request.form.get("next") or url_for(".index"))
+        run = cs.start_check(db.session, None, current_actor())
+        db.session.commit()
+        try:
+            enqueue_check(run.id)
+        except DomainError as exc:
+            flash(str(exc.message), "error")
+        return redirect(url_for(".index"))
+
+
+def register(admin) -> None:
+    category = _l("Credit")
+    admin.add_view(CreditProfileView(CreditProfile, name=_l("Credit profiles"),
+                                     endpoint="credit_profile", category=category))
+    admin.add_view(LedgerView(LedgerEntry, name=_l("Receivables ledger"),
+                              endpoint="credit_ledger", category=category))
+    admin.add_view(CreditReviewView(CreditReview, name=_l("Credit reviews"),
+                                    endpoint="credit_review", category=category))
+    admin.add_view(RepaymentPlanView(RepaymentPlan, name=_l("Repayment plans"),
+                                     endpoint="credit_plan", category=category))
+    admin.add_view(DeferralView(Deferral, name=_l("Deferred-payment approvals"),
+                                endpoint="credit_deferral", category=category))
+    admin.add_view(AgingReportView(name=_l("Aging report"), endpoint="credit_aging",
+                                   category=category))
+    admin.add_view(CreditCheckView(name=_l("Credit check"), endpoint="credit_check",
+                                   category=category))

@@ -1,0 +1,1 @@
+"""`flask --app wsgi crm bench screens` (placeholder while being written)."""

@@ -1,0 +1,1 @@
+"""Contracts and agreements (RULES R3 cat. 2)."""

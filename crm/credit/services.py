@@ -1,0 +1,713 @@
+"""Credit operations (RULES R11): the ledger, limits, thresholds, checks, aging, the review
+chain and the quarterly re-evaluation. Each takes a session and plain values, checks its rule,
+writes, and leaves the commit to the caller — so a notification and the state change that
+raised it are committed, or rolled back, together.
+
+Every ledger row is written with the customer's balance row locked (SELECT … FOR UPDATE), so
+two clerks recording against one customer at once are serialised and the limit check sees
+what the other wrote.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    and_,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from crm import access
+from crm.access import can, current_actor
+from crm.auth.models import User
+from crm.clients.models import Client
+from crm.credit import rules
+from crm.credit.models import (
+    CHARGE,
+    PAYMENT,
+    REVERSAL,
+    Allocation,
+    CheckRun,
+    CreditBalance,
+    CreditProfile,
+    CreditReview,
+    Crossing,
+    Deferral,
+    LedgerEntry,
+    OpenItem,
+    RepaymentPlan,
+)
+from crm.errors import DomainError, NotAllowed
+from crm.notifications.services import notify
+from crm.settings import get_setting
+from crm.timeutil import local_today, utcnow
+
+BAL, PROF, CROSS, OPEN = (CreditBalance.__table__, CreditProfile.__table__, Crossing.__table__,
+              OpenItem.__table__)
+LEDGER, ALLOC = LedgerEntry.__table__, Allocation.__table__
+UNSCOPED = {"crm_unscoped": True}  # scope is asked once, explicitly, before writing
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _require(actor, action: str, client_id: int, message) -> None:
+    if not can(actor, action, CreditBalance(client_id=client_id), area="credit"):
+        raise NotAllowed(message)
+
+
+def _insert_ignore(session, table, rows, conflict_cols):
+    return session.execute(_dialect_insert(session)(table).values(rows).on_conflict_do_nothing(
+        index_elements=conflict_cols))
+
+
+def _amount(value) -> Decimal:
+    try:
+        amount = rules.money(value)
+    except ArithmeticError as exc:
+        raise DomainError(_l("This is not an amount."), {"amount": _l("Not a number.")}) from exc
+    if amount <= 0:
+        raise DomainError(_l("An amount must be more than zero."),
+                          {"amount": _l("More than zero.")})
+    if amount >= Decimal(10) ** 12:
+        raise DomainError(_l("This amount is too large."), {"amount": _l("Too large.")})
+    return amount
+
+
+def thresholds() -> list[int]:
+    return sorted(int(t) for t in get_setting("credit_thresholds"))
+
+
+def lock_balance(session, client_id: int) -> Decimal:
+    """Lock the customer's balance row (creating it on first use) and return what is owed."""
+    stmt = (select(CreditBalance.outstanding).where(CreditBalance.client_id == client_id)
+            .with_for_update().execution_options(**UNSCOPED))
+    row = session.execute(stmt).first()
+    if row is None:
+        limit = select(PROF.c.credit_limit).where(PROF.c.client_id == client_id)
+        _insert_ignore(session, BAL, [{"client_id": client_id, "outstanding": Decimal("0"),
+                                       "credit_limit": limit.scalar_subquery(),
+                                       "updated_at": utcnow()}], ["client_id"])
+        row = session.execute(stmt).first()
+    return row[0]
+
+
+def _move_balance(session, client_id: int, delta: Decimal) -> None:
+    session.execute(update(BAL).where(BAL.c.client_id == client_id)
+                    .values(outstanding=BAL.c.outstanding + delta, updated_at=utcnow()))
+
+
+def profile_of(session, client_id: int) -> CreditProfile | None:
+    return session.execute(select(CreditProfile).where(CreditProfile.client_id == client_id)
+                           .execution_options(**UNSCOPED)).scalar_one_or_none()
+
+
+def _entry(session, **values) -> LedgerEntry:
+    actor = current_actor()
+    entry = LedgerEntry(recorded_by_id=getattr(actor, "id", None), **values)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _open(session, entry: LedgerEntry, amount: Decimal, due=None) -> None:
+    """Add `amount` to the entry's open item, creating it if it was closed."""
+    current = session.execute(select(OPEN.c.open_amount).where(OPEN.c.entry_id == entry.id)).first()
+    if current is None:
+        session.execute(insert(OPEN).values(entry_id=entry.id, client_id=entry.client_id,
+                                         kind=entry.kind, entry_date=entry.entry_date,
+                                         due_date=due, open_amount=amount))
+    else:
+        session.execute(update(OPEN).where(OPEN.c.entry_id == entry.id)
+                        .values(open_amount=OPEN.c.open_amount + amount))
+
+
+def _match(session, client_id: int) -> list[tuple[int, int, Decimal]]:
+    """Apply the customer's open payments to its open charges, oldest charge first."""
+    def items(kind):
+        return session.execute(
+            select(OPEN.c.entry_id, OPEN.c.open_amount, OPEN.c.entry_date)
+            .where(OPEN.c.client_id == client_id, OPEN.c.kind == kind, OPEN.c.open_amount > 0)
+            .order_by(OPEN.c.entry_date, OPEN.c.entry_id)).all()
+
+    charges, payments = items(CHARGE), items(PAYMENT)
+    triples = rules.allocate_fifo([(r[0], r[1]) for r in charges],
+                                  [(r[0], r[1]) for r in payments])
+    if not triples:
+        return []
+    dates = {r[0]: r[2] for r in (*charges, *payments)}
+    now = utcnow()
+    session.execute(insert(ALLOC), [
+        {"client_id": client_id, "payment_id": p, "charge_id": c, "amount": amt,
+         "alloc_date": max(dates[p], dates[c]), "created_at": now} for p, c, amt in triples])
+    for p, c, amt in triples:
+        for entry_id in (p, c):
+            session.execute(update(OPEN).where(OPEN.c.entry_id == entry_id)
+                            .values(open_amount=OPEN.c.open_amount - amt))
+    session.execute(delete(OPEN).where(OPEN.c.client_id == client_id, OPEN.c.open_amount <= 0))
+    return triples
+
+
+# --- the ledger ------------------------------------------------------------------------------
+def record_charge(session, client_id: int, amount, entry_date: date, reference: str,
+                  source: str = "bill", note: str | None = None,
+                  override_reason: str | None = None, override_by=None,
+                  due_date: date | None = None) -> LedgerEntry:
+    """Record a charge (a signed bill, an invoice, an instalment). Refused when it would take
+    the customer over the limit, unless a manager's override is given with a reason."""
+    actor = current_actor()
+    _require(actor, "charge", client_id, _l("You may not record charges for this customer."))
+    amount = _amount(amount)
+    outstanding = lock_balance(session, client_id)
+    profile = profile_of(session, client_id)
+    limit = profile.credit_limit if profile else None
+    override_reason = (override_reason or "").strip() or None
+    if rules.would_exceed(outstanding, amount, limit):
+        if not override_reason:
+            raise DomainError(
+                _l("Refused: this charge of %(amount)s would bring %(owed)s owed over the credit "
+                   "limit of %(limit)s. A manager may override it with a reason.",
+                   amount=amount, owed=outstanding + amount, limit=limit or 0),
+                {"amount": _l("Over the credit limit.")})
+        approver = override_by or actor
+        if not can(approver, "override", CreditBalance(client_id=client_id), area="credit"):
+            raise NotAllowed(_l("Only a regional, sales or general manager may override the "
+                                "credit limit."))
+        override_by = approver
+    else:
+        override_reason, override_by = None, None
+    period = profile.period_days if profile else int(get_setting("credit_default_period_days"))
+    due = due_date or rules.due_date(entry_date, period)
+    entry = _entry(session, client_id=client_id, kind=CHARGE, source=source,
+                   entry_date=entry_date, due_date=due, amount=amount, reference=reference or "",
+                   note=note, override_reason=override_reason,
+                   override_by_id=getattr(override_by, "id", None))
+    _open(session, entry, amount, due)
+    _move_balance(session, client_id, amount)
+    _match(session, client_id)
+    evaluate_thresholds(session, client_ids=[client_id])
+    return entry
+
+
+def record_payment(session, client_id: int, amount, entry_date: date, reference: str,
+                   note: str | None = None) -> LedgerEntry:
+    actor = current_actor()
+    _require(actor, "payment", client_id, _l("Only finance records payments."))
+    amount = _amount(amount)
+    lock_balance(session, client_id)
+    entry = _entry(session, client_id=client_id, kind=PAYMENT, entry_date=entry_date,
+                   amount=amount, reference=reference or "", note=note)
+    _open(session, entry, amount)
+    _move_balance(session, client_id, -amount)
+    _match(session, client_id)
+    evaluate_thresholds(session, client_ids=[client_id])
+    return entry
+
+
+def _current_due(session, charge: LedgerEntry) -> date | None:
+    moved = session.execute(select(Deferral.new_due_date).where(Deferral.charge_id == charge.id)
+                            .order_by(Deferral.id.desc()).limit(1)
+                            .execution_options(**UNSCOPED)).scalar()
+    return moved or charge.due_date
+
+
+def reverse_entry(session, entry_id: int, reason: str, entry_date: date | None = None):
+    """Cancel a charge or a payment by a reversing entry; what was allocated to or from it is
+    released and re-allocated, oldest charge first."""
+    actor = current_actor()
+    original = session.execute(select(LedgerEntry).where(LedgerEntry.id == entry_id)
+                               .execution_options(**UNSCOPED)).scalar_one_or_none()
+    if original is None:
+        raise DomainError(_l("No such ledger entry."))
+    _require(actor, "reverse", original.client_id, _l("Only finance reverses ledger entries."))
+    if not (reason or "").strip():
+        raise DomainError(_l("A reversal needs a reason."), {"note": _l("Give a reason.")})
+    if original.kind == REVERSAL:
+        raise DomainError(_l("A reversal cannot itself be reversed; record the entry again."))
+    lock_balance(session, original.client_id)
+    if session.execute(select(LEDGER.c.id).where(LEDGER.c.reverses_id == entry_id)).first():
+        raise DomainError(_l("This entry has already been reversed."))
+    entry = _entry(session, client_id=original.client_id, kind=REVERSAL,
+                   entry_date=entry_date or local_today(), amount=original.amount,
+                   reference=original.reference, note=reason.strip(), reverses_id=original.id)
+    own, other = ((ALLOC.c.charge_id, ALLOC.c.payment_id) if original.kind == CHARGE
+                  else (ALLOC.c.payment_id, ALLOC.c.charge_id))
+    released = session.execute(select(other, func.sum(ALLOC.c.amount)).where(own == original.id)
+                               .group_by(other)).all()
+    now = utcnow()
+    for counterpart_id, amount in released:
+        if amount <= 0:
+            continue
+        pair = ({"payment_id": counterpart_id, "charge_id": original.id}
+                if original.kind == CHARGE else
+                {"payment_id": original.id, "charge_id": counterpart_id})
+        session.execute(insert(ALLOC).values(client_id=original.client_id, amount=-amount,
+                                          alloc_date=entry.entry_date, created_at=now, **pair))
+        counterpart = session.get(LedgerEntry, counterpart_id)
+        due = _current_due(session, counterpart) if counterpart.kind == CHARGE else None
+        _open(session, counterpart, amount, due)
+    session.execute(delete(OPEN).where(OPEN.c.entry_id == original.id))
+    _move_balance(session, original.client_id,
+                  -original.amount if original.kind == CHARGE else original.amount)
+    _match(session, original.client_id)
+    evaluate_thresholds(session, client_ids=[original.client_id])
+    return entry
+
+
+def defer_charge(session, charge_id: int, new_due_date: date, reason: str) -> Deferral:
+    """A deferred-payment approval: the charge's due date moves; the ledger row stays."""
+    actor = current_actor()
+    charge = session.execute(select(LedgerEntry).where(LedgerEntry.id == charge_id)
+                             .execution_options(**UNSCOPED)).scalar_one_or_none()
+    if charge is None or charge.kind != CHARGE:
+        raise DomainError(_l("Only a charge has a due date to defer."))
+    _require(actor, "defer", charge.client_id,
+             _l("Only a regional, sales or general manager approves a deferred payment."))
+    if not (reason or "").strip():
+        raise DomainError(_l("A deferral needs a reason."), {"reason": _l("Give a reason.")})
+    lock_balance(session, charge.client_id)
+    deferral = Deferral(client_id=charge.client_id, charge_id=charge.id,
+                        old_due_date=_current_due(session, charge), new_due_date=new_due_date,
+                        reason=reason.strip(), approved_by_id=getattr(actor, "id", None))
+    session.add(deferral)
+    session.execute(update(OPEN).where(OPEN.c.entry_id == charge.id).values(due_date=new_due_date))
+    session.flush()
+    return deferral
+
+
+def add_repayment_plan(session, client_id: int, kind: str, signed_on: date, amount,
+                       schedule: str) -> RepaymentPlan:
+    actor = current_actor()
+    _require(actor, "plan", client_id, _l("You may not file plans for this customer."))
+    plan = RepaymentPlan(client_id=client_id, kind=kind, signed_on=signed_on,
+                         amount=_amount(amount), schedule=schedule or "",
+                         recorded_by_id=getattr(actor, "id", None))
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+# --- derived figures -------------------------------------------------------------------------
+def client_credit(session, client_id: int, today: date | None = None) -> dict:
+    """Outstanding, limit, utilisation, overdue and aging of one customer."""
+    today = today or local_today()
+    outstanding = session.execute(select(BAL.c.outstanding).where(BAL.c.client_id == client_id)
+                                  ).scalar() or Decimal("0.00")
+    profile = profile_of(session, client_id)
+    limit = profile.credit_limit if profile else None
+    buckets = dict.fromkeys(rules.AGING_BUCKETS, Decimal("0.00"))
+    for due, amount in session.execute(select(OPEN.c.due_date, OPEN.c.open_amount).where(
+            OPEN.c.client_id == client_id, OPEN.c.kind == CHARGE)):
+        bucket = rules.aging_bucket((today - due).days if due else 0)
+        buckets[bucket] += amount
+    overdue = sum((v for k, v in buckets.items() if k != "not_due"), Decimal("0.00"))
+    return {"outstanding": rules.money(outstanding), "limit": limit,
+            "utilisation": rules.utilisation(outstanding, limit), "overdue": overdue,
+            "aging": buckets, "available": (limit - outstanding) if limit is not None else None}
+
+
+def _aging_columns(today: date):
+    from datetime import timedelta
+
+    due = OPEN.c.due_date
+    amt = OPEN.c.open_amount
+
+    def older(days):
+        return today - timedelta(days=days)
+
+    return [
+        func.sum(case((or_(due.is_(None), due >= today), amt), else_=0)).label("not_due"),
+        func.sum(case((and_(due < today, due >= older(30)), amt), else_=0)).label("d1_30"),
+        func.sum(case((and_(due < older(30), due >= older(60)), amt), else_=0)).label("d31_60"),
+        func.sum(case((and_(due < older(60), due >= older(90)), amt), else_=0)).label("d61_90"),
+        func.sum(case((due < older(90), amt), else_=0)).label("d90_plus"),
+        func.sum(amt).label("total"),
+    ]
+
+
+def aging_report(session, group: str = "client", today: date | None = None) -> list[dict]:
+    """Open charges by age past due (not due, 1–30, 31–60, 61–90, >90 days) per customer,
+    account manager or region. An ORM query: the signed-in user's scope narrows it."""
+    from crm.auth.models import Region
+
+    today = today or local_today()
+    cols = _aging_columns(today)
+    keys = {"client": (Client.id, Client.code, Client.name),
+            "owner": (User.id, User.full_name), "region": (Region.id, Region.name)}[group]
+    stmt = (select(*keys, *cols).select_from(OpenItem).join(Client, Client.id == OpenItem.client_id)
+            .where(OpenItem.kind == CHARGE))
+    if group == "owner":
+        stmt = stmt.outerjoin(User, User.id == Client.owner_id)
+    elif group == "region":
+        stmt = stmt.outerjoin(Region, Region.id == Client.region_id)
+    rows = session.execute(stmt.group_by(*keys).order_by(func.sum(OpenItem.open_amount).desc()))
+    out = []
+    for row in rows:
+        m = row._mapping
+        label = (f"{m['name']} ({m['code']})" if group == "client"
+                 else (m.get("full_name") or m.get("name") or "—"))
+        out.append({"key": row[0], "label": label,
+                    **{k: rules.money(m[k] or 0) for k in (*rules.AGING_BUCKETS, "total")}})
+    return out
+
+
+# --- thresholds ------------------------------------------------------------------------------
+def _above(t: int):
+    return and_(BAL.c.outstanding > 0,
+                BAL.c.outstanding * 100 >= t * func.coalesce(BAL.c.credit_limit, 0))
+
+
+def _within(col, client_ids=None, id_range=None):
+    conds = []
+    if client_ids is not None:
+        conds.append(col.in_(client_ids))
+    if id_range is not None:
+        conds.append(and_(col >= id_range[0], col < id_range[1]))
+    return and_(true(), *conds)
+
+
+def evaluate_thresholds(session, client_ids=None, id_range=None) -> list[tuple[int, int, int]]:
+    """Set-based: mark every customer in range that crossed a threshold since it was last
+    counted below it, notify each such crossing once, and re-arm those that fell below.
+
+    The mark is one upsert per threshold over the customers above it and not yet marked:
+    insert the (customer, threshold) row, or mark the existing one and count the crossing. The
+    upsert locks the row and re-checks "not marked" on conflict, so a concurrent run waits,
+    re-reads it after the first commits, finds it marked and returns nothing. A run that dies
+    before commit rolls back its marks and its notifications together."""
+    now = utcnow()
+    where = _within(BAL.c.client_id, client_ids, id_range)
+    crossed = []
+    for t in thresholds():
+        marked = exists().where(CROSS.c.client_id == BAL.c.client_id, CROSS.c.threshold == t,
+                                CROSS.c.above == true())
+        above = (select(BAL.c.client_id, literal(t), literal(True, Boolean), literal(1),
+                        literal(now)).where(_above(t), where, ~marked))
+        ins = _dialect_insert(session)(CROSS).from_select(
+            ["client_id", "threshold", "above", "crossing_no", "crossed_at"], above)
+        rows = session.execute(ins.on_conflict_do_update(
+            index_elements=["client_id", "threshold"],
+            set_={"above": True, "crossing_no": CROSS.c.crossing_no + 1, "crossed_at": now},
+            where=CROSS.c.above == false(),
+        ).returning(CROSS.c.client_id, CROSS.c.crossing_no)).all()
+        crossed += [(cid, t, n) for cid, n in rows]
+        below = select(BAL.c.client_id).where(~_above(t), where)
+        session.execute(update(CROSS).where(CROSS.c.threshold == t, CROSS.c.above == true(),
+                                            CROSS.c.client_id.in_(below))
+                        .values(above=False, rearmed_at=now))
+    if crossed:
+        _notify_crossings(session, crossed)
+    return crossed
+
+
+def _dialect_insert(session):
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert)
+
+
+def _notify_crossings(session, crossed) -> None:
+    """Recipients (R11): at 80% the regional manager and the commerce department; at 90% the
+    regional manager, the sales department and the product centre — plus the account manager,
+    who carries the customer's credit risk (R10). Departments are settings."""
+    ids = sorted({cid for cid, _t, _n in crossed})
+    clients = {row.id: row for row in session.execute(
+        select(Client.id, Client.name, Client.code, Client.region_id, Client.owner_id,
+               CreditProfile.id.label("profile_id"))
+        .outerjoin(CreditProfile, CreditProfile.client_id == Client.id)
+        .where(Client.id.in_(ids)).execution_options(**UNSCOPED))}
+    users = session.scalars(select(User).where(User.active.is_(True), or_(
+        User.role == access.REGIONAL_MANAGER,
+        User.id.in_([c.owner_id for c in clients.values() if c.owner_id]),
+        User.username.in_(_department_usernames())))).all()
+    by_id = {u.id: u for u in users}
+    rms = {}
+    for u in users:
+        if u.role == access.REGIONAL_MANAGER:
+            rms.setdefault(u.region_id, []).append(u)
+    by_name = {u.username: u for u in users}
+    departments = get_setting("credit_departments")
+    routing = get_setting("credit_threshold_departments")
+    for cid, t, n in crossed:
+        client = clients[cid]
+        recipients = list(rms.get(client.region_id, []))
+        if client.owner_id in by_id:
+            recipients.append(by_id[client.owner_id])
+        addresses = []
+        for dept in routing.get(str(t), []):
+            cfg = departments.get(dept, {})
+            recipients += [by_name[u] for u in cfg.get("users", []) if u in by_name]
+            addresses += cfg.get("addresses", [])
+        title = _("Credit use of %(name)s passed %(t)s%%", name=client.name, t=t)
+        body = _("%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
+                 name=client.name, code=client.code or "", t=t)
+        link = (f"/admin/credit_profile/details/?id={client.profile_id}"
+                if client.profile_id else None)
+        notify(session, recipients, f"credit:{t}:client:{cid}:crossing:{n}", f"credit_{t}",
+               title, body, client_id=cid, link=link, addresses=addresses)
+
+
+def _department_usernames() -> list[str]:
+    return [u for cfg in get_setting("credit_departments").values() for u in cfg.get("users", [])]
+
+
+# --- checks ----------------------------------------------------------------------------------
+def check_summary(session, today: date | None = None, client_ids=None, id_range=None) -> dict:
+    """Customers over each threshold, over the limit and overdue — one statement each."""
+    today = today or local_today()
+    limit = func.coalesce(BAL.c.credit_limit, 0)
+    cols = [func.count().label("customers"),
+            func.coalesce(func.sum(BAL.c.outstanding), 0).label("outstanding"),
+            func.coalesce(func.sum(case((BAL.c.outstanding > limit, 1), else_=0)), 0)
+            .label("over_limit")]
+    cols += [func.coalesce(func.sum(case((_above(t), 1), else_=0)), 0).label(f"over_{t}")
+             for t in thresholds()]
+    row = session.execute(select(*cols).where(
+        BAL.c.outstanding != 0, _within(BAL.c.client_id, client_ids, id_range))).one()._mapping
+    overdue = session.execute(
+        select(func.count(func.distinct(OPEN.c.client_id)),
+               func.coalesce(func.sum(OPEN.c.open_amount), 0))
+        .where(OPEN.c.kind == CHARGE, OPEN.c.due_date < today,
+               _within(OPEN.c.client_id, client_ids, id_range))).one()
+    out = {k: (str(rules.money(v)) if k == "outstanding" else int(v)) for k, v in row.items()}
+    out.update(overdue_customers=int(overdue[0]), overdue_amount=str(rules.money(overdue[1])))
+    return out
+
+
+def _merge(total: dict, part: dict) -> dict:
+    for k, v in part.items():
+        if isinstance(v, str):
+            total[k] = str(rules.money(Decimal(total.get(k, "0")) + Decimal(v)))
+        else:
+            total[k] = total.get(k, 0) + v
+    return total
+
+
+def start_check(session, client_ids=None, started_by=None) -> CheckRun:
+    run = CheckRun(scope="all" if client_ids is None else "selected",
+                   client_ids=None if client_ids is None else sorted(int(i) for i in client_ids),
+                   started_by_id=getattr(started_by, "id", None))
+    session.add(run)
+    session.flush()
+    return run
+
+
+def run_check(session, run_id: int, today: date | None = None, chunk: int = 20000) -> dict:
+    """Run a check in client-id chunks, committing each chunk (its threshold marks and their
+    notifications together) and recording progress, so a screen can follow it and a worker
+    that dies resumes without notifying anyone twice."""
+    run = session.get(CheckRun, run_id)
+    run.status, run.progress, run.error = "running", 0, None
+    session.commit()
+    try:
+        if run.client_ids is not None:
+            evaluate_thresholds(session, client_ids=run.client_ids)
+            result = check_summary(session, today, client_ids=run.client_ids)
+        else:
+            lo, hi = session.execute(select(func.min(BAL.c.client_id), func.max(BAL.c.client_id))
+                                     ).one()
+            result, lo, hi = {}, lo or 0, hi or 0
+            for start in range(lo, hi + 1, chunk):
+                window = (start, start + chunk)
+                notified = len(evaluate_thresholds(session, id_range=window))
+                _merge(result, {**check_summary(session, today, id_range=window),
+                                "notified": notified})
+                run.progress = min(99, int((start + chunk - lo) * 100 / (hi - lo + 1)))
+                session.commit()
+    except Exception as exc:
+        session.rollback()
+        run = session.get(CheckRun, run_id)
+        run.status, run.error = "failed", str(exc)[:1000]
+        session.commit()
+        raise
+    run.status, run.progress, run.result, run.finished_at = "done", 100, result, utcnow()
+    session.commit()
+    return result
+
+
+def check_now(session, client_ids=None, started_by=None, today=None) -> dict:
+    run = start_check(session, client_ids, started_by)
+    session.commit()
+    return run_check(session, run.id, today)
+
+
+def reconcile_balances(session) -> list[tuple[int, Decimal, Decimal]]:
+    """Recompute every balance from the ledger (one GROUP BY) and list the differences."""
+    orig = LEDGER.alias("orig")
+    amount = LEDGER.c.amount
+    signed = case((LEDGER.c.kind == CHARGE, amount), (LEDGER.c.kind == PAYMENT, -amount),
+                  (orig.c.kind == CHARGE, -amount), else_=amount)
+    ledger = (select(LEDGER.c.client_id, func.sum(signed).label("owed"))
+              .select_from(LEDGER.outerjoin(orig, orig.c.id == LEDGER.c.reverses_id))
+              .group_by(LEDGER.c.client_id).subquery())
+    rows = session.execute(
+        select(ledger.c.client_id, func.coalesce(BAL.c.outstanding, 0), ledger.c.owed)
+        .select_from(ledger.outerjoin(BAL, BAL.c.client_id == ledger.c.client_id))
+        .where(func.coalesce(BAL.c.outstanding, 0) != ledger.c.owed)).all()
+    return [(cid, rules.money(kept), rules.money(owed)) for cid, kept, owed in rows]
+
+
+# --- the R11 review chain --------------------------------------------------------------------
+STEP_ROLE = {"region": access.REGIONAL_MANAGER, "sales": access.SALES_MANAGER,
+             "gm": access.GENERAL_MANAGER}
+NEXT_STEP = {"region": "sales", "sales": "gm", "gm": "approved"}
+OPEN_STATUSES = tuple(STEP_ROLE)
+PROFILE_FIELDS = ("grade", "credit_limit", "period_days", "payment_terms", "payment_method",
+                  "direct_export", "collateral")
+
+
+def propose_credit(session, client_id: int, values: dict, situation: str = "",
+                   origin: str = "proposal", period: str | None = None) -> CreditReview:
+    """The salesperson's proposal of grade, limit, period and terms; it waits for the chain."""
+    actor = current_actor()
+    _require(actor, "propose", client_id, _l("You may not propose credit for this customer."))
+    errors = {}
+    if values.get("grade") not in get_setting("credit_grades"):
+        errors["grade"] = _l("Choose a grade from the scale.")
+    try:
+        limit = rules.money(values.get("credit_limit"))
+        if limit < 0:
+            raise ArithmeticError
+    except (ArithmeticError, TypeError):
+        errors["credit_limit"] = _l("A limit is an amount of zero or more.")
+    if not isinstance(values.get("period_days"), int) or values["period_days"] <= 0:
+        errors["period_days"] = _l("A credit period is a number of days.")
+    if errors:
+        raise DomainError(_l("The proposal is incomplete."), errors)
+    if session.execute(select(CreditReview.id).where(
+            CreditReview.client_id == client_id, CreditReview.status.in_(OPEN_STATUSES))
+            .execution_options(**UNSCOPED)).first():
+        raise DomainError(_l("This customer already has a credit proposal under review."))
+    current = profile_of(session, client_id)
+    previous = ({f: rules_plain(getattr(current, f)) for f in PROFILE_FIELDS}
+                if current else None)
+    review = CreditReview(client_id=client_id, origin=origin, period=period, status="region",
+                          previous=previous, situation=situation or "",
+                          proposed_by_id=getattr(actor, "id", None),
+                          **{f: values.get(f) for f in PROFILE_FIELDS if f != "credit_limit"},
+                          credit_limit=limit)
+    review.direct_export = bool(values.get("direct_export"))
+    session.add(review)
+    session.flush()
+    return review
+
+
+def rules_plain(value):
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def decide_review(session, review_id: int, approve: bool, opinion: str, actor=None):
+    """One step of the chain by the role whose turn it is; the general manager's approval
+    applies the proposal to the profile (and re-checks thresholds against the new limit)."""
+    actor = actor or current_actor()
+    review = session.execute(select(CreditReview).where(CreditReview.id == review_id)
+                             .execution_options(**UNSCOPED)).scalar_one_or_none()
+    if review is None or review.status not in OPEN_STATUSES:
+        raise DomainError(_l("This proposal is not waiting for a decision."))
+    step = review.status
+    if getattr(actor, "role", None) != STEP_ROLE[step] or not can(actor, "view", review):
+        raise NotAllowed(_l("This step belongs to the %(role)s.",
+                            role=access.ROLES[STEP_ROLE[step]]))
+    if not (opinion or "").strip():
+        raise DomainError(_l("Write your opinion."), {"opinion": _l("Required.")})
+    setattr(review, f"{step}_opinion", opinion.strip())
+    setattr(review, f"{step}_by_id", actor.id)
+    setattr(review, f"{step}_at", utcnow())
+    review.status = NEXT_STEP[step] if approve else "rejected"
+    if review.status == "approved":
+        lock_balance(session, review.client_id)
+        profile = profile_of(session, review.client_id) or CreditProfile(
+            client_id=review.client_id)
+        for f in PROFILE_FIELDS:
+            setattr(profile, f, getattr(review, f))
+        profile.review_id = review.id
+        session.add(profile)
+        session.execute(update(BAL).where(BAL.c.client_id == review.client_id)
+                        .values(credit_limit=review.credit_limit))
+        session.flush()
+        evaluate_thresholds(session, client_ids=[review.client_id])
+    session.flush()
+    return review
+
+
+# --- quarterly re-evaluation -----------------------------------------------------------------
+def month_facts(session, month_ends: list[date]) -> dict[int, list[rules.Month]]:
+    """Per customer with a profile and per month: was a debt due and unpaid since the month
+    began, what was collected, was anything overdue at its end — three statements a month."""
+    from datetime import timedelta
+
+    DEFER = Deferral.__table__
+    rev = LEDGER.alias("rev")
+    not_reversed = ~exists().where(rev.c.reverses_id == LEDGER.c.id)
+    due = func.coalesce(select(DEFER.c.new_due_date).where(DEFER.c.charge_id == LEDGER.c.id)
+                        .order_by(DEFER.c.id.desc()).limit(1).scalar_subquery(), LEDGER.c.due_date)
+    facts: dict[int, list] = {}
+    profiled = [cid for (cid,) in session.execute(select(PROF.c.client_id))]
+    for end in month_ends:
+        start = end.replace(day=1)
+        paid = (select(ALLOC.c.charge_id, func.sum(ALLOC.c.amount).label("paid"))
+                .where(ALLOC.c.alloc_date < start).group_by(ALLOC.c.charge_id).subquery())
+        due_ids = {cid for (cid,) in session.execute(
+            select(LEDGER.c.client_id).distinct()
+            .select_from(LEDGER.outerjoin(paid, paid.c.charge_id == LEDGER.c.id))
+            .where(LEDGER.c.kind == CHARGE, not_reversed, due <= end,
+                   LEDGER.c.amount - func.coalesce(paid.c.paid, 0) > 0))}
+        settled = (select(ALLOC.c.charge_id, func.sum(ALLOC.c.amount).label("paid"))
+                   .where(ALLOC.c.alloc_date <= end).group_by(ALLOC.c.charge_id).subquery())
+        late_ids = {cid for (cid,) in session.execute(
+            select(LEDGER.c.client_id).distinct()
+            .select_from(LEDGER.outerjoin(settled, settled.c.charge_id == LEDGER.c.id))
+            .where(LEDGER.c.kind == CHARGE, not_reversed, due < end,
+                   LEDGER.c.amount - func.coalesce(settled.c.paid, 0) > 0))}
+        collected = dict(session.execute(
+            select(LEDGER.c.client_id, func.sum(LEDGER.c.amount))
+            .where(LEDGER.c.kind == PAYMENT, not_reversed, LEDGER.c.entry_date >= start,
+                   LEDGER.c.entry_date < end + timedelta(days=1))
+            .group_by(LEDGER.c.client_id)).all())
+        for cid in profiled:
+            facts.setdefault(cid, []).append(
+                rules.Month(cid in due_ids, Decimal(collected.get(cid) or 0), cid in late_ids))
+    return facts
+
+
+def quarterly_reevaluation(session, today: date | None = None) -> int:
+    """Propose a grade (or limit) step for every customer whose last three months earn one.
+    Once per quarter per customer (a unique period key); proposals wait for the R11 chain."""
+    today = today or local_today()
+    period = rules.quarter_of(today)
+    facts = month_facts(session, rules.month_ends_before(today, 3))
+    overdue = dict(session.execute(
+        select(OPEN.c.client_id, func.sum(OPEN.c.open_amount))
+        .where(OPEN.c.kind == CHARGE, OPEN.c.due_date < today).group_by(OPEN.c.client_id)).all())
+    busy = {cid for (cid,) in session.execute(
+        select(CreditReview.client_id).where(or_(CreditReview.status.in_(OPEN_STATUSES),
+                                                 CreditReview.period == period))
+        .execution_options(**UNSCOPED))}
+    made = 0
+    for profile in session.scalars(select(CreditProfile).execution_options(**UNSCOPED)):
+        if profile.client_id in busy:
+            continue
+        proposal = rules.reevaluate(profile.grade, profile.credit_limit,
+                                    get_setting("credit_grades"),
+                                    get_setting("credit_raise_step_percent"),
+                                    facts.get(profile.client_id, []),
+                                    Decimal(overdue.get(profile.client_id) or 0))
+        if proposal is None:
+            continue
+        values = {f: getattr(profile, f) for f in PROFILE_FIELDS}
+        values.update(grade=proposal.grade, credit_limit=proposal.limit)
+        propose_credit(session, profile.client_id, values,
+                       situation=f"{period}: {proposal.reason} ({proposal.direction})",
+                       origin="reevaluation", period=period)
+        made += 1
+    return made

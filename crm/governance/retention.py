@@ -1,0 +1,251 @@
+"""R6 deletions: asked with a reason, approved by the sales manager, kept in a recycle bin for
+`deleted_retention_days` (restorable whole), then destroyed for good by a daily task that
+records the destruction (001 客户档案的销毁) in a DestructionRecord that outlives the data.
+
+A deleted customer hides everything under it by construction (crm.access hides the rows of a
+soft-deleted customer from every query); its soft-deletable rows are marked too, so that the
+recycle bin restores exactly the rows the deletion hid and no row deleted earlier on its own.
+"""
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select, update
+
+from crm import access
+from crm.access import SYSTEM, current_actor
+from crm.errors import DomainError, NotAllowed
+from crm.governance.audit import audit_reason, event_row
+from crm.governance.changes import model_for
+from crm.governance.models import (
+    APPROVED,
+    DESTROYED,
+    PENDING,
+    REJECTED,
+    RESTORED,
+    AuditEvent,
+    DeletionRequest,
+    DestructionRecord,
+)
+from crm.timeutil import utcnow
+
+UNSCOPED = {"crm_unscoped": True, "crm_include_deleted": True, "populate_existing": True}
+
+
+def retention_days() -> int:
+    from crm.settings import get_setting
+
+    return int(get_setting("deleted_retention_days"))
+
+
+def deletes_at_once(actor) -> bool:
+    return actor is SYSTEM or getattr(actor, "role", None) == access.SALES_MANAGER
+
+
+def _label(row) -> str:
+    return f"{getattr(row, '__label__', row.__tablename__)}: {row}"[:300]
+
+
+def _client_id(row):
+    from crm.governance.audit import _client_id
+
+    return _client_id(row)
+
+
+def rows_under(session, root) -> list:
+    """The row and, for a customer, every soft-deletable row of that customer still live."""
+    from crm.clients.models import Client, SoftDeleted
+    from crm.extensions import db
+
+    rows = [root]
+    if isinstance(root, Client):
+        for mapper in db.Model.registry.mappers:
+            model = mapper.class_
+            if (issubclass(model, SoftDeleted) and model is not Client
+                    and hasattr(model, "client_id")):
+                rows += session.scalars(select(model).where(
+                    model.client_id == root.id, model.deleted_at.is_(None))
+                    .execution_options(crm_unscoped=True)).all()
+    return rows
+
+
+def ask_deletion(session, rows, reason: str) -> DeletionRequest:
+    """A deletion request; done at once (into the recycle bin) by the sales manager."""
+    actor = current_actor()
+    root = rows[0]
+    request = DeletionRequest(
+        entity=root.__tablename__, entity_id=root.id, client_id=_client_id(root),
+        label=_label(root), reason=reason, status=PENDING,
+        requested_by_id=getattr(actor, "id", None))
+    session.add(request)
+    if deletes_at_once(actor):
+        _decide(request, APPROVED, None)
+        _hide(session, request, rows)
+    else:
+        session.flush()
+        _tell_approvers(session, request)
+    return request
+
+
+def _hide(session, request, rows) -> None:
+    from crm.governance.services import hide_rows
+
+    seen, targets = set(), []
+    for row in [*rows, *rows_under(session, rows[0])]:
+        key = (row.__tablename__, row.id)
+        if key not in seen and row.deleted_at is None:
+            seen.add(key)
+            targets.append(row)
+    now = utcnow()
+    request.deleted_at = now
+    request.rows = [list(key) for key in seen]
+    hide_rows(session, targets, request.reason, now)
+
+
+def _tell_approvers(session, request) -> None:
+    from crm.auth.models import User
+    from crm.notifications.services import notify
+
+    approvers = session.scalars(select(User).where(User.role == access.SALES_MANAGER,
+                                                   User.active.is_(True))).all()
+    notify(session, approvers, f"deletion_request:{request.id}", "deletion_request",
+           str(_l("A deletion awaits your approval")), f"{request.label}: {request.reason}",
+           client_id=request.client_id, link="/admin/deletion_request/")
+
+
+def _decide(request, status, comment) -> None:
+    request.status = status
+    request.decided_by_id = getattr(current_actor(), "id", None)
+    request.decided_at = utcnow()
+    request.comment = (comment or "").strip() or None
+
+
+def _sales_manager_only() -> None:
+    if not deletes_at_once(current_actor()):
+        raise NotAllowed(_l("Only the sales manager decides deletions."))
+
+
+def _request(session, request_id, status) -> DeletionRequest:
+    request = session.execute(select(DeletionRequest).where(DeletionRequest.id == request_id)
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
+    if request is None or request.status != status:
+        raise DomainError(_l("This deletion request is not open for that."))
+    return request
+
+
+def approve_deletion(session, request_id: int, comment: str | None = None):
+    _sales_manager_only()
+    request = _request(session, request_id, PENDING)
+    if request.deleted_at is not None:
+        raise DomainError(_l("This deletion request is not open for that."))
+    model = model_for(request.entity)
+    root = session.execute(select(model).where(model.id == request.entity_id)
+                           .execution_options(crm_unscoped=True, populate_existing=True)
+                           ).scalar_one_or_none()
+    if root is None:  # deleted meanwhile by another request
+        raise DomainError(_l("The record is already deleted."))
+    _decide(request, APPROVED, comment)
+    _hide(session, request, [root])
+    return request
+
+
+def reject_deletion(session, request_id: int, comment: str):
+    _sales_manager_only()
+    if not (comment or "").strip():
+        raise DomainError(_l("Say why the deletion is rejected."),
+                          {"comment": _l("Give a comment.")})
+    request = _request(session, request_id, PENDING)
+    _decide(request, REJECTED, comment)
+    session.flush()
+    return request
+
+
+def in_bin(session):
+    """The recycle bin: approved deletions not yet restored or destroyed, newest first."""
+    return session.scalars(select(DeletionRequest).where(DeletionRequest.status == APPROVED)
+                           .order_by(DeletionRequest.deleted_at.desc())).all()
+
+
+def purge_after(request):
+    return request.deleted_at + timedelta(days=retention_days())
+
+
+def restore(session, request_id: int) -> DeletionRequest:
+    """Bring back exactly the rows the deletion hid (not rows deleted before on their own)."""
+    _sales_manager_only()
+    request = _request(session, request_id, APPROVED)
+    with audit_reason(session, str(_l("Restored from the recycle bin"))):
+        for table, row_id in request.rows or []:
+            model = model_for(table)
+            row = session.execute(select(model).where(model.id == row_id)
+                                  .execution_options(**UNSCOPED)).scalar_one_or_none()
+            if row is not None and row.deleted_at == request.deleted_at:
+                row.deleted_at = None
+                row.deleted_by_id = None
+        request.status = RESTORED
+        request.restored_by_id = getattr(current_actor(), "id", None)
+        request.restored_at = utcnow()
+        session.flush()
+    return request
+
+
+def _purge(session, table, ids: list, seen: set) -> int:
+    """Hard-delete rows of `table` and, first, whatever points at them: rows that cannot exist
+    without them go too; optional references (a notification, a first contact) are cut."""
+    from crm.extensions import db
+
+    if not ids or table.name in seen:
+        return 0
+    seen = seen | {table.name}
+    count = 0
+    for child in db.metadata.sorted_tables:
+        for fk in child.foreign_keys:
+            if fk.column.table is not table:
+                continue
+            column = fk.parent
+            if column.nullable:
+                session.execute(update(child).where(column.in_(ids)).values({column.name: None}))
+            elif "id" in child.c and child.c.id.primary_key:
+                child_ids = list(session.execute(select(child.c.id).where(column.in_(ids)))
+                                 .scalars())
+                count += _purge(session, child, child_ids, seen)
+            else:
+                count += session.execute(delete(child).where(column.in_(ids))).rowcount
+    count += session.execute(delete(table).where(table.c.id.in_(ids))).rowcount
+    return count
+
+
+def destroy(session, request: DeletionRequest, now=None) -> DestructionRecord:
+    """Destroy a deletion's rows for good and record it; the record keeps plain values only."""
+    model = model_for(request.entity)
+    count = _purge(session, model.__table__, [request.entity_id], set())
+    # Rows hidden with it but not under it by a foreign key (none today) go by their own table.
+    for table, row_id in request.rows or []:
+        if (table, row_id) != (request.entity, request.entity_id):
+            count += _purge(session, model_for(table).__table__, [row_id], set())
+    record = DestructionRecord(
+        entity=request.entity, entity_id=request.entity_id, client_id=request.client_id,
+        label=request.label, reason=request.reason,
+        requested_by=request.requested_by.username if request.requested_by else "system",
+        approved_by=request.decided_by.username if request.decided_by else "system",
+        approved_at=request.decided_at, deleted_at=request.deleted_at,
+        destroyed_at=now or utcnow(), row_count=count, request_id=request.id)
+    session.add(record)
+    request.status = DESTROYED
+    session.flush()
+    session.execute(AuditEvent.__table__.insert(), [event_row(
+        session, "destroy", request.entity, request.entity_id, request.client_id,
+        {"rows": [None, count]}, request.reason)])
+    return record
+
+
+def destroy_expired(session, now=None) -> dict:
+    """The daily sweep: every deletion past its retention is destroyed, once."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=retention_days())
+    due = session.scalars(select(DeletionRequest).where(
+        DeletionRequest.status == APPROVED, DeletionRequest.deleted_at <= cutoff)
+        .order_by(DeletionRequest.id)).all()
+    for request in due:
+        destroy(session, request, now)
+    return {"destroyed": len(due)}

@@ -1,0 +1,1 @@
+"""Registration discipline (R12) and the two divisions' invitations (R13)."""

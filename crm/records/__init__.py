@@ -1,0 +1,1 @@
+"""Industry notes (R3 cat. 5) and daily records (R8)."""

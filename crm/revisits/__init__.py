@@ -1,0 +1,1 @@
+"""Revisits and greetings (R14)."""

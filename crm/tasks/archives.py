@@ -1,0 +1,65 @@
+"""Archive tasks: index a filed document (queued when it is filed), the nightly integrity
+sweep (which also indexes filings a queue outage left behind) and the yearly closing of the
+previous year's volumes. Each takes ids and is idempotent."""
+
+from celery import shared_task
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from kombu.exceptions import OperationalError
+
+from crm.archives import services as arch
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.governance.services import mark_task_run
+from crm.timeutil import local_today
+
+
+@shared_task(name="crm.tasks.archives.index_document")
+def index_document(doc_id: int) -> dict:
+    try:
+        result = arch.index_document(db.session, doc_id)
+    except DomainError as exc:  # a draft, or its volume closed: the archivist sees it pending
+        db.session.rollback()
+        return {"document": doc_id, "refused": str(exc.message)}
+    db.session.commit()
+    return result
+
+
+@shared_task(name="crm.tasks.archives.nightly_integrity")
+def nightly_integrity() -> dict:
+    indexed = 0
+    for doc_id in arch.pending_ids(db.session):
+        try:
+            arch.index_document(db.session, doc_id)
+            db.session.commit()
+            indexed += 1
+        except DomainError:  # e.g. its volume was closed meanwhile: left for the archivist
+            db.session.rollback()
+    result = arch.check_integrity(db.session)
+    mark_task_run(db.session, "archives-integrity", {**result, "indexed": indexed})
+    db.session.commit()
+    return result
+
+
+@shared_task(name="crm.tasks.archives.close_year")
+def close_year(year: int | None = None) -> int:
+    """R3: archives are closed every year; run early in January for the year just ended."""
+    year = year or local_today().year - 1
+    closed = arch.close_year(db.session, year)
+    mark_task_run(db.session, "archives-close-year", {"year": year, "closed": closed})
+    db.session.commit()
+    return closed
+
+
+def enqueue_index(doc_id: int) -> bool:
+    """Queue the indexing of a filed document; ARCHIVE_INDEX_INLINE runs it in the request.
+    True when it ran or was queued; a queue outage leaves it for the nightly sweep."""
+    if current_app.config.get("ARCHIVE_INDEX_INLINE"):
+        arch.index_document(db.session, doc_id)
+        return True
+    try:
+        index_document.delay(doc_id)
+    except OperationalError as exc:
+        raise DomainError(_l("The task queue is not reachable; the document is filed and "
+                             "will be indexed tonight.")) from exc
+    return True

@@ -1,0 +1,16 @@
+from datetime import date
+
+from celery import shared_task
+
+from crm.extensions import db
+from crm.governance.services import mark_task_run
+from crm.intake.services import check_registrations
+
+
+@shared_task(name="crm.tasks.intake.daily")
+def daily(today: str | None = None) -> dict:
+    """R12: registration reminders and late alerts; re-running sends nothing twice."""
+    result = check_registrations(db.session, date.fromisoformat(today) if today else None)
+    mark_task_run(db.session, "intake_daily", result)
+    db.session.commit()
+    return result

@@ -1,0 +1,103 @@
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from crm.cards import services
+from crm.cards.models import CardEvent, MemberCard
+from crm.extensions import db
+from crm.notifications.models import Notification, OutboxMail
+from crm.settings import Setting
+from crm.tasks.cards import daily
+from tests import factories
+from tests.cards.conftest import TODAY
+
+
+def card_expiring(cards, owner, days, **client):
+    holder = factories.create_client(owner, **client)
+    card = services.issue_card(db.session, holder, cards.normal, today=TODAY - timedelta(days=1))
+    card.expiry_date = TODAY + timedelta(days=days)
+    db.session.commit()
+    return card
+
+
+def keys():
+    return sorted(db.session.scalars(select(Notification.event_key)))
+
+
+def key(card, days):
+    return f"card:{card.id}:expiry:{card.expiry_date}:{days}"
+
+
+def snapshot():
+    mails = select(OutboxMail.event_key + OutboxMail.to_address)
+    return (keys(), sorted(db.session.scalars(mails)),
+            db.session.scalar(select(func.count()).select_from(CardEvent)),
+            sorted(db.session.execute(select(MemberCard.id, MemberCard.status))))
+
+
+def test_daily_task_reminds_once_and_expires_by_date_idempotently(cards):
+    w = cards.world
+    w.am1.email = "am1@example.com"
+    db.session.commit()
+    cards.card.expiry_date = TODAY + timedelta(days=200)  # far off: nothing happens to it
+    c30 = card_expiring(cards, w.am1, 30, email="holder30@example.com")
+    c20 = card_expiring(cards, w.am2, 20)      # issued inside the 30-day window: that reminder
+    c7 = card_expiring(cards, w.am3, 7)
+    c0 = card_expiring(cards, w.am1, 0)        # its last valid day: reminded, not expired
+    gone = card_expiring(cards, w.am1, -1)     # yesterday was its last day
+    far = card_expiring(cards, w.am1, 31)
+    lost = card_expiring(cards, w.am1, 5)
+    services.report_lost(db.session, lost)
+    db.session.commit()
+
+    assert daily(TODAY.isoformat()) == {"reminded": 4, "expired": 1}
+    db.session.expire_all()
+    assert keys() == sorted([key(c30, 30), key(c20, 30),
+                             key(c7, 7), key(c0, 7)])
+    mails = set(db.session.scalars(select(OutboxMail.to_address)
+                                   .where(OutboxMail.event_key == key(c30, 30))))
+    assert mails == {"am1@example.com", "holder30@example.com"}
+    statuses = dict(db.session.execute(select(MemberCard.id, MemberCard.status)).all())
+    assert statuses[gone.id] == "expired" and statuses[c0.id] == "active"
+    assert statuses[far.id] == "active" and statuses[lost.id] == "lost"
+    [expiry] = db.session.scalars(select(CardEvent).where(CardEvent.kind == "expire")).all()
+    assert (expiry.card_id, expiry.from_status, expiry.to_status) == (gone.id, "active",
+                                                                     "expired")
+
+    before = snapshot()
+    assert daily(TODAY.isoformat()) == {"reminded": 0, "expired": 0}
+    db.session.expire_all()
+    assert snapshot() == before
+
+    # 23 days on, the 30-day card is 7 days out: its second reminder, and only that.
+    later = TODAY + timedelta(days=23)
+    daily(later.isoformat())
+    db.session.expire_all()
+    new = set(keys()) - set(before[0])
+    assert key(c30, 7) in new and key(far, 30) in new
+    assert key(c30, 30) not in new
+    assert db.session.get(MemberCard, c7.id).status == "expired"
+
+
+def test_reminder_days_come_from_the_settings(cards):
+    db.session.add(Setting(key="card_reminder_days", value=[10]))
+    c30 = card_expiring(cards, cards.world.am1, 30)
+    c9 = card_expiring(cards, cards.world.am1, 9)
+    services.run_daily(db.session, TODAY)
+    db.session.commit()
+    assert keys() == [key(c9, 10)]
+    assert c30.id
+
+
+def test_a_card_renewed_before_expiry_is_reminded_again_before_its_new_expiry(cards):
+    card = card_expiring(cards, cards.world.am1, 7)
+    services.run_daily(db.session, TODAY)
+    first = key(card, 7)
+    services.extend_card(db.session, card, today=TODAY)
+    db.session.commit()
+    services.run_daily(db.session, TODAY)  # nothing due for the new expiry yet
+    db.session.commit()
+    assert keys() == [first]
+    services.run_daily(db.session, card.expiry_date - timedelta(days=7))
+    db.session.commit()
+    assert keys() == sorted([first, key(card, 7)])

@@ -1,0 +1,96 @@
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from crm.commissions import rules, services
+from crm.commissions.models import CommissionStatement, Promoter, PromotionScheme, SalesRecord
+from crm.extensions import db
+from tests.commissions.support import sell, statement
+
+
+@pytest.fixture
+def sold(shop):
+    services.set_inviter(db.session, shop.world.c3.id, shop.staff, shop.before)
+    shop.c1_sale = sell(shop, "30000", shop.last)
+    shop.c3_sale = sell(shop, "40000", shop.last, client=shop.world.c3)
+    return shop
+
+
+@pytest.mark.parametrize(("who", "sees"), [
+    ("am1", {"c1"}), ("am3", {"c3"}), ("rm_east", {"c1"}), ("finance", {"c1", "c3"}),
+    ("sales_manager", {"c1", "c3"}),
+])
+def test_sales_are_scoped(sold, login_as, who, sees):
+    c = login_as(getattr(sold.world, who))
+    for key, sale in (("c1", sold.c1_sale), ("c3", sold.c3_sale)):
+        status = c.get(f"/admin/sale/details/?id={sale.id}").status_code
+        assert status == (200 if key in sees else 404), (who, key)
+
+
+def test_recording_a_sale_on_screen_computes_the_commission(sold, login_as):
+    c = login_as(sold.world.am1)
+    r = c.post("/admin/sale/new/", data={
+        "client": str(sold.world.c1.id), "scheme": str(sold.scheme.id),
+        "product_kind": "catering", "amount": "8000", "sold_on": sold.this.isoformat()})
+    assert r.status_code == 302
+    sale = db.session.scalars(select(SalesRecord).where(SalesRecord.amount == 8000)).one()
+    assert (sale.commission, sale.promoter_id) == (Decimal("400.00"), sold.outside.id)
+    r = c.post("/admin/sale/new/", data={
+        "client": str(sold.world.c3.id), "scheme": str(sold.scheme.id),
+        "product_kind": "catering", "amount": "8000", "sold_on": sold.this.isoformat()})
+    assert db.session.scalars(select(SalesRecord).where(SalesRecord.amount == 8000)).all() \
+        == [sale]  # c3 is not am1's customer
+
+
+def test_correcting_a_sale_on_screen_adds_an_adjustment(sold, login_as):
+    c = login_as(sold.world.am1)
+    r = c.post(f"/admin/sale/edit/?id={sold.c1_sale.id}", data={
+        "product_kind": "membership", "amount": "31000", "change_reason": "补差"})
+    assert r.status_code == 302
+    month = statement(sold, sold.outside, rules.month_of(sold.last))
+    db.session.refresh(month)
+    assert [ln.amount for ln in month.lines] == [Decimal("3000.00"), Decimal("100.00")]
+
+
+def test_statements_are_confirmed_by_a_manager_only(sold, login_as):
+    month = statement(sold, sold.outside, rules.month_of(sold.last))
+    am1 = login_as(sold.world.am1)
+    assert am1.get("/admin/commission_statement/").status_code == 403
+    assert am1.post("/admin/commission_statement/confirm/",
+                    data={"id": month.id}).status_code == 403
+    finance = login_as(sold.world.finance)
+    page = finance.get(f"/admin/commission_statement/details/?id={month.id}")
+    assert page.status_code == 200 and 'id="confirm-form"' not in page.get_data(as_text=True)
+    assert finance.post("/admin/commission_statement/confirm/",
+                        data={"id": month.id}).status_code == 403
+    db.session.expire_all()
+    assert db.session.get(CommissionStatement, month.id).status == "open"
+    manager = login_as(sold.world.sales_manager)
+    page = manager.get(f"/admin/commission_statement/details/?id={month.id}")
+    assert 'id="confirm-form"' in page.get_data(as_text=True)
+    manager.post("/admin/commission_statement/confirm/", data={"id": month.id})
+    db.session.expire_all()
+    confirmed = db.session.get(CommissionStatement, month.id)
+    assert confirmed.status == "confirmed" and confirmed.total == Decimal("3000.00")
+
+
+def test_schemes_and_promoters_are_set_by_managers(sold, login_as):
+    am1 = login_as(sold.world.am1)
+    assert am1.get("/admin/scheme/").status_code == 403
+    rm = login_as(sold.world.rm_east)
+    assert rm.get("/admin/scheme/").status_code == 200
+    assert rm.get(f"/admin/scheme/edit/?id={sold.scheme.id}").status_code == 403
+    manager = login_as(sold.world.sales_manager)
+    page = manager.get(f"/admin/scheme/edit/?id={sold.scheme.id}").get_data(as_text=True)
+    assert "membership=10%" in page
+    r = manager.post("/admin/scheme/new/", data={
+        "name": "大客户阶梯", "starts_on": "2026-01-01", "ends_on": "2026-12-31",
+        "rule_kind": "tiered", "rates_text": "0=2%\n100000=4%"})
+    assert r.status_code == 302
+    scheme = db.session.scalars(select(PromotionScheme).where(
+        PromotionScheme.name == "大客户阶梯")).one()
+    assert scheme.rates == [["0", "0.02"], ["100000", "0.04"]]
+    manager.post("/admin/promoter/new/", data={"name": "外联 小李", "kind": "external",
+                                               "active": "y"})
+    assert db.session.scalars(select(Promoter).where(Promoter.name == "外联 小李")).one()
