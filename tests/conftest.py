@@ -39,6 +39,9 @@ def app():
     app = create_app({
         **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
         "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
+        # Tests need no durability: skip the WAL flush at every commit on PostgreSQL.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {
+            "options": "-c synchronous_commit=off"}} if IS_POSTGRES else {},
         "BROKER_URL": BROKER_URL,
         "RESULT_BACKEND": os.environ.get("CRM_RESULT_BACKEND")
         or ("redis://127.0.0.1:6379/1" if BROKER_URL.startswith("redis")
@@ -55,14 +58,16 @@ def _clean_tables(app):
     yield
     with app.app_context():
         db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        # DELETE, children first: on a few rows it is far cheaper than TRUNCATE, which rewrites
+        # every table's files. Counters keep their rows (migrations seed them) at zero.
+        tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name != "counters"]
         with db.engine.begin() as conn:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+            conn.execute(text("UPDATE counters SET value = 0"))
             if IS_POSTGRES:
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for name in tables:
-                    conn.execute(text(f"DELETE FROM {name}"))
-            conn.execute(text("INSERT INTO counters (name, value) VALUES ('client_code', 0)"))
+                conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                                  "WHERE c.relkind = 'S'"))
 
 
 @pytest.fixture
