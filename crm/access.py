@@ -13,7 +13,7 @@ sweep that needs children unscoped asks for them explicitly. Outside a request
 as such.
 """
 
-from flask import g, has_app_context, has_request_context
+from flask import g, has_app_context, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, false, func, or_, select
 from sqlalchemy.orm import with_loader_criteria
@@ -236,14 +236,14 @@ def _regional_reads_region() -> bool:
     from crm.extensions import db
     from crm.settings import DEFAULTS, Setting
 
-    if has_request_context() and "crm_rm_reads_region" in g:
-        return g.crm_rm_reads_region
-    stmt = select(Setting.value).where(Setting.key == "regional_manager_reads_region")
-    row = db.session.execute(stmt.execution_options(crm_unscoped=True)).first()
-    value = bool(row[0] if row else DEFAULTS["regional_manager_reads_region"][0])
-    if has_request_context():
-        g.crm_rm_reads_region = value
-    return value
+    # Kept on the request itself: an app context (and its g) may outlive one request.
+    cache = request.environ if has_request_context() else {}
+    if "crm.rm_reads_region" not in cache:
+        stmt = select(Setting.value).where(Setting.key == "regional_manager_reads_region")
+        row = db.session.execute(stmt.execution_options(crm_unscoped=True)).first()
+        cache["crm.rm_reads_region"] = bool(
+            row[0] if row else DEFAULTS["regional_manager_reads_region"][0])
+    return cache["crm.rm_reads_region"]
 
 
 def _or_granted(own, user):
@@ -411,12 +411,21 @@ def _narrow(state) -> None:
     if not state.execution_options.get("crm_unscoped"):
         actor = current_actor()
         if actor is not SYSTEM:
-            for model in scoped_models():
-                cond = scope_condition(actor, model)
-                if cond is not None:
-                    options.append(with_loader_criteria(model, cond, include_aliases=True))
+            options.extend(_scope_options(actor))
     if options:
         state.statement = state.statement.options(*options)
+
+
+def _scope_options(actor) -> list:
+    """The actor's loader criteria, built once per request and reused by each of its
+    statements: rebuilt per statement they cost more than a list page's SQL (issue 8)."""
+    cache = request.environ if has_request_context() else {}
+    key = ("crm.scope_options", id(actor))
+    if key not in cache:
+        cache[key] = [with_loader_criteria(model, cond, include_aliases=True)
+                      for model in scoped_models()
+                      if (cond := scope_condition(actor, model)) is not None]
+    return cache[key]
 
 
 def install(session_class) -> None:

@@ -31,6 +31,7 @@ ACTION_LABELS = {
     "restore": _l("Restored"), "destroy": _l("Destroyed"), "view_sensitive": _l("Viewed in full"),
     "login": _l("Signed in"), "login_failed": _l("Failed sign-in"),
     "read_file": _l("Read an archived file"), "close": _l("Closed"),
+    "read_under_grant": _l("Read under a view grant"),
 }
 CHOICE_SETS = {"key_person_role": ch.KEY_PERSON_ROLE, "contact_way": ch.CONTACT_WAY,
                "person_role": ch.PERSON_ROLE}
@@ -80,6 +81,9 @@ def init_admin(app) -> Admin:
 
     for module in (excel, revisits, intake):
         module.register(admin)
+    from crm.admin import governance
+
+    governance.register(admin)
     from crm.admin.notifications import InboxView
     from crm.notifications.models import Notification
 

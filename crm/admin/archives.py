@@ -10,7 +10,7 @@ import io
 from flask import abort, flash, redirect, request, send_file
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike
+from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike, IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -112,7 +112,7 @@ class ArchiveDocumentView(ScopedModelView):
                     options=lambda: [(k, str(v)) for k, v in rules.FORMS.items()]),
         FilterEqual(ArchiveDocument.status, _l("Status"),
                     options=lambda: [(k, str(v)) for k, v in rules.STATUSES.items()]),
-        FilterEqual(extract("year", ArchiveDocument.doc_date), _l("Year")),
+        IntEqualFilter(extract("year", ArchiveDocument.doc_date), _l("Year")),
         FilterLike(ArchiveDocument.client_name, _l("Customer")),
     )
     form_columns = ("client", "category", "title", "doc_date", "pages", "form",
@@ -269,7 +269,7 @@ class ArchiveVolumeView(ScopedModelView):
         "closed_at": lambda v, c, m, p: format_local(m.closed_at),
     }
     column_filters = (
-        FilterEqual(ArchiveVolume.year, _l("Year")),
+        IntEqualFilter(ArchiveVolume.year, _l("Year")),
         FilterEqual(ArchiveVolume.category, _l("Category"), options=_category_options),
         FilterEqual(ArchiveVolume.status, _l("Status"),
                     options=lambda: [(k, str(v)) for k, v in rules.VOLUME_STATUSES.items()]),
@@ -291,6 +291,7 @@ class ArchiveVolumeView(ScopedModelView):
         if template == self.details_template and volume is not None:
             kwargs["catalogues"] = [(k, rules.SETS[k], self._lines(volume, k))
                                     for k in (rules.PAPER, rules.ELECTRONIC)]
+            kwargs["volume_statuses"] = rules.VOLUME_STATUSES
         if template == self.list_template:
             kwargs["this_year"] = local_today().year
         kwargs["may_close"] = self.can_close

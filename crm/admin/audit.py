@@ -1,6 +1,6 @@
 """The audit trail: searchable by managers, never editable from the app."""
 
-from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual
+from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual, IntEqualFilter
 from flask_babel import lazy_gettext as _l
 
 from crm import access
@@ -25,8 +25,9 @@ class AuditView(ScopedModelView):
     column_searchable_list = ("actor_label", "reason")
     column_filters = (
         FilterEqual(AuditEvent.action, _l("Action")),
-        FilterEqual(AuditEvent.client_id, _l("Customer")),
-        FilterEqual(AuditEvent.actor_id, _l("Who")),
+        # Integer filters: a plain FilterEqual compares the id as text, which PostgreSQL refuses.
+        IntEqualFilter(AuditEvent.client_id, _l("Customer")),
+        IntEqualFilter(AuditEvent.actor_id, _l("Who")),
         DateBetweenFilter(AuditEvent.at, _l("Time")),
     )
     column_formatters = {"at": lambda v, c, m, p: format_local(m.at)}

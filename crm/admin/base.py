@@ -20,6 +20,7 @@ from sqlalchemy import select
 from wtforms import StringField
 
 from crm.access import can, current_actor
+from crm.admin.listing import BoundedListMixin
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
 from crm.governance.consent import screen_details
@@ -63,7 +64,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
             return select_one(self.model, pk)
 
 
-class ScopedModelView(RoleGate, ModelView):
+class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     area: str = ""
     form_base_class = SecureForm
     extra_form_fields: tuple = ()

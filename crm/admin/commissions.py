@@ -133,7 +133,7 @@ class InviterView(ScopedModelView):
     column_list = ("client", "promoter", "since")
     column_labels = LABELS
     column_formatters = {"client": client_link}
-    column_sortable_list = ("since",)
+    column_sortable_list = ()
     form_columns = ("client", "promoter", "since")
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
     form_args = {"client": {"validators": [DataRequired()]},
@@ -161,7 +161,7 @@ class SalesRecordView(ScopedModelView):
     column_formatters = {"client": client_link, "product_kind": choice(rules.PRODUCT_KINDS)}
     column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
                                 "product_kind": choice(rules.PRODUCT_KINDS)}
-    column_sortable_list = ("sold_on", "amount")
+    column_sortable_list = ("sold_on",)
     column_default_sort = ("sold_on", True)
     column_filters = (FilterEqual(SalesRecord.promoter_id, _l("Promoter"),
                                   options=_promoter_options), "sold_on")

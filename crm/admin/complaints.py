@@ -86,8 +86,7 @@ class ComplaintView(ScopedModelView):
     column_sortable_list = ("received_at", "status")
     column_default_sort = ("received_at", True)
     column_filters = (FilterEqual(Complaint.status, _l("Status"), options=STATUSES),
-                      FilterEqual(Complaint.category, _l("Category"), options=CATEGORIES),
-                      FilterEqual(Complaint.channel, _l("Channel"), options=CHANNELS))
+                      FilterEqual(Complaint.category, _l("Category"), options=CATEGORIES))
     form_choices = {"channel": CHANNELS, "category": CATEGORIES, "status": STATUSES,
                     "liability": LIABILITY, "satisfaction": SATISFACTION}
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
@@ -143,9 +142,11 @@ class ComplaintView(ScopedModelView):
                 "discount_labels": dict(DISCOUNT_STATUSES)}
 
     def _act(self, complaint, operation):
+        db.session.info.pop("crm_pending_changes", None)
         try:
             operation()
             db.session.commit()
+            self._announce_pending()
             flash(_("Done."), "success")
         except DomainError as exc:
             db.session.rollback()
@@ -203,7 +204,7 @@ class DiscountView(ScopedModelView):
     column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
                                 "complaint": lambda v, c, m, p: m.complaint_id,
                                 "status": choice(DISCOUNT_STATUSES)}
-    column_sortable_list = ("requested_at", "status", "amount")
+    column_sortable_list = ("requested_at", "status")
     column_default_sort = ("requested_at", True)
     column_filters = (FilterEqual(Discount.status, _l("Status"), options=DISCOUNT_STATUSES),)
 

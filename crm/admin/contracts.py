@@ -80,7 +80,7 @@ class ContractView(ScopedModelView):
     column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
                                 "kind": choice(KINDS), "status": choice(STATUSES)}
     column_searchable_list = ("number", "title")
-    column_sortable_list = ("signed_on", "status", "ends_on", "number")
+    column_sortable_list = ("signed_on", "status", "number")  # each backed by an index
     column_default_sort = ("signed_on", True)
     column_filters = (FilterEqual(Contract.status, _l("Status"), options=STATUSES),
                       FilterEqual(Contract.kind, _l("Kind"), options=KINDS), "signed_on")
@@ -112,18 +112,20 @@ class ContractView(ScopedModelView):
                          starts_on=form.starts_on.data, ends_on=form.ends_on.data, status="draft")
         return services.contract_errors(probe)
 
-    def _attach(self, form, model) -> None:
+    @staticmethod
+    def _upload(form):
         upload = form.original.data
-        if upload and getattr(upload, "filename", ""):
-            services.attach_original(db.session, model, upload.read(), upload.filename)
+        return (upload.read(), upload.filename) if getattr(upload, "filename", "") else None
 
     def create_record(self, form, model) -> None:
-        services.add_contract(db.session, model)
-        self._attach(form, model)
+        services.add_contract(db.session, model, self._upload(form))
 
     def update_record(self, form, model) -> None:
-        services.update_contract(db.session, model, form.change_reason.data)
-        self._attach(form, model)
+        upload = self._upload(form)
+        if upload:
+            services.attach_original(db.session, model, *upload, form.change_reason.data)
+        else:
+            services.update_contract(db.session, model, form.change_reason.data)
 
     def render(self, template, **kwargs):
         model = kwargs.get("model")
@@ -147,11 +149,15 @@ class ContractView(ScopedModelView):
             except ValueError:
                 flash(_("The signing date is not a date."), "error")
                 return redirect(self.get_url(".details_view", id=contract.id))
+        db.session.info.pop("crm_pending_changes", None)
         try:
             services.move_contract(db.session, contract, form.get("status", ""),
                                    form.get("reason"), **fields)
+            waiting = bool(db.session.info.get("crm_pending_changes"))
             db.session.commit()
-            flash(_("Done."), "success")
+            self._announce_pending()  # R6: an account manager's move waits for approval
+            if not waiting:
+                flash(_("Done."), "success")
         except DomainError as exc:
             db.session.rollback()
             for message in [exc.message, *exc.field_errors.values()]:

@@ -156,7 +156,7 @@ class RecordPromotionView(ScopedModelView):
     column_formatters = {"client": client_link, "category": choice(ARCHIVE_CATEGORIES),
                          "kind": choice(RECORD_KINDS), "title": _record_link,
                          "promoted_at": lambda v, c, m, p: format_local(m.promoted_at)}
-    column_sortable_list = ("promoted_at", "record_date")
+    column_sortable_list = ("promoted_at",)
     column_default_sort = ("promoted_at", True)
     column_filters = (FilterEqual(RecordPromotion.category, _l("Archive category"),
                                   options=ARCHIVE_CATEGORIES),)

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crm import access
@@ -37,6 +37,8 @@ CHUNK = 1024 * 1024
 NUMBERED_FIELDS = ("client_id", "manager_id", "category", "doc_date", "retention")
 UNSCOPED = {"crm_unscoped": True}
 LOCATION_FIELDS = {"room", "cabinet", "shelf", "box"}
+SIGN_OFF_FIELDS = ("customer_signed", "handler", "approved_by_id", "approved_at")
+CONTENT_FIELDS = ("client_id", "category", "title", "doc_date", "pages", "form")
 
 
 def archive_root() -> Path:
@@ -112,8 +114,6 @@ def update_document(session, doc: ArchiveDocument, reason: str | None = None):
 
 
 def _check_change(doc) -> None:
-    from sqlalchemy import inspect
-
     state = inspect(doc)
     actor = current_actor()
     if getattr(actor, "role", None) == ARCHIVIST:
@@ -121,6 +121,13 @@ def _check_change(doc) -> None:
                    and a.key not in LOCATION_FIELDS]
         if changed:
             raise NotAllowed(_l("The archivist keeps the paper locations, not the content."))
+    if doc.status != rules.DRAFT and any(
+            state.attrs[f].history.has_changes() for f in SIGN_OFF_FIELDS):
+        raise DomainError(_l("The sign-off of a filed document stays as it was filed."))
+    if doc.status == rules.DRAFT and doc.approved_at is not None and any(
+            state.attrs[f].history.has_changes() for f in CONTENT_FIELDS):
+        # The leader approved what they saw: a changed draft waits for a new approval.
+        doc.approved_by_id = doc.approved_at = None
     if doc.archive_no:
         changed = [f for f in NUMBERED_FIELDS if state.attrs[f].history.has_changes()]
         if changed:

@@ -82,14 +82,15 @@ def _generate(n_clients: int, n_rows: int, rng: random.Random) -> dict:
         for eid, amount, cday in charges[unpaid_from:]:
             open_items.append((eid, cid, "charge", cday, cday + timedelta(days=30), amount))
             owed += amount
-        balances.append((cid, owed, now))
         limit = rules.money(max(owed, Decimal(1000)) / Decimal(rng.uniform(0.2, 1.1)))
+        balances.append((cid, owed, limit, now))
         profiles.append((cid, rng.choice("ABC"), limit, 30, False, now))
     _bulk(LedgerEntry.__table__, ["id", "client_id", "kind", "source", "entry_date", "due_date",
                                   "amount", "reference", "recorded_at"], ledger)
     _bulk(OpenItem.__table__, ["entry_id", "client_id", "kind", "entry_date", "due_date",
                                "open_amount"], open_items)
-    _bulk(CreditBalance.__table__, ["client_id", "outstanding", "updated_at"], balances)
+    _bulk(CreditBalance.__table__, ["client_id", "outstanding", "credit_limit", "updated_at"],
+          balances)
     _bulk(CreditProfile.__table__, ["client_id", "grade", "credit_limit", "period_days",
                                     "direct_export", "updated_at"], profiles)
     if db.session.get_bind().dialect.name == "postgresql":

@@ -27,10 +27,10 @@ from crm.auth.models import Region, User
 from crm.auth.passwords import hash_password
 from crm.bench import bench
 from crm.clients import identifiers as ids
-from crm.clients.models import Client, ContactLog, KeyPerson
+from crm.clients.models import Client
 from crm.clients.services import CODE_PREFIX
 from crm.crypto import encrypt, lookup_hash
-from crm.demo import SURNAMES, GIVEN, make_credit_code, make_id_number
+from crm.demo import GIVEN, SURNAMES, make_credit_code, make_id_number
 from crm.extensions import db
 from crm.sequences import next_value
 
@@ -253,7 +253,8 @@ def generate(session, n: int, seed: int, echo=lambda *_: None) -> dict:
     timings["clients"] = time.perf_counter() - start
     echo(f"  customers: {counts['clients']} in {timings['clients']:.0f} s")
     start = time.perf_counter()
-    counts["key_persons"] = load(conn, "key_persons", PERSON_COLUMNS, _person_rows(rng, first_id, n))
+    counts["key_persons"] = load(conn, "key_persons", PERSON_COLUMNS,
+                                 _person_rows(rng, first_id, n))
     counts["contact_logs"] = load(conn, "contact_logs", LOG_COLUMNS,
                                   _log_rows(rng, first_id, n, owners))
     timings["details"] = time.perf_counter() - start

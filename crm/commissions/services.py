@@ -100,10 +100,30 @@ def set_inviter(session, client_id: int, promoter: Promoter, since: date | None 
 
 
 def current_inviter(session, client_id: int) -> Promoter | None:
-    return session.scalars(
-        select(Promoter).join(ClientInviter, ClientInviter.promoter_id == Promoter.id)
+    """Whom the customer's sales count for: the later of the inviter recorded here and the
+    staff member whose division's invitation is confirmed (crm.intake, R13) when that member
+    is a promoter."""
+    recorded = session.execute(
+        select(Promoter, ClientInviter.since)
+        .join(ClientInviter, ClientInviter.promoter_id == Promoter.id)
         .where(ClientInviter.client_id == client_id)
         .execution_options(crm_unscoped=True)).first()
+    candidates = [(recorded.since, recorded.Promoter)] if recorded else []
+    try:
+        from crm.intake.services import current_inviter as confirmed_claim
+    except ImportError:  # the invitation module is optional here
+        confirmed_claim = None
+    claim = confirmed_claim(session, client_id) if confirmed_claim else None
+    if claim is not None and claim.claimed_by_id is not None:
+        promoter = session.scalars(select(Promoter).where(
+            Promoter.user_id == claim.claimed_by_id, Promoter.active.is_(True))).first()
+        day = claim.count_day or (claim.confirmed_at.date() if claim.confirmed_at else None)
+        if promoter is not None and day is not None:
+            candidates.append((day, promoter))
+    if not candidates:
+        return None
+    # The later wins; on the same day the confirmed invitation (listed last) does.
+    return max(enumerate(candidates), key=lambda pair: (pair[1][0], pair[0]))[1][1]
 
 
 # --- sales --------------------------------------------------------------------------------

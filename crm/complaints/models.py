@@ -59,6 +59,7 @@ class Complaint(ComplaintScoped, SoftDeleted, db.Model):
     responder: Mapped[User | None] = relationship(foreign_keys=[responder_id], lazy="joined")
 
     __table_args__ = (Index("ix_complaints_status_received", "status", "received_at"),
+                      Index("ix_complaints_category_received", "category", "received_at"),
                       Index("ix_complaints_received", "received_at"))
 
     def __str__(self) -> str:
@@ -94,7 +95,7 @@ class Discount(ComplaintScoped, db.Model):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default=PENDING, index=True)
+    status: Mapped[str] = mapped_column(String(12), default=PENDING)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -106,6 +107,9 @@ class Discount(ComplaintScoped, db.Model):
     requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
+    __table_args__ = (Index("ix_discounts_status_requested", "status", "requested_at"),
+                      Index("ix_discounts_requested", "requested_at"))
+
 
 class Withdrawal(ComplaintScoped, db.Model):
     """退会: the member leaves, the reason is kept, the archive stays (stage becomes former)."""
@@ -116,7 +120,7 @@ class Withdrawal(ComplaintScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
-    withdrawn_on: Mapped[date]
+    withdrawn_on: Mapped[date] = mapped_column(index=True)
     reason: Mapped[str] = mapped_column(Text)
     previous_stage: Mapped[str] = mapped_column(String(20))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

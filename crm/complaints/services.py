@@ -100,14 +100,16 @@ def record_complaint(session, complaint: Complaint) -> Complaint:
 def update_complaint(session, complaint: Complaint, stored_status: str,
                      reason: str | None = None) -> Complaint:
     """Record progress, the liability finding, the resolution, the satisfaction."""
+    # No autoflush until change_record: the governance hook must see the edit as unsaved
+    # (R6: a liability finding by anyone but a manager waits for approval).
     with session.no_autoflush:
         _require_owner(complaint)
         errors = complaint_errors(complaint, stored_status)
-    if errors:
-        raise DomainError(_l("The complaint has errors."), errors)
-    if complaint.status == SOLVED and stored_status != SOLVED:
-        complaint.solved_at = utcnow()
-    return change_record(session, complaint, reason)
+        if errors:
+            raise DomainError(_l("The complaint has errors."), errors)
+        if complaint.status == SOLVED and stored_status != SOLVED:
+            complaint.solved_at = utcnow()
+        return change_record(session, complaint, reason)
 
 
 def hand_over(session, complaint: Complaint, to_user: User, note: str) -> ComplaintHandover:
@@ -156,16 +158,14 @@ def decide_discount(session, discount: Discount, approve: bool, note: str = "",
     """The sales manager's (or general manager's) decision; kept with who and when. The system
     (demo, import) enters a manager's decision `on_behalf_of` them."""
     actor = current_actor()
-    if not can(actor, "approve", discount):
+    decider = on_behalf_of if actor is SYSTEM and on_behalf_of else actor
+    if not (can(actor, "approve", discount) and can(decider, "approve", discount)):
         raise NotAllowed(_l("Only the sales manager may approve discounts."))
     if discount.status != PENDING:
         raise DomainError(_l("This discount has already been decided."))
     if not approve and not (note or "").strip():
         raise DomainError(_l("A rejection records its reason."))
     discount.status = APPROVED if approve else REJECTED
-    decider = on_behalf_of if actor is SYSTEM and on_behalf_of else actor
-    if decider is not actor and not can(decider, "approve", discount):
-        raise NotAllowed(_l("Only the sales manager may approve discounts."))
     discount.decided_by_id = getattr(decider, "id", None)
     discount.decided_at = utcnow()
     discount.decision_note = (note or "").strip() or None

@@ -62,6 +62,7 @@ class Contract(SoftDeleted, db.Model):
         # The card lists a customer's contracts by signing date.
         Index("ix_contracts_client_signed", "client_id", "signed_on"),
         Index("ix_contracts_signed_on", "signed_on"),
+        Index("ix_contracts_kind_signed", "kind", "signed_on"),
     )
 
     def __str__(self) -> str:

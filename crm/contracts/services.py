@@ -84,8 +84,9 @@ def _require(action: str, contract: Contract) -> None:
 
 
 # --- operations ---------------------------------------------------------------------------
-def add_contract(session, contract: Contract) -> Contract:
-    """Enter a contract: the customer's next catalogue number, a contract number if none."""
+def add_contract(session, contract: Contract, original: tuple[bytes, str] | None = None):
+    """Enter a contract: the customer's next catalogue number, a contract number if none, and
+    its original (data, file name) when it comes with it."""
     with session.no_autoflush:
         contract.status = contract.status or DRAFT
         if contract.status != DRAFT:
@@ -97,6 +98,8 @@ def add_contract(session, contract: Contract) -> Contract:
             select(func.max(Contract.seq)).where(Contract.client_id == client_id)
             .execution_options(crm_unscoped=True, crm_include_deleted=True)).scalar()
     contract.client_id = client_id
+    if original is not None:
+        _set_original(contract, *original)
     contract.seq = (last or 0) + 1
     if not (contract.number or "").strip():
         contract.number = f"HT{next_value(session, 'contract_number'):06d}"
@@ -107,24 +110,30 @@ def add_contract(session, contract: Contract) -> Contract:
 
 
 def update_contract(session, contract: Contract, reason: str | None = None) -> Contract:
+    # No autoflush until change_record: the governance hook must see the edit as unsaved.
     with session.no_autoflush:
         _check(contract)
-    return change_record(session, contract, reason)
+        return change_record(session, contract, reason)
 
 
 def move_contract(session, contract: Contract, target: str, reason: str | None = None,
                   **fields) -> Contract:
-    """Change status along MOVES; `fields` (signing date, signers) may come with the move."""
+    """Change status along MOVES; `fields` (signing date, signers) may come with the move.
+    Like any change of the archive it is kept with its reason (by default, the move itself)
+    and may wait for a manager's approval (crm.governance)."""
     _require("edit", contract)
     message = transition_error(contract.status, target)
     if message:
         raise DomainError(message)
-    for name, value in fields.items():
-        if value not in (None, ""):
-            setattr(contract, name, value)
-    contract.status = target
-    _check(contract)
-    return change_record(session, contract, reason)
+    with session.no_autoflush:
+        for name, value in fields.items():
+            if value not in (None, ""):
+                setattr(contract, name, value)
+        previous, contract.status = contract.status, target
+        _check(contract)
+        labels = dict(STATUSES)
+        reason = (reason or "").strip() or f"{labels[previous]} → {labels[target]}"
+        return change_record(session, contract, reason)
 
 
 def store_original(data: bytes, filename: str, folder: str) -> tuple[str, str]:
@@ -148,12 +157,19 @@ def store_original(data: bytes, filename: str, folder: str) -> tuple[str, str]:
     return relative, digest
 
 
-def attach_original(session, contract: Contract, data: bytes, filename: str) -> Contract:
-    _require("edit", contract)
+def _set_original(contract: Contract, data: bytes, filename: str) -> None:
     contract.file_path, contract.file_sha256 = store_original(
         data, filename, f"contracts/{contract.client_id}")
     contract.file_name = PurePosixPath(filename.replace("\\", "/")).name[:200]
-    return change_record(session, contract, str(_l("Original attached")))
+
+
+def attach_original(session, contract: Contract, data: bytes, filename: str,
+                    reason: str | None = None) -> Contract:
+    """Attach or replace the original of a stored contract: a change of the archive (R6)."""
+    _require("edit", contract)
+    with session.no_autoflush:
+        _set_original(contract, data, filename)
+        return change_record(session, contract, reason or str(_l("Original attached")))
 
 
 def original_path(contract: Contract) -> Path | None:

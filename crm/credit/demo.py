@@ -37,7 +37,7 @@ def seed_credit(session, rng, count: int = 40) -> int:
         for actor, opinion in ((region_manager, "情况属实，同意"), (chain[0], "同意"),
                                (chain[1], "同意授信")):
             cs.decide_review(session, review.id, True, opinion, actor=actor)
-        recent, old, late = PATTERNS[i % len(PATTERNS)]
+        recent, old, late = PATTERNS[(i + i // 4) % len(PATTERNS)]  # every manager gets each
         if old:
             day = today - timedelta(days=30 + late)
             cs.record_charge(session, client.id, limit * old * 2, day, f"QD{client.id:05d}A")

@@ -404,6 +404,7 @@ def evaluate_thresholds(session, client_ids=None, id_range=None) -> list[tuple[i
         crossed += [(cid, t, n) for cid, n in rows]
         below = select(BAL.c.client_id).where(~_above(t), where)
         session.execute(update(CROSS).where(CROSS.c.threshold == t, CROSS.c.above == true(),
+                                            _within(CROSS.c.client_id, client_ids, id_range),
                                             CROSS.c.client_id.in_(below))
                         .values(above=False, rearmed_at=now))
     if crossed:

@@ -14,6 +14,7 @@ from io import BytesIO
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -90,15 +91,11 @@ class ImportReport:
 
 
 def template_workbook(rows=()) -> bytes:
-    """The card template: Chinese headers, a drop-down for each choice, optional rows."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "客户档案卡"
+    """The card template: Chinese headers, a drop-down for each choice, optional rows.
+    Written in openpyxl's write-only mode: thousands of rows in a fraction of the time."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("客户档案卡")
     fields = list(HEADERS)
-    ws.append([HEADERS[f] + ("*" if f in REQUIRED else "") for f in fields])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
     ws.freeze_panes = "B2"
     for i, name in enumerate(fields, start=1):
         letter = get_column_letter(i)
@@ -107,7 +104,14 @@ def template_workbook(rows=()) -> bytes:
             check = DataValidation(type="list", allow_blank=True,
                                    formula1='"' + ",".join(CHOICES[name]) + '"')
             check.add(f"{letter}2:{letter}10000")
-            ws.add_data_validation(check)
+            ws.data_validations.append(check)
+    header = []
+    for name in fields:
+        cell = WriteOnlyCell(ws, value=HEADERS[name] + ("*" if name in REQUIRED else ""))
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        header.append(cell)
+    ws.append(header)
     for row in rows:
         ws.append([row.get(f) for f in fields])
     out = BytesIO()
@@ -247,6 +251,15 @@ def check_rows(session, rows, report: ImportReport) -> list[tuple[int, Client, s
         except DomainError as exc:
             for name, message in (exc.field_errors or {"name": exc.message}).items():
                 report.add(number, name, message)
+            bad = True
+        if owner and region and owner in people.users and region in people.regions \
+                and people.users[owner].region_id != people.regions[region].id:
+            report.add(number, "region", _l("The account manager works in another region."))
+            bad = True
+        if client.owner_id is None and client.region_id is None and not bad:
+            # R12: an unowned customer waits in its regional manager's queue; it needs one.
+            report.add(number, "region", _l("A customer without an account manager needs a "
+                                            "region, whose manager assigns it."))
             bad = True
         keys.append(match_keys({**values, "name": client.name, "id_number": id_number}))
         ready.append((number, client, id_number, bad))

@@ -43,8 +43,10 @@ def withdraw_consent(session, consent: Consent, reason: str | None = None) -> Co
 
     if consent.withdrawn_at is not None:
         raise DomainError(_l("This consent is already withdrawn."))
-    consent.withdrawn_at = utcnow()
-    return change_record(session, consent, reason or str(_l("Consent withdrawn")))
+    # No autoflush: the scope check's query must not write the change before its reason.
+    with session.no_autoflush:
+        consent.withdrawn_at = utcnow()
+        return change_record(session, consent, reason or str(_l("Consent withdrawn")))
 
 
 def sensitive_fields(model) -> tuple:

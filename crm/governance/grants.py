@@ -6,7 +6,7 @@ task has to close it. Every read of a card that only a grant opens is audited.
 
 from datetime import datetime, timedelta
 
-from flask import g, has_request_context
+from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -24,22 +24,20 @@ def live_client_ids(user) -> list[int]:
     """The customers `user` reads under a live grant now (asked once per request)."""
     from crm.extensions import db
 
-    if has_request_context():
-        cache = g.setdefault("crm_grant_ids", {})
-        if user.id in cache:
-            return cache[user.id]
-    t = ViewGrant.__table__
-    stmt = select(t.c.client_id).where(t.c.author_id == user.id, t.c.status == APPROVED,
-                                       t.c.ends_at > utcnow())
-    ids = list(db.session.execute(stmt.execution_options(crm_unscoped=True)).scalars())
-    if has_request_context():
-        g.crm_grant_ids[user.id] = ids
-    return ids
+    # Kept on the request itself: an app context (and its g) may outlive one request.
+    cache = request.environ.setdefault("crm.grant_ids", {}) if has_request_context() else {}
+    if user.id not in cache:
+        t = ViewGrant.__table__
+        stmt = select(t.c.client_id).where(t.c.author_id == user.id, t.c.status == APPROVED,
+                                           t.c.ends_at > utcnow())
+        cache[user.id] = list(db.session.execute(stmt.execution_options(crm_unscoped=True))
+                              .scalars())
+    return cache[user.id]
 
 
 def _forget() -> None:
     if has_request_context():
-        g.pop("crm_grant_ids", None)
+        request.environ.pop("crm.grant_ids", None)
 
 
 def request_grant(session, client_code: str, reason: str) -> ViewGrant:

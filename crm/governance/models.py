@@ -64,7 +64,6 @@ class ChangeRequest(db.Model):
     Only its author and the managers see it (the row scope's author policy)."""
 
     __tablename__ = "change_requests"
-    __audited__ = True
     __scope__ = "author"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,7 +93,6 @@ class DeletionRequest(db.Model):
     No foreign key to the deleted rows: it must outlive them."""
 
     __tablename__ = "deletion_requests"
-    __audited__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entity: Mapped[str] = mapped_column(String(50))

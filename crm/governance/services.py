@@ -23,9 +23,11 @@ def change_record(session, row, reason: str | None = None):
     instead (R6), and is then found in session.info["crm_pending_changes"]."""
     from crm.governance.changes import hold_for_approval
 
-    if not can(current_actor(), "edit", row):
-        raise NotAllowed(_l("You may not change this record."))
-    pending = hold_for_approval(session, row, reason)
+    # No autoflush: the scope check's query must not write the change before it is judged.
+    with session.no_autoflush:
+        if not can(current_actor(), "edit", row):
+            raise NotAllowed(_l("You may not change this record."))
+        pending = hold_for_approval(session, row, reason)
     if pending is not None:
         session.info.setdefault("crm_pending_changes", []).append(pending.id)
     with audit_reason(session, reason):

@@ -58,13 +58,14 @@ def _invitations(session, clients, clerk) -> None:
     first, contested, pending = clients
 
     def claim(client, division, day_offset=None, hour=None):
-        row = services.claim_invitation(session, client, division)
-        row.claimed_by_id = clerk.id
+        at = None
         if day_offset is not None:
-            local = datetime.combine(today + timedelta(days=day_offset), time(hour),
-                                     tzinfo=company_zone())
-            services.confirm_invitation(session, row,
-                                        local.astimezone(UTC).replace(tzinfo=None))
+            at = datetime.combine(today + timedelta(days=day_offset), time(hour),
+                                  tzinfo=company_zone()).astimezone(UTC).replace(tzinfo=None)
+        row = services.claim_invitation(session, client, division, at=at)
+        row.claimed_by_id = clerk.id
+        if at is not None:
+            services.confirm_invitation(session, row, at)
 
     claim(first, "one", -2, 10)
     claim(contested, "one", -1, 19)  # after the cut-off: counts for today, late

@@ -203,15 +203,35 @@ def divisions() -> dict:
     return get_setting("invitation_divisions")
 
 
-def claim_invitation(session, client: Client, division: str, notes: str | None = None):
+def claim_invitation(session, client: Client, division: str, notes: str | None = None,
+                     at: datetime | None = None):
+    """A division's claim to invite a customer. Refused when the other division's
+    confirmation already outranks any confirmation this one could still make (R13: a
+    customer confirmed by one division cannot be invited by another)."""
     actor = _require("create", "invitations")
     if division not in divisions():
         raise DomainError(_l("Unknown division."), {"division": _l("Unknown division.")})
-    claim = InvitationClaim(client_id=client.id, division=division, notes=notes,
+    at = at or utcnow()
+    holder = current_inviter(session, client.id)
+    if holder is not None and holder.division != division:
+        best_now = rules.claim_rank(*_counting(at), at, float("inf"))
+        if _rank(holder) < best_now:
+            raise DomainError(_l("Already confirmed by %(division)s.",
+                                 division=divisions().get(holder.division, holder.division)))
+    if session.execute(select(InvitationClaim.id).where(
+            InvitationClaim.client_id == client.id, InvitationClaim.division == division,
+            InvitationClaim.status.in_(("pending", "confirmed")))
+            .execution_options(crm_unscoped=True)).first():
+        raise DomainError(_l("Your division has already claimed this customer."))
+    claim = InvitationClaim(client_id=client.id, division=division, notes=notes, claimed_at=at,
                             claimed_by_id=getattr(actor, "id", None), status="pending")
     session.add(claim)
     session.flush()
     return claim
+
+
+def _counting(at: datetime) -> tuple:
+    return rules.counting_day(to_local(at), int(get_setting("invitation_cutoff_hour")))
 
 
 def _rank(claim: InvitationClaim) -> tuple:
@@ -223,6 +243,8 @@ def current_inviter(session, client_id: int) -> InvitationClaim | None:
     return session.scalars(
         select(InvitationClaim).where(InvitationClaim.client_id == client_id,
                                       InvitationClaim.status == "confirmed")
+        .order_by(InvitationClaim.count_day, InvitationClaim.late,
+                  InvitationClaim.confirmed_at, InvitationClaim.id)
         .execution_options(crm_unscoped=True)).first()
 
 
@@ -233,9 +255,11 @@ def confirm_invitation(session, claim: InvitationClaim, at: datetime | None = No
     _require("confirm", "invitations")
     if claim.status != "pending":
         raise DomainError(_l("Only a pending claim can be confirmed."))
+    # Two divisions confirming the same customer at once: the customer's row serialises them.
+    session.execute(select(Client.id).where(Client.id == claim.client_id).with_for_update()
+                    .execution_options(crm_unscoped=True))
     claim.confirmed_at = at or utcnow()
-    claim.count_day, claim.late = rules.counting_day(
-        to_local(claim.confirmed_at), int(get_setting("invitation_cutoff_hour")))
+    claim.count_day, claim.late = _counting(claim.confirmed_at)
     holder = current_inviter(session, claim.client_id)
     if holder is not None and holder.division == claim.division:
         raise DomainError(_l("Your division has already confirmed this customer."))

@@ -62,6 +62,8 @@ class IndustryNote(Authored, SoftDeleted, db.Model):
     author: Mapped[User | None] = relationship(foreign_keys="IndustryNote.author_id",
                                                lazy="joined")
 
+    __table_args__ = (Index("ix_industry_notes_topic_noted", "topic", "noted_on"),)
+
     def __str__(self) -> str:
         return f"{self.competitor}: {self.title}"
 
@@ -112,8 +114,10 @@ class RecordPromotion(db.Model):
     # key: that table lives in another migration branch).
     archive_document_id: Mapped[int | None]
     promoted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    promoted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    promoted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     record: Mapped[DailyRecord] = relationship()
     client: Mapped[Client] = relationship(lazy="joined")
     promoted_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (Index("ix_record_promotions_category_at", "category", "promoted_at"),)

@@ -62,15 +62,15 @@ def _save(session, row, errors_of, action: str, reason: str | None = None):
         row.author_id = row.author_id if actor is None or actor.id is None else actor.id
     with session.no_autoflush:
         errors = errors_of(row)
-    if errors:
-        raise DomainError(_l("The record has errors."), errors)
-    if not can(actor, action, row):
-        raise NotAllowed(_l("You may not change this record."))
-    if action == "create":
-        session.add(row)
-        session.flush()
-        return row
-    return change_record(session, row, reason)
+        if errors:
+            raise DomainError(_l("The record has errors."), errors)
+        if not can(actor, action, row):
+            raise NotAllowed(_l("You may not change this record."))
+        if action == "edit":
+            return change_record(session, row, reason)
+    session.add(row)
+    session.flush()
+    return row
 
 
 def add_note(session, note: IndustryNote) -> IndustryNote:

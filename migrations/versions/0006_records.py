@@ -75,6 +75,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_industry_notes_competitor'), ['competitor'], unique=False)
         batch_op.create_index(batch_op.f('ix_industry_notes_deleted_at'), ['deleted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_industry_notes_noted_on'), ['noted_on'], unique=False)
+        batch_op.create_index('ix_industry_notes_topic_noted', ['topic', 'noted_on'], unique=False)
 
     op.create_table('promoters',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -139,6 +140,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaints'))
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index('ix_complaints_category_received', ['category', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_client_id'), ['client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_deleted_at'), ['deleted_at'], unique=False)
         batch_op.create_index('ix_complaints_received', ['received_at'], unique=False)
@@ -177,6 +179,7 @@ def upgrade():
     with op.batch_alter_table('contracts', schema=None) as batch_op:
         batch_op.create_index('ix_contracts_client_signed', ['client_id', 'signed_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_contracts_deleted_at'), ['deleted_at'], unique=False)
+        batch_op.create_index('ix_contracts_kind_signed', ['kind', 'signed_on'], unique=False)
         batch_op.create_index('ix_contracts_signed_on', ['signed_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_contracts_status'), ['status'], unique=False)
 
@@ -197,7 +200,9 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_record_promotions'))
     )
     with op.batch_alter_table('record_promotions', schema=None) as batch_op:
+        batch_op.create_index('ix_record_promotions_category_at', ['category', 'promoted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_promotions_client_id'), ['client_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_record_promotions_promoted_at'), ['promoted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_promotions_record_id'), ['record_id'], unique=False)
 
     op.create_table('sales_records',
@@ -236,6 +241,7 @@ def upgrade():
     )
     with op.batch_alter_table('withdrawals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_withdrawals_client_id'), ['client_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_withdrawals_withdrawn_on'), ['withdrawn_on'], unique=False)
 
     op.create_table('commission_lines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -292,7 +298,8 @@ def upgrade():
     with op.batch_alter_table('discounts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_discounts_client_id'), ['client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_discounts_complaint_id'), ['complaint_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_discounts_status'), ['status'], unique=False)
+        batch_op.create_index('ix_discounts_requested', ['requested_at'], unique=False)
+        batch_op.create_index('ix_discounts_status_requested', ['status', 'requested_at'], unique=False)
 
 
     # Like client_code: the counter exists so that concurrent first allocations only UPDATE.
@@ -303,7 +310,8 @@ def upgrade():
 def downgrade():
     op.execute("DELETE FROM counters WHERE name = 'contract_number'")
     with op.batch_alter_table('discounts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_discounts_status'))
+        batch_op.drop_index('ix_discounts_status_requested')
+        batch_op.drop_index('ix_discounts_requested')
         batch_op.drop_index(batch_op.f('ix_discounts_complaint_id'))
         batch_op.drop_index(batch_op.f('ix_discounts_client_id'))
 
@@ -319,6 +327,7 @@ def downgrade():
 
     op.drop_table('commission_lines')
     with op.batch_alter_table('withdrawals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_withdrawals_withdrawn_on'))
         batch_op.drop_index(batch_op.f('ix_withdrawals_client_id'))
 
     op.drop_table('withdrawals')
@@ -330,12 +339,15 @@ def downgrade():
     op.drop_table('sales_records')
     with op.batch_alter_table('record_promotions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_record_promotions_record_id'))
+        batch_op.drop_index(batch_op.f('ix_record_promotions_promoted_at'))
         batch_op.drop_index(batch_op.f('ix_record_promotions_client_id'))
+        batch_op.drop_index('ix_record_promotions_category_at')
 
     op.drop_table('record_promotions')
     with op.batch_alter_table('contracts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contracts_status'))
         batch_op.drop_index('ix_contracts_signed_on')
+        batch_op.drop_index('ix_contracts_kind_signed')
         batch_op.drop_index(batch_op.f('ix_contracts_deleted_at'))
         batch_op.drop_index('ix_contracts_client_signed')
 
@@ -346,6 +358,7 @@ def downgrade():
         batch_op.drop_index('ix_complaints_received')
         batch_op.drop_index(batch_op.f('ix_complaints_deleted_at'))
         batch_op.drop_index(batch_op.f('ix_complaints_client_id'))
+        batch_op.drop_index('ix_complaints_category_received')
 
     op.drop_table('complaints')
     with op.batch_alter_table('commission_statements', schema=None) as batch_op:
@@ -356,6 +369,7 @@ def downgrade():
     op.drop_table('client_inviters')
     op.drop_table('promoters')
     with op.batch_alter_table('industry_notes', schema=None) as batch_op:
+        batch_op.drop_index('ix_industry_notes_topic_noted')
         batch_op.drop_index(batch_op.f('ix_industry_notes_noted_on'))
         batch_op.drop_index(batch_op.f('ix_industry_notes_deleted_at'))
         batch_op.drop_index(batch_op.f('ix_industry_notes_competitor'))

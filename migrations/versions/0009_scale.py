@@ -11,9 +11,8 @@ the list's "WHERE <scope> ORDER BY <column>, id LIMIT n OFFSET m" and its capped
 index-only scans (crm/admin/base.py BoundedListMixin). On PostgreSQL, trigram indexes serve
 the list's substring search on names, codes and phone numbers.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0009_scale"

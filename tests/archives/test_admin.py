@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume
+from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
 from crm.extensions import db
 from crm.governance.models import AuditEvent
 from tests.archives.conftest import index, make_doc
@@ -183,9 +183,9 @@ def test_every_filter_applies(world, docs, login_as, app, endpoint):
     values = {"Year": "2026", "Category": "contracts", "Status": "archived", "Form": "both",
               "Customer": world.c1.name[:3], "Problem": "file_missing"}
     c = login_as(world.sales_manager)
-    for index, flt in enumerate(view._filters):
+    for position, flt in enumerate(view._filters):
         value = values.get(str(flt.name), "2026-01-01")
-        r = c.get(f"/admin/{endpoint}/", query_string={f"flt0_{index}": value})
+        r = c.get(f"/admin/{endpoint}/", query_string={f"flt0_{position}": value})
         assert r.status_code == 200, (flt.name, r.get_data(as_text=True)[:300])
     if endpoint == "archive_document":  # the year filter narrows by the document's date
         year = next(i for i, f in enumerate(view._filters) if str(f.name) == "Year")
@@ -207,3 +207,40 @@ def test_the_archivist_binds_a_filed_document_but_not_a_draft(world, login_as):
     c.post("/admin/archive_document/bind/", data={"id": draft.id})
     assert db.session.get(ArchiveDocument, filed.id, populate_existing=True).archive_no
     assert db.session.get(ArchiveDocument, draft.id, populate_existing=True).archive_no is None
+
+
+def test_a_view_grant_opens_the_content_read_only(world, docs, login_as):
+    """R5: another account manager reads a customer's archive — content included — only under
+    an approved grant, and still may not change it."""
+    from datetime import timedelta
+
+    from flask import g
+
+    from crm.governance.models import APPROVED, ViewGrant
+    from crm.timeutil import utcnow
+
+    url = f"/admin/archive_document/download/?id={docs['c1'].id}"
+    c = login_as(world.am2)
+    assert c.get(url).status_code == 404
+    db.session.add(ViewGrant(client_id=world.c1.id, author_id=world.am2.id, reason="接手前了解",
+                             status=APPROVED, ends_at=utcnow() + timedelta(days=3)))
+    db.session.commit()
+    # The grant ids are cached on `g` for a request; this harness shares one app context
+    # (and so one `g`) across requests, where production has one per request.
+    g.pop("crm_grant_ids", None)
+    assert c.get(url).status_code == 200
+    assert c.get(f"/admin/archive_document/edit/?id={docs['c1'].id}").status_code == 403
+
+
+def test_the_account_manager_corrects_an_archived_title_and_both_lines_follow(world, docs,
+                                                                             login_as):
+    doc = docs["c1"]
+    page = login_as(world.am1).get(f"/admin/archive_document/edit/?id={doc.id}")
+    assert 'name="category"' not in page.get_data(as_text=True)  # part of the number
+    r = login_as(world.am1).post(f"/admin/archive_document/edit/?id={doc.id}", data={
+        "title": "合同-c1（更正）", "pages": "4", "form": "both", "customer_signed": "y",
+        "handler": "经办人 张三", "room": "A101", "cabinet": "3", "shelf": "2", "box": "17"})
+    assert r.status_code == 302
+    lines = db.session.scalars(select(CatalogueLine).where(
+        CatalogueLine.document_id == doc.id).execution_options(populate_existing=True)).all()
+    assert {line.title for line in lines} == {"合同-c1（更正）"}

@@ -56,6 +56,22 @@ def test_only_the_direct_leader_approves(world):
     assert doc.approved_by_id == world.rm_east.id and doc.approved_at is not None
 
 
+def test_a_changed_draft_needs_a_new_approval_and_a_filed_sign_off_stays(world):
+    doc = make_doc(world.c1, signed=False)
+    doc.customer_signed, doc.handler = True, "张三"
+    services.approve_document(db.session, doc)
+    db.session.commit()
+    doc.pages = 9
+    services.update_document(db.session, doc)
+    assert doc.approved_at is None and services.missing_sign_off(doc) == ["approved"]
+    services.approve_document(db.session, doc)
+    services.file_document(db.session, doc)
+    db.session.commit()
+    doc.customer_signed = False
+    with pytest.raises(DomainError, match="sign-off"):
+        services.update_document(db.session, doc)
+
+
 def test_the_archivist_may_not_file_an_account_managers_draft(world):
     doc = make_doc(world.c1, signed=False)
     doc.customer_signed, doc.handler = True, "张三"

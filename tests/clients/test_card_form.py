@@ -169,7 +169,7 @@ def test_the_service_refuses_over_long_and_huge_values_too(world):
     assert "200" in text(errors["name"])
 
 
-def test_a_valid_card_gets_a_stable_code_and_its_id_number_protected(world, am):
+def test_a_valid_card_gets_a_stable_code_and_its_id_number_protected(world, am, login_as):
     before = counts()
     r = am.post(NEW, data=card_data(name="王小明", kind="individual", credit_code="",
                                     id_number=ID_NUMBER.lower(), mobile="１３８００１３８０００"))
@@ -207,6 +207,13 @@ def test_a_valid_card_gets_a_stable_code_and_its_id_number_protected(world, am):
     r = am.post(f"/admin/client/edit/?id={client.id}",
                 data=edit_data(client, name="王小明（改）", change_reason="更名"))
     assert r.status_code == 302
+    # R6 (issue 7): an account manager's change waits for the sales manager's approval.
+    assert stored(client.id).name == "王小明"
+    from crm.governance.models import ChangeRequest
+
+    [request] = db.session.scalars(select(ChangeRequest)).all()
+    login_as(world.sales_manager).post("/admin/change_request/decide/",
+                                       data={"id": request.id, "decision": "approve"})
     client = stored(client.id)
     assert client.code == code and client.name == "王小明（改）"
     assert client.id_number_enc == enc

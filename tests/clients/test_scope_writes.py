@@ -9,12 +9,14 @@ import pytest
 
 from crm import access
 from crm.clients.models import Client, ContactLog, KeyPerson
+from crm.governance.models import ChangeRequest, DeletionRequest
 from tests.clients.scope import (
     ALL,
     CLOSED,
     DELETERS,
     DETAIL_VIEWS,
     KEYS,
+    MODELS,
     USERS,
     VIEWS,
     WRITERS,
@@ -37,6 +39,21 @@ narrow_writers = pytest.mark.parametrize(("user", "view"), [
     (u, v) for u, v in pairs(DETAIL_VIEWS, readers_only=True)
     if role(u) in WRITERS and visible(u, v) != ALL])
 EDITED = {"client": "short_name", "keyperson": "title", "contactlog": "conclusion"}
+# R6 (issue 7): an account manager's change of a filed card waits for the sales manager's
+# approval; only the sales manager deletes at once, other deleters' deletions wait for them.
+WAITS = {("account_manager", "client")}
+DELETES_AT_ONCE = {"sales_manager"}
+
+
+def pending_changes(app) -> list[dict]:
+    return find(app, ChangeRequest, status="pending")
+
+
+def deletion_requests(scene, view: str) -> set:
+    """The customers whose row of `view` has a deletion request (pending or done)."""
+    rows = find(scene.app, DeletionRequest, entity=MODELS[view].__tablename__)
+    ids = {r["entity_id"] for r in rows}
+    return {key for key in KEYS if row_id(scene, view, key) in ids}
 
 
 @pytest.fixture
@@ -62,7 +79,8 @@ def form(scene, view: str, key: str, **changes) -> dict:
     else:
         data = {"client": c.id, "contact_date": "2026-11-02", "way": "visit",
                 "person_met": c.log_mark, "record": "拜访", "level": "B"}
-    return {**data, **changes}
+    # R6 (issue 7): every change of the archive carries its reason.
+    return {**data, "change_reason": "matrix", **changes}
 
 
 def status(response) -> int:
@@ -89,10 +107,15 @@ def test_edit_post_changes_only_rows_in_scope_for_writers(scene, sign_in, user, 
         expected = expected_status(user, view, key, WRITERS)
         assert status(r) == expected, key
         after = load(scene, view, key)
-        if expected == 200:
+        if expected == 200 and (role(user), view) in WAITS:
+            assert after == before, key  # the change waits for approval
+            assert [r["entity_id"] for r in pending_changes(scene.app)][-1] == after["id"]
+        elif expected == 200:
             assert after[field] == f"EDITED by {user}"
         else:
             assert after == before, key
+    if (role(user), view) not in WAITS:
+        assert pending_changes(scene.app) == []
 
 
 @narrow_writers
@@ -165,7 +188,9 @@ def test_row_delete_only_by_managers_and_only_in_scope(scene, sign_in, user, vie
                    data={"id": row_id(scene, view, key), "reason": "matrix"})
         expected = expected_status(user, view, key, DELETERS)
         assert status(r) == expected, key
-        assert (load(scene, view, key)["deleted_at"] is not None) == (expected == 200), key
+        at_once = expected == 200 and role(user) in DELETES_AT_ONCE
+        assert (load(scene, view, key)["deleted_at"] is not None) == at_once, key
+        assert (key in deletion_requests(scene, view)) == (expected == 200), key
 
 
 @views
@@ -184,7 +209,8 @@ def test_bulk_delete_only_by_managers(scene, sign_in, user, view):
     if visible(user, view) is CLOSED:
         assert r.status_code == 403
     deleted = {key for key in KEYS if load(scene, view, key)["deleted_at"] is not None}
-    assert deleted == (set(KEYS) if role(user) in DELETERS else set())
+    assert deleted == (set(KEYS) if role(user) in DELETES_AT_ONCE else set())
+    assert deletion_requests(scene, view) == (set(KEYS) if role(user) in DELETERS else set())
 
 
 @views
@@ -200,8 +226,9 @@ def test_bulk_delete_mixing_scopes_deletes_only_rows_in_scope(
         "action": "delete", "reason": "matrix",
         "rowid": [row_id(scene, view, key) for key in KEYS]})
     assert r.status_code == 302
-    deleted = {key for key in KEYS if load(scene, view, key)["deleted_at"] is not None}
-    assert deleted == visible(user, view)
+    # Their deletions wait for the sales manager: requests for exactly the rows in scope.
+    assert deletion_requests(scene, view) == visible(user, view)
+    assert all(load(scene, view, key)["deleted_at"] is None for key in KEYS)
 
 
 @views

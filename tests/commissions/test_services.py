@@ -149,3 +149,20 @@ def test_the_system_confirms_only_on_behalf_of_a_manager(shop):
         services.confirm_statement(db.session, month, on_behalf_of=shop.world.am1)
     services.confirm_statement(db.session, month, on_behalf_of=shop.world.sales_manager)
     assert month.confirmed_by_id == shop.world.sales_manager.id
+
+
+def test_a_confirmed_invitation_makes_its_staff_member_the_inviter(shop):
+    from crm.intake.models import InvitationClaim
+
+    claim = InvitationClaim(client_id=shop.world.c1.id, division="sales",
+                            claimed_by_id=shop.world.am1.id, status="confirmed",
+                            count_day=shop.last)
+    db.session.add(claim)
+    db.session.commit()
+    # Invited by the external promoter before; am1's division confirmed it since.
+    assert sell(shop, "1000", shop.this).promoter_id == shop.staff.id
+    services.set_inviter(db.session, shop.world.c1.id, shop.outside, shop.this)
+    assert sell(shop, "1000", shop.this).promoter_id == shop.outside.id  # moved again later
+    claim.status = "lost"
+    db.session.commit()
+    assert services.current_inviter(db.session, shop.world.c1.id).id == shop.outside.id

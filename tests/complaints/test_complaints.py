@@ -45,9 +45,11 @@ def test_only_the_owner_or_a_manager_changes_it(world, act, complaint):
     complaint.status, complaint.liability = "handling", "ours"
     services.update_complaint(db.session, complaint, "open", "查明原因")
     db.session.commit()
+    # The progress applies; the liability finding waits for a manager (R6, crm.governance).
+    assert (complaint.status, complaint.liability) == ("handling", None)
     act(world.sales_manager)
-    complaint.satisfaction = "neutral"
-    services.update_complaint(db.session, complaint, "handling")
+    complaint.satisfaction, complaint.liability = "neutral", "ours"
+    services.update_complaint(db.session, complaint, "handling", "责任鉴定")
     db.session.commit()
     assert complaint.liability == "ours" and complaint.satisfaction == "neutral"
 

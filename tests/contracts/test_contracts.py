@@ -12,6 +12,7 @@ from crm.contracts import services
 from crm.contracts.models import Contract
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
+from crm.governance.models import ChangeRequest
 
 
 def make(client, **kw) -> Contract:
@@ -170,9 +171,15 @@ def test_create_with_original_move_and_download(world, login_as):
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     contract = db.session.scalars(select(Contract).where(Contract.title == "场地租赁合同")).one()
     assert contract.amount == Decimal("88000.50") and contract.file_name == "scan.pdf"
-    r = c.post("/admin/contract/move/", data={"id": contract.id, "status": "signed",
-                                               "signed_on": "2026-11-01", "our_signer": "王芳",
-                                               "customer_signer": "甲方法人"})
+    signing = {"id": contract.id, "status": "signed", "signed_on": "2026-11-01",
+               "our_signer": "王芳", "customer_signer": "甲方法人"}
+    c.post("/admin/contract/move/", data=signing)
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).status == "draft"
+    waiting = db.session.scalars(select(ChangeRequest).execution_options(
+        crm_unscoped=True)).one()  # R6: an account manager's change waits for approval
+    assert (waiting.entity, waiting.changes["status"]) == ("contracts", ["draft", "signed"])
+    login_as(world.rm_east).post("/admin/contract/move/", data=signing)
     db.session.expire_all()
     assert db.session.get(Contract, contract.id).status == "signed"
     download = c.get(f"/admin/contract/original/?id={contract.id}")
@@ -185,3 +192,10 @@ def test_create_with_original_move_and_download(world, login_as):
     r = finance.post("/admin/contract/move/", data={"id": contract.id, "status": "in_force"})
     db.session.expire_all()
     assert db.session.get(Contract, contract.id).status == "signed"  # finance only reads
+
+
+def test_export_follows_the_scope(world, three, login_as):
+    body = login_as(world.am1).get("/admin/contract/export/csv/").get_data(as_text=True)
+    assert "c1协议" in body and "c2协议" not in body and "c3协议" not in body
+    assert login_as(world.finance).get("/admin/contract/export/csv/").get_data(
+        as_text=True).count("协议") == 3

@@ -1,3 +1,4 @@
+import threading
 from datetime import date
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from crm.credit.models import Allocation, CreditBalance, LedgerEntry, OpenItem
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
 from crm.governance.models import AuditEvent
+from tests.conftest import IS_POSTGRES
 from tests.credit.conftest import TODAY
 
 D = Decimal
@@ -173,3 +175,32 @@ def test_reconciliation_reports_a_balance_that_drifted(credit_world):
     db.session.commit()
     db.session.execute(update(CreditBalance).values(outstanding=D("90")))
     assert cs.reconcile_balances(db.session) == [(credit_world.c1.id, D("90.00"), D("100.00"))]
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="SQLite has one writer; nothing to race")
+def test_two_charges_at_once_cannot_both_pass_the_limit(credit_world, app):
+    client_id = credit_world.c1.id  # fixtures belong to this thread's session
+    cs.record_charge(db.session, client_id, "1000", date(2026, 10, 1), "B-0")  # balance row
+    db.session.commit()
+    barrier, outcomes = threading.Barrier(2), []
+
+    def sign(reference):
+        with app.app_context():
+            barrier.wait(10)
+            try:
+                cs.record_charge(db.session, client_id, "5000", date(2026, 11, 1), reference)
+                db.session.commit()
+                outcomes.append("signed")
+            except DomainError:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=sign, args=(f"B-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["refused", "signed"]
+    assert cs.client_credit(db.session, client_id)["outstanding"] == D("6000.00")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from crm.access import SYSTEM, set_actor
 from crm.credit import services as cs
-from crm.credit.models import CreditProfile, CreditReview
+from crm.credit.models import CreditBalance, CreditProfile, CreditReview
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
 from tests.credit.conftest import give_profile
@@ -32,6 +32,7 @@ def test_the_chain_sets_credit_only_after_the_general_managers_approval(world):
     assert (profile.grade, profile.credit_limit, profile.period_days) == ("A", Decimal("50000"),
                                                                          45)
     assert profile.review_id == review.id
+    assert db.session.get(CreditBalance, world.c1.id).credit_limit == Decimal("50000")
     assert review.region_by_id == world.rm_east.id and review.region_opinion == "region 同意"
     assert review.gm_at is not None and review.status == "approved"
 

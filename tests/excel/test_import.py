@@ -130,3 +130,13 @@ def test_rows_follow_the_importer_s_ownership_like_the_form(app, world, who):
     # The form's rule: an account manager's new customer is their own, in their region.
     assert stored.region_id == world.east.id
     assert stored.owner_id == (user.id if who == "am1" else None)
+
+
+def test_an_unowned_row_needs_a_region_for_its_assignment_queue(world):
+    report = import_cards(db.session, workbook([card(1, region=None), card(2, owner="am3")]))
+    assert [(e.row, e.field) for e in report.errors] == [(2, "region"), (3, "region")]
+    report = import_cards(db.session, workbook([card(2, owner="am3", region=None)]))
+    db.session.commit()
+    assert report.ok
+    stored = db.session.scalars(select(Client).where(Client.name == card(2)["name"])).one()
+    assert (stored.owner_id, stored.region_id) == (world.am3.id, world.north.id)

@@ -17,7 +17,7 @@ from crm.clients.models import Client, ContactLog, KeyPerson
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
 from crm.governance.audit import MASK
-from crm.governance.models import AuditEvent
+from crm.governance.models import AuditEvent, ChangeRequest
 from crm.governance.services import soft_delete
 from tests import factories
 
@@ -89,9 +89,15 @@ def test_admin_create_edit_and_delete_of_a_card_are_each_recorded(world, login_a
         "nature": "individual", "weight": "general", "mobile": "13900002222",
         "change_reason": "客户换了手机号"})
     assert r.status_code == 302
-    [changed] = since(mark)
+    # R6 (issue 7): an account manager's change waits for approval, and is recorded when the
+    # sales manager's approval applies it.
+    assert since(mark) == []
+    [request] = db.session.scalars(select(ChangeRequest)).all()
+    login_as(world.sales_manager).post("/admin/change_request/decide/",
+                                       data={"id": request.id, "decision": "approve"})
+    [changed] = [e for e in since(mark) if e.action != "login"]
     assert (changed.action, changed.entity_id, changed.actor_id) == \
-        ("update", client.id, world.am1.id)
+        ("update", client.id, world.sales_manager.id)
     assert changed.changes == {"level": ["C", "A"], "mobile": ["13900001111", "13900002222"]}
     assert changed.reason == "客户换了手机号"
 
@@ -174,7 +180,7 @@ def test_refused_admin_writes_leave_no_event(world, login_as):
 
 
 def test_the_card_shows_its_history(world, login_as):
-    set_actor(world.am1)
+    set_actor(world.sales_manager)  # R6: a manager's change applies at once (with a reason)
     c1 = unscoped(Client, world.c1.id)
     c1.street = "人民路1号"
     services.update_client(db.session, c1, reason="搬了新址")

@@ -19,19 +19,35 @@ def utc(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def confirmed(client, division, at):
-    claim = services.claim_invitation(db.session, client, division)
+    claim = services.claim_invitation(db.session, client, division, at=at)
     return services.confirm_invitation(db.session, claim, at)
 
 
 def test_first_confirmed_claim_wins_and_the_other_division_loses(world):
+    pending = services.claim_invitation(db.session, world.c1, "two", at=utc(25, 9))
     first = confirmed(world.c1, "one", utc(25, 10))
-    second = confirmed(world.c1, "two", utc(25, 11))
+    second = services.confirm_invitation(db.session, pending, utc(25, 11))
     assert (first.status, second.status) == ("confirmed", "lost")
     assert services.current_inviter(db.session, world.c1.id).id == first.id
 
 
+def test_a_customer_confirmed_on_time_cannot_be_claimed_by_the_other_division(world):
+    confirmed(world.c1, "one", utc(25, 10))
+    with pytest.raises(DomainError):
+        services.claim_invitation(db.session, world.c1, "two", at=utc(25, 11))
+
+
+def test_after_a_late_confirmation_the_other_division_may_still_claim(world):
+    confirmed(world.c1, "one", utc(25, 19))  # counts for the 26th, late
+    assert services.claim_invitation(db.session, world.c1, "two", at=utc(26, 8)).id
+    # …but not once its own confirmation could only count for a later day.
+    confirmed(world.c2, "one", utc(25, 19))
+    with pytest.raises(DomainError):
+        services.claim_invitation(db.session, world.c2, "two", at=utc(26, 18, 30))
+
+
 def test_a_claim_counts_only_once_confirmed(world):
-    services.claim_invitation(db.session, world.c1, "one")
+    services.claim_invitation(db.session, world.c1, "one", at=utc(25, 8))
     assert services.current_inviter(db.session, world.c1.id) is None
     second = confirmed(world.c1, "two", utc(25, 12))
     assert services.current_inviter(db.session, world.c1.id).id == second.id
@@ -53,8 +69,9 @@ def test_a_late_claim_loses_to_the_other_division_s_confirmation(world):
 
 
 def test_a_late_claim_still_beats_a_confirmation_of_a_later_day(world):
+    pending = services.claim_invitation(db.session, world.c1, "two", at=utc(25, 8))
     late = confirmed(world.c1, "one", utc(25, 19))  # the 26th
-    later = confirmed(world.c1, "two", utc(26, 18, 30))  # the 27th
+    later = services.confirm_invitation(db.session, pending, utc(26, 18, 30))  # the 27th
     assert (late.status, later.status) == ("confirmed", "lost")
 
 
@@ -64,10 +81,10 @@ def test_the_cut_off_hour_is_a_setting(world):
     assert not confirmed(world.c1, "one", utc(25, 19)).late
 
 
-def test_the_same_division_cannot_confirm_twice(world):
-    confirmed(world.c1, "one", utc(25, 10))
+def test_the_same_division_cannot_claim_twice(world):
+    services.claim_invitation(db.session, world.c1, "one", at=utc(25, 9))
     with pytest.raises(DomainError):
-        confirmed(world.c1, "one", utc(25, 11))
+        services.claim_invitation(db.session, world.c1, "one", at=utc(25, 10))
 
 
 def test_unknown_divisions_and_roles_are_refused(world):
@@ -78,8 +95,8 @@ def test_unknown_divisions_and_roles_are_refused(world):
 
 
 def test_the_screen_confirms_and_reports_the_loser(world, login_as):
+    claim = services.claim_invitation(db.session, world.c1, "one", at=utc(25, 8))
     confirmed(world.c1, "two", utc(25, 9))
-    claim = services.claim_invitation(db.session, world.c1, "one")
     db.session.commit()
     clerk = login_as(world.clerk)
     r = clerk.post("/admin/invitation/action/", data={"action": "confirm", "rowid": [claim.id]},
@@ -91,4 +108,4 @@ def test_the_screen_confirms_and_reports_the_loser(world, login_as):
     page = login_as(world.am2).get("/admin/invitation/").get_data(as_text=True)
     assert world.c1.name not in page
     assert db.session.scalars(select(InvitationClaim.status)
-                              .order_by(InvitationClaim.id)).all() == ["confirmed", "lost"]
+                              .order_by(InvitationClaim.id)).all() == ["lost", "confirmed"]

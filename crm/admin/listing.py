@@ -1,0 +1,89 @@
+"""List mechanics that stay fast at a million rows (issue 8), for every scoped list screen.
+
+Flask-Admin's stock list counts every matching row on every page and reads deep pages with
+OFFSET over whole rows. Here:
+
+- the count stops at a cap (`SELECT count(*) FROM (SELECT id … LIMIT cap + 1)`); beyond it
+  the screen says "10000+". The cap is the first multiple of `count_cap` that reaches ten
+  pages past the one being read, so the pager always offers the pages after it;
+- a page is read as a deferred join: the ids of the page are picked first
+  (`SELECT id … ORDER BY <sort>, id LIMIT n OFFSET m`, an index-only scan on the partial
+  composite indexes of migration 0009), then only those rows are loaded with their joins;
+- the primary key breaks ties in the sort, so pages neither repeat nor skip rows.
+
+Search, filters and each view's own `get_query` narrowing are Flask-Admin's; the role scope
+is added by crm.access in the query layer to the count, the id query and the row query alike.
+"""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from crm.extensions import db
+
+
+class AtLeast(int):
+    """A capped count: behaves as the cap in the pager's arithmetic, prints as "cap+"."""
+
+    def __str__(self) -> str:
+        return f"{int(self)}+"
+
+
+class BoundedListMixin:
+    bounded_list = True  # a view whose query cannot be paged by its key sets this False
+    count_cap = 10000
+    pages_ahead = 10  # the pager offers at least this many pages after the current one
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        pk = self._list_key()
+        if not self.bounded_list or pk is None:
+            return super().get_list(page, sort_column, sort_desc, search, filters,
+                                    execute=execute, page_size=page_size)
+        query, joins = self.get_query(), {}
+        if self._search_supported and search:
+            query, _count, joins, _cj = self._apply_search(query, None, joins, {}, search)
+        if filters and self._filters:
+            query, _count, joins, _cj = self._apply_filters(query, None, joins, {}, filters)
+        size = self.page_size if page_size is None else page_size
+        offset = (page or 0) * size if size else 0
+        count = self.capped_count(query, self._count_bound(offset, size))
+        ids, _joins = self._list_order(query, joins, sort_column, sort_desc, pk)
+        if size:
+            ids = ids.limit(size).offset(offset)
+        rows, _joins = self._list_order(
+            self.get_query().filter(pk.in_(ids.with_entities(pk).scalar_subquery())), {},
+            sort_column, sort_desc, pk)
+        for relation in self._auto_joins:
+            rows = rows.options(joinedload(relation))
+        return count, (rows.all() if execute else rows)
+
+    def _count_bound(self, offset: int, size: int) -> int | None:
+        """A round multiple of the cap that reaches `pages_ahead` pages past this one."""
+        if not size:
+            return None
+        need = offset + size * self.pages_ahead
+        return -(-need // self.count_cap) * self.count_cap
+
+    def capped_count(self, query, cap: int | None) -> int:
+        """The number of rows of `query`, counted up to `cap` (no cap: all of them)."""
+        pk = self._list_key()
+        ids = query.with_entities(pk).order_by(None)
+        if cap is not None:
+            ids = ids.limit(cap + 1)
+        stmt = select(func.count()).select_from(ids.subquery())
+        found = db.session.execute(
+            stmt.execution_options(**query.get_execution_options())).scalar()
+        return AtLeast(cap) if cap is not None and found > cap else found
+
+    def _list_key(self):
+        keys = self.model.__mapper__.primary_key
+        return getattr(self.model, self.model.__mapper__.get_property_by_column(keys[0]).key) \
+            if len(keys) == 1 else None
+
+    def _list_order(self, query, joins, sort_column, sort_desc, pk):
+        """The view's sort (Flask-Admin's), then the key in the same direction."""
+        query, joins = self._apply_sorting(query, joins, sort_column, sort_desc)
+        if sort_column is None:
+            first = next(iter(self._get_default_order()), None)
+            sort_desc = bool(first and first[2])
+        return query.order_by(pk.desc() if sort_desc else pk), joins
