@@ -200,7 +200,8 @@ def set_actor(user) -> None:
 
 def _client_condition(user, level: str, grants: bool = True):
     """Condition on Client for `user` at `level` ('basic', 'detail', 'write', 'cards',
-    'cards_write'); None means all. `grants`: a read, which live view grants widen (R5)."""
+    'cards_write', 'credit', 'complaints'); None means all. `grants`: a read, which live view
+    grants widen (R5)."""
     from crm.clients.models import Client
 
     role = getattr(user, "role", None)

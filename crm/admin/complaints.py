@@ -123,7 +123,7 @@ class ComplaintView(ScopedModelView):
 
     def _page(self, complaint) -> dict:
         actor = current_actor()
-        owner = can(actor, "edit", complaint) and services._is_owner(actor, complaint)
+        owner = can(actor, "edit", complaint) and services.is_owner(actor, complaint)
         handovers = db.session.scalars(select(ComplaintHandover).where(
             ComplaintHandover.complaint_id == complaint.id).order_by(ComplaintHandover.at)).all()
         discounts = db.session.scalars(select(Discount).where(

@@ -3,6 +3,8 @@
 Thin: every write goes through crm.contracts.services; reads are narrowed by crm.access (finance
 reads every customer's contracts, the others their scope)."""
 
+from datetime import date
+
 from flask import abort, flash, redirect, request, send_file
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
@@ -142,8 +144,6 @@ class ContractView(ScopedModelView):
         fields = {k: (form.get(k) or "").strip() or None
                   for k in ("our_signer", "customer_signer")}
         if form.get("signed_on"):
-            from datetime import date
-
             try:
                 fields["signed_on"] = date.fromisoformat(form["signed_on"])
             except ValueError:

@@ -2,7 +2,7 @@
 
 Loads a large, realistic and deterministic archive for the screen benchmarks: ten regions,
 200 account managers (their books skewed, as in life: the largest holds some 37,000 customers
-of a million, the smallest 2,600), a regional manager per region, a sales manager and a general
+of a million, the smallest 2,500), a regional manager per region, a sales manager and a general
 manager; customers with identity, contact and classification; key persons and contact logs.
 Rows go in with COPY on PostgreSQL (the secondary indexes of the three tables are dropped and
 rebuilt in the same transaction, which is several times faster than maintaining them row by

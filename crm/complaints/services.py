@@ -64,7 +64,7 @@ def parse_amount(value) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def _is_owner(actor, complaint: Complaint) -> bool:
+def is_owner(actor, complaint: Complaint) -> bool:
     return actor is SYSTEM or getattr(actor, "role", None) in MANAGERS \
         or complaint.responder_id == getattr(actor, "id", None)
 
@@ -73,7 +73,7 @@ def _require_owner(complaint: Complaint) -> None:
     actor = current_actor()
     if not can(actor, "edit", complaint):
         raise NotAllowed(_l("You may not change this customer's complaints."))
-    if not _is_owner(actor, complaint):
+    if not is_owner(actor, complaint):
         raise NotAllowed(_l("Only the complaint's responsible person (or a manager) may change "
                             "it or hand it over."))
 

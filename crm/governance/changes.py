@@ -74,19 +74,21 @@ def typed(model, key: str, value):
     return value
 
 
-def _column_changes(row, fields) -> dict:
-    """{column: (old, new)} of what the session holds against what is stored; a many-to-one
-    relationship set by a form counts as its foreign-key column."""
+def _column_changes(session, row, fields) -> dict:
+    """{column: (old, new)} of what the session holds against what is stored (read from the
+    table: an attribute set after its object expired has no old value in its history); a
+    many-to-one relationship set by a form counts as its foreign-key column."""
     state = inspect(row)
+    table = state.mapper.local_table
+    stored = session.execute(select(table).where(table.c.id == row.id)).mappings().one()
     out = {}
     for attr in state.mapper.column_attrs:
         key = attr.key
         if key in IGNORED or (fields is not None and key not in fields):
             continue
         hist = state.attrs[key].history
-        if hist.added or hist.deleted:
-            old = hist.deleted[0] if hist.deleted else None
-            new = hist.added[0] if hist.added else None
+        if hist.added:
+            old, new = stored[attr.columns[0].name], hist.added[0]
             if old != new:
                 out[key] = (old, new)
     for rel in state.mapper.relationships:
@@ -99,7 +101,7 @@ def _column_changes(row, fields) -> dict:
         if column in IGNORED or (fields is not None and column not in fields):
             continue
         new = getattr(hist.added[0], "id", None)
-        old = state.committed_state.get(column, getattr(row, column))
+        old = stored[column]
         if new != old:
             out[column] = (old, new)
     return out
@@ -115,7 +117,7 @@ def hold_for_approval(session, row, reason: str | None) -> ChangeRequest | None:
     actor = current_actor()
     if actor is SYSTEM or not governed(row):
         return None
-    diff = _column_changes(row, GOVERNED[row.__tablename__])
+    diff = _column_changes(session, row, GOVERNED[row.__tablename__])
     if not diff:
         return None
     reason = (reason or "").strip()

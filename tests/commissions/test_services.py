@@ -133,6 +133,8 @@ def test_sales_are_read_in_scope(shop, act):
     act(shop.world.am2)
     with pytest.raises(NotAllowed):
         sell(shop, "1000", shop.last)
+    with pytest.raises(NotAllowed):
+        services.set_inviter(db.session, shop.world.c1.id, shop.staff)
 
 
 def test_ensure_month_gives_every_active_promoter_a_statement(shop):

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from crm.clients.models import Client, KeyPerson
 from crm.extensions import db
+from crm.governance import changes
 from crm.governance.models import AuditEvent, ChangeRequest
 
 
@@ -194,3 +195,31 @@ def test_demo_data_has_one_of_each_governance_case(ctx):
     assert db.session.get(Client, binned.entity_id) is None  # hidden: it is in the bin
     [grant] = db.session.scalars(select(ViewGrant)).all()
     assert grants.state(grant) == "live"
+
+
+def test_a_contract_edit_by_its_account_manager_waits_too(world):
+    from decimal import Decimal
+
+    from crm.access import set_actor
+    from crm.contracts import services as contracts
+    from crm.contracts.models import Contract
+
+    contract = contracts.add_contract(db.session, Contract(
+        client_id=world.c1.id, kind="membership", title="会籍协议", amount=Decimal("12000.00")))
+    db.session.commit()
+    set_actor(world.am1)
+    contract.amount = Decimal("15000.00")
+    contracts.update_contract(db.session, contract, "金额笔误")
+    db.session.commit()
+    set_actor(None)
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).amount == Decimal("12000.00")
+    [request] = requests(status="pending")
+    assert (request.entity, request.changes) == ("contracts", {"amount": ["12000.00",
+                                                                          "15000.00"]})
+    set_actor(world.sales_manager)
+    changes.approve_change(db.session, request.id, "核对无误")
+    db.session.commit()
+    set_actor(None)
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).amount == Decimal("15000.00")

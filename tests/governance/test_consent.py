@@ -26,7 +26,8 @@ def consent(client, purpose="marketing", withdrawn=False) -> Consent:
 
 def events(action) -> list[AuditEvent]:
     db.session.expire_all()
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                              .order_by(AuditEvent.id)).all()
 
 
 def test_marketing_list_and_export_hold_only_customers_who_consented(world, login_as):
