@@ -36,7 +36,7 @@ def scene(world):
         db.session.execute(update(Client).where(Client.id == cid).values(
             created_at=base + timedelta(minutes=(i * 7) % 61, seconds=i % 2)))
     db.session.commit()
-    world.views = {v.endpoint: v for v in _admin().__dict__["_views"] if hasattr(v, "endpoint")}
+    world.views = {v.endpoint: v for v in _admin()._views if hasattr(v, "endpoint")}
     return world
 
 
