@@ -210,3 +210,30 @@ def test_no_governance_screen_edits_or_deletes_by_url(world, login_as, user):
     assert db.session.scalars(select(Consent.purpose)).all() == ["marketing"]
     assert db.session.get(Client, world.c1.id).name != "forged"
     assert db.session.get(Client, world.c1.id).deleted_at is None
+
+
+def test_every_governance_screen_opens_with_data(world, login_as):
+    """A pending change, a pending and a binned deletion, a pending grant and a consent: every
+    list and details page renders for the managers, and the asker's screens for them."""
+    login_as(world.am1).post(f"/admin/client/edit/?id={world.c1.id}", data={
+        "name": world.c1.name, "kind": "organisation", "level": "A", "stage": "prospect",
+        "nature": "ordinary", "weight": "general", "change_reason": "升级"})
+    login_as(world.general_manager).post("/admin/client/delete/",
+                                         data={"id": world.c3.id, "reason": "待批"})
+    delete_c2(world, login_as)
+    login_as(world.am1).post("/admin/view_grant/ask/", data={"client_code": world.c3.code,
+                                                             "reason": "协助"})
+    with_consent(world.c1)
+    sm = login_as(world.sales_manager)
+    for view in GOVERNANCE_VIEWS:
+        r = sm.get(f"/admin/{view}/")
+        assert r.status_code == 200, view
+        for pk in (1, 2):
+            assert sm.get(f"/admin/{view}/details/?id={pk}").status_code in (200, 302, 404)
+    assert 'decide-grant' in sm.get("/admin/view_grant/").get_data(as_text=True)
+    assert 'id="decide-change"' in sm.get("/admin/change_request/details/?id=1").get_data(
+        as_text=True)
+    am = login_as(world.am1)
+    for view in ("change_request", "view_grant", "consent", "marketing"):
+        assert am.get(f"/admin/{view}/").status_code == 200, view
+    assert 'id="ask-grant"' in am.get("/admin/view_grant/").get_data(as_text=True)
