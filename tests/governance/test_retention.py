@@ -218,9 +218,9 @@ def test_every_governance_screen_opens_with_data(world, login_as):
     login_as(world.am1).post(f"/admin/client/edit/?id={world.c1.id}", data={
         "name": world.c1.name, "kind": "organisation", "level": "A", "stage": "prospect",
         "nature": "ordinary", "weight": "general", "change_reason": "升级"})
+    delete_c2(world, login_as)
     login_as(world.general_manager).post("/admin/client/delete/",
                                          data={"id": world.c3.id, "reason": "待批"})
-    delete_c2(world, login_as)
     login_as(world.am1).post("/admin/view_grant/ask/", data={"client_code": world.c3.code,
                                                              "reason": "协助"})
     with_consent(world.c1)
