@@ -41,27 +41,28 @@ ROLES = {
 }
 
 READ_ALL = {SALES_MANAGER, GENERAL_MANAGER}
-# Roles that read every customer's basic card (R1 identity and contact) but nothing deeper.
-READ_BASIC = {FINANCE, CLERK, SERVICE}
 MANAGERS = {SALES_MANAGER, GENERAL_MANAGER}
-# Member cards (R15): the clerk enters and codes every customer's cards; service and finance
-# read them all.
-CARDS_READ_ALL = {CLERK, SERVICE, FINANCE}
-CARDS_WRITE_ALL = {CLERK}
+# Beyond their own customers, some roles work on one level of EVERY customer's archive.
+# A model names its level in `__scope__`; reads check the level, writes its WRITE_LEVELS entry.
+ALL_CUSTOMERS_AT = {
+    # R1 identity and contact of the card, nothing deeper
+    "basic": {FINANCE, CLERK, SERVICE},
+    # R15: the clerk enters and codes every customer's cards; service and finance read them
+    "cards": {CLERK, SERVICE, FINANCE},
+    "cards_write": {CLERK},
+    # R11: finance reads and keeps every customer's credit and ledger (and reads contracts)
+    "credit": {FINANCE},
+    # R14: customer service takes every customer's complaints and keeps their revisits
+    "complaints": {SERVICE},
+    "revisits": {SERVICE},
+    # R3, R9: the archivist reads catalogues and locations of all; content is 'detail' level
+    "archive": {ARCHIVIST},
+}
 # The scope level a write checks, for areas whose writers reach wider than "write".
 WRITE_LEVELS = {"cards": "cards_write", "credit": "credit", "complaints": "complaints",
                 "archive": "archive", "revisits": "revisits"}
-# Credit (R11, DESIGN roles): finance reads and keeps every customer's credit and ledger.
-CREDIT_ALL = {FINANCE}
-# Complaints (R14): customer service takes and handles every customer's complaints.
-COMPLAINTS_ALL = {SERVICE}
-# The archive (R3, R9): the archivist reads the catalogues and locations of every customer's
-# documents and keeps the paper locations; a document's content is read at 'detail' level.
-ARCHIVE_ALL = {ARCHIVIST}
 # Rows of no customer (industry notes, daily records) that only their author and READ_ALL see.
 AUTHOR_POLICY = "author"
-# Revisits and greetings (R14): customer service keeps every customer's revisits.
-REVISITS_ALL = {SERVICE}
 # First contacts (R12) exist before any customer: their owner and region's manager see them.
 OWNER_POLICY = "owner"
 
@@ -199,9 +200,8 @@ def set_actor(user) -> None:
 
 
 def _client_condition(user, level: str, grants: bool = True):
-    """Condition on Client for `user` at `level` ('basic', 'detail', 'write', 'cards',
-    'cards_write', 'credit', 'complaints'); None means all. `grants`: a read, which live view
-    grants widen (R5)."""
+    """Condition on Client for `user` at `level` ('detail', 'write' or a key of
+    ALL_CUSTOMERS_AT); None means all. `grants`: a read, which live view grants widen (R5)."""
     from crm.clients.models import Client
 
     role = getattr(user, "role", None)
@@ -216,18 +216,7 @@ def _client_condition(user, level: str, grants: bool = True):
         if grants and level not in ("write", "cards_write"):
             return _or_granted(own, user)
         return own
-    if level == "basic" and role in READ_BASIC:
-        return None
-    if (level == "cards" and role in CARDS_READ_ALL) or (
-            level == "cards_write" and role in CARDS_WRITE_ALL):
-        return None
-    if level == "credit" and role in CREDIT_ALL:
-        return None
-    if level == "complaints" and role in COMPLAINTS_ALL:
-        return None
-    if level == "archive" and role in ARCHIVE_ALL:
-        return None
-    if level == "revisits" and role in REVISITS_ALL:
+    if role in ALL_CUSTOMERS_AT.get(level, ()):
         return None
     return false()
 

@@ -124,6 +124,8 @@ class KeyPerson(SoftDeleted, db.Model):
 
     __tablename__ = "key_persons"
     __audited__ = True
+    # R17: personal notes are shown only to roles that need them, so history masks them too.
+    __sensitive__ = {"religion", "character", "family_notes", "birth_date", "native_place"}
     __label__ = _l("Key person")
     __scope__ = "detail"
     __scope_area__ = "archive_detail"
