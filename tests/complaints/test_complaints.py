@@ -155,7 +155,7 @@ def test_withdrawal_keeps_the_reason_and_the_archive(world, act):
                                                                     world.am1.id)
     event = db.session.scalars(select(AuditEvent).where(
         AuditEvent.entity == "clients", AuditEvent.entity_id == client.id,
-        AuditEvent.action == "update")).all()[-1]
+        AuditEvent.action == "update").order_by(AuditEvent.id)).all()[-1]
     assert event.changes["stage"][1] == "former" and event.reason == "搬迁外地"
     with pytest.raises(DomainError):
         services.withdraw_member(db.session, client, "再退一次")

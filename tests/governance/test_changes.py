@@ -82,7 +82,8 @@ def test_approval_applies_exactly_the_difference_in_one_go(world, login_as):
     assert (done.status, done.decided_by_id, done.comment) == ("approved", world.sales_manager.id,
                                                                "同意")
     event = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.entity == "clients", AuditEvent.action == "update")).all()[-1]
+        AuditEvent.entity == "clients", AuditEvent.action == "update")
+        .order_by(AuditEvent.id)).all()[-1]
     assert event.changes == {"short_name": [None, "甲贸易"], "level": ["B", "A"]}
     assert event.reason == "客户更名"
 

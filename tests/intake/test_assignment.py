@@ -52,7 +52,7 @@ def test_assignment_sets_the_owner_audits_and_tells_them(world, unowned):
     assert db.session.scalars(select(Notification.kind).where(
         Notification.recipient_id == world.am2.id)).all() == ["client_assigned"]
     assert db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.client_id == client.id)).all()[-1] == "update"
+        AuditEvent.client_id == client.id).order_by(AuditEvent.id)).all()[-1] == "update"
 
 
 @pytest.mark.parametrize("who", ["am1", "finance", "service"])
