@@ -20,10 +20,10 @@ from wtforms.validators import DataRequired, NumberRange
 
 from crm import access
 from crm.access import ARCHIVIST, MANAGERS, REGIONAL_MANAGER, can, current_actor
-from crm.admin.base import ScopedModelView
+from crm.admin.base import ScopedModelView, perform
 from crm.archives import rules, services
 from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
-from crm.errors import DomainError, NotAllowed
+from crm.errors import NotAllowed
 from crm.extensions import db
 from crm.timeutil import format_local, local_today
 
@@ -204,14 +204,7 @@ class ArchiveDocumentView(ScopedModelView):
     # --- the moves on a document's page ----------------------------------------------------
     def _move(self, operation, done: str):
         doc = self.get_one(request.form.get("id"))
-        try:
-            operation(doc)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-        else:
-            flash(done, "success")
+        perform(lambda: operation(doc), done)
         return redirect(self.get_url(".details_view", id=doc.id))
 
     @expose("/approve/", methods=("POST",))
@@ -236,14 +229,8 @@ class ArchiveDocumentView(ScopedModelView):
     @expose("/download/")
     def download_view(self):
         doc = self.get_one(request.args.get("id"))
-        try:
-            path = services.read_file(db.session, doc)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            if isinstance(exc, NotAllowed):
-                abort(403)
-            flash(str(exc.message), "error")
+        ok, path = perform(lambda: services.read_file(db.session, doc), forbid=True)
+        if not ok:
             return redirect(self.get_url(".details_view", id=doc.id))
         name = f"{doc.archive_no or doc.id}{path.suffix}"
         return send_file(path, mimetype=doc.content_type, as_attachment=True,
@@ -329,15 +316,8 @@ class ArchiveVolumeView(ScopedModelView):
     @expose("/close/", methods=("POST",))
     def close_view(self):
         volume = self.get_one(request.form.get("id"))
-        try:
-            closed = services.close_volume(db.session, volume)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            if isinstance(exc, NotAllowed):
-                abort(403)
-            flash(str(exc.message), "error")
-        else:
+        ok, closed = perform(lambda: services.close_volume(db.session, volume), forbid=True)
+        if ok:
             flash(_("Volume closed.") if closed else _("The volume was already closed."),
                   "success")
         return redirect(self.get_url(".details_view", id=volume.id))

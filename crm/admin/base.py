@@ -58,6 +58,24 @@ def select_one(model, pk):
     return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
+def perform(operation, success: str | None = None, forbid: bool = False):
+    """Run one domain operation behind a button: commit it, or roll back and say why.
+    Returns (True, result) or (False, None); with `forbid`, a NotAllowed answers 403."""
+    try:
+        result = operation()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if forbid and isinstance(exc, NotAllowed):
+            abort(403)
+        for message in [exc.message, *exc.field_errors.values()]:
+            flash(str(message), "error")
+        return False, None
+    if success:
+        flash(success, "success")
+    return True, result
+
+
 class ScopedAjaxLoader(QueryAjaxModelLoader):
     def get_one(self, pk):
         with db.session.no_autoflush:

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, SERVICE, can, current_actor
-from crm.admin.base import ScopedModelView
+from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice, client_link, prefill_client
 from crm.auth.models import User
 from crm.clients.choices import SATISFACTION
@@ -143,15 +143,8 @@ class ComplaintView(ScopedModelView):
 
     def _act(self, complaint, operation):
         db.session.info.pop("crm_pending_changes", None)
-        try:
-            operation()
-            db.session.commit()
+        if perform(operation, _("Done."))[0]:
             self._announce_pending()
-            flash(_("Done."), "success")
-        except DomainError as exc:
-            db.session.rollback()
-            for message in [exc.message, *exc.field_errors.values()]:
-                flash(str(message), "error")
         return redirect(self.get_url(".details_view", id=complaint.id))
 
     @expose("/handover/", methods=("POST",))

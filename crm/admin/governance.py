@@ -3,7 +3,7 @@ recycle bin, the record of destructions, view grants, consent and the marketing 
 
 from datetime import datetime, time, timedelta
 
-from flask import abort, flash, redirect, request
+from flask import abort, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
@@ -15,9 +15,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
-from crm.admin.base import ScopedModelView, select_one
+from crm.admin.base import ScopedModelView, perform, select_one
 from crm.clients.models import Client
-from crm.errors import DomainError
 from crm.extensions import db
 from crm.governance import changes, consent, grants, retention
 from crm.governance.models import (
@@ -82,15 +81,7 @@ def _diff(v, c, m, p):
 
 
 def _decide(operation, success: str) -> bool:
-    try:
-        operation()
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-        return False
-    flash(success, "success")
-    return True
+    return perform(operation, success)[0]
 
 
 class ReadOnlyView(ScopedModelView):
