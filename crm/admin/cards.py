@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
-from crm.admin.base import RoleView, ScopedModelView
+from crm.admin.base import RoleView, ScopedModelView, perform
 from crm.cards import rules, services
 from crm.cards.models import CardEvent, CardType, CardUse, MemberCard
 from crm.errors import DomainError
@@ -189,13 +189,8 @@ class MemberCardView(ScopedModelView):
             flash(_("Unknown action."), "error")
             return redirect(self.get_url(".details_view", id=card.id))
         target = card
-        try:
-            result = operations[move]()
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-        else:
+        ok, result = perform(operations[move])
+        if ok:
             if isinstance(result, MemberCard) and result.id != card.id:
                 target = result
                 flash(_("New card %(number)s issued.", number=result.number), "success")

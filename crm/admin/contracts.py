@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from crm import access
 from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
-from crm.admin.base import ScopedModelView, select_one
+from crm.admin.base import ScopedModelView, perform, select_one
 from crm.clients.models import Client
 from crm.contracts import services
 from crm.contracts.models import KINDS, STATUSES, Contract
@@ -150,18 +150,17 @@ class ContractView(ScopedModelView):
                 flash(_("The signing date is not a date."), "error")
                 return redirect(self.get_url(".details_view", id=contract.id))
         db.session.info.pop("crm_pending_changes", None)
-        try:
+
+        def move():
             services.move_contract(db.session, contract, form.get("status", ""),
                                    form.get("reason"), **fields)
-            waiting = bool(db.session.info.get("crm_pending_changes"))
-            db.session.commit()
+            return bool(db.session.info.get("crm_pending_changes"))
+
+        ok, waiting = perform(move)
+        if ok:
             self._announce_pending()  # R6: an account manager's move waits for approval
             if not waiting:
                 flash(_("Done."), "success")
-        except DomainError as exc:
-            db.session.rollback()
-            for message in [exc.message, *exc.field_errors.values()]:
-                flash(str(message), "error")
         return redirect(self.get_url(".details_view", id=contract.id))
 
     @expose("/original/")

@@ -16,10 +16,9 @@ from wtforms.validators import Length, Optional
 
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
-from crm.admin.base import ScopedModelView
+from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice, client_link
 from crm.clients.models import Client
-from crm.errors import DomainError
 from crm.extensions import db
 from crm.records import services
 from crm.records.models import (
@@ -127,15 +126,12 @@ class DailyRecordView(AuthoredView):
         code = (request.form.get("client_code") or "").strip().upper()
         # Looked up through the scoped query layer: a customer out of scope is "not found".
         client = db.session.scalars(select(Client).where(Client.code == code)).first()
-        try:
-            if client is None:
-                raise DomainError(_l("No customer with this code in your archive."))
-            services.promote_record(db.session, record, client, request.form.get("category"))
-            db.session.commit()
-            flash(_("Filed in %(name)s's archive.", name=client.name), "success")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
+        if client is None:
+            flash(_("No customer with this code in your archive."), "error")
+        else:
+            perform(lambda: services.promote_record(db.session, record, client,
+                                                    request.form.get("category")),
+                    _("Filed in %(name)s's archive.", name=client.name))
         return redirect(self.get_url(".details_view", id=record.id))
 
 
