@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from crm import access
-from crm.admin.audit import AuditView
+from crm.admin.audit import ACTION_LABELS, AuditView
 from crm.admin.base import HomeView
 from crm.admin.clients import (
     ClientView,
@@ -26,13 +26,6 @@ from crm.governance.models import AuditEvent, TaskRun
 from crm.settings import Setting
 from crm.timeutil import format_local
 
-ACTION_LABELS = {
-    "create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),
-    "restore": _l("Restored"), "destroy": _l("Destroyed"), "view_sensitive": _l("Viewed in full"),
-    "login": _l("Signed in"), "login_failed": _l("Failed sign-in"),
-    "read_file": _l("Read an archived file"), "close": _l("Closed"),
-    "read_under_grant": _l("Read under a view grant"),
-}
 CHOICE_SETS = {"key_person_role": ch.KEY_PERSON_ROLE, "contact_way": ch.CONTACT_WAY,
                "person_role": ch.PERSON_ROLE}
 

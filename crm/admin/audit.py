@@ -5,8 +5,19 @@ from flask_babel import lazy_gettext as _l
 
 from crm import access
 from crm.admin.base import ScopedModelView
+from crm.admin.clients import changes_formatter, entity_label
 from crm.governance.models import AuditEvent
 from crm.timeutil import format_local
+
+ACTION_LABELS = {
+    "create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),
+    "restore": _l("Restored"), "destroy": _l("Destroyed"), "view_sensitive": _l("Viewed in full"),
+    "login": _l("Signed in"), "login_failed": _l("Failed sign-in"),
+    "login_locked": _l("Sign-in refused: account locked"),
+    "login_disabled": _l("Sign-in refused: account disabled"),
+    "read_file": _l("Read an archived file"), "close": _l("Closed"),
+    "read_under_grant": _l("Read under a view grant"),
+}
 
 
 class AuditView(ScopedModelView):
@@ -30,4 +41,9 @@ class AuditView(ScopedModelView):
         IntEqualFilter(AuditEvent.actor_id, _l("Who")),
         DateBetweenFilter(AuditEvent.at, _l("Time")),
     )
-    column_formatters = {"at": lambda v, c, m, p: format_local(m.at)}
+    column_formatters_export = {
+        "at": lambda v, c, m, p: format_local(m.at),
+        "action": lambda v, c, m, p: str(ACTION_LABELS.get(m.action, m.action)),
+        "entity": lambda v, c, m, p: entity_label(m.entity),
+    }
+    column_formatters = {**column_formatters_export, "changes": changes_formatter}

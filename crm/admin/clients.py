@@ -339,3 +339,11 @@ def history_value(field: str, value) -> str:
 
 def entity_label(entity: str) -> str:
     return str(ENTITY_LABELS.get(entity, entity))
+
+
+def changes_formatter(view, context, model, name):
+    """A list column showing an audit event's or change request's field changes in words."""
+    return Markup("".join(
+        f"<div>{escape(history_field(model.entity, k))}: {escape(history_value(k, old))} → "
+        f"{escape(history_value(k, new))}</div>"
+        for k, (old, new) in (model.changes or {}).items()))

@@ -73,11 +73,9 @@ def _client(v, c, m, p):
 
 
 def _diff(v, c, m, p):
-    from crm.admin.clients import history_field, history_value
+    from crm.admin.clients import changes_formatter
 
-    return Markup("".join(
-        f"<div>{escape(history_field(m.entity, k))}: {escape(history_value(k, old))} → "
-        f"{escape(history_value(k, new))}</div>" for k, (old, new) in (m.changes or {}).items()))
+    return changes_formatter(v, c, m, p)
 
 
 def _decide(operation, success: str) -> bool:

@@ -328,3 +328,10 @@ def test_events_of_a_record_name_its_customer(world):
     [event] = events(entity="key_persons", entity_id=person.id)
     assert event.client_id == world.c3.id
 
+
+
+def test_the_audit_screen_speaks_the_staffs_words(world, login_as):
+    html = login_as(world.sales_manager).get("/admin/audit/").get_data(as_text=True)
+    table = html[html.index("<table"):]
+    assert "新增" in table and ">create<" not in table  # the action, in words
+    assert "客户" in table and ">clients<" not in table  # the record type, in words
