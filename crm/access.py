@@ -71,7 +71,8 @@ ACTIONS = {
     "clients": {
         "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
         "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
-        "delete": MANAGERS,
+        # R6: anyone in scope may ask; only the sales manager's deletion takes effect at once.
+        "delete": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
         "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
         "see_id_number": {ACCOUNT_MANAGER, *MANAGERS},
     },
@@ -80,7 +81,7 @@ ACTIONS = {
         "see_sensitive": {ACCOUNT_MANAGER, *MANAGERS},
         "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
         "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
-        "delete": MANAGERS,
+        "delete": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},  # R6: asks
         "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
     },
     "cards": {  # issue, move and use member cards; account managers their own customers'

@@ -47,7 +47,8 @@ SCOPE = {
 USERS = list(SCOPE)
 # What a role may do to the rows it reads (RULES R6: deleting needs the sales manager).
 WRITERS = {"account_manager", "regional_manager", "sales_manager", "general_manager"}
-DELETERS = {"sales_manager", "general_manager"}
+# R6: account and regional managers ask; the sales manager approves (or deletes at once).
+DELETERS = {"account_manager", "regional_manager", "sales_manager", "general_manager"}
 EXPORTERS = WRITERS
 SEES_FULL_ID = {"account_manager", "sales_manager", "general_manager"}
 

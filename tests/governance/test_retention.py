@@ -88,7 +88,24 @@ def test_a_deletion_by_anyone_but_the_sales_manager_waits(world, login_as):
     assert login_as(world.am2).get(f"/admin/client/details/?id={world.c2.id}").status_code == 200
 
 
-@pytest.mark.parametrize("user", ["am1", "rm_east", "finance", "clerk", "service"])
+@pytest.mark.parametrize("user", ["am1", "rm_east"])
+def test_account_and_regional_managers_only_ask_and_cannot_approve(world, login_as, user):
+    """R6: they may ask to delete what is in their scope; nothing goes until the sales manager
+    approves, and they cannot approve their own request."""
+    c = login_as(getattr(world, user))
+    c.post("/admin/client/delete/", data={"id": world.c1.id, "reason": "客户注销"})
+    c.post("/admin/client/action/", data={"action": "delete", "reason": "x",
+                                          "rowid": [world.c3.id]})  # out of everyone's scope
+    asked = bin_requests()
+    assert len(asked) == 1 and asked[0].status == "pending" and asked[0].deleted_at is None
+    c.post("/admin/deletion_request/decide/", data={"id": asked[0].id, "decision": "approve"})
+    db.session.expire_all()
+    assert bin_requests()[0].status == "pending"
+    assert db.session.get(Client, world.c1.id).deleted_at is None
+    assert db.session.get(Client, world.c3.id).deleted_at is None
+
+
+@pytest.mark.parametrize("user", ["finance", "clerk", "service"])
 def test_roles_that_may_not_delete_are_refused_on_every_delete_path(world, login_as, user):
     c = login_as(getattr(world, user))
     c.post("/admin/client/delete/", data={"id": world.c1.id, "reason": "x"})
