@@ -15,6 +15,7 @@ from crm.admin.clients import (
     KeyPersonView,
     entity_label,
     history_field,
+    history_items,
     history_value,
 )
 from crm.admin.users import RegionView, SettingView, UserView
@@ -47,7 +48,7 @@ def init_admin(app) -> Admin:
         app,
         name=_l("Customer archives"),
         index_view=Home(name=_l("Home"), url="/admin"),
-        theme=Bootstrap4Theme(base_template="admin/crm/layout.html", swatch="cerulean"),
+        theme=Bootstrap4Theme(base_template="admin/crm/layout.html", swatch="cerulean", fluid=True),
     )
     archive = _l("Customer archives")
     admin.add_view(ClientView(Client, name=_l("Customers"), endpoint="client", category=archive))
@@ -95,6 +96,7 @@ def init_admin(app) -> Admin:
         action_label=lambda action: str(ACTION_LABELS.get(action, action)),
         local_time=format_local,
         history_field=history_field,
+        history_items=history_items,
         history_value=history_value,
         entity_label=entity_label,
     )

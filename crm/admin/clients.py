@@ -324,9 +324,19 @@ ENTITY_LABELS = {"clients": Client.__label__, "key_persons": KeyPerson.__label__
                  "contact_logs": ContactLog.__label__}
 
 
+# Bookkeeping columns that say nothing to the reader of a card's history.
+HISTORY_HIDDEN = {"client_id", "created_at", "recorded_by_id", "deleted_by_id"}
+REFERENCE_LABELS = {"owner_id": CLIENT_LABELS["owner"], "region_id": CLIENT_LABELS["region"]}
+
+
+def history_items(changes: dict | None) -> list:
+    return [(k, pair) for k, pair in (changes or {}).items() if k not in HISTORY_HIDDEN]
+
+
 def history_field(entity: str, field: str) -> str:
     """The staff's word for a changed field on the card's history (falls back to the column)."""
-    return str(HISTORY_LABELS.get(entity, {}).get(field, field))
+    label = HISTORY_LABELS.get(entity, {}).get(field) or REFERENCE_LABELS.get(field, field)
+    return str(label)
 
 
 def history_value(field: str, value) -> str:
@@ -346,4 +356,4 @@ def changes_formatter(view, context, model, name):
     return Markup("".join(
         f"<div>{escape(history_field(model.entity, k))}: {escape(history_value(k, old))} → "
         f"{escape(history_value(k, new))}</div>"
-        for k, (old, new) in (model.changes or {}).items()))
+        for k, (old, new) in history_items(model.changes)))
