@@ -41,3 +41,11 @@ def test_inbox_shows_only_own_notifications(world, login_as):
                                                           world.am2.id)).one()
     assert c.get(f"/admin/inbox/details/?id={other.id}").status_code == 404
     assert 'id="bell-count">1<' in c.get("/admin/client/").get_data(as_text=True)
+
+
+def test_home_lists_only_my_unread_notifications(world, login_as):
+    notify(db.session, [world.am1], "home:am1", "t", "客户经理一的未读通知")
+    notify(db.session, [world.am2], "home:am2", "t", "客户经理二的未读通知")
+    db.session.commit()
+    body = login_as(world.am1).get("/admin/").get_data(as_text=True)
+    assert "客户经理一的未读通知" in body and "客户经理二的未读通知" not in body

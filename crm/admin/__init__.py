@@ -24,6 +24,7 @@ from crm.clients import choices as ch
 from crm.clients.models import Client
 from crm.extensions import db
 from crm.governance.models import AuditEvent, TaskRun
+from crm.notifications.models import Notification
 from crm.settings import Setting
 from crm.timeutil import format_local
 
@@ -38,9 +39,14 @@ class Home(HomeView):
         if access.can(access.current_actor(), "view", area="clients"):
             visible = db.session.execute(select(func.count()).select_from(Client)).scalar()
             counts = [(_l("Customers you can see"), visible)]
+        # The inbox is narrowed to the signed-in user by crm.access ("recipient" scope).
+        unread = db.session.scalars(
+            select(Notification).where(Notification.read_at.is_(None))
+            .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(8)).all()
         run = db.session.get(TaskRun, "heartbeat")
         heartbeat = format_local(run.finished_at) if run else None
-        return self.render("admin/crm/home.html", counts=counts, heartbeat=heartbeat)
+        return self.render("admin/crm/home.html", counts=counts, heartbeat=heartbeat,
+                           unread=unread)
 
 
 def init_admin(app) -> Admin:
@@ -79,7 +85,6 @@ def init_admin(app) -> Admin:
 
     governance.register(admin)
     from crm.admin.notifications import InboxView
-    from crm.notifications.models import Notification
 
     admin.add_view(InboxView(Notification, name=_l("My notifications"), endpoint="inbox"))
     system = _l("System")
