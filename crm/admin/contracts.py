@@ -52,7 +52,8 @@ def _original(view, context, model, name):
     if not model.file_path:
         return ""
     url = view.get_url("contract.original_view", id=model.id)
-    return Markup(f'<a href="{escape(url)}">{escape(model.file_name or _("Download"))}</a>')
+    text = model.file_name or _("Download")  # outside the f-string, where pybabel finds it
+    return Markup(f'<a href="{escape(url)}">{escape(text)}</a>')
 
 
 def prefill_client(form) -> None:
