@@ -16,7 +16,7 @@ from datetime import date
 
 import click
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from crm import access
 from crm.archives import rules, services
@@ -112,6 +112,30 @@ def _cleanup(user_id: int) -> None:
     db.session.execute(delete(ArchiveDocument).where(ArchiveDocument.id.in_(ids)))
     db.session.execute(delete(ArchiveVolume).where(ArchiveVolume.manager_id == user_id))
     db.session.commit()
+
+
+def index_waiting(n: int, workers: int, out: str | None) -> dict:
+    """Bind `n` of the scans `crm bench-data` filed for indexing, as the indexing task does
+    (they stay bound: each run takes the next ones)."""
+    ids = db.session.scalars(select(ArchiveDocument.id).where(
+        ArchiveDocument.status == rules.FILED, ArchiveDocument.archive_no.is_(None))
+        .order_by(ArchiveDocument.id).limit(n)).all()
+    if not ids:
+        raise click.ClickException("no documents wait for indexing: load more with "
+                                   "`crm bench-data`")
+    waiting = db.session.scalar(select(func.count()).select_from(ArchiveDocument).where(
+        ArchiveDocument.status == rules.FILED))
+    db.session.rollback()
+    start = time.perf_counter()
+    _index(ids, workers)
+    seconds = time.perf_counter() - start
+    stored = db.session.scalar(select(func.coalesce(func.sum(ArchiveDocument.size), 0))
+                               .where(ArchiveDocument.id.in_(ids)))
+    figures = {"documents bound": len(ids), "of those waiting": waiting, "workers": workers,
+               "seconds": round(seconds, 2), "documents/s": round(len(ids) / seconds, 1),
+               "stored KB/document": round(stored / 1024 / len(ids), 1)}
+    report(f"archive indexing of waiting scans ({db.engine.dialect.name})", figures, out)
+    return figures
 
 
 @bench.command("archives")

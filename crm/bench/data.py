@@ -9,8 +9,9 @@ rebuilt in the same transaction, which is several times faster than maintaining 
 row) and executemany on SQLite. Customer codes are reserved from the `client_code` counter in
 one step, so the codes stay unique and gapless with customers entered later.
 
-Contracts, ledgers, member cards and archive documents come from their own benches
-(`crm bench credit|cards|archives`), which generate their own customers.
+The customers in business also get contracts, a credit profile and receivables ledger, member
+cards and archive scans waiting for indexing (crm/bench/business.py), so that one data set
+serves every measurement of `crm bench`.
 """
 
 import bisect
@@ -25,14 +26,16 @@ from sqlalchemy import func, select, text
 from crm import access
 from crm.auth.models import Region, User
 from crm.auth.passwords import hash_password
-from crm.bench import bench
+from crm.bench import bench, business
 from crm.clients import identifiers as ids
 from crm.clients.models import Client
 from crm.clients.services import CODE_PREFIX
+from crm.credit.models import LedgerEntry
 from crm.crypto import encrypt, lookup_hash
 from crm.demo import GIVEN, SURNAMES, make_credit_code, make_id_number
 from crm.extensions import db
 from crm.sequences import next_value
+from crm.timeutil import local_today, utcnow
 
 PASSWORD = "bench-pass-2026"
 N_MANAGERS = 200
@@ -56,7 +59,8 @@ RECORDS = ["介绍会馆会员权益及场地服务", "回访上次活动反馈�
 CONCLUSIONS = ["客户有意向，约定下次回访", "等待客户内部审批", "已签约", "暂无需求", None]
 # (value, weight): how the archive's classification is spread
 LEVELS = [("K", 1), ("A", 9), ("B", 25), ("C", 35), ("D", 30)]
-STAGES = [("prospect", 40), ("active", 50), ("former", 10)]
+# most of an archive is customers in business; prospects are the rest
+STAGES = [("prospect", 15), ("active", 70), ("former", 15)]
 NATURES = [("government", 3), ("special", 5), ("ordinary", 80), ("partner", 12)]
 WEIGHTS = [("key", 10), ("general", 60), ("scattered", 30)]
 INDIVIDUAL_SHARE = 0.02
@@ -200,8 +204,7 @@ def load(conn, table: str, columns: list[str], rows) -> int:
                     buf = io.StringIO()
             copy.write(buf.getvalue())
         return count
-    stmt = text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                f"({', '.join(':' + c for c in columns)})")
+    stmt = db.metadata.tables[table].insert()  # typed: Money, dates and times bind as such
     batch = []
     for row in rows:
         batch.append(dict(zip(columns, row, strict=True)))
@@ -222,8 +225,13 @@ def _secondary_indexes(conn, tables) -> list[tuple[str, str]]:
         "WHERE c.conname = i.indexname)"), {"tables": list(tables)}))
 
 
+def _region(regions, manager):
+    return next(r for r in regions if r.id == manager.region_id)
+
+
 def generate(session, n: int, seed: int, echo=lambda *_: None) -> dict:
-    """Add `n` customers with key persons and contact logs; returns what was loaded."""
+    """Add `n` customers with key persons, contact logs and their business (contracts,
+    ledger, cards, archive scans); returns what was loaded."""
     rng = random.Random(seed)
     people = ensure_people(session)
     managers = sorted((u for u in people.values() if u.role == access.ACCOUNT_MANAGER),
@@ -234,18 +242,22 @@ def generate(session, n: int, seed: int, echo=lambda *_: None) -> dict:
     first_id = (session.scalar(select(func.max(Client.id))) or 0) + 1
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
-    tables = ("clients", "key_persons", "contact_logs")
+    tables = ("clients", "key_persons", "contact_logs", *business.TABLES)
     rebuilt = []
     if postgres and n >= 50000:
         conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
         rebuilt = _secondary_indexes(conn, tables)
         for name, _definition in rebuilt:
             conn.execute(text(f'DROP INDEX "{name}"'))
-    timings, owners = {}, []
+    timings, owners, customers, names = {}, [], [], {}
+    col = {name: k for k, name in enumerate(CLIENT_COLUMNS)}
 
     def clients():
         for row in _client_rows(rng, first_id, first_code, n, managers, regions):
-            owners.append(row[CLIENT_COLUMNS.index("owner_id")])
+            owners.append(row[col["owner_id"]])
+            customers.append(business.Customer(row[0], row[col["owner_id"]], row[col["stage"]],
+                                               row[col["created_at"]]))
+            names[row[0]] = row[col["name"]]
             yield row
 
     start = time.perf_counter()
@@ -260,9 +272,25 @@ def generate(session, n: int, seed: int, echo=lambda *_: None) -> dict:
     timings["details"] = time.perf_counter() - start
     echo(f"  key persons and contact logs: {counts['key_persons']} + "
          f"{counts['contact_logs']} in {timings['details']:.0f} s")
+    start = time.perf_counter()
+    approvers = {m.id: people[f"scale_rm{regions.index(_region(regions, m)) + 1:02d}"].id
+                 for m in managers}
+    first_entry = (session.scalar(select(func.max(LedgerEntry.id))) or 0) + 1
+
+    def timed_load(table, columns, rows):
+        began = time.perf_counter()
+        count = load(conn, table, columns, rows)
+        echo(f"    {table}: {count} in {time.perf_counter() - began:.0f} s")
+        return count
+
+    counts.update(business.generate(session, timed_load, rng, customers, names, approvers,
+                                    local_today(), utcnow(), first_entry))
+    timings["business"] = time.perf_counter() - start
+    echo(f"  contracts, ledger, cards and scans in {timings['business']:.0f} s")
     if postgres:
-        conn.execute(text("SELECT setval(pg_get_serial_sequence('clients', 'id'), "
-                          "(SELECT max(id) FROM clients))"))
+        for table in ("clients", "ledger_entries"):
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                              f"(SELECT max(id) FROM {table}))"))
         start = time.perf_counter()
         for _name, definition in rebuilt:
             conn.execute(text(definition))

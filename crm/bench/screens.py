@@ -2,12 +2,14 @@
 
 Each request goes through the real Flask-Admin view with Flask's test client, templates
 included, as an account manager (the largest book), their regional manager and the sales
-manager: the first page, page 500, sorted by name, filtered by level, searched by name and by
-phone, and a customer's card page. Every request starts with an empty session, as a real
-request does. Figures are the median and 95th percentile over `--repeat` runs after a
-warm-up, with this process's CPU time and the SQL statements of a request (on a busy machine
-the CPU time is the steadier figure). `--stock` measures the same list requests
-again with Flask-Admin's own count and paging (BoundedListMixin switched off), for comparison.
+manager: the first page, page 500, sorted by name, filtered by level, searched by name (and by
+its first two and first character, which trigrams cannot serve) and by phone, and a customer's
+card page with its contracts, ledger, contact log and history. Every request starts with an
+empty session, as a real request does. Figures are the median and 95th percentile over
+`--repeat` runs after a warm-up, with this process's CPU time and the SQL statements of a
+request (on a busy machine the CPU time is the steadier figure). `--stock` measures the same
+list requests again with Flask-Admin's own count and paging (BoundedListMixin switched off),
+for comparison.
 
 Load the data first: `flask --app wsgi crm bench-data --clients 1000000`.
 """
@@ -26,6 +28,7 @@ from crm.auth.models import User
 from crm.bench import bench, report, timed
 from crm.bench.data import PASSWORD
 from crm.clients.models import Client, ContactLog
+from crm.credit.models import CreditBalance
 from crm.extensions import db
 
 LIST = "/admin/client/"
@@ -68,9 +71,10 @@ def pick_people() -> dict:
 
 
 def sample_customer(owner_id: int) -> Client:
-    """The owner's customer with the longest contact log (ties: the newest)."""
+    """The owner's customer in business with the longest contact log (ties: the newest)."""
     cid = db.session.execute(
         select(ContactLog.client_id).join(Client, Client.id == ContactLog.client_id)
+        .join(CreditBalance, CreditBalance.client_id == Client.id)
         .where(Client.owner_id == owner_id, Client.deleted_at.is_(None),
                Client.kind == "organisation", Client.mobile.is_not(None))
         .group_by(ContactLog.client_id)
@@ -85,6 +89,8 @@ def list_cases(name_term: str, phone_term: str) -> dict:
         "list: sorted by name": f"{LIST}?sort=1",
         "list: filtered by level A": f"{LIST}?flt0_0=A",
         "list: searched by name": f"{LIST}?search={name_term}",
+        "list: searched by 2 characters": f"{LIST}?search={name_term[:2]}",
+        "list: searched by 1 character": f"{LIST}?search={name_term[:1]}",
         "list: searched by phone": f"{LIST}?search={phone_term}",
     }
 
@@ -125,6 +131,10 @@ def measure(web, url: str, repeat: int, warmup: int) -> dict:
 @click.option("--out", default=None, help="Append the figures to this JSON file.")
 def screens_bench(repeat, warmup, stock, out):
     """Time the customer list and card pages through the real views, per role."""
+    run(repeat, warmup, stock, out)
+
+
+def run(repeat: int, warmup: int, stock: bool, out: str | None) -> dict:
     from crm.admin.clients import ClientView
 
     app = current_app._get_current_object()
@@ -138,7 +148,7 @@ def screens_bench(repeat, warmup, stock, out):
     rows, figures = {}, {}
     for role, (username, _id) in people.items():
         web = sign_in(app, username)
-        runs = {**cases, "card page (key persons, contact log, history)": card_url}
+        runs = {**cases, "card page (contracts, ledger, contact log, history)": card_url}
         for case, url in runs.items():
             result = measure(web, url, repeat, warmup)
             figures[f"{role} | {case}"] = {**result, "url": url}
@@ -166,3 +176,4 @@ def screens_bench(repeat, warmup, stock, out):
         previous[title] = figures
         path.write_text(json.dumps(previous, indent=2, ensure_ascii=False))
         click.echo(f"  (written to {path})")
+    return figures

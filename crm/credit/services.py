@@ -51,7 +51,7 @@ from crm.credit.models import (
     RepaymentPlan,
 )
 from crm.errors import DomainError, NotAllowed
-from crm.notifications.services import notify
+from crm.notifications.services import Event, notify_many
 from crm.settings import get_setting
 from crm.timeutil import local_today, utcnow
 
@@ -439,6 +439,7 @@ def _notify_crossings(session, crossed) -> None:
     by_name = {u.username: u for u in users}
     departments = get_setting("credit_departments")
     routing = get_setting("credit_threshold_departments")
+    events = []
     for cid, t, n in crossed:
         client = clients[cid]
         recipients = list(rms.get(client.region_id, []))
@@ -454,8 +455,9 @@ def _notify_crossings(session, crossed) -> None:
                  name=client.name, code=client.code or "", t=t)
         link = (f"/admin/credit_profile/details/?id={client.profile_id}"
                 if client.profile_id else None)
-        notify(session, recipients, f"credit:{t}:client:{cid}:crossing:{n}", f"credit_{t}",
-               title, body, client_id=cid, link=link, addresses=addresses)
+        events.append(Event(recipients, f"credit:{t}:client:{cid}:crossing:{n}",
+                            f"credit_{t}", title, body, cid, link, addresses))
+    notify_many(session, events)
 
 
 def _department_usernames() -> list[str]:

@@ -2,6 +2,7 @@
 inserted with ON CONFLICT DO NOTHING on the event key, in the caller's transaction."""
 
 import smtplib
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,31 +18,56 @@ MAX_ATTEMPTS = 5
 CLAIM_TIMEOUT = timedelta(minutes=10)  # a claim older than this belongs to a dead worker
 
 
+BATCH = 500  # rows a statement: well under SQLite's and psycopg's bound-parameter limits
+
+
 def _insert_ignore(session, model, rows, conflict_cols):
-    if not rows:
-        return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model).values(rows).on_conflict_do_nothing(index_elements=conflict_cols)
-    # Without preserve_rowcount SQLAlchemy reports -1 for a multi-row INSERT on psycopg.
-    return session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+    created = 0
+    for start in range(0, len(rows), BATCH):
+        stmt = (insert(model).values(rows[start:start + BATCH])
+                .on_conflict_do_nothing(index_elements=conflict_cols))
+        # Without preserve_rowcount SQLAlchemy reports -1 for a multi-row INSERT on psycopg.
+        created += session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+    return created
 
 
 def notify(session, recipients, event_key: str, kind: str, title: str, body: str = "",
            client_id=None, link=None, addresses=()) -> int:
     """Notify users (inbox + mail to their address) and plain addresses (mail only) once for
     `event_key`. Returns how many inbox rows were new."""
+    return notify_many(session, [Event(recipients, event_key, kind, title, body, client_id,
+                                       link, addresses)])
+
+
+@dataclass
+class Event:
+    recipients: list
+    event_key: str
+    kind: str
+    title: str
+    body: str = ""
+    client_id: int | None = None
+    link: str | None = None
+    addresses: tuple = ()
+
+
+def notify_many(session, events: list[Event]) -> int:
+    """`notify` for many events in a few multi-row statements (a sweep may raise thousands)."""
     now = utcnow()
-    users = {u.id: u for u in recipients if u is not None}
-    inbox = [{"recipient_id": uid, "event_key": event_key, "kind": kind, "title": title,
-              "body": body, "link": link, "client_id": client_id, "created_at": now}
-             for uid in users]
+    inbox, mails = [], []
+    for e in events:
+        users = {u.id: u for u in e.recipients if u is not None}
+        inbox += [{"recipient_id": uid, "event_key": e.event_key, "kind": e.kind,
+                   "title": e.title, "body": e.body, "link": e.link, "client_id": e.client_id,
+                   "created_at": now} for uid in users]
+        addresses = {u.email for u in users.values() if u.email} | {a for a in e.addresses if a}
+        mails += [{"event_key": e.event_key, "to_address": a, "subject": e.title,
+                   "body": e.body, "status": "pending", "attempts": 0, "created_at": now}
+                  for a in sorted(addresses)]
     created = _insert_ignore(session, Notification, inbox, ["recipient_id", "event_key"])
-    mails = {u.email for u in users.values() if u.email} | {a for a in addresses if a}
-    _insert_ignore(session, OutboxMail, [
-        {"event_key": event_key, "to_address": a, "subject": title, "body": body,
-         "status": "pending", "attempts": 0, "created_at": now} for a in sorted(mails)
-    ], ["event_key", "to_address"])
+    _insert_ignore(session, OutboxMail, mails, ["event_key", "to_address"])
     return created
 
 
