@@ -11,13 +11,16 @@ OFFSET over whole rows. Here:
   composite indexes of migration 0009), then only those rows are loaded with their joins;
 - the primary key breaks ties in the sort, so pages neither repeat nor skip rows.
 
-Search, filters and each view's own `get_query` narrowing are Flask-Admin's; the role scope
-is added by crm.access in the query layer to the count, the id query and the row query alike.
+Filters and each view's own `get_query` narrowing are Flask-Admin's; so is the search, but
+for the condition on each column, which crm.admin.search writes so that an index serves it.
+The role scope is added by crm.access in the query layer to the count, the id query and the
+row query alike.
 """
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
+from crm.admin import search as searching
 from crm.extensions import db
 
 
@@ -56,6 +59,30 @@ class BoundedListMixin:
         for relation in self._auto_joins:
             rows = rows.options(joinedload(relation))
         return count, (rows.all() if execute else rows)
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Flask-Admin's search (each word in any searchable column, the words all required),
+        the condition on each column from crm.admin.search."""
+        dialect = db.session.get_bind().dialect.name
+        for word in search.split():
+            found, count_found = [], []
+            for field, path in self._search_fields:
+                query, joins, alias = self._apply_path_joins(query, joins, path,
+                                                             inner_join=False)
+                found.append(self._search_condition(field, alias, word, dialect))
+                if count_query is not None:
+                    count_query, count_joins, alias = self._apply_path_joins(
+                        count_query, count_joins, path, inner_join=False)
+                    count_found.append(self._search_condition(field, alias, word, dialect))
+            query = query.filter(or_(*found))
+            if count_query is not None:
+                count_query = count_query.filter(or_(*count_found))
+        return query, count_query, joins, count_joins
+
+    @staticmethod
+    def _search_condition(field, alias, word, dialect):
+        column = field if alias is None else getattr(alias, field.key)
+        return searching.condition(field, column, word, dialect)
 
     def _count_bound(self, offset: int, size: int) -> int | None:
         """A round multiple of the cap that reaches `pages_ahead` pages past this one."""
