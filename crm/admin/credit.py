@@ -5,10 +5,13 @@ reads every customer's credit, the others their own scope)."""
 
 import csv
 import io
+from dataclasses import dataclass
+from functools import partial
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -29,6 +32,7 @@ from crm.credit.models import (
     REVERSAL,
     REVIEW_STATUS,
     CheckRun,
+    CreditBalance,
     CreditProfile,
     CreditReview,
     Deferral,
@@ -45,6 +49,8 @@ PLAN_KINDS = [("plan", _l("Repayment plan")), ("agreement", _l("Repayment agreem
 BUCKET_LABELS = {"not_due": _l("Not due"), "d1_30": _l("1–30 days"), "d31_60": _l("31–60 days"),
                  "d61_90": _l("61–90 days"), "d90_plus": _l("Over 90 days"),
                  "total": _l("Total open")}
+CARD_ENTRIES = 20  # the customer card shows the newest entries; the ledger list has them all
+CLIENT_FILTER = IntEqualFilter(LedgerEntry.client_id, _l("Customer"))
 
 
 def _client_link(view, context, model, name):
@@ -62,10 +68,13 @@ def _outstanding(view, context, model, name):
     return model.balance.outstanding if model.balance else "0.00"
 
 
+def _percent(util) -> str:
+    return "" if util is None else ("∞" if util.is_infinite() else f"{util}%")
+
+
 def _utilisation(view, context, model, name):
     owed = model.balance.outstanding if model.balance else 0
-    util = rules.utilisation(owed, model.credit_limit)
-    return "" if util is None else ("∞" if util.is_infinite() else f"{util}%")
+    return _percent(rules.utilisation(owed, model.credit_limit))
 
 
 class CreditProfileView(ScopedModelView):
@@ -146,6 +155,7 @@ class LedgerView(ScopedModelView):
     column_sortable_list = ("entry_date", "amount")
     column_default_sort = [("entry_date", True), ("id", True)]
     column_searchable_list = ("reference",)
+    column_filters = (CLIENT_FILTER,)
     form_columns = ("client", "kind", "source", "entry_date", "amount", "reference", "note",
                     "reverses", "override_reason")
     form_choices = {"kind": ENTRY_KINDS, "source": CHARGE_SOURCES}
@@ -163,6 +173,11 @@ class LedgerView(ScopedModelView):
     @property
     def can_export(self):
         return can(current_actor(), "export", area="credit")
+
+    def client_url(self, client_id: int) -> str:
+        """This list narrowed to one customer by its own customer filter."""
+        arg = self.get_filter_arg(self._filters.index(CLIENT_FILTER), CLIENT_FILTER)
+        return url_for(f"{self.endpoint}.index_view", **{f"flt0_{arg}": client_id})
 
     def field_errors(self, form) -> dict:
         kind = form.kind.data
@@ -374,12 +389,50 @@ class CreditCheckView(RoleView):
         return redirect(url_for(".index"))
 
 
+@dataclass(frozen=True)
+class CardCredit:
+    """The customer card's credit section: the profile page's figures, the newest ledger
+    entries and where to read or act further."""
+
+    figures: dict  # crm.credit.services.client_credit
+    profile: CreditProfile | None
+    entries: list
+    ledger_url: str
+    may_check: bool
+
+    @property
+    def utilisation(self) -> str:
+        return _percent(self.figures["utilisation"])
+
+
+def client_credit(ledger: LedgerView, client_id: int) -> CardCredit | None:
+    """The card's credit section, or None when the signed-in user may not read this
+    customer's credit: the ledger view's role gate, then the row scope crm.access gives the
+    credit screens. The figures are read unscoped by the services (as on the profile page,
+    once the scope has been asked); the entries go through the scope hook as the list does."""
+    actor = current_actor()
+    if getattr(actor, "role", None) not in ledger.roles or not can(
+            actor, "view", CreditBalance(client_id=client_id), area="credit"):
+        return None
+    entries = db.session.execute(
+        select(LedgerEntry.id, LedgerEntry.entry_date, LedgerEntry.kind, LedgerEntry.source,
+               LedgerEntry.reference, LedgerEntry.amount, LedgerEntry.due_date)
+        .where(LedgerEntry.client_id == client_id)
+        .order_by(LedgerEntry.entry_date.desc(), LedgerEntry.id.desc())
+        .limit(CARD_ENTRIES)).all()
+    figures = cs.client_credit(db.session, client_id)
+    return CardCredit(figures=figures, profile=figures["profile"], entries=entries,
+                      ledger_url=ledger.client_url(client_id),
+                      may_check=can(actor, "check", area="credit"))
+
+
 def register(admin) -> None:
     category = _l("Credit")
     admin.add_view(CreditProfileView(CreditProfile, name=_l("Credit profiles"),
                                      endpoint="credit_profile", category=category))
-    admin.add_view(LedgerView(LedgerEntry, name=_l("Receivables ledger"),
-                              endpoint="credit_ledger", category=category))
+    ledger = LedgerView(LedgerEntry, name=_l("Receivables ledger"), endpoint="credit_ledger",
+                        category=category)
+    admin.add_view(ledger)
     admin.add_view(CreditReviewView(CreditReview, name=_l("Credit reviews"),
                                     endpoint="credit_review", category=category))
     admin.add_view(RepaymentPlanView(RepaymentPlan, name=_l("Repayment plans"),
@@ -390,3 +443,6 @@ def register(admin) -> None:
                                    category=category))
     admin.add_view(CreditCheckView(name=_l("Credit check"), endpoint="credit_check",
                                    category=category))
+    admin.app.jinja_env.globals.update(
+        client_credit=partial(client_credit, ledger),
+        credit_labels={"kind": dict(ENTRY_KINDS), "source": dict(CHARGE_SOURCES)})

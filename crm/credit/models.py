@@ -114,7 +114,8 @@ class LedgerEntry(CreditScoped, db.Model):
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     override_by: Mapped[User | None] = relationship(foreign_keys=[override_by_id])
 
-    __table_args__ = (Index("ix_ledger_entries_client_date", "client_id", "entry_date"),)
+    # a customer's entries newest first, the id breaking ties (the card, the filtered list)
+    __table_args__ = (Index("ix_ledger_entries_client_date_id", "client_id", "entry_date", "id"),)
 
     def __str__(self) -> str:
         return f"#{self.id} {self.kind} {self.amount}"

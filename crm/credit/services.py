@@ -312,7 +312,7 @@ def client_credit(session, client_id: int, today: date | None = None) -> dict:
         bucket = rules.aging_bucket((today - due).days if due else 0)
         buckets[bucket] += amount
     overdue = sum((v for k, v in buckets.items() if k != "not_due"), Decimal("0.00"))
-    return {"outstanding": rules.money(outstanding), "limit": limit,
+    return {"outstanding": rules.money(outstanding), "limit": limit, "profile": profile,
             "utilisation": rules.utilisation(outstanding, limit), "overdue": overdue,
             "aging": buckets, "available": (limit - outstanding) if limit is not None else None}
 

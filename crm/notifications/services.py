@@ -18,19 +18,18 @@ MAX_ATTEMPTS = 5
 CLAIM_TIMEOUT = timedelta(minutes=10)  # a claim older than this belongs to a dead worker
 
 
-BATCH = 500  # rows a statement: well under SQLite's and psycopg's bound-parameter limits
-
-
-def _insert_ignore(session, model, rows, conflict_cols):
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    created = 0
-    for start in range(0, len(rows), BATCH):
-        stmt = (insert(model).values(rows[start:start + BATCH])
-                .on_conflict_do_nothing(index_elements=conflict_cols))
-        # Without preserve_rowcount SQLAlchemy reports -1 for a multi-row INSERT on psycopg.
-        created += session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
-    return created
+def _insert_ignore(session, model, rows, conflict_cols) -> int:
+    """Insert the rows that are not there yet; how many were new. One executemany on the
+    Core table: SQLAlchemy sends it as multi-row INSERTs compiled once (insertmanyvalues),
+    and RETURNING counts only the rows the conflict clause let in."""
+    if not rows:
+        return 0
+    table = model.__table__
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else \
+        sqlite.insert
+    stmt = (insert(table).on_conflict_do_nothing(index_elements=conflict_cols)
+            .returning(table.c.id))
+    return len(session.execute(stmt, rows).all())
 
 
 def notify(session, recipients, event_key: str, kind: str, title: str, body: str = "",

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import event, select, update
 
 from crm.clients.models import Client
+from crm.credit import services as cs
 from crm.extensions import db
+from crm.timeutil import local_today
 from tests import factories
 
 ROLES = ("am1", "rm_east", "sales_manager")
@@ -115,19 +117,39 @@ def test_a_per_row_relationship_load_is_caught(scene, login_as, monkeypatch, who
     assert many - few >= 20
 
 
-@pytest.mark.parametrize("who", ROLES)
+def _long_ledger(client_id: int, entries: int) -> None:
+    """A credit profile and `entries` ledger rows, charges and payments, some past due."""
+    from tests.credit.conftest import give_profile
+
+    give_profile(db.session.get(Client, client_id), "100000.00")
+    start = local_today() - timedelta(days=2 * entries)
+    for i in range(entries):
+        day = start + timedelta(days=2 * i)
+        if i % 4 == 3:
+            cs.record_payment(db.session, client_id, "50.00", day, f"P{i}")
+        else:
+            cs.record_charge(db.session, client_id, "300.00", day, f"C{i}")
+    db.session.commit()
+
+
+@pytest.mark.parametrize("who", (*ROLES, "finance"))
 def test_card_page_runs_the_same_statements_for_a_long_or_short_card(scene, login_as, who):
     mine = _in_scope(scene, "am1")
     rich = db.session.scalar(select(Client.id).where(Client.id.in_(mine))
                              .where(Client.name.like("客户00%")))
     plain = db.session.scalar(select(Client.id).where(Client.id.in_(mine))
                               .where(Client.name.like("客户01%")))
+    _long_ledger(rich, 45)  # more than the card's 20; the plain card has no credit at all
     web = login_as(getattr(scene, who))
     rich_html, rich_count = _get(web, f"/admin/client/details/?id={rich}")
     plain_html, plain_count = _get(web, f"/admin/client/details/?id={plain}")
-    assert rich_html.count("<tr>") > plain_html.count("<tr>") + 8  # the long log is shown
+    # the long log (to those who read it) and the long ledger are shown
+    assert rich_html.count("<tr>") > plain_html.count("<tr>") + 8
+    ledger = re.search(r'id="card-ledger".*?</table>', rich_html, re.S).group(0)
+    assert ledger.count("<tr>") == 21  # the head and the 20 newest entries
+    assert 'id="card-ledger"' in plain_html
     assert rich_count == plain_count
-    assert rich_count <= 20
+    assert rich_count <= 26
 
 
 @pytest.mark.parametrize("who", ROLES)
