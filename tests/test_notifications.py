@@ -49,3 +49,15 @@ def test_home_lists_only_my_unread_notifications(world, login_as):
     db.session.commit()
     body = login_as(world.am1).get("/admin/").get_data(as_text=True)
     assert "客户经理一的未读通知" in body and "客户经理二的未读通知" not in body
+
+
+def test_bell_counts_to_99_then_says_99_plus(world, login_as):
+    for k in range(99):
+        notify(db.session, [world.am1], f"bell:{k}", "t", "未读")
+    notify(db.session, [world.am2], "bell:other", "t", "别人的")
+    db.session.commit()
+    c = login_as(world.am1)
+    assert 'id="bell-count">99<' in c.get("/admin/client/").get_data(as_text=True)
+    notify(db.session, [world.am1], "bell:99", "t", "第一百条")
+    db.session.commit()
+    assert 'id="bell-count">99+<' in c.get("/admin/client/").get_data(as_text=True)

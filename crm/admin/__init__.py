@@ -110,9 +110,9 @@ def init_admin(app) -> Admin:
     def _bell():
         from flask_login import current_user
 
-        from crm.notifications.services import unread_count
+        from crm.notifications.services import bell_label
 
         if current_user and current_user.is_authenticated:
-            return {"unread_notifications": unread_count(db.session, current_user)}
-        return {"unread_notifications": 0}
+            return {"unread_notifications": bell_label(db.session, current_user)}
+        return {"unread_notifications": "0"}
     return admin

@@ -70,11 +70,19 @@ def notify_many(session, events: list[Event]) -> int:
     return created
 
 
-def unread_count(session, user) -> int:
-    return session.execute(
-        select(func.count()).select_from(Notification)
-        .where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
-    ).scalar()
+def unread_count(session, user, cap: int | None = None) -> int:
+    """Unread notifications of `user`; with `cap`, counted no further than cap + 1 (the bell
+    says "99+": someone who never reads them may have tens of thousands)."""
+    unread = select(Notification.id).where(Notification.recipient_id == user.id,
+                                           Notification.read_at.is_(None))
+    if cap is not None:
+        unread = unread.limit(cap + 1)
+    return session.execute(select(func.count()).select_from(unread.subquery())).scalar()
+
+
+def bell_label(session, user, cap: int = 99) -> str:
+    count = unread_count(session, user, cap)
+    return f"{cap}+" if count > cap else str(count)
 
 
 def mark_read(session, user, ids) -> None:

@@ -197,3 +197,23 @@ def test_search_sort_and_filter_pages_stay_in_scope(scene, login_as, monkeypatch
         assert sorted(seen) == sorted(wanted), query
         if query == "sort=1":
             assert [names[c] for c in seen] == sorted(names[c] for c in wanted)
+
+
+@pytest.mark.parametrize("few_hits", [2000, 0])
+@pytest.mark.parametrize("who", ROLES)
+def test_a_search_pages_its_hits_in_order_whether_few_or_many(scene, login_as, monkeypatch,
+                                                              who, few_hits):
+    """Few hits are paged from their keys, many by walking the sort (crm/admin/listing.py
+    _hits): the same rows in the same order, page after page, either way."""
+    view = scene.views["client"]
+    monkeypatch.setattr(view, "few_hits", few_hits)
+    names = dict(db.session.execute(select(Client.id, Client.name)).all())
+    wanted = [c for c in _in_scope(scene, who) if "华盛" in names[c]]
+    web = login_as(getattr(scene, who))
+    seen = []
+    for page in range(3):
+        seen += _listed_ids(_get(web, f"{LIST}?search=华盛&page={page}&page_size=20")[0])
+    assert wanted and seen == wanted
+    statements = _get(web, f"{LIST}?search=华盛")[1]
+    hits_query = 1 if len(wanted) <= few_hits else 0
+    assert statements == _get(web, LIST)[1] + hits_query
