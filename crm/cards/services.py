@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, literal, select, update
+from sqlalchemy import String, and_, cast, exists, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import attributes
 
@@ -336,6 +336,17 @@ def _insert_select_ignore(session, model, columns, query, conflict) -> int:
     return session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
 
+INBOX, MAIL = Notification.__table__, OutboxMail.__table__
+
+
+def _not_sent(table, to_column, to, key):
+    """Leaves out what was sent before. The conflict clause alone would keep it out too, but
+    only after trying each insert: a card is in its reminder window for weeks, so nearly every
+    candidate of a day's run was sent on an earlier day (80,000 tries a day at a million
+    cards); the unique index answers this instead."""
+    return ~exists().where(and_(to_column == to, table.c.event_key == key))
+
+
 def _notify_cards(session, where, key, kind: str, title: str, body_lead: str) -> int:
     """Notify, for every card matching `where`, its holder's account manager (inbox and mail)
     and the holder's own address (mail), each once per card for this key — in three
@@ -350,7 +361,8 @@ def _notify_cards(session, where, key, kind: str, title: str, body_lead: str) ->
         Client.owner_id, key, literal(kind), literal(title), body,
         literal("/admin/card/details/?id=") + cast(MemberCard.id, String), Client.id,
         literal(now),
-    ).where(*live, Client.owner_id.is_not(None))
+    ).where(*live, Client.owner_id.is_not(None), _not_sent(INBOX, INBOX.c.recipient_id,
+                                                           Client.owner_id, key))
     created = _insert_select_ignore(
         session, Notification,
         ["recipient_id", "event_key", "kind", "title", "body", "link", "client_id",
@@ -359,9 +371,11 @@ def _notify_cards(session, where, key, kind: str, title: str, body_lead: str) ->
                  "created_at"]
     to_manager = base.add_columns(key, User.email, literal(title), body, literal("pending"),
                                   literal(0), literal(now)) \
-        .join(User, User.id == Client.owner_id).where(*live, User.email.is_not(None))
+        .join(User, User.id == Client.owner_id).where(
+            *live, User.email.is_not(None), _not_sent(MAIL, MAIL.c.to_address, User.email, key))
     to_holder = base.add_columns(key, Client.email, literal(title), body, literal("pending"),
-                                 literal(0), literal(now)).where(*live, Client.email.is_not(None))
+                                 literal(0), literal(now)).where(
+        *live, Client.email.is_not(None), _not_sent(MAIL, MAIL.c.to_address, Client.email, key))
     for query in (to_manager, to_holder):
         _insert_select_ignore(session, OutboxMail, mail_cols, query, ["event_key", "to_address"])
     return created
