@@ -77,7 +77,9 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(User, int(user_id))
+        # The sign-in lookup itself: nobody is signed in yet, so no scope applies to it (one
+        # built for "nobody" would be thrown away a moment later).
+        user = db.session.get(User, int(user_id), execution_options={"crm_unscoped": True})
         return user if user and user.active else None
 
     @app.before_request
