@@ -203,8 +203,8 @@ def test_search_sort_and_filter_pages_stay_in_scope(scene, login_as, monkeypatch
 @pytest.mark.parametrize("who", ROLES)
 def test_a_search_pages_its_hits_in_order_whether_few_or_many(scene, login_as, monkeypatch,
                                                               who, few_hits):
-    """Few hits are paged from their keys, many by walking the sort (crm/admin/listing.py
-    _hits): the same rows in the same order, page after page, either way."""
+    """Few hits are found first and sorted, many by walking the sort (crm/admin/listing.py
+    _from_hits): the same rows in the same order, page after page, either way."""
     view = scene.views["client"]
     monkeypatch.setattr(view, "few_hits", few_hits)
     names = dict(db.session.execute(select(Client.id, Client.name)).all())
@@ -214,6 +214,15 @@ def test_a_search_pages_its_hits_in_order_whether_few_or_many(scene, login_as, m
     for page in range(3):
         seen += _listed_ids(_get(web, f"{LIST}?search=华盛&page={page}&page_size=20")[0])
     assert wanted and seen == wanted
-    statements = _get(web, f"{LIST}?search=华盛")[1]
-    hits_query = 1 if len(wanted) <= few_hits else 0
-    assert statements == _get(web, LIST)[1] + hits_query
+    sql = []
+
+    def keep(_conn, _cursor, statement, *_rest):
+        sql.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        statements = _get(web, f"{LIST}?search=华盛")[1]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert any("WITH hits" in q for q in sql) == (len(wanted) <= few_hits)
+    assert statements == _get(web, LIST)[1]  # the hits ride in the page's own statement
