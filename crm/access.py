@@ -404,7 +404,62 @@ def _narrow(state) -> None:
         if actor is not SYSTEM:
             options.extend(_scope_options(actor))
     if options:
-        state.statement = state.statement.options(*options)
+        state.statement = state.statement.options(*_present(state.statement, options))
+
+
+def _present(statement, options) -> list:
+    """The options whose class the statement can load: SQLAlchemy builds a cache key of every
+    option on every execution, and the scope holds one per scoped model (a third of a page's
+    Python time). Kept whenever it cannot be told: loader options of the statement's own."""
+    classes = _classes_in(statement)
+    if classes is None:
+        return options
+    return [o for o in options if _applies(o, classes)]
+
+
+def _applies(option, classes) -> bool:
+    if option.entity is not None:  # a mapped class
+        return option.entity.class_ in classes
+    return any(issubclass(c, option.root_entity) for c in classes)  # a mixin: SoftDeleted
+
+
+def _classes_in(statement) -> set | None:
+    """The mapped classes of every table the statement reads (FROM, joins, subqueries), and
+    those their eager joined relationships bring along; None if it has loader options."""
+    from sqlalchemy import Table
+    from sqlalchemy.sql.selectable import Alias
+    from sqlalchemy.sql.util import find_tables
+
+    from crm.extensions import db
+
+    if any(not getattr(o, "_is_criteria_option", False) for o in statement._with_options):
+        return None
+    by_table = _classes_by_table(db.Model.registry)
+    found, todo = set(), []
+    for table in find_tables(statement, check_columns=True, include_aliases=True,
+                             include_joins=True):
+        if isinstance(table, Alias):  # aliased(Model)
+            table = table.element
+        if isinstance(table, Table):
+            todo += by_table.get(table.name, [])
+    while todo:
+        cls = todo.pop()
+        if cls in found:
+            continue
+        found.add(cls)
+        todo += [r.mapper.class_ for r in cls.__mapper__.relationships if r.lazy == "joined"]
+    return found
+
+
+_BY_TABLE = {}
+
+
+def _classes_by_table(registry) -> dict:
+    if not _BY_TABLE:
+        for mapper in registry.mappers:
+            for table in mapper.tables:
+                _BY_TABLE.setdefault(table.name, []).append(mapper.class_)
+    return _BY_TABLE
 
 
 def _scope_options(actor) -> list:
