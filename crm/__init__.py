@@ -105,12 +105,18 @@ def _init_database_hooks(app: Flask) -> None:
 
     access.install(Session)
     audit.install(Session)
-    if not event.contains(Engine, "connect", _sqlite_pragmas):
-        event.listen(Engine, "connect", _sqlite_pragmas)
+    if not event.contains(Engine, "connect", _connection_settings):
+        event.listen(Engine, "connect", _connection_settings)
 
 
-def _sqlite_pragmas(dbapi_connection, connection_record):
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+def _connection_settings(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__.startswith("psycopg"):
+        # psycopg prepares a statement run five times, and PostgreSQL may then keep one plan
+        # for any parameters. A search's plan depends on its term (rare: through the search
+        # index; common: along the sort), so each execution is planned for its own values.
+        dbapi_connection.execute("SET plan_cache_mode = force_custom_plan")
+        dbapi_connection.commit()
+    elif type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         # WAL lets the web app and the worker read while the other writes.
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -226,3 +226,12 @@ def test_a_search_pages_its_hits_in_order_whether_few_or_many(scene, login_as, m
         event.remove(db.engine, "before_cursor_execute", keep)
     assert any("WITH hits" in q for q in sql) == (len(wanted) <= few_hits)
     assert statements == _get(web, LIST)[1]  # the hits ride in the page's own statement
+
+
+def test_postgresql_plans_every_search_for_its_own_term(ctx):
+    """A generic plan, kept after five runs of a prepared statement, would search a rare term
+    the way it searched a common one (walking the sort): every connection plans each time."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
