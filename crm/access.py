@@ -425,7 +425,8 @@ def _applies(option, classes) -> bool:
 
 def _classes_in(statement) -> set | None:
     """The mapped classes of every table the statement reads (FROM, joins, subqueries), and
-    those their eager joined relationships bring along; None if it has loader options."""
+    those their eager joined relationships bring along; None if it has loader options or
+    reads a table the map does not know."""
     from sqlalchemy import Table
     from sqlalchemy.sql.selectable import Alias
     from sqlalchemy.sql.util import find_tables
@@ -441,7 +442,9 @@ def _classes_in(statement) -> set | None:
         if isinstance(table, Alias):  # aliased(Model)
             table = table.element
         if isinstance(table, Table):
-            todo += by_table.get(table.name, [])
+            if table.name not in by_table:  # mapped after the map was made: keep them all
+                return None
+            todo += by_table[table.name]
     while todo:
         cls = todo.pop()
         if cls in found:

@@ -38,3 +38,9 @@ def test_a_statement_keeps_the_criteria_of_what_it_reads_and_joins(ctx):
 def test_a_statement_with_loader_options_keeps_every_criterion(ctx):
     every = {Client, Contract, KeyPerson, ContactLog, Notification, User, SoftDeleted}
     assert _kept(select(Client).options(joinedload(Client.key_persons))) == every
+
+
+def test_a_table_the_map_does_not_know_keeps_every_criterion(ctx, monkeypatch):
+    monkeypatch.delitem(access._classes_by_table(KeyPerson.registry), "key_persons")
+    every = {Client, Contract, KeyPerson, ContactLog, Notification, User, SoftDeleted}
+    assert _kept(select(KeyPerson)) == every
