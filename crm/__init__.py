@@ -14,6 +14,13 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     load_config(app, config)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    if app.config["PROXY_COUNT"]:
+        # Behind N reverse proxies the client's address (sign-in throttle and lock) and scheme
+        # are what the proxies put in X-Forwarded-For / -Proto, not the last proxy's.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
     from crm import models  # noqa: F401  (every table, for Alembic and the mappers)
 

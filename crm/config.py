@@ -43,6 +43,10 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session: staff keep tabs open
 
+    # How many reverse proxies (nginx, a load balancer) stand before the app: their
+    # X-Forwarded-For then names the client. 0 (the default) trusts no such header.
+    PROXY_COUNT = int(_env("PROXY_COUNT", "0"))
+
     LOGIN_MAX_FAILURES = int(_env("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCK_MINUTES = int(_env("LOGIN_LOCK_MINUTES", "15"))
     # Flask-Limiter on failed sign-ins (limits syntax, ";" between several). Per client address

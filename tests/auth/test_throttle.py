@@ -184,3 +184,19 @@ def test_an_app_on_a_redis_broker_counts_in_redis(app):
                            "BROKER_URL": "sqla+sqlite:///x.sqlite"})
     app.extensions["celery"].set_default()
     assert isinstance(embedded.extensions["crm_limiter"].storage, MemoryStorage)
+
+
+def test_behind_a_proxy_the_lock_counts_the_forwarded_address(app, world):
+    proxied = create_app({**app.config, "PROXY_COUNT": 1})
+    app.extensions["celery"].set_default()
+    stranger, owner = proxied.test_client(), proxied.test_client()
+
+    def via_proxy(web, password, client_address):
+        return web.post("/login", data={"username": "general_manager", "password": password},
+                        environ_base={"REMOTE_ADDR": "10.0.0.1"},  # the proxy, for everyone
+                        headers={"X-Forwarded-For": client_address})
+
+    for _i in range(app.config["LOGIN_MAX_FAILURES"]):
+        via_proxy(stranger, "wrong-pass-1", STRANGER)
+    assert zh(LOCKED) in via_proxy(stranger, factories.PASSWORD, STRANGER).get_data(as_text=True)
+    assert via_proxy(owner, factories.PASSWORD, OWNER).status_code == 302
