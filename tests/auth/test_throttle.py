@@ -5,6 +5,7 @@ address, so a stranger cannot lock the owner out. The rest of the suite runs wit
 off (TestConfig); this module builds an app of its own with it on."""
 
 import re
+import uuid
 
 import pytest
 from flask_babel import force_locale
@@ -16,6 +17,7 @@ from crm.auth import passwords
 from crm.auth.services import LOCKED, REFUSED
 from crm.auth.throttle import storage_uri
 from tests import factories
+from tests.conftest import BROKER_URL
 
 STRANGER, OWNER, ELSEWHERE = "10.9.8.7", "192.168.1.20", "172.16.0.5"
 THROTTLED = "此处登录尝试过于频繁，请等几分钟后再试。"  # the 429 message, in Chinese
@@ -200,3 +202,25 @@ def test_behind_a_proxy_the_lock_counts_the_forwarded_address(app, world):
         via_proxy(stranger, "wrong-pass-1", STRANGER)
     assert zh(LOCKED) in via_proxy(stranger, factories.PASSWORD, STRANGER).get_data(as_text=True)
     assert via_proxy(owner, factories.PASSWORD, OWNER).status_code == 302
+
+
+@pytest.mark.skipif(not BROKER_URL.startswith("redis"), reason="needs the Redis broker "
+                    "(CRM_BROKER_URL=redis://...), as in production and CI")
+def test_on_redis_every_web_worker_shares_the_counts(app, world):
+    """Two apps on one Redis stand for two gunicorn workers: failures at one throttle the other."""
+    prefix = f"crm-signin-test-{uuid.uuid4().hex}"
+    workers = [create_app({**app.config, "RATELIMIT_ENABLED": True,
+                           "RATELIMIT_STORAGE_URI": None, "RATELIMIT_KEY_PREFIX": prefix})
+               for _i in range(2)]
+    app.extensions["celery"].set_default()
+    assert all(isinstance(w.extensions["crm_limiter"].storage, RedisStorage) for w in workers)
+    try:
+        n = first_limit(app.config["LOGIN_LIMIT_PER_ADDRESS"])
+        for i in range(n):
+            worker = workers[i % 2].test_client()
+            assert sign_in(worker, f"guess{i}", "wrong-pass-1").status_code == 401
+        for worker in workers:
+            r = sign_in(worker.test_client(), "am1", factories.PASSWORD)
+            assert r.status_code == 429 and THROTTLED in r.get_data(as_text=True)
+    finally:
+        workers[0].extensions["crm_limiter"].reset()
