@@ -224,3 +224,16 @@ def test_on_redis_every_web_worker_shares_the_counts(app, world):
             assert r.status_code == 429 and THROTTLED in r.get_data(as_text=True)
     finally:
         workers[0].extensions["crm_limiter"].reset()
+
+
+def test_with_its_redis_away_sign_in_still_works_and_the_lock_still_holds(app, world):
+    """A Redis blip must not stop the staff signing in: the throttle lets requests through."""
+    away = create_app({**app.config, "RATELIMIT_ENABLED": True,
+                       "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"})  # nothing listens
+    app.extensions["celery"].set_default()
+    web = away.test_client()
+    for _i in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert sign_in(web, "general_manager", "wrong-pass-1").status_code == 401
+    assert zh(LOCKED) in sign_in(web, "general_manager", factories.PASSWORD).get_data(
+        as_text=True)
+    assert sign_in(web, "am1", factories.PASSWORD).status_code == 302
