@@ -260,3 +260,17 @@ def test_admin_writes_without_a_token_are_refused_and_write_nothing(world, csrf_
     clients, deleted, _ = counts()
     assert (clients, deleted) == (before[0] + 1, before[1] + 1)
 
+
+
+def test_failures_further_apart_than_a_lock_start_afresh_and_old_rows_go(app, user, client):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+        sign_in(client, "am1", "wrong-pass-1")
+    row = lock_of("am1")
+    row.last_failure_at = utcnow() - timedelta(minutes=app.config["LOGIN_LOCK_MINUTES"] + 1)
+    db.session.add(LoginFailure(username="gone", address="10.1.1.1", failures=3,
+                                last_failure_at=utcnow() - timedelta(days=2)))
+    db.session.commit()
+    sign_in(client, "am1", "wrong-pass-1")  # the old count is forgotten: 1, not a lock
+    assert (lock_of("am1").failures, lock_of("am1").locked_until) == (1, None)
+    sign_in(client, "someone-else", "wrong-pass-1")  # a new row sweeps rows a day old
+    assert lock_of("gone", "10.1.1.1") is None
