@@ -1,5 +1,7 @@
 """客户档案 — the customer-archive CRM. `create_app` is the application factory."""
 
+import hmac
+
 import flask_babel
 from flask import Flask, g, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
@@ -12,6 +14,13 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     load_config(app, config)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    if app.config["PROXY_COUNT"]:
+        # Behind N reverse proxies the client's address (sign-in throttle and lock) and scheme
+        # are what the proxies put in X-Forwarded-For / -Proto, not the last proxy's.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
     from crm import models  # noqa: F401  (every table, for Alembic and the mappers)
 
@@ -25,6 +34,10 @@ def create_app(config=None) -> Flask:
     from crm.auth.views import bp as auth_bp
 
     app.register_blueprint(auth_bp)
+
+    from crm.auth.throttle import init_throttle
+
+    init_throttle(app)
 
     from crm.admin import init_admin
 
@@ -76,11 +89,18 @@ def _init_login(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(cookie_id: str):
+        # The cookie names "<id>:<session token>" (User.get_id): a token that is no longer the
+        # user's (signed out, new password, disabled) ends the session, on every device.
+        user_id, _, token = cookie_id.partition(":")
+        if not (user_id.isascii() and user_id.isdigit()) or not token:
+            return None
         # The sign-in lookup itself: nobody is signed in yet, so no scope applies to it (one
         # built for "nobody" would be thrown away a moment later).
         user = db.session.get(User, int(user_id), execution_options={"crm_unscoped": True})
-        return user if user and user.active else None
+        if user is None or not user.active:
+            return None
+        return user if hmac.compare_digest(user.session_token, token) else None
 
     @app.before_request
     def _bind_actor():

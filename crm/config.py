@@ -43,8 +43,19 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session: staff keep tabs open
 
+    # How many reverse proxies (nginx, a load balancer) stand before the app: their
+    # X-Forwarded-For then names the client. 0 (the default) trusts no such header.
+    PROXY_COUNT = int(_env("PROXY_COUNT", "0"))
+
     LOGIN_MAX_FAILURES = int(_env("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCK_MINUTES = int(_env("LOGIN_LOCK_MINUTES", "15"))
+    # Flask-Limiter on failed sign-ins (limits syntax, ";" between several). Per client address
+    # every failure counts; per user name only refused passwords, so that one stranger, whom
+    # the lock above stops after LOGIN_MAX_FAILURES, cannot keep the name's owner out.
+    RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "1") == "1"
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URL")  # default: the broker if Redis, or memory
+    LOGIN_LIMIT_PER_ADDRESS = _env("LOGIN_LIMIT_PER_ADDRESS", "10 per minute;50 per hour")
+    LOGIN_LIMIT_PER_NAME = _env("LOGIN_LIMIT_PER_NAME", "50 per hour")
 
     FLASK_ADMIN_SWATCH = "cerulean"
     FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = False
@@ -56,6 +67,7 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_FAST = True  # argon2 at minimum cost keeps the suite quick; same code path
+    RATELIMIT_ENABLED = False  # many sign-ins a second; tests/auth/test_throttle.py turns it on
 
 
 def load_config(app, config) -> None:

@@ -6,7 +6,7 @@ from crm.archives.models import (  # noqa: F401
     ArchiveVolume,
     CatalogueLine,
 )
-from crm.auth.models import Region, User  # noqa: F401
+from crm.auth.models import LoginFailure, Region, User  # noqa: F401
 from crm.cards.models import CardEvent, CardType, CardUse, MemberCard  # noqa: F401
 from crm.clients.models import Client, ContactLog, KeyPerson  # noqa: F401
 from crm.commissions import models as commission_models  # noqa: F401

@@ -25,6 +25,7 @@ from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
 from crm.governance.consent import screen_details
 from crm.governance.services import add_record, change_record, soft_delete
+from crm.urls import local_path
 
 PENDING_KEYS = ("crm_pending_changes", "crm_pending_deletions")
 
@@ -33,6 +34,16 @@ class RoleGate:
     """Which roles may open a view at all; the row scope is decided separately."""
 
     roles: frozenset = frozenset()
+
+    def _handle_view(self, name, **kwargs):
+        # Flask-Admin redirects to its `url` parameter (the return target of create, edit,
+        # details, delete, export and actions) when its is_safe_url agrees, and that check
+        # lets "http:evil.example" (a host to a browser on an https page the app sees as http
+        # behind a proxy) and relative paths through. The app's one rule decides instead.
+        target = request.values.get("url")
+        if target is not None and local_path(target) is None:
+            abort(400)
+        return super()._handle_view(name, **kwargs)
 
     def is_accessible(self) -> bool:
         return current_user.is_authenticated and current_user.role in self.roles

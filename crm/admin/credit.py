@@ -43,6 +43,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.settings import DEFAULTS
 from crm.timeutil import format_local
+from crm.urls import safe_target
 
 CREDIT_READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE})
 PLAN_KINDS = [("plan", _l("Repayment plan")), ("agreement", _l("Repayment agreement"))]
@@ -379,7 +380,7 @@ class CreditCheckView(RoleView):
         if client_id is not None:
             result = cs.check_now(db.session, [client_id], current_actor())
             flash(_check_message(result), "success")
-            return redirect(request.form.get("next") or url_for(".index"))
+            return redirect(safe_target(request.form.get("next"), url_for(".index")))
         run = cs.start_check(db.session, None, current_actor())
         db.session.commit()
         try:

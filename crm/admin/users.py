@@ -1,12 +1,14 @@
 """Users, regions and settings: the system administrator's screens (no customer data)."""
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect
 from wtforms import PasswordField
 from wtforms.validators import Length, Optional
 
 from crm import access
 from crm.admin.base import ScopedModelView
 from crm.auth.passwords import hash_password
+from crm.auth.services import set_active, set_password
 from crm.extensions import db
 
 
@@ -24,11 +26,11 @@ class AdminOnly(ScopedModelView):
 
 class UserView(AdminOnly):
     column_list = ("username", "full_name", "role", "region", "active", "locale",
-                   "last_login_at", "locked_until")
+                   "last_login_at")
     column_labels = {
         "username": _l("User name"), "full_name": _l("Name"), "role": _l("Role"),
         "region": _l("Region"), "active": _l("Enabled"), "locale": _l("Language"),
-        "last_login_at": _l("Last sign-in"), "locked_until": _l("Locked until"),
+        "last_login_at": _l("Last sign-in"),
         "email": _l("E-mail"), "new_password": _l("New password"),
     }
     column_searchable_list = ("username", "full_name")
@@ -58,8 +60,12 @@ class UserView(AdminOnly):
         db.session.add(model)
 
     def update_record(self, form, model) -> None:
+        # Through the services, as the CLI: a new password or disabling ends the user's sessions.
+        state = inspect(model).attrs.active.history
+        if state.deleted and not model.active:
+            set_active(db.session, model, False)
         if form.new_password.data:
-            model.password_hash = hash_password(form.new_password.data)
+            set_password(db.session, model, form.new_password.data)
         db.session.flush()
 
 

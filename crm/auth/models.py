@@ -1,3 +1,4 @@
+import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -21,13 +22,17 @@ class Region(db.Model):
         return self.name
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     # Who may do what is itself audited: a role, region or password change leaves a trace.
     __audited__ = True
     __sensitive__ = {"password_hash"}
-    # Sign-in bookkeeping: the login / login_failed events already record each attempt.
-    __audit_skip__ = {"failed_logins", "locked_until", "last_login_at"}
+    # Sign-in bookkeeping: the login / login_failed / logout events already record each one.
+    __audit_skip__ = {"last_login_at", "session_token"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -38,8 +43,9 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(200))
     locale: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    # Part of every session and remember-me cookie (get_id): a new one (crm.auth.services
+    # end_sessions) ends every session signed in before it, on every device.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -49,5 +55,25 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses sign-in and sessions of disabled users
         return self.active
 
+    def get_id(self) -> str:
+        """What the session cookie names: the user and their current session token."""
+        return f"{self.id}:{self.session_token}"
+
     def __str__(self) -> str:
         return self.full_name or self.username
+
+
+class LoginFailure(db.Model):
+    """Failed sign-ins of one user name from one client address, and its lock.
+
+    Counted per (name, address), so that a stranger's failures lock the stranger's address out,
+    never the owner at her own; counted for names that do not exist too, so that neither the
+    count nor the lock tells a real account from an unknown one."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

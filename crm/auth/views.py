@@ -1,15 +1,24 @@
-from urllib.parse import urlsplit
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from crm.auth.services import authenticate
+from crm.auth.services import PasswordRefused, authenticate, sign_out
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.urls import referrer_path, safe_target
 
 bp = Blueprint("auth", __name__)
 
@@ -17,15 +26,6 @@ bp = Blueprint("auth", __name__)
 class LoginForm(FlaskForm):
     username = StringField("username", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site. Browsers read "/\\host" as "//host" and drop tabs and newlines
-    inside a URL, so those are refused along with anything naming a scheme or a host."""
-    if (target and target.startswith("/") and "\\" not in target and target.isprintable()
-            and not urlsplit(target).netloc and not urlsplit(target).scheme):
-        return target
-    return url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -36,15 +36,17 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = authenticate(db.session, form.username.data.strip(), form.password.data)
+            user = authenticate(db.session, form.username.data.strip(), form.password.data,
+                                request.remote_addr)
         except DomainError as exc:
+            g.crm_password_refused = isinstance(exc, PasswordRefused)  # crm.auth.throttle
             db.session.commit()  # keep the failure count and its audit event
             flash(str(exc.message), "error")
             status = 401
         else:
             db.session.commit()
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_target(request.args.get("next"), url_for("admin.index")))
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status
@@ -53,6 +55,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # Ends every session of the user, not only this cookie: a copy made before still fails.
+    sign_out(db.session, current_user._get_current_object())
+    db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
@@ -65,4 +70,12 @@ def set_locale(code):
         abort(404)
     current_user.locale = code
     db.session.commit()
-    return redirect(_safe_next(request.referrer and urlsplit(request.referrer).path))
+    return redirect(safe_target(referrer_path(request.referrer), url_for("admin.index")))
+
+
+@bp.errorhandler(429)
+def too_many_requests(exc):
+    """Flask-Limiter's answer (crm.auth.throttle): the sign-in page again, with the reason."""
+    flash(_("Too many sign-in attempts from here. Please wait a few minutes and try again."),
+          "error")
+    return render_template("auth/login.html", form=LoginForm(formdata=None)), 429

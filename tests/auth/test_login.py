@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from crm import create_app
-from crm.auth.models import User
+from crm.auth.models import LoginFailure, User
 from crm.clients.models import Client
 from crm.extensions import db
 from crm.governance.models import AuditEvent
@@ -74,13 +74,18 @@ def test_passwords_are_stored_as_argon2id_hashes(user):
     assert factories.PASSWORD not in stored_hash
 
 
+def lock_of(username, address="127.0.0.1") -> LoginFailure | None:
+    db.session.expire_all()
+    return db.session.get(LoginFailure, (username, address))
+
+
 def test_five_failures_lock_the_account_even_against_the_right_password(app, user, client):
     minutes = app.config["LOGIN_LOCK_MINUTES"]
     for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
         assert sign_in(client, "am1", "wrong-pass-1").status_code == 401
-    assert stored(user).locked_until is None
+    assert lock_of("am1").locked_until is None
     assert sign_in(client, "am1", "wrong-pass-1").status_code == 401
-    locked_until = stored(user).locked_until
+    locked_until = lock_of("am1").locked_until
     assert locked_until is not None
     assert timedelta(minutes=minutes - 1) < locked_until - utcnow() <= timedelta(minutes=minutes)
 
@@ -89,13 +94,12 @@ def test_five_failures_lock_the_account_even_against_the_right_password(app, use
     assert text(LOCKED) in r.get_data(as_text=True)
     assert not signed_in(client)
 
-    # The lock runs out after LOGIN_LOCK_MINUTES.
-    stored(user).locked_until = utcnow() - timedelta(seconds=1)
+    # The lock runs out after LOGIN_LOCK_MINUTES; a success forgets the failures.
+    lock_of("am1").locked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert sign_in(client, "am1", factories.PASSWORD).status_code == 302
     assert signed_in(client)
-    after = stored(user)
-    assert (after.locked_until, after.failed_logins) == (None, 0)
+    assert lock_of("am1") is None
 
 
 def test_a_success_resets_the_failure_count(app, user, client):
@@ -105,7 +109,7 @@ def test_a_success_resets_the_failure_count(app, user, client):
     client.post("/logout")
     for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
         sign_in(client, "am1", "wrong-pass-1")
-    assert stored(user).locked_until is None
+    assert lock_of("am1").locked_until is None
     assert sign_in(client, "am1", factories.PASSWORD).status_code == 302
 
 
@@ -256,3 +260,17 @@ def test_admin_writes_without_a_token_are_refused_and_write_nothing(world, csrf_
     clients, deleted, _ = counts()
     assert (clients, deleted) == (before[0] + 1, before[1] + 1)
 
+
+
+def test_failures_further_apart_than_a_lock_start_afresh_and_old_rows_go(app, user, client):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+        sign_in(client, "am1", "wrong-pass-1")
+    row = lock_of("am1")
+    row.last_failure_at = utcnow() - timedelta(minutes=app.config["LOGIN_LOCK_MINUTES"] + 1)
+    db.session.add(LoginFailure(username="gone", address="10.1.1.1", failures=3,
+                                last_failure_at=utcnow() - timedelta(days=2)))
+    db.session.commit()
+    sign_in(client, "am1", "wrong-pass-1")  # the old count is forgotten: 1, not a lock
+    assert (lock_of("am1").failures, lock_of("am1").locked_until) == (1, None)
+    sign_in(client, "someone-else", "wrong-pass-1")  # a new row sweeps rows a day old
+    assert lock_of("gone", "10.1.1.1") is None
