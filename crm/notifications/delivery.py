@@ -276,7 +276,9 @@ def _send_mails(session, now, limit) -> int:
             mail = session.get(OutboxMail, mail_id)
             try:
                 mailer.send(mail)
-            except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+            # ValueError: a password or address smtplib cannot encode — a failure to show,
+            # not a crash of the sweep
+            except (OSError, ValueError, smtplib.SMTPException) as exc:
                 _settle(session, mail, exc)
             else:
                 _settle(session, mail, None)
@@ -346,13 +348,14 @@ def _lines(items) -> list[tuple[str, str, list[int]]]:
                 text = f"- [{_md(it.title)}]({url})" if url else f"- {_md(it.title)}"
                 out.append((header, text, [it.id]))
             continue
+        open_list = _("open the list")
         header = (f"**{kind_label(kind)}**（{len(members)}）"
-                  f"[{_('open the list')}]({absolute(_kind_list(kind))})")
+                  f"[{open_list}]({absolute(_kind_list(kind))})")
         chunk, ids = [], []
         for it in members:
             chunk.append(_md(it.label or it.title))
             ids.append(it.id)
-            if len("、".join(chunk).encode()) > 600:
+            if len("、".join(chunk).encode()) > MESSAGE_BYTES // 6:
                 out.append((header, "、".join(chunk), ids))
                 chunk, ids = [], []
         if chunk:
@@ -381,7 +384,7 @@ def pack_messages(items) -> list[tuple[str, str, list[int]]]:
         if ids and size + cost > MESSAGE_BYTES - 80:
             close()
             lines, ids, size = [], [], 0
-            add = [f"{group} {_('(continued)')}", text]
+            add = [group + " " + _("(continued)"), text]
             cost = len("\n".join(add).encode()) + 1
         lines += add
         ids += item_ids
