@@ -35,7 +35,8 @@ WORKER = textwrap.dedent("""
 def test_a_worker_killed_after_sending_sends_nothing_twice(world, webhooks, app, tmp_path,
                                                            login_as):
     _r, path = add_robot(webhooks, ["archive_flag"])
-    notify(db.session, [world.archivist], "archive-flag:9", "archive_flag", "档案完整性：文件被改动")
+    notify(db.session, [world.archivist], "archive-flag:9", "archive_flag",
+           "档案完整性：文件被改动")
     db.session.commit()  # and no read until the worker is done (SQLite locks the file)
     field_key = app.config.get("FIELD_ENCRYPTION_KEY") or base64.urlsafe_b64encode(
         _derived(b"crm-field-encryption:")).decode()

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from crm.extensions import db
 from crm.notifications.delivery import send_digests
-from crm.notifications.models import Notification, NoticePreference, OutboxMail
+from crm.notifications.models import NoticePreference, Notification, OutboxMail
 from crm.notifications.services import notify, send_outbox
 from crm.settings import Setting
 from crm.timeutil import utcnow
