@@ -60,7 +60,7 @@ class RobotView(ScopedModelView):
     The webhook URL and DingTalk's secret are write-only here and stored encrypted."""
 
     roles = frozenset({access.ADMIN, *access.MANAGERS})
-    can_create = can_edit = True
+    area = "notice_robots"
     can_delete = can_export = False
     column_list = ("name", "platform", "kinds", "active", "created_at")
     column_labels = {"name": _l("Name"), "platform": _l("Platform"), "kinds": _l("Notice kinds"),
@@ -73,7 +73,7 @@ class RobotView(ScopedModelView):
         "created_at": lambda v, c, m, p: format_local(m.created_at),
     }
     column_details_list = ("name", "platform", "kinds", "active", "created_at")
-    form_columns = ("name", "platform", "active")
+    form_columns = ("name", "platform", "webhook_url", "secret", "kind_choice", "active")
     form_choices = {"platform": PLATFORMS}
     form_extra_fields = {
         "webhook_url": StringField(_l("Webhook URL"), validators=[Optional()],

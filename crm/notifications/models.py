@@ -72,6 +72,7 @@ class NoticeRobot(db.Model):
     webhook URL (its key is a credential) and DingTalk's signing secret are stored encrypted."""
 
     __tablename__ = "notice_robots"
+    __scope_area__ = "notice_robots"  # who may create and edit them (crm.access.ACTIONS)
     __audited__ = True
     __sensitive__ = frozenset({"webhook_token", "secret_token"})
     __label__ = _l("Group robot")
