@@ -308,7 +308,9 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 def post_to_robot(robot: NoticeRobot, title: str, content: str) -> None:
     url = robot_webhook(robot)
     if robot.platform == "dingtalk":
-        payload = {"msgtype": "markdown", "markdown": {"title": title, "text": content}}
+        # DingTalk's markdown breaks a line only at "  \n" (or a blank line).
+        payload = {"msgtype": "markdown",
+                   "markdown": {"title": title, "text": content.replace("\n", "  \n")}}
         secret = robot_secret(robot)
         if secret:
             ts = int(time.time() * 1000)
