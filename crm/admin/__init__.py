@@ -45,8 +45,13 @@ class Home(HomeView):
             .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(8)).all()
         run = db.session.get(TaskRun, "heartbeat")
         heartbeat = format_local(run.finished_at) if run else None
+        undelivered = None
+        if access.current_actor().role == access.ADMIN:  # nothing lost in silence
+            from crm.notifications.delivery import undelivered_count
+
+            undelivered = undelivered_count(db.session)
         return self.render("admin/crm/home.html", counts=counts, heartbeat=heartbeat,
-                           unread=unread)
+                           unread=unread, undelivered=undelivered)
 
 
 def init_admin(app) -> Admin:

@@ -228,5 +228,7 @@ def test_failed_mail_is_listed_for_the_admin_with_its_error(world, smtp_server, 
         make_due(OutboxMail)
     mail = rows(OutboxMail)[0]
     assert mail.status == "failed" and mail.attempts == delivery.MAX_ATTEMPTS
-    page = login_as(world.admin).get("/admin/undelivered_mail/").get_data(as_text=True)
+    admin = login_as(world.admin)
+    page = admin.get("/admin/undelivered_mail/").get_data(as_text=True)
     assert "x@example.com" in page and "535" in page
+    assert "1 条通知消息未能送达" in admin.get("/admin/").get_data(as_text=True)
