@@ -91,6 +91,8 @@ ACTIONS = {
         "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, CLERK},
     },
     "card_types": {"create": MANAGERS, "edit": MANAGERS},
+    # The WeCom / DingTalk group robots and the notice kinds each takes (crm.notifications).
+    "notice_robots": {"create": {ADMIN, *MANAGERS}, "edit": {ADMIN, *MANAGERS}},
     "credit": {  # R11: finance keeps the ledger; the customer's people charge and propose
         "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
         "charge": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
@@ -301,6 +303,8 @@ def in_scope(user, obj, write: bool = False, level: str | None = None,
 
     if isinstance(obj, Client) and obj.id is None:
         return _new_client_allowed(user, obj)
+    if getattr(type(obj), "__scope__", None) is None:
+        return True  # a table with no row scope (settings, robots): the area's roles decide
     if type(obj).__scope__ == AUTHOR_POLICY:
         return user.role in READ_ALL or obj.author_id == user.id
     client_ids = _client_ids(obj)

@@ -31,6 +31,19 @@ class Config:
     ARCHIVE_ROOT = _env("ARCHIVE_ROOT", str(INSTANCE_DIR / "archive"))
     MAIL_DIR = _env("MAIL_DIR", str(INSTANCE_DIR / "outbox"))
 
+    # Notices (crm.notifications.delivery). Links in mails and robot messages are absolute.
+    BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+    # Without SMTP_HOST mails are written to MAIL_DIR (the embedded default).
+    SMTP_HOST = _env("SMTP_HOST")
+    SMTP_SECURITY = _env("SMTP_SECURITY", "starttls")  # ssl (port 465) | starttls | none
+    SMTP_PORT = int(_env("SMTP_PORT", "465" if SMTP_SECURITY == "ssl" else "587"))
+    SMTP_USER = _env("SMTP_USER")
+    SMTP_PASSWORD = _env("SMTP_PASSWORD")
+    SMTP_TIMEOUT = float(_env("SMTP_TIMEOUT", "20"))
+    SMTP_CA_FILE = _env("SMTP_CA_FILE")  # a private CA's certificate; the system's otherwise
+    MAIL_FROM = _env("MAIL_FROM", "客户档案系统 <crm@localhost>")
+    ROBOT_TIMEOUT = float(_env("ROBOT_TIMEOUT", "10"))
+
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE

@@ -47,6 +47,10 @@ DEFAULTS = {
     "revisit_cadence": ({"first_year_months": 1, "later_months": 3},
                         _l("Revisit every n months in the first year after delivery, then every "
                            "m months (at most 12)")),
+    # Notices (crm.notifications.delivery).
+    "notice_digest_hour": (8, _l("Hour (company time) when the daily digest of notices goes")),
+    "robot_messages_per_minute": (18, _l("Most messages a minute to one WeCom or DingTalk robot "
+                                         "(their documented limit is 20)")),
 }
 
 

@@ -45,8 +45,13 @@ class Home(HomeView):
             .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(8)).all()
         run = db.session.get(TaskRun, "heartbeat")
         heartbeat = format_local(run.finished_at) if run else None
+        undelivered = None
+        if access.current_actor().role == access.ADMIN:  # nothing lost in silence
+            from crm.notifications.delivery import undelivered_count
+
+            undelivered = undelivered_count(db.session)
         return self.render("admin/crm/home.html", counts=counts, heartbeat=heartbeat,
-                           unread=unread)
+                           unread=unread, undelivered=undelivered)
 
 
 def init_admin(app) -> Admin:
@@ -84,10 +89,21 @@ def init_admin(app) -> Admin:
     from crm.admin import governance
 
     governance.register(admin)
-    from crm.admin.notifications import InboxView
+    from crm.admin import notifications as notice_views
+    from crm.notifications.models import NoticeRobot, OutboxMail, RobotMessage
 
-    admin.add_view(InboxView(Notification, name=_l("My notifications"), endpoint="inbox"))
+    admin.add_view(notice_views.InboxView(Notification, name=_l("My notifications"),
+                                          endpoint="inbox"))
+    admin.add_view(notice_views.PreferencesView(name=_l("Notice settings"),
+                                                endpoint="notice_preferences"))
     system = _l("System")
+    admin.add_view(notice_views.RobotView(NoticeRobot, name=_l("Group robots"),
+                                          endpoint="notice_robot", category=system))
+    admin.add_view(notice_views.UndeliveredMailView(
+        OutboxMail, name=_l("Undelivered mail"), endpoint="undelivered_mail", category=system))
+    admin.add_view(notice_views.UndeliveredRobotView(
+        RobotMessage, name=_l("Undelivered robot messages"), endpoint="undelivered_robot",
+        category=system))
     admin.add_view(AuditView(AuditEvent, name=_l("Audit trail"), endpoint="audit",
                              category=system))
     admin.add_view(UserView(User, name=_l("Users"), endpoint="user", category=system))

@@ -1,15 +1,22 @@
 """My notifications (我的通知): each user sees only their own inbox (crm.access 'recipient')."""
 
-from flask import flash
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
+from wtforms import SelectMultipleField, StringField
+from wtforms.validators import Optional
 
 from crm import access
 from crm.access import current_actor
-from crm.admin.base import ScopedModelView
+from crm.admin.base import RoleView, ScopedModelView, perform, select_one
+from crm.crypto import encrypt
 from crm.extensions import db
+from crm.notifications import delivery
+from crm.notifications import services as notices
+from crm.notifications.models import NoticeRobot
 from crm.notifications.services import mark_read
 from crm.timeutil import format_local
 
@@ -38,3 +45,147 @@ class InboxView(ScopedModelView):
         mark_read(db.session, current_actor(), [int(i) for i in ids])
         db.session.commit()
         flash(_("Marked as read."), "success")
+
+
+# --- the channels: group robots, undelivered messages, each person's preferences ---------------
+PLATFORMS = [("wecom", _l("WeCom (企业微信) group robot")),
+             ("dingtalk", _l("DingTalk (钉钉) group robot"))]
+STATUS_LABELS = {"pending": _l("Waiting for a retry"), "sending": _l("Sending"),
+                 "sent": _l("Sent"), "failed": _l("Failed"),
+                 "unknown": _l("Unknown: the worker stopped while sending")}
+
+
+class RobotView(ScopedModelView):
+    """The group robots and the kinds each takes: managers and the administrator set them up.
+    The webhook URL and DingTalk's secret are write-only here and stored encrypted."""
+
+    roles = frozenset({access.ADMIN, *access.MANAGERS})
+    area = "notice_robots"
+    can_delete = can_export = False
+    column_list = ("name", "platform", "kinds", "active", "created_at")
+    column_labels = {"name": _l("Name"), "platform": _l("Platform"), "kinds": _l("Notice kinds"),
+                     "active": _l("Enabled"), "created_at": _l("Created at"),
+                     "webhook_url": _l("Webhook URL"), "secret": _l("Signing secret (DingTalk)"),
+                     "kind_choice": _l("Notice kinds")}
+    column_formatters = {
+        "platform": lambda v, c, m, p: dict(PLATFORMS).get(m.platform, m.platform),
+        "kinds": lambda v, c, m, p: "、".join(notices.kind_label(k) for k in m.kinds or ()),
+        "created_at": lambda v, c, m, p: format_local(m.created_at),
+    }
+    column_details_list = ("name", "platform", "kinds", "active", "created_at")
+    form_columns = ("name", "platform", "webhook_url", "secret", "kind_choice", "active")
+    form_choices = {"platform": PLATFORMS}
+    form_extra_fields = {
+        "webhook_url": StringField(_l("Webhook URL"), validators=[Optional()],
+                                   description=_l("Left empty, the stored URL stays.")),
+        "secret": StringField(_l("Signing secret (DingTalk)"), validators=[Optional()],
+                              description=_l("Left empty, the stored secret stays.")),
+        "kind_choice": SelectMultipleField(_l("Notice kinds"), choices=[]),
+    }
+    extra_form_fields = ("webhook_url", "secret", "kind_choice")
+
+    def adjust_form(self, form) -> None:
+        form.kind_choice.choices = [(k, notices.kind_label(k)) for k in notices.notice_kinds()]
+
+    def on_form_prefill(self, form, id):
+        row = select_robot(id)
+        if row is not None:
+            form.kind_choice.data = list(row.kinds or ())
+
+    def field_errors(self, form) -> dict:
+        url = (form.webhook_url.data or "").strip()
+        if url and not url.startswith(("https://", "http://")):
+            return {"webhook_url": _l("A webhook URL starts with https://.")}
+        if not url and request.endpoint and request.endpoint.endswith("create_view"):
+            return {"webhook_url": _l("A new robot needs its webhook URL.")}
+        return {}
+
+    def _fill(self, form, model) -> None:
+        if form.webhook_url.data:
+            model.webhook_token = encrypt(form.webhook_url.data.strip())
+        if form.secret.data:
+            model.secret_token = encrypt(form.secret.data.strip())
+        model.kinds = list(form.kind_choice.data or ())
+
+    def create_record(self, form, model) -> None:
+        self._fill(form, model)
+        db.session.add(model)
+
+    def update_record(self, form, model) -> None:
+        self._fill(form, model)
+        db.session.flush()
+
+
+def select_robot(pk):
+    return select_one(NoticeRobot, pk)
+
+
+class UndeliveredView(ScopedModelView):
+    """What the outbox could not deliver (failed after the last try, or unknown after a dead
+    worker), newest first, with the error and a retry action: nothing is lost in silence."""
+
+    roles = frozenset({access.ADMIN})
+    can_create = can_edit = can_delete = can_export = False
+    column_default_sort = ("id", True)
+    column_filters = ("status",)
+
+    def get_query(self):
+        return super().get_query().filter(self.model.status != "sent")
+
+    def get_count_query(self):
+        return super().get_count_query().filter(self.model.status != "sent")
+
+    @action("retry", _l("Retry"), _l("Send the selected messages again?"))
+    def action_retry(self, ids):
+        ok, count = perform(lambda: delivery.retry(db.session, self.model, [int(i) for i in ids]))
+        if ok:
+            flash(_("%(n)d message(s) will be sent again.", n=count), "success")
+
+
+_OUTBOX_LABELS = {"created_at": _l("Time"), "status": _l("Status"), "attempts": _l("Tries"),
+                  "last_error": _l("Last error"), "next_attempt_at": _l("Next try"),
+                  "to_address": _l("To"), "subject": _l("Subject"), "robot": _l("Group robot"),
+                  "title": _l("Subject"), "items": _l("Notices")}
+_OUTBOX_FORMATS = {
+    "created_at": lambda v, c, m, p: format_local(m.created_at),
+    "next_attempt_at": lambda v, c, m, p: format_local(m.next_attempt_at),
+    "status": lambda v, c, m, p: STATUS_LABELS.get(m.status, m.status),
+}
+
+
+class UndeliveredMailView(UndeliveredView):
+    column_list = ("created_at", "to_address", "subject", "status", "attempts", "last_error",
+                   "next_attempt_at")
+    column_labels = _OUTBOX_LABELS
+    column_formatters = _OUTBOX_FORMATS
+
+
+class UndeliveredRobotView(UndeliveredView):
+    column_list = ("created_at", "robot", "title", "items", "status", "attempts", "last_error",
+                   "next_attempt_at")
+    column_labels = _OUTBOX_LABELS
+    column_formatters = _OUTBOX_FORMATS
+
+
+class PreferencesView(RoleView):
+    """Each person's own choice per kind of notice: inbox only, mail, or the daily digest."""
+
+    roles = frozenset(access.ROLES)
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        user = current_actor()
+        if request.method == "POST":
+            choices = {k: request.form.get(f"mode-{k}", notices.MAIL)
+                       for k in notices.notice_kinds()}
+            ok, _n = perform(lambda: notices.set_preferences(db.session, user, choices),
+                             _("Your notice settings were saved."))
+            if ok:
+                return redirect(url_for(".index"))
+        from crm.settings import get_setting
+
+        return self.render("admin/crm/notice_preferences.html",
+                           kinds=[(k, notices.kind_label(k), mode) for k, mode in
+                                  notices.my_preferences(db.session, user).items()],
+                           modes=notices.MODES, hour=get_setting("notice_digest_hour"),
+                           has_email=bool(user.email))

@@ -22,8 +22,8 @@ from crm.cards.models import CardEvent, CardType, CardUse, MemberCard
 from crm.clients import identifiers as ids
 from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
-from crm.notifications.models import Notification, OutboxMail
-from crm.notifications.services import notify
+from crm.notifications.models import Notification, OutboxMail, RobotItem
+from crm.notifications.services import notify, robots_by_kind, wants_mail
 from crm.sequences import next_value
 from crm.settings import get_setting
 from crm.timeutil import local_today, utcnow
@@ -336,7 +336,7 @@ def _insert_select_ignore(session, model, columns, query, conflict) -> int:
     return session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
 
-INBOX, MAIL = Notification.__table__, OutboxMail.__table__
+INBOX, MAIL, ROBOT = Notification.__table__, OutboxMail.__table__, RobotItem.__table__
 
 
 def _not_sent(table, to_column, to, key):
@@ -348,18 +348,19 @@ def _not_sent(table, to_column, to, key):
 
 
 def _notify_cards(session, where, key, kind: str, title: str, body_lead: str) -> int:
-    """Notify, for every card matching `where`, its holder's account manager (inbox and mail)
-    and the holder's own address (mail), each once per card for this key — in three
-    INSERT … SELECT statements, whatever the number of cards."""
+    """Notify, for every card matching `where`, its holder's account manager (inbox, and mail
+    unless they chose otherwise for the kind), the holder's own address (mail) and the group
+    robots that take the kind, each once per card for this key — in INSERT … SELECT
+    statements, whatever the number of cards."""
     now = utcnow()
     body = (literal(body_lead + " ") + literal(_("Card")) + " " + MemberCard.number + ", "
             + Client.name + ", " + literal(_("expiry date")) + " "
             + cast(MemberCard.expiry_date, String))
     live = (*where, Client.deleted_at.is_(None))
     base = select().select_from(MemberCard).join(Client, Client.id == MemberCard.client_id)
+    link = literal("/admin/card/details/?id=") + cast(MemberCard.id, String)
     inbox = base.add_columns(
-        Client.owner_id, key, literal(kind), literal(title), body,
-        literal("/admin/card/details/?id=") + cast(MemberCard.id, String), Client.id,
+        Client.owner_id, key, literal(kind), literal(title), body, link, Client.id,
         literal(now),
     ).where(*live, Client.owner_id.is_not(None), _not_sent(INBOX, INBOX.c.recipient_id,
                                                            Client.owner_id, key))
@@ -368,16 +369,24 @@ def _notify_cards(session, where, key, kind: str, title: str, body_lead: str) ->
         ["recipient_id", "event_key", "kind", "title", "body", "link", "client_id",
          "created_at"], inbox, ["recipient_id", "event_key"])
     mail_cols = ["event_key", "to_address", "subject", "body", "status", "attempts",
-                 "created_at"]
+                 "created_at", "kind", "link"]
     to_manager = base.add_columns(key, User.email, literal(title), body, literal("pending"),
-                                  literal(0), literal(now)) \
+                                  literal(0), literal(now), literal(kind), link) \
         .join(User, User.id == Client.owner_id).where(
-            *live, User.email.is_not(None), _not_sent(MAIL, MAIL.c.to_address, User.email, key))
+            *live, User.email.is_not(None), wants_mail(User.id, kind),
+            _not_sent(MAIL, MAIL.c.to_address, User.email, key))
     to_holder = base.add_columns(key, Client.email, literal(title), body, literal("pending"),
-                                 literal(0), literal(now)).where(
+                                 literal(0), literal(now), literal(kind), link).where(
         *live, Client.email.is_not(None), _not_sent(MAIL, MAIL.c.to_address, Client.email, key))
     for query in (to_manager, to_holder):
         _insert_select_ignore(session, OutboxMail, mail_cols, query, ["event_key", "to_address"])
+    for robot_id in robots_by_kind(session).get(kind, ()):  # the groups that take this kind
+        items = base.add_columns(literal(robot_id), key, literal(kind), literal(title[:200]),
+                                 link, Client.id, literal(now)).where(
+            *live, _not_sent(ROBOT, ROBOT.c.robot_id, robot_id, key))
+        _insert_select_ignore(session, RobotItem, ["robot_id", "event_key", "kind", "title",
+                                                   "link", "client_id", "created_at"],
+                              items, ["robot_id", "event_key"])
     return created
 
 

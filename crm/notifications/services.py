@@ -1,21 +1,58 @@
-"""Notify people once per event: an inbox row per recipient and a mail in the outbox, both
-inserted with ON CONFLICT DO NOTHING on the event key, in the caller's transaction."""
+"""Notify people once per event: an inbox row per recipient, a mail in the outbox for those who
+want mail (per-person preferences) and an item for each group robot that takes the event's kind
+— all inserted with ON CONFLICT DO NOTHING on the event key, in the caller's transaction.
+Sending is crm.notifications.delivery's job (the outbox sweep)."""
 
-import smtplib
+import re
 from dataclasses import dataclass
-from datetime import timedelta
-from email.message import EmailMessage
-from pathlib import Path
 
-from flask import current_app
-from sqlalchemy import func, select, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from crm.notifications.models import Notification, OutboxMail
+from crm.notifications.models import (
+    NoticePreference,
+    NoticeRobot,
+    Notification,
+    OutboxMail,
+    RobotItem,
+)
 from crm.timeutil import utcnow
 
-MAX_ATTEMPTS = 5
-CLAIM_TIMEOUT = timedelta(minutes=10)  # a claim older than this belongs to a dead worker
+# What a person may choose per kind of notice. Every notice reaches the inbox (the bell).
+INBOX, MAIL, DIGEST = "inbox", "mail", "digest"
+MODES = {INBOX: _l("Inbox only"), MAIL: _l("Inbox and mail"), DIGEST: _l("Inbox and daily digest")}
+
+# The kinds of notice the code raises today (credit_<t> for each threshold of the setting).
+KIND_LABELS = {
+    "card_attempt": _l("Use of a blocked (lost) member card"),
+    "archive_flag": _l("Archive integrity flags"),
+    "change_request": _l("Change requests"),
+    "deletion_request": _l("Deletion requests"),
+    "view_grant": _l("View grant requests"),
+    "complaint": _l("Complaints handed over"),
+    "registration_late": _l("Customers not registered in time"),
+    "registration_due": _l("Customer registrations due"),
+    "client_assigned": _l("Customers assigned"),
+    "revisit_due": _l("Revisits due"),
+    "greeting": _l("Greetings"),
+    "card_expiry": _l("Member cards expiring"),
+    "card_benefits": _l("Member card benefits changed"),
+}
+
+
+def kind_label(kind: str) -> str:
+    match = re.fullmatch(r"credit_(\d+)", kind or "")
+    if match:
+        return str(_l("Credit use passed %(t)s%%", t=match.group(1)))
+    return str(KIND_LABELS.get(kind, kind))
+
+
+def notice_kinds() -> list[str]:
+    from crm.settings import get_setting
+
+    credit = [f"credit_{int(t)}" for t in sorted(get_setting("credit_thresholds") or ())]
+    return credit + list(KIND_LABELS)
 
 
 def _insert_ignore(session, model, rows, conflict_cols) -> int:
@@ -53,21 +90,94 @@ class Event:
 
 
 def notify_many(session, events: list[Event]) -> int:
-    """`notify` for many events in a few multi-row statements (a sweep may raise thousands)."""
+    """`notify` for many events in a few multi-row statements (a sweep may raise thousands).
+    A user gets a mail only when their preference for the kind is mail (the default); plain
+    addresses (departments) always get one; each robot that takes the kind gets an item."""
     now = utcnow()
-    inbox, mails = [], []
+    inbox, mails, items = [], [], []
+    user_ids = {u.id for e in events for u in e.recipients if u is not None}
+    modes = preference_modes(session, user_ids, {e.kind for e in events})
+    robots = robots_by_kind(session)
     for e in events:
         users = {u.id: u for u in e.recipients if u is not None}
         inbox += [{"recipient_id": uid, "event_key": e.event_key, "kind": e.kind,
                    "title": e.title, "body": e.body, "link": e.link, "client_id": e.client_id,
                    "created_at": now} for uid in users]
-        addresses = {u.email for u in users.values() if u.email} | {a for a in e.addresses if a}
+        addresses = {u.email for u in users.values()
+                     if u.email and modes.get((u.id, e.kind), MAIL) == MAIL}
+        addresses |= {a for a in e.addresses if a}
         mails += [{"event_key": e.event_key, "to_address": a, "subject": e.title,
-                   "body": e.body, "status": "pending", "attempts": 0, "created_at": now}
+                   "body": e.body, "status": "pending", "attempts": 0, "created_at": now,
+                   "kind": e.kind, "link": e.link}
                   for a in sorted(addresses)]
+        items += [{"robot_id": rid, "event_key": e.event_key, "kind": e.kind,
+                   "title": e.title[:200], "link": e.link, "client_id": e.client_id,
+                   "created_at": now} for rid in robots.get(e.kind, ())]
     created = _insert_ignore(session, Notification, inbox, ["recipient_id", "event_key"])
     _insert_ignore(session, OutboxMail, mails, ["event_key", "to_address"])
+    _insert_ignore(session, RobotItem, items, ["robot_id", "event_key"])
     return created
+
+
+def robots_by_kind(session) -> dict[str, list[int]]:
+    """The active group robots per notice kind they take (a manager's choice in the admin)."""
+    out: dict[str, list[int]] = {}
+    for rid, kinds in session.execute(select(NoticeRobot.id, NoticeRobot.kinds)
+                                      .where(NoticeRobot.active.is_(True))):
+        for kind in kinds or ():
+            out.setdefault(kind, []).append(rid)
+    return out
+
+
+def preference_modes(session, user_ids, kinds) -> dict[tuple[int, str], str]:
+    if not user_ids or not kinds:
+        return {}
+    rows = session.execute(select(NoticePreference.user_id, NoticePreference.kind,
+                                  NoticePreference.mode)
+                           .where(NoticePreference.user_id.in_(sorted(user_ids)),
+                                  NoticePreference.kind.in_(sorted(kinds))))
+    return {(uid, kind): mode for uid, kind, mode in rows}
+
+
+def wants_mail(user_id_column, kind: str):
+    """SQL condition: the user of `user_id_column` takes `kind` by mail (no other choice made),
+    for the set-based notices written with INSERT … SELECT (crm.cards)."""
+    return ~exists().where(and_(NoticePreference.user_id == user_id_column,
+                                NoticePreference.kind == kind, NoticePreference.mode != MAIL))
+
+
+def my_preferences(session, user) -> dict[str, str]:
+    """Every kind with the user's choice (mail where they made none)."""
+    chosen = dict(session.execute(select(NoticePreference.kind, NoticePreference.mode)
+                                  .where(NoticePreference.user_id == user.id)).all())
+    return {kind: chosen.get(kind, MAIL) for kind in notice_kinds()}
+
+
+def set_preferences(session, user, choices: dict[str, str]) -> int:
+    """Save the user's choice per kind; unknown kinds or modes are refused. Changes are audited
+    (NoticePreference is an audited model). Returns how many choices changed."""
+    from crm.errors import DomainError
+
+    kinds = set(notice_kinds())
+    bad = {k: m for k, m in choices.items() if k not in kinds or m not in MODES}
+    if bad:
+        raise DomainError(_l("Unknown notice kind or choice."))
+    rows = {p.kind: p for p in session.scalars(
+        select(NoticePreference).where(NoticePreference.user_id == user.id))}
+    changed = 0
+    for kind, mode in choices.items():
+        row = rows.get(kind)
+        if row is None:
+            if mode == MAIL:
+                continue  # the default needs no row
+            session.add(NoticePreference(user_id=user.id, kind=kind, mode=mode))
+        elif row.mode == mode:
+            continue
+        else:
+            row.mode = mode
+        changed += 1
+    session.flush()
+    return changed
 
 
 def unread_count(session, user, cap: int | None = None) -> int:
@@ -95,57 +205,8 @@ def mark_read(session, user, ids) -> None:
     )
 
 
-def _claim(session, mail_id) -> bool:
-    """Take one mail for sending; a second worker's UPDATE finds nothing to take."""
-    now = utcnow()
-    taken = session.execute(
-        update(OutboxMail)
-        .where(OutboxMail.id == mail_id,
-               (OutboxMail.status == "pending")
-               | ((OutboxMail.status == "sending") & (OutboxMail.claimed_at < now - CLAIM_TIMEOUT)))
-        .values(status="sending", claimed_at=now, attempts=OutboxMail.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    session.commit()
-    return taken == 1
-
-
-def _deliver(mail: OutboxMail) -> None:
-    host = current_app.config.get("SMTP_HOST")
-    msg = EmailMessage()
-    msg["From"] = current_app.config.get("MAIL_FROM", "crm@localhost")
-    msg["To"] = mail.to_address
-    msg["Subject"] = mail.subject
-    msg["Message-ID"] = f"<outbox-{mail.id}@crm>"  # receivers drop a re-sent duplicate
-    msg.set_content(mail.body)
-    if host:
-        with smtplib.SMTP(host, int(current_app.config.get("SMTP_PORT", 25))) as smtp:
-            smtp.send_message(msg)
-    else:  # embedded default: one file per mail, named by its id, so a re-run overwrites
-        folder = Path(current_app.config["MAIL_DIR"])
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{mail.id:08d}.eml").write_bytes(bytes(msg))
-
-
 def send_outbox(session, limit: int = 200) -> int:
-    """Send pending mails. Each is claimed in its own transaction and marked sent after."""
-    ids = session.scalars(
-        select(OutboxMail.id)
-        .where(OutboxMail.status.in_(("pending", "sending")), OutboxMail.attempts < MAX_ATTEMPTS)
-        .order_by(OutboxMail.id).limit(limit)
-    ).all()
-    sent = 0
-    for mail_id in ids:
-        if not _claim(session, mail_id):
-            continue
-        mail = session.get(OutboxMail, mail_id)
-        try:
-            _deliver(mail)
-        except (OSError, smtplib.SMTPException) as exc:
-            mail.status = "pending" if mail.attempts < MAX_ATTEMPTS else "failed"
-            mail.last_error = str(exc)[:1000]
-        else:
-            mail.status, mail.sent_at = "sent", utcnow()
-            sent += 1
-        session.commit()
-    return sent
+    """Send what is due in the outbox, every channel (crm.notifications.delivery)."""
+    from crm.notifications.delivery import send_outbox as send
+
+    return send(session, limit)

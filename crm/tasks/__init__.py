@@ -11,6 +11,8 @@ TASK_MODULES = ["crm.tasks.maintenance", "crm.tasks.notifications", "crm.tasks.c
 BEAT_SCHEDULE = {
     "heartbeat": {"task": "crm.tasks.maintenance.heartbeat", "schedule": 60.0},
     "send-outbox": {"task": "crm.tasks.notifications.send_outbox", "schedule": 60.0},
+    "send-digests": {"task": "crm.tasks.notifications.send_digests",
+                     "schedule": crontab(minute=2)},
     # Just after the company's midnight (beat keeps the company's zone): the day's card expiries.
     "cards-daily": {"task": "crm.tasks.cards.daily", "schedule": crontab(hour=0, minute=10)},
     "credit-nightly": {"task": "crm.tasks.credit.nightly_check",

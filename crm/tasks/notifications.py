@@ -1,9 +1,18 @@
 from celery import shared_task
 
 from crm.extensions import db
-from crm.notifications.services import send_outbox
+from crm.notifications.delivery import send_digests, send_outbox
 
 
 @shared_task(name="crm.tasks.notifications.send_outbox")
 def send_outbox_task() -> int:
     return send_outbox(db.session)
+
+
+@shared_task(name="crm.tasks.notifications.send_digests")
+def send_digests_task() -> int:
+    """Hourly: queues the day's digests once the digest hour (setting) has come; a later run of
+    the same day finds them queued already (their event key names the person and the day)."""
+    queued = send_digests(db.session)
+    send_outbox(db.session)
+    return queued

@@ -101,3 +101,26 @@ def test_a_card_renewed_before_expiry_is_reminded_again_before_its_new_expiry(ca
     services.run_daily(db.session, card.expiry_date - timedelta(days=7))
     db.session.commit()
     assert keys() == sorted([first, key(card, 7)])
+
+
+def test_card_reminders_follow_the_managers_choice_and_reach_the_groups_that_take_them(cards):
+    from crm.notifications.models import NoticePreference, NoticeRobot, RobotItem
+
+    w = cards.world
+    w.am1.email, w.am2.email = "am1@example.com", "am2@example.com"
+    db.session.add_all([NoticePreference(user_id=w.am1.id, kind="card_expiry", mode="digest"),
+                        NoticeRobot(name="卡务群", platform="wecom", webhook_token="x",
+                                    kinds=["card_expiry"], active=True)])
+    db.session.commit()
+    c1 = card_expiring(cards, w.am1, 7, email="holder1@example.com")
+    c2 = card_expiring(cards, w.am2, 7)
+    for _ in range(2):
+        services.run_daily(db.session, TODAY)
+        db.session.commit()
+    assert keys() == sorted([key(c1, 7), key(c2, 7)])  # both managers' inboxes
+    mails = sorted(db.session.execute(select(OutboxMail.to_address, OutboxMail.kind,
+                                             OutboxMail.link)).all())
+    assert mails == [("am2@example.com", "card_expiry", f"/admin/card/details/?id={c2.id}"),
+                     ("holder1@example.com", "card_expiry", f"/admin/card/details/?id={c1.id}")]
+    assert sorted(db.session.scalars(select(RobotItem.event_key))) == sorted(
+        [key(c1, 7), key(c2, 7)])
