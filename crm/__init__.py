@@ -6,12 +6,14 @@ from flask_login import current_user
 
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, login_manager, migrate
+from crm.keys import check_keys
 
 
 def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     load_config(app, config)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    check_keys(app.config, app.instance_path)  # no key, no app (crm/keys.py)
 
     from crm import models  # noqa: F401  (every table, for Alembic and the mappers)
 

@@ -10,6 +10,12 @@ import pytest
 
 _TMP = Path(tempfile.mkdtemp(prefix="crm-tests-"))
 os.environ.setdefault("CRM_INSTANCE_DIR", str(_TMP))
+# The app refuses to start without its keys: keys of this run, which TestConfig takes and every
+# process a test starts (flask CLI, a worker) inherits.
+from crm.keys import new_keys  # noqa: E402
+
+for _name, _value in new_keys().items():
+    os.environ.setdefault(f"CRM_{_name}", _value)
 
 from sqlalchemy import text  # noqa: E402
 
