@@ -23,9 +23,9 @@ from crm.auth.models import Region, User
 from crm.clients import choices as ch
 from crm.clients.models import Client
 from crm.extensions import db
-from crm.security import csp_nonce
 from crm.governance.models import AuditEvent, TaskRun
 from crm.notifications.models import Notification
+from crm.security import csp_nonce
 from crm.settings import Setting
 from crm.timeutil import format_local
 
