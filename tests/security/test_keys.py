@@ -124,3 +124,9 @@ def test_a_cookie_signed_with_the_old_default_secret_opens_nothing(app, world):
     r = fetch(_forged_cookie(app, world.general_manager.id, PUBLISHED_SECRET))
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     assert app.config["SECRET_KEY"] != PUBLISHED_SECRET
+
+
+def test_the_suite_and_the_processes_it_starts_share_one_set_of_keys(app):
+    # A worker or CLI process started by a test reads the environment: same keys as the app.
+    for name in KEYS:
+        assert app.config[name.removeprefix("CRM_")] == os.environ[name]
