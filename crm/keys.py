@@ -87,7 +87,7 @@ def check_keys(config, instance_dir) -> None:
 
 
 def missing_message(problems) -> str:
-    lines = ["The CRM will not start: its keys are not all set.", ""]
+    lines = ["The CRM will not start: a key is missing or wrong.", ""]
     for name, problem in problems:
         meaning, command = REQUIRED[name]
         lines += [f"  CRM_{name} {problem}. It {meaning}. Make one with:", f"      {command}"]
