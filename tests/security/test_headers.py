@@ -48,6 +48,11 @@ def test_headers_on_the_sign_in_page_a_static_file_and_a_404(client):
 
 
 def test_a_signed_in_list_page_runs_only_its_own_nonced_scripts(world, login_as):
+    from crm.credit.models import CheckRun
+    from crm.extensions import db
+
+    db.session.add(CheckRun(status="running", progress=40))  # its progress bar is drawn
+    db.session.commit()
     am, archivist, finance = (login_as(u) for u in (world.am1, world.archivist, world.finance))
     pages = [(am, "/admin/"), (am, "/admin/client/"), (am, "/admin/client/new/"),
              (am, f"/admin/client/details/?id={world.c1.id}"),
@@ -68,6 +73,7 @@ def test_a_signed_in_list_page_runs_only_its_own_nonced_scripts(world, login_as)
         # No inline handler and no inline style: the policy would refuse them.
         assert not re.findall(r"<[^>]+\son[a-z]+\s*=", html), url
         assert not re.findall(r"<[^>]+\sstyle\s*=", html), url
+    assert 'data-crm-width="40"' in html  # the credit check's bar, sized by crm/static/crm.js
     assert len(nonces) == len(pages)  # a fresh nonce for every answer
 
 
