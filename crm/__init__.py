@@ -8,6 +8,8 @@ from flask_login import current_user
 
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, login_manager, migrate
+from crm.keys import check_keys
+from crm.security import init_security
 
 
 def create_app(config=None) -> Flask:
@@ -22,11 +24,14 @@ def create_app(config=None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
+    check_keys(app.config, app.instance_path)  # no key, no app (crm/keys.py)
+
     from crm import models  # noqa: F401  (every table, for Alembic and the mappers)
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    init_security(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     _init_login(app)
     _init_database_hooks(app)

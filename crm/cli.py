@@ -59,6 +59,21 @@ def credit_check_cmd(check_all, code):
     click.echo(check_now(db.session, ids))
 
 
+@crm_cli.command("rotate-field-key")
+@click.option("--chunk-size", default=500, show_default=True, help="Rows a transaction.")
+def rotate_field_key_cmd(chunk_size):
+    """Re-encrypt every stored ID number with the newest key of CRM_FIELD_ENCRYPTION_KEY."""
+    from crm.clients.services import rotate_id_number_key
+
+    totals = rotate_id_number_key(db.session, chunk_size, echo=click.echo)
+    click.echo(f"re-encrypted {totals['rotated']}, already on the newest key "
+               f"{totals['current']}, unreadable with every key {totals['unreadable']}")
+    if totals["unreadable"]:
+        raise click.ClickException(
+            "these customers' ID numbers no key reads (ids): "
+            + ", ".join(map(str, totals["unreadable_ids"][:50])))
+
+
 def register_cli(app: Flask) -> None:
     from crm.bench import bench, load_areas
 

@@ -1,7 +1,10 @@
 """Settings: defaults for the embedded install, overridden by CRM_* environment variables."""
 
 import os
+import secrets
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 INSTANCE_DIR = Path(os.environ.get("CRM_INSTANCE_DIR", Path.cwd() / "instance")).resolve()
 
@@ -15,10 +18,14 @@ def _sqlite_url(filename: str) -> str:
 
 
 class Config:
-    SECRET_KEY = _env("SECRET_KEY", "dev-only-secret-change-me")
+    # No defaults: create_app refuses to start without them (crm/keys.py), except in the demo.
+    SECRET_KEY = _env("SECRET_KEY")
     # Separate keys so that rotating the session key does not make ID numbers unreadable.
+    # The field key may list several Fernet keys, newest first (see `crm rotate-field-key`).
     FIELD_ENCRYPTION_KEY = _env("FIELD_ENCRYPTION_KEY")
     LOOKUP_HASH_KEY = _env("LOOKUP_HASH_KEY")
+    # The embedded demo (scripts/demo.sh): keys of its own in the instance folder, plain http.
+    DEMO = _env("DEMO", "0") == "1"
 
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", _sqlite_url("crm.sqlite"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -51,7 +58,9 @@ class Config:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _env("SECURE_COOKIES", "0") == "1"
+    # Cookies only over HTTPS, unless CRM_SECURE_COOKIES=0 (or the demo on http://127.0.0.1).
+    SESSION_COOKIE_SECURE = _env("SECURE_COOKIES", "0" if DEMO else "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session: staff keep tabs open
@@ -78,6 +87,11 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    # Keys of this run only (or the environment's, which subprocesses started by tests share).
+    SECRET_KEY = _env("SECRET_KEY") or secrets.token_urlsafe(32)
+    FIELD_ENCRYPTION_KEY = _env("FIELD_ENCRYPTION_KEY") or Fernet.generate_key().decode()
+    LOOKUP_HASH_KEY = _env("LOOKUP_HASH_KEY") or secrets.token_urlsafe(32)
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False  # the test client speaks http
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_FAST = True  # argon2 at minimum cost keeps the suite quick; same code path
     RATELIMIT_ENABLED = False  # many sign-ins a second; tests/auth/test_throttle.py turns it on

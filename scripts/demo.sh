@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 PORT="${PORT:-5000}"
 PYTHON="${PYTHON:-python3}"
 export CRM_INSTANCE_DIR="${CRM_INSTANCE_DIR:-$PWD/instance}"
+# The embedded demo: the app makes its keys once into $CRM_INSTANCE_DIR/demo-keys.env (mode 600,
+# never in the repo) and reads them back in every process started below (the web app, the
+# worker, beat) and on every later run; cookies go over plain http to 127.0.0.1.
+# Never set CRM_DEMO outside this script: production takes its keys from the environment.
+export CRM_DEMO=1
 
 if [ ! -x .venv/bin/python ]; then
     echo "Creating .venv …"
@@ -44,6 +49,7 @@ cat <<INFO
 
 客户档案 CRM is running at http://127.0.0.1:$PORT/
 Worker and beat log to $CRM_INSTANCE_DIR/worker.log and beat.log. Press Ctrl-C to stop.
+The demo's keys are in $CRM_INSTANCE_DIR/demo-keys.env (made on the first run).
 
 Demo sign-ins (password for all: demo-pass-2026)
   gm          总经理      every customer

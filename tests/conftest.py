@@ -3,13 +3,20 @@ CRM_DATABASE_URL says so), migrated with Alembic exactly as production is, and e
 table after each test."""
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 _TMP = Path(tempfile.mkdtemp(prefix="crm-tests-"))
 os.environ.setdefault("CRM_INSTANCE_DIR", str(_TMP))
+# The app refuses to start without its keys: keys of this run, set before crm.config is read,
+# which TestConfig takes and every process a test starts (flask CLI, a worker) inherits.
+os.environ.setdefault("CRM_SECRET_KEY", secrets.token_urlsafe(32))
+os.environ.setdefault("CRM_FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
+os.environ.setdefault("CRM_LOOKUP_HASH_KEY", secrets.token_urlsafe(32))
 
 from sqlalchemy import text  # noqa: E402
 

@@ -25,6 +25,7 @@ from crm.clients.models import Client
 from crm.extensions import db
 from crm.governance.models import AuditEvent, TaskRun
 from crm.notifications.models import Notification
+from crm.security import csp_nonce
 from crm.settings import Setting
 from crm.timeutil import format_local
 
@@ -60,6 +61,7 @@ def init_admin(app) -> Admin:
         name=_l("Customer archives"),
         index_view=Home(name=_l("Home"), url="/admin"),
         theme=Bootstrap4Theme(base_template="admin/crm/layout.html", swatch="cerulean", fluid=True),
+        csp_nonce_generator=csp_nonce,
     )
     archive = _l("Customer archives")
     admin.add_view(ClientView(Client, name=_l("Customers"), endpoint="client", category=archive))

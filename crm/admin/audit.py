@@ -18,6 +18,7 @@ ACTION_LABELS = {
     "login_disabled": _l("Sign-in refused: account disabled"),
     "read_file": _l("Read an archived file"), "close": _l("Closed"),
     "read_under_grant": _l("Read under a view grant"),
+    "rotate_field_key": _l("Re-encrypted with the newest key"),
 }
 
 

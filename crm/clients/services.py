@@ -196,3 +196,54 @@ def add_contact_log(session, log: ContactLog) -> ContactLog:
     log.seq = (last or 0) + 1
     log.recorded_by_id = log.recorded_by_id or getattr(current_actor(), "id", None)
     return add_record(session, log)
+
+
+def rotate_id_number_key(session, chunk_size: int = 500, echo=None) -> dict:
+    """Re-encrypt every stored ID number with the newest field key (the first of
+    CRM_FIELD_ENCRYPTION_KEY), so that the older keys can then be dropped.
+
+    Walks the table by id in chunks, committing each chunk with an audit event that tells what
+    it did; a value the newest key already reads is left alone, so that a second run (or a run
+    resumed after a crash) changes nothing. Core statements on the table: every customer,
+    soft-deleted ones included, no version bump, no change of "updated at". A value edited
+    meanwhile is skipped (it was written with the newest key). A value no key reads is counted
+    and left as it is."""
+    from crm.governance.audit import event_row
+    from crm.governance.models import AuditEvent
+
+    table = Client.__table__
+    totals = {"rotated": 0, "current": 0, "unreadable": 0}
+    unreadable_ids: list[int] = []
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(table.c.id, table.c.id_number_enc)
+            .where(table.c.id > last_id, table.c.id_number_enc.is_not(None))
+            .order_by(table.c.id).limit(chunk_size)).all()
+        if not rows:
+            break
+        rotated = 0
+        for row_id, token in rows:
+            if crypto.is_current(token):
+                totals["current"] += 1
+                continue
+            new = crypto.rotate(token)
+            if new is None:
+                totals["unreadable"] += 1
+                unreadable_ids.append(row_id)
+                continue
+            done = session.execute(
+                table.update().where(table.c.id == row_id, table.c.id_number_enc == token)
+                .values(id_number_enc=new, updated_at=table.c.updated_at)).rowcount
+            rotated += done
+        totals["rotated"] += rotated
+        if rotated:
+            session.execute(AuditEvent.__table__.insert(), [event_row(
+                session, "rotate_field_key", table.name, None, None,
+                {"id_number_enc": {"re-encrypted": rotated, "ids": [rows[0].id, rows[-1].id]}})])
+        session.commit()
+        last_id = rows[-1].id
+        if echo:
+            echo(f"ids {rows[0].id}–{last_id}: {rotated} re-encrypted with the newest key")
+    totals["unreadable_ids"] = unreadable_ids
+    return totals

@@ -188,9 +188,8 @@ def test_a_valid_card_gets_a_stable_code_and_its_id_number_protected(world, am, 
     assert client.id_number_enc and ID_NUMBER not in client.id_number_enc
     assert crypto.decrypt(client.id_number_enc) == ID_NUMBER  # upper-case X, if any
     assert client.id_number_hash != hashlib.sha256(ID_NUMBER.encode()).hexdigest()
-    key = hashlib.sha256(b"crm-lookup-hash:" + current_app.config["SECRET_KEY"].encode())
-    assert client.id_number_hash == hmac.new(key.digest(), ID_NUMBER.encode(),
-                                             hashlib.sha256).hexdigest()
+    key = current_app.config["LOOKUP_HASH_KEY"].encode()
+    assert client.id_number_hash == hmac.new(key, ID_NUMBER.encode(), hashlib.sha256).hexdigest()
     assert client.id_number_mask == MASK
     assert str(client.birth_date) == "1985-06-15" and client.gender == "male"
 
