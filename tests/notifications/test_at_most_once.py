@@ -1,7 +1,6 @@
 """A worker killed between the send and the commit that records it sends no second message:
 the row is left for a person to decide (the administrator's list, "retry")."""
 
-import base64
 import os
 import signal
 import subprocess
@@ -11,7 +10,6 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from crm.crypto import _derived
 from crm.extensions import db
 from crm.notifications.models import RobotMessage
 from crm.notifications.services import notify, send_outbox
@@ -38,11 +36,8 @@ def test_a_worker_killed_after_sending_sends_nothing_twice(world, webhooks, app,
     notify(db.session, [world.archivist], "archive-flag:9", "archive_flag",
            "档案完整性：文件被改动")
     db.session.commit()  # and no read until the worker is done (SQLite locks the file)
-    field_key = app.config.get("FIELD_ENCRYPTION_KEY") or base64.urlsafe_b64encode(
-        _derived(b"crm-field-encryption:")).decode()
-    env = {**os.environ, "CRM_SECRET_KEY": app.config["SECRET_KEY"],
-           "CRM_FIELD_ENCRYPTION_KEY": field_key, "CRM_LOOKUP_HASH_KEY": "test-lookup-key",
-           "CRM_INSTANCE_DIR": str(tmp_path), "CRM_DATABASE_URL": DATABASE_URL}
+    # tests/conftest.py put the suite's keys in the environment: the worker reads the same.
+    env = {**os.environ, "CRM_INSTANCE_DIR": str(tmp_path), "CRM_DATABASE_URL": DATABASE_URL}
     # The robot has the message; the worker dies before it hears back, let alone commits.
     webhooks.on_request = lambda: os.kill(worker.pid, signal.SIGKILL)
     worker = subprocess.Popen([sys.executable, "-c", WORKER, DATABASE_URL, webhooks.url],

@@ -97,7 +97,7 @@ def test_demo_sh_runs_every_process_as_the_demo():
     assert script.index("export CRM_DEMO=1") < script.index(".venv/bin/flask")
 
 
-def _forged_cookie(app, user_id: int, secret: str) -> str:
+def _forged_cookie(app, user_id: str, secret: str) -> str:
     """A Flask-Login session for user_id, signed with `secret`, as an attacker would make it."""
     from flask_login.utils import _create_identifier
 
@@ -119,9 +119,9 @@ def test_a_cookie_signed_with_the_old_default_secret_opens_nothing(app, world):
         return c.get(export, headers={"User-Agent": UA})
 
     # The forgery is right: signed with the app's own key it is the general manager's session.
-    assert fetch(_forged_cookie(app, world.general_manager.id,
+    assert fetch(_forged_cookie(app, world.general_manager.get_id(),
                                 app.config["SECRET_KEY"])).status_code == 200
-    r = fetch(_forged_cookie(app, world.general_manager.id, PUBLISHED_SECRET))
+    r = fetch(_forged_cookie(app, world.general_manager.get_id(), PUBLISHED_SECRET))
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     assert app.config["SECRET_KEY"] != PUBLISHED_SECRET
 
