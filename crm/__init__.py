@@ -6,12 +6,15 @@ from flask_login import current_user
 
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, login_manager, migrate
+from crm.logs import configure_logging, init_request_log
 
 
 def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     load_config(app, config)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    configure_logging(app)
+    init_request_log(app)  # first, so that the line's duration covers the other hooks
 
     from crm import models  # noqa: F401  (every table, for Alembic and the mappers)
 
@@ -25,6 +28,11 @@ def create_app(config=None) -> Flask:
     from crm.auth.views import bp as auth_bp
 
     app.register_blueprint(auth_bp)
+
+    from crm.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    csrf.exempt(health_bp)
 
     from crm.admin import init_admin
 

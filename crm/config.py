@@ -43,6 +43,11 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session: staff keep tabs open
 
+    # The level of the app's own loggers (crm.*): DEBUG, INFO, WARNING, ERROR.
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    # /healthz: how long the broker may take to answer before it counts as down, in seconds.
+    HEALTH_BROKER_TIMEOUT = float(_env("HEALTH_BROKER_TIMEOUT", "2"))
+
     LOGIN_MAX_FAILURES = int(_env("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCK_MINUTES = int(_env("LOGIN_LOCK_MINUTES", "15"))
 
