@@ -32,6 +32,20 @@ def current_request_id() -> str:
     return task_id or "-"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (a test runner swaps it)."""
+
+    crm_handler = True
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):  # StreamHandler.__init__ assigns it
+        pass
+
+
 class RequestIdFilter(logging.Filter):
     """Puts `request_id` on every record passing the handler it is attached to."""
 
@@ -48,8 +62,7 @@ def configure_logging(app: Flask) -> None:
     root = logging.getLogger("crm")
     root.setLevel(app.config.get("LOG_LEVEL", "INFO").upper())
     if not any(getattr(h, "crm_handler", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.crm_handler = True
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(RequestIdFilter())
         root.addHandler(handler)
