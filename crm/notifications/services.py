@@ -1,6 +1,7 @@
 """Notify people once per event: an inbox row per recipient and a mail in the outbox, both
 inserted with ON CONFLICT DO NOTHING on the event key, in the caller's transaction."""
 
+import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +14,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.notifications.models import Notification, OutboxMail
 from crm.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 CLAIM_TIMEOUT = timedelta(minutes=10)  # a claim older than this belongs to a dead worker
@@ -144,8 +147,13 @@ def send_outbox(session, limit: int = 200) -> int:
         except (OSError, smtplib.SMTPException) as exc:
             mail.status = "pending" if mail.attempts < MAX_ATTEMPTS else "failed"
             mail.last_error = str(exc)[:1000]
+            # The mail's id, not its address: the error text is kept on the row.
+            logger.warning("mail %s not sent (attempt %s, %s): %s", mail_id, mail.attempts,
+                           mail.status, type(exc).__name__)
         else:
             mail.status, mail.sent_at = "sent", utcnow()
             sent += 1
         session.commit()
+    if ids:
+        logger.info("outbox: %s of %s mails sent", sent, len(ids))
     return sent
