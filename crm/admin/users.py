@@ -45,7 +45,7 @@ class UserView(AdminOnly):
         "username": _l("User name"), "full_name": _l("Name"), "role": _l("Role"),
         "region": _l("Region"), "active": _l("Enabled"), "locale": _l("Language"),
         "last_login_at": _l("Last sign-in"), "locked_until": _l("Locked until"),
-        "email": _l("E-mail"), "password": _l("New password"), "created_at": _l("Created"),
+        "email": _l("E-mail"), "password": _l("New password"), "created_at": _l("Registered at"),
     }
     column_searchable_list = ("username", "full_name")
     column_filters = ("role", "active")
