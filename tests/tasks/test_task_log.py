@@ -13,14 +13,6 @@ from crm.tasks.maintenance import heartbeat
 TASK_LOG = "crm.tasks"
 
 
-@pytest.fixture
-def celery_app(app):
-    celery_app = app.extensions["celery"]
-    celery_app.set_current()
-    celery_app.set_default()
-    return celery_app
-
-
 def task_lines(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == TASK_LOG]
 
