@@ -98,8 +98,19 @@ def _task_failed(task_id=None, exception=None, sender=None, einfo=None, **kwargs
                  type(exception).__name__, where)
 
 
+def _use_celery_logging(**kwargs):
+    """In a worker or beat, Celery's own handlers (its format, its --logfile) write the app's
+    lines too: the app's stderr handler would write them a second time, through Celery's
+    redirection of stderr."""
+    crm_logger = logging.getLogger("crm")
+    for handler in [h for h in crm_logger.handlers if getattr(h, "crm_handler", False)]:
+        crm_logger.removeHandler(handler)
+
+
 def _connect_task_log() -> None:
     """Celery's signals are process-wide; connected once, whatever the number of apps."""
+    signals.after_setup_logger.connect(_use_celery_logging, weak=False,
+                                       dispatch_uid="crm.use_celery_logging")
     signals.task_prerun.connect(_task_started, weak=False, dispatch_uid="crm.task_started")
     signals.task_postrun.connect(_task_ended, weak=False, dispatch_uid="crm.task_ended")
     signals.task_failure.connect(_task_failed, weak=False, dispatch_uid="crm.task_failed")

@@ -55,3 +55,21 @@ def test_a_real_worker_logs_start_and_end(app, celery_app, caplog):
     assert f"task crm.tasks.maintenance.heartbeat started (id {result.id})" in messages
     assert any(m.startswith("task crm.tasks.maintenance.heartbeat ended SUCCESS in ")
                and m.endswith(f"(id {result.id})") for m in messages)
+
+
+def test_in_a_worker_celery_writes_the_app_lines_once(app):
+    """`celery worker` sets up its own handlers and redirects stderr to its log: the app's
+    stderr handler would repeat every line, wrapped as a WARNING."""
+    from celery import signals
+
+    crm_logger = logging.getLogger("crm")
+    ours = [h for h in crm_logger.handlers if getattr(h, "crm_handler", False)]
+    assert ours
+    try:
+        signals.after_setup_logger.send(sender=None, logger=logging.getLogger(),
+                                        loglevel=logging.INFO, logfile=None, format="",
+                                        colorize=False)
+        assert not [h for h in crm_logger.handlers if getattr(h, "crm_handler", False)]
+    finally:
+        for handler in ours:
+            crm_logger.addHandler(handler)
