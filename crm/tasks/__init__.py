@@ -109,8 +109,11 @@ def _use_celery_logging(**kwargs):
 
 def _connect_task_log() -> None:
     """Celery's signals are process-wide; connected once, whatever the number of apps."""
-    signals.after_setup_logger.connect(_use_celery_logging, weak=False,
-                                       dispatch_uid="crm.use_celery_logging")
+    # Sent by `celery worker` and `celery beat` only (not by an embedded test worker).
+    signals.celeryd_init.connect(_use_celery_logging, weak=False,
+                                 dispatch_uid="crm.use_celery_logging")
+    signals.beat_init.connect(_use_celery_logging, weak=False,
+                              dispatch_uid="crm.use_celery_logging_beat")
     signals.task_prerun.connect(_task_started, weak=False, dispatch_uid="crm.task_started")
     signals.task_postrun.connect(_task_ended, weak=False, dispatch_uid="crm.task_ended")
     signals.task_failure.connect(_task_failed, weak=False, dispatch_uid="crm.task_failed")

@@ -66,9 +66,8 @@ def test_in_a_worker_celery_writes_the_app_lines_once(app):
     ours = [h for h in crm_logger.handlers if getattr(h, "crm_handler", False)]
     assert ours
     try:
-        signals.after_setup_logger.send(sender=None, logger=logging.getLogger(),
-                                        loglevel=logging.INFO, logfile=None, format="",
-                                        colorize=False)
+        signals.celeryd_init.send(sender="worker@test", instance=None, conf=None,
+                                  options={})
         assert not [h for h in crm_logger.handlers if getattr(h, "crm_handler", False)]
     finally:
         for handler in ours:
