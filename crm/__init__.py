@@ -9,6 +9,7 @@ from flask_login import current_user
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, login_manager, migrate
 from crm.keys import check_keys
+from crm.logs import configure_logging, init_request_log
 from crm.security import init_security
 
 
@@ -25,6 +26,9 @@ def create_app(config=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
     check_keys(app.config, app.instance_path)  # no key, no app (crm/keys.py)
+
+    configure_logging(app)
+    init_request_log(app)  # first, so that the line's duration covers the other hooks
 
     from crm import models  # noqa: F401  (every table, for Alembic and the mappers)
 
@@ -43,6 +47,11 @@ def create_app(config=None) -> Flask:
     from crm.auth.throttle import init_throttle
 
     init_throttle(app)
+
+    from crm.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    csrf.exempt(health_bp)
 
     from crm.admin import init_admin
 

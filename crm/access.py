@@ -202,6 +202,21 @@ def set_actor(user) -> None:
     g.crm_actor = user
 
 
+def request_cache() -> dict:
+    """A dict that lives exactly as long as the current request (an empty, throw-away one
+    outside requests). Kept as an attribute of the request object: an app context (and its g)
+    may outlive one request, and the WSGI environ takes only string keys (PEP 3333; gunicorn's
+    access log lower-cases every key)."""
+    if not has_request_context():
+        return {}
+    req = request._get_current_object()
+    try:
+        return req.crm_cache
+    except AttributeError:
+        req.crm_cache = {}
+        return req.crm_cache
+
+
 def _client_condition(user, level: str, grants: bool = True):
     """Condition on Client for `user` at `level` ('detail', 'write' or a key of
     ALL_CUSTOMERS_AT); None means all. `grants`: a read, which live view grants widen (R5)."""
@@ -229,8 +244,7 @@ def _regional_reads_region() -> bool:
     from crm.extensions import db
     from crm.settings import DEFAULTS, Setting
 
-    # Kept on the request itself: an app context (and its g) may outlive one request.
-    cache = request.environ if has_request_context() else {}
+    cache = request_cache()
     if "crm.rm_reads_region" not in cache:
         stmt = select(Setting.value).where(Setting.key == "regional_manager_reads_region")
         row = db.session.execute(stmt.execution_options(crm_unscoped=True)).first()
@@ -472,7 +486,7 @@ def _classes_by_table(registry) -> dict:
 def _scope_options(actor) -> list:
     """The actor's loader criteria, built once per request and reused by each of its
     statements: rebuilt per statement they cost more than a list page's SQL (issue 8)."""
-    cache = request.environ if has_request_context() else {}
+    cache = request_cache()
     key = ("crm.scope_options", id(actor))
     if key not in cache:
         cache[key] = [with_loader_criteria(model, cond, include_aliases=True)

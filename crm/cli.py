@@ -1,5 +1,7 @@
 """`flask --app wsgi crm …` commands. They act as the system and call the domain functions."""
 
+import logging
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -8,6 +10,7 @@ from crm.access import ROLES
 from crm.errors import DomainError
 from crm.extensions import db
 
+logger = logging.getLogger(__name__)
 crm_cli = AppGroup("crm", help="Customer-archive commands.")
 
 
@@ -26,6 +29,7 @@ def create_user_cmd(username, role, region, full_name, password):
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from exc
     db.session.commit()
+    logger.info("crm create-user: user %s created, role %s", user.id, role)
     click.echo(f"created {user.username} ({role})")
 
 
@@ -38,6 +42,7 @@ def seed_demo_cmd(clients, password):
 
     summary = seed_demo(db.session, clients, password)
     db.session.commit()
+    logger.info("crm seed-demo: %s", summary)
     click.echo(summary)
 
 
@@ -56,7 +61,9 @@ def credit_check_cmd(check_all, code):
         ids = db.session.scalars(select(Client.id).where(Client.code == code)).all()
         if not ids:
             raise click.ClickException(f"no customer with code {code}")
-    click.echo(check_now(db.session, ids))
+    result = check_now(db.session, ids)
+    logger.info("crm credit-check: %s", result)
+    click.echo(result)
 
 
 @crm_cli.command("rotate-field-key")

@@ -69,6 +69,11 @@ class Config:
     # X-Forwarded-For then names the client. 0 (the default) trusts no such header.
     PROXY_COUNT = int(_env("PROXY_COUNT", "0"))
 
+    # The level of the app's own loggers (crm.*): DEBUG, INFO, WARNING, ERROR.
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    # /healthz: how long the broker may take to answer before it counts as down, in seconds.
+    HEALTH_BROKER_TIMEOUT = float(_env("HEALTH_BROKER_TIMEOUT", "2"))
+
     LOGIN_MAX_FAILURES = int(_env("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCK_MINUTES = int(_env("LOGIN_LOCK_MINUTES", "15"))
     # Flask-Limiter on failed sign-ins (limits syntax, ";" between several). Per client address

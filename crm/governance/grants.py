@@ -6,7 +6,6 @@ task has to close it. Every read of a card that only a grant opens is audited.
 
 from datetime import datetime, timedelta
 
-from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -24,8 +23,7 @@ def live_client_ids(user) -> list[int]:
     """The customers `user` reads under a live grant now (asked once per request)."""
     from crm.extensions import db
 
-    # Kept on the request itself: an app context (and its g) may outlive one request.
-    cache = request.environ.setdefault("crm.grant_ids", {}) if has_request_context() else {}
+    cache = access.request_cache().setdefault("crm.grant_ids", {})
     if user.id not in cache:
         t = ViewGrant.__table__
         stmt = select(t.c.client_id).where(t.c.author_id == user.id, t.c.status == APPROVED,
@@ -36,8 +34,7 @@ def live_client_ids(user) -> list[int]:
 
 
 def _forget() -> None:
-    if has_request_context():
-        request.environ.pop("crm.grant_ids", None)
+    access.request_cache().pop("crm.grant_ids", None)
 
 
 def request_grant(session, client_code: str, reason: str) -> ViewGrant:

@@ -7,6 +7,7 @@ soft-deleted customer from every query); its soft-deletable rows are marked too,
 recycle bin restores exactly the rows the deletion hid and no row deleted earlier on its own.
 """
 
+import logging
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -28,6 +29,8 @@ from crm.governance.models import (
     DestructionRecord,
 )
 from crm.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
 
 UNSCOPED = {"crm_unscoped": True, "crm_include_deleted": True, "populate_existing": True}
 
@@ -248,4 +251,6 @@ def destroy_expired(session, now=None) -> dict:
         .order_by(DeletionRequest.id)).all()
     for request in due:
         destroy(session, request, now)
+    if due:
+        logger.info("retention: %s deletions past %s days destroyed", len(due), retention_days())
     return {"destroyed": len(due)}

@@ -41,6 +41,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 import smtplib
 import ssl
@@ -69,6 +70,8 @@ from crm.notifications.models import (
 )
 from crm.notifications.services import DIGEST, kind_label
 from crm.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
 MAX_ATTEMPTS = 5
@@ -136,6 +139,9 @@ def _settle(session, row, error: Exception | None) -> None:
             row.status, row.next_attempt_at = FAILED, None
         else:
             row.status, row.next_attempt_at = PENDING, now + backoff(row.attempts)
+        # The row's id, not its address or webhook: the error text is kept on the row.
+        logger.warning("%s %s not sent (attempt %s, %s): %s", row.__tablename__, row.id,
+                       row.attempts, row.status, type(error).__name__)
     session.commit()
 
 
@@ -285,6 +291,8 @@ def _send_mails(session, now, limit) -> int:
                 sent += 1
     finally:
         mailer.close()
+    if ids:
+        logger.info("outbox: %s of %s mails sent", sent, len(ids))
     return sent
 
 

@@ -1,8 +1,14 @@
-"""Celery wiring: every task runs inside an app context, as the system actor."""
+"""Celery wiring: every task runs inside an app context, as the system actor; every task's
+start, end (with its duration) and failure is logged."""
 
-from celery import Celery, Task
+import logging
+import time
+
+from celery import Celery, Task, signals
 from celery.schedules import crontab
 from flask import Flask
+
+logger = logging.getLogger(__name__)
 
 TASK_MODULES = ["crm.tasks.maintenance", "crm.tasks.notifications", "crm.tasks.cards",
                 "crm.tasks.credit", "crm.tasks.archives", "crm.tasks.intake",
@@ -62,6 +68,54 @@ def init_celery(app: Flask) -> Celery:
         worker_hijack_root_logger=False,
     )
     celery_app.conf.update(app.config.get("CELERY", {}))
+    _connect_task_log()
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+_STARTED: dict[str, float] = {}
+
+
+def _task_started(task_id=None, task=None, **kwargs):
+    _STARTED[task_id] = time.perf_counter()
+    logger.info("task %s started (id %s)", task.name, task_id)
+
+
+def _task_ended(task_id=None, task=None, state=None, **kwargs):
+    started = _STARTED.pop(task_id, None)
+    duration = (time.perf_counter() - started) * 1000 if started else 0.0
+    logger.info("task %s ended %s in %.1fms (id %s)", task.name, state, duration, task_id,
+                extra={"duration_ms": round(duration, 1)})
+
+
+def _task_failed(task_id=None, exception=None, sender=None, einfo=None, **kwargs):
+    # The exception's type and where it was raised, not its text: a driver's error may quote
+    # the row's values (a phone, an ID number). Celery's own log line has the rest.
+    tb = exception.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+    logger.error("task %s failed (id %s): %s at %s", getattr(sender, "name", sender), task_id,
+                 type(exception).__name__, where)
+
+
+def _use_celery_logging(**kwargs):
+    """In a worker or beat, Celery's own handlers (its format, its --logfile) write the app's
+    lines too: the app's stderr handler would write them a second time, through Celery's
+    redirection of stderr."""
+    crm_logger = logging.getLogger("crm")
+    for handler in [h for h in crm_logger.handlers if getattr(h, "crm_handler", False)]:
+        crm_logger.removeHandler(handler)
+
+
+def _connect_task_log() -> None:
+    """Celery's signals are process-wide; connected once, whatever the number of apps."""
+    # Sent by `celery worker` and `celery beat` only (not by an embedded test worker).
+    signals.celeryd_init.connect(_use_celery_logging, weak=False,
+                                 dispatch_uid="crm.use_celery_logging")
+    signals.beat_init.connect(_use_celery_logging, weak=False,
+                              dispatch_uid="crm.use_celery_logging_beat")
+    signals.task_prerun.connect(_task_started, weak=False, dispatch_uid="crm.task_started")
+    signals.task_postrun.connect(_task_ended, weak=False, dispatch_uid="crm.task_ended")
+    signals.task_failure.connect(_task_failed, weak=False, dispatch_uid="crm.task_failed")

@@ -2,6 +2,8 @@
 sweep (which also indexes filings a queue outage left behind) and the yearly closing of the
 previous year's volumes. Each takes ids and is idempotent."""
 
+import logging
+
 from celery import shared_task
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -13,6 +15,8 @@ from crm.extensions import db
 from crm.governance.services import mark_task_run
 from crm.timeutil import local_today
 
+logger = logging.getLogger(__name__)
+
 
 @shared_task(name="crm.tasks.archives.index_document")
 def index_document(doc_id: int) -> dict:
@@ -20,6 +24,7 @@ def index_document(doc_id: int) -> dict:
         result = arch.index_document(db.session, doc_id)
     except DomainError as exc:  # a draft, or its volume closed: the archivist sees it pending
         db.session.rollback()
+        logger.info("document %s not indexed: refused by a rule", doc_id)
         return {"document": doc_id, "refused": str(exc.message)}
     db.session.commit()
     return result
@@ -36,6 +41,9 @@ def nightly_integrity() -> dict:
         except DomainError:  # e.g. its volume was closed meanwhile: left for the archivist
             db.session.rollback()
     result = arch.check_integrity(db.session)
+    problems = result["changed"] + result["missing"] + result["sets"]
+    logger.log(logging.WARNING if problems else logging.INFO,
+               "archives integrity: %s, %s filings indexed", result, indexed)
     mark_task_run(db.session, "archives-integrity", {**result, "indexed": indexed})
     db.session.commit()
     return result
@@ -60,6 +68,8 @@ def enqueue_index(doc_id: int) -> bool:
     try:
         index_document.delay(doc_id)
     except OperationalError as exc:
+        logger.warning("document %s filed but not queued for indexing: the broker is not "
+                       "reachable (%s)", doc_id, type(exc).__name__)
         raise DomainError(_l("The task queue is not reachable; the document is filed and "
                              "will be indexed tonight.")) from exc
     return True

@@ -1,6 +1,8 @@
 """Credit tasks: finance's check of all customers (queued from the screen, nightly from beat),
 the nightly balance reconciliation and the quarterly re-evaluation. Each is idempotent."""
 
+import logging
+
 from celery import shared_task
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -10,6 +12,8 @@ from crm.credit import services as cs
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.governance.services import mark_task_run
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="crm.tasks.credit.run_check")
@@ -23,6 +27,10 @@ def nightly_check() -> dict:
     db.session.commit()
     result = cs.run_check(db.session, run.id)
     mismatches = cs.reconcile_balances(db.session)
+    if mismatches:
+        # Balances kept with each ledger row disagree with the ledger: finance must look.
+        logger.warning("credit nightly: %s customers' balances differ from their ledgers "
+                       "(first ids: %s)", len(mismatches), [m[0] for m in mismatches[:10]])
     mark_task_run(db.session, "credit-nightly", {**result, "balance_mismatches": [
         [cid, str(kept), str(owed)] for cid, kept, owed in mismatches[:100]]})
     db.session.commit()
@@ -45,4 +53,6 @@ def enqueue_check(run_id: int) -> None:
     try:
         run_check.delay(run_id)
     except OperationalError as exc:
+        logger.warning("credit check run %s not queued: the broker is not reachable (%s)",
+                       run_id, type(exc).__name__)
         raise DomainError(_l("The task queue is not reachable; the check stays queued.")) from exc

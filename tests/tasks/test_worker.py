@@ -17,15 +17,6 @@ from crm.tasks.maintenance import heartbeat
 HEARTBEAT = "crm.tasks.maintenance.heartbeat"
 
 
-@pytest.fixture
-def celery_app(app):
-    celery_app = app.extensions["celery"]
-    # shared_task resolves against the current app; another create_app() may have replaced it.
-    celery_app.set_current()
-    celery_app.set_default()
-    return celery_app
-
-
 @pytest.mark.worker
 def test_heartbeat_is_executed_by_a_real_worker(app, celery_app):
     with start_worker(celery_app, pool="solo", shutdown_timeout=30):
