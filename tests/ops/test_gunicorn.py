@@ -48,6 +48,8 @@ def server_env(tmp_path) -> dict:
         "CRM_SECRET_KEY": "gunicorn-test-" + os.urandom(16).hex(),
         "CRM_FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "CRM_LOOKUP_HASH_KEY": os.urandom(32).hex(),
+        # Plain http on loopback: production's secure-only cookies would never come back.
+        "CRM_SECURE_COOKIES": "0",
     })
     return env
 

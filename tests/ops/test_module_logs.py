@@ -31,7 +31,7 @@ def test_a_mail_that_cannot_be_sent_is_a_warning_without_its_address(app, world,
         assert send_outbox(db.session) == 0
     warning, summary = [r for r in caplog.records if r.name == "crm.notifications.delivery"]
     assert warning.levelno == logging.WARNING
-    assert warning.getMessage().== (
+    assert warning.getMessage() == (
         "outbox_mail 1 not sent (attempt 1, pending): ConnectionRefusedError")
     assert summary.getMessage() == "outbox: 0 of 1 mails sent"
     assert "wang@example.com" not in caplog.text
