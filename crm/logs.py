@@ -85,7 +85,8 @@ def init_request_log(app: Flask) -> None:
         response.headers[REQUEST_ID_HEADER] = request_id
         started = g.get("request_started")
         duration = (time.perf_counter() - started) * 1000 if started else 0.0
-        user_id = current_user.get_id() if current_user.is_authenticated else None
+        # The id, never get_id(): that carries the session token, a secret.
+        user_id = str(current_user.id) if current_user.is_authenticated else None
         # The path only: a query string may carry a searched name or phone number.
         logger.log(logging.WARNING if response.status_code >= 500 else logging.INFO,
                    "%s %s %s %.1fms user=%s", request.method, request.path,
