@@ -24,6 +24,7 @@ from crm.admin.base import ScopedModelView, perform
 from crm.archives import rules, services
 from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
 from crm.errors import NotAllowed
+from crm.excel.safe import SafeWorkbook
 from crm.extensions import db
 from crm.timeutil import format_local, local_today
 
@@ -287,15 +288,14 @@ class ArchiveVolumeView(ScopedModelView):
     @expose("/catalogue.xlsx")
     def catalogue_view(self):
         """The catalogue to print and bind with the paper volume (卷内目录)."""
-        from openpyxl import Workbook
-
         volume = self.get_one(request.args.get("id"))
         set_kind = request.args.get("set", rules.PAPER)
         if set_kind not in rules.SETS:
             abort(404)
-        book = Workbook()
-        sheet = book.active
-        sheet.title = str(rules.SETS[set_kind])[:31]
+        book = SafeWorkbook()
+        sheet = book.sheet(rules.SETS[set_kind])
+        for col, width in zip("ABCDEFG", (6, 28, 14, 40, 12, 6, 60), strict=True):
+            sheet.column_dimensions[col].width = width
         sheet.append([_("Catalogue of volume %(code)s", code=volume.code),
                       str(rules.CATEGORIES[volume.category][1]), str(volume.manager),
                       str(rules.RETENTIONS[volume.retention])])
@@ -304,11 +304,7 @@ class ArchiveVolumeView(ScopedModelView):
         for line in self._lines(volume, set_kind):
             sheet.append([line.item_no, line.archive_no, line.responsible, line.title,
                           line.doc_date.isoformat(), line.pages, line.remarks])
-        for col, width in zip("ABCDEFG", (6, 28, 14, 40, 12, 6, 60), strict=True):
-            sheet.column_dimensions[col].width = width
-        out = io.BytesIO()
-        book.save(out)
-        out.seek(0)
+        out = io.BytesIO(book.save())
         return send_file(out, as_attachment=True, download_name=f"{volume.code}-{set_kind}.xlsx",
                          mimetype="application/vnd.openxmlformats-officedocument."
                                   "spreadsheetml.sheet")

@@ -17,11 +17,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.utils import secure_filename
 from wtforms import StringField
 
 from crm.access import can, current_actor
 from crm.admin.listing import BoundedListMixin
 from crm.errors import DomainError, NotAllowed
+from crm.excel.safe import csv_response
 from crm.extensions import db
 from crm.governance.consent import screen_details
 from crm.governance.services import add_record, change_record, soft_delete
@@ -110,6 +112,15 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     @property
     def can_export(self):
         return can(current_actor(), "export", area=self.area)
+
+    # --- exports: every cell through crm.excel.safe (no formulas) ---------------------------
+    def _export_csv(self, return_url):
+        _count, data = self._export_data()
+        header = [str(label) for _, label in self._export_columns]
+        rows = ([self.get_export_value(row, name) for name, _ in self._export_columns]
+                for row in data)
+        name = secure_filename(self.get_export_name(export_type="csv"))
+        return csv_response(header, rows, name, stream=True)
 
     # --- reads ------------------------------------------------------------------------------
     def get_one(self, id):

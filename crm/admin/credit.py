@@ -3,12 +3,10 @@
 Thin: every write goes through crm.credit.services; reads are narrowed by crm.access (finance
 reads every customer's credit, the others their own scope)."""
 
-import csv
-import io
 from dataclasses import dataclass
 from functools import partial
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import IntEqualFilter
@@ -40,6 +38,7 @@ from crm.credit.models import (
     RepaymentPlan,
 )
 from crm.errors import DomainError
+from crm.excel.safe import csv_response
 from crm.extensions import db
 from crm.settings import DEFAULTS
 from crm.timeutil import format_local
@@ -347,14 +346,11 @@ class AgingReportView(RoleView):
         if request.args.get("format") == "csv":
             if not can(current_actor(), "export", area="credit"):
                 abort(403)
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow([str(_l("Name")), *[str(BUCKET_LABELS[k]) for k in
-                                                 (*rules.AGING_BUCKETS, "total")]])
-            for r in rows:
-                writer.writerow([r["label"], *[r[k] for k in (*rules.AGING_BUCKETS, "total")]])
-            return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
-                "Content-Disposition": f"attachment; filename=aging-{group}.csv"})
+            header = [str(_l("Name")), *[str(BUCKET_LABELS[k]) for k in
+                                         (*rules.AGING_BUCKETS, "total")]]
+            return csv_response(header, ([r["label"], *[r[k] for k in
+                                                        (*rules.AGING_BUCKETS, "total")]]
+                                         for r in rows), f"aging-{group}.csv")
         return self.render("admin/crm/credit_aging.html", rows=rows, group=group,
                            buckets=(*rules.AGING_BUCKETS, "total"), labels=BUCKET_LABELS)
 

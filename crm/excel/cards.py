@@ -10,10 +10,9 @@ register_clients (register_client's checks, one flush) in the caller's one trans
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from io import BytesIO
 
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -25,6 +24,7 @@ from crm.auth.models import Region, User
 from crm.clients.models import Client
 from crm.clients.services import check_new_client, register_clients
 from crm.errors import DomainError
+from crm.excel.safe import SafeWorkbook
 from crm.intake.duplicates import existing_matches, match_keys
 
 # The card's columns in the order of the paper card (RULES R1), with the staff's headers.
@@ -93,8 +93,8 @@ class ImportReport:
 def template_workbook(rows=()) -> bytes:
     """The card template: Chinese headers, a drop-down for each choice, optional rows.
     Written in openpyxl's write-only mode: thousands of rows in a fraction of the time."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("客户档案卡")
+    wb = SafeWorkbook()
+    ws = wb.sheet("客户档案卡")
     fields = list(HEADERS)
     ws.freeze_panes = "B2"
     for i, name in enumerate(fields, start=1):
@@ -114,9 +114,7 @@ def template_workbook(rows=()) -> bytes:
     ws.append(header)
     for row in rows:
         ws.append([row.get(f) for f in fields])
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return wb.save()
 
 
 def _text(value) -> str | None:
