@@ -11,6 +11,9 @@ from crm.extensions import babel, csrf, db, login_manager, migrate
 def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     load_config(app, config)
+    from crm.bounds import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
 
     from crm import models  # noqa: F401  (every table, for Alembic and the mappers)
@@ -100,11 +103,12 @@ def _init_database_hooks(app: Flask) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    from crm import access
+    from crm import access, bounds
     from crm.governance import audit
 
     access.install(Session)
     audit.install(Session)
+    bounds.install(Session)
     if not event.contains(Engine, "connect", _connection_settings):
         event.listen(Engine, "connect", _connection_settings)
 

@@ -31,6 +31,10 @@ class Config:
     ARCHIVE_ROOT = _env("ARCHIVE_ROOT", str(INSTANCE_DIR / "archive"))
     MAIL_DIR = _env("MAIL_DIR", str(INSTANCE_DIR / "outbox"))
 
+    # The largest request body (an upload with its form): a bigger one is refused with 413.
+    MAX_UPLOAD_MB = int(_env("MAX_UPLOAD_MB", "50"))
+    MAX_CONTENT_LENGTH = MAX_UPLOAD_MB * 1024 * 1024
+
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE

@@ -6,22 +6,35 @@ would answer from the identity map), turns an out-of-scope record into 404, and 
 updates and deletes through the domain functions so that no view can skip a rule.
 """
 
+from decimal import Decimal
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.babel import ngettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.sqla.filters import (
+    FilterEqual,
+    FilterGreater,
+    FilterInList,
+    FilterNotEqual,
+    FilterNotInList,
+    FilterSmaller,
+)
+from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import Integer, Numeric, select
 from werkzeug.utils import secure_filename
 from wtforms import StringField
 
 from crm.access import can, current_actor
 from crm.admin.listing import BoundedListMixin
+from crm.bounds import FormBounds, bounded_id, value_error
 from crm.errors import DomainError, NotAllowed
 from crm.excel.safe import csv_response
 from crm.extensions import db
@@ -53,8 +66,13 @@ def select_one(model, pk):
     """Load one row through the scoped query layer, ignoring what the session already holds."""
     column = model.__mapper__.primary_key[0]
     try:  # the AJAX fields pass the id as text, which PostgreSQL will not compare to an integer
-        pk = column.type.python_type(pk)
+        if column.type.python_type is int:  # nor to an integer its column cannot hold
+            pk = bounded_id(pk, column.type)
+        else:
+            pk = column.type.python_type(pk)
     except (TypeError, ValueError):
+        return None
+    if pk is None:
         return None
     stmt = select(model).where(column == pk)
     return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
@@ -84,9 +102,73 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
             return select_one(self.model, pk)
 
 
+class BoundedModelConverter(AdminModelConverter):
+    """Flask-Admin's form fields, each bounded by what its column can hold (crm.bounds);
+    text fields already get their column's length from Flask-Admin."""
+
+    @converts("Integer")
+    def handle_integer_types(self, column, field_args, **extra):
+        field_args["validators"].append(FormBounds(column.type))
+        return super().handle_integer_types(column=column, field_args=field_args, **extra)
+
+    @converts("Numeric")
+    def handle_decimal_types(self, column, field_args, **extra):
+        field_args["validators"].append(FormBounds(column.type))
+        return super().handle_decimal_types(column=column, field_args=field_args, **extra)
+
+
+# Filters whose own clean() leaves the text as typed: against an integer column, PostgreSQL
+# refuses to compare (and no integer column holds 20 digits), so the value is made a bounded int.
+_TEXT_FILTERS = (FilterEqual, FilterNotEqual, FilterGreater, FilterSmaller, FilterInList,
+                 FilterNotInList)
+
+
+def bound_filter(flt) -> None:
+    """A filter's value must be one its column can hold: otherwise Flask-Admin's own check
+    (`validate`) refuses it with a message on the list, instead of the database with a 500."""
+    type_ = getattr(getattr(flt, "column", None), "type", None)
+    if type_ is None or getattr(flt, "crm_bounded", False):
+        return
+    own_validate, own_clean = flt.validate, flt.clean
+    as_int = isinstance(type_, Integer) and type(flt) in _TEXT_FILTERS
+
+    def clean(value):
+        cleaned = own_clean(value)
+        if as_int:
+            items = cleaned if isinstance(cleaned, list) else [cleaned]
+            ints = [bounded_id(v, type_) for v in items]
+            if None in ints:
+                raise ValueError(value)
+            cleaned = ints if isinstance(cleaned, list) else ints[0]
+        return cleaned
+
+    def validate(value):
+        if not own_validate(value):
+            return False
+        try:
+            cleaned = clean(value)
+        except (TypeError, ValueError, ArithmeticError):
+            return False
+        items = cleaned if isinstance(cleaned, list | tuple) else [cleaned]
+        return all(_filter_value_ok(type_, v) for v in items)
+
+    flt.clean, flt.validate, flt.crm_bounded = clean, validate, True
+
+
+def _filter_value_ok(type_, value) -> bool:
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return False
+        value = Decimal(str(value))
+    if isinstance(type_, Numeric) and isinstance(value, Decimal):
+        return value.is_finite() and abs(value) < Decimal(10) ** 15
+    return value_error(type_, value) is None
+
+
 class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     area: str = ""
     form_base_class = SecureForm
+    model_form_converter = BoundedModelConverter
     extra_form_fields: tuple = ()
     can_view_details = True
     can_set_page_size = True
@@ -124,14 +206,15 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
 
     # --- reads ------------------------------------------------------------------------------
     def get_one(self, id):
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
-            abort(404)
-        row = select_one(self.model, pk)
+        row = select_one(self.model, id) if id is not None else None
         if row is None:
             abort(404)
         return row
+
+    def _refresh_filters_cache(self) -> None:
+        super()._refresh_filters_cache()
+        for flt in self._filters or ():
+            bound_filter(flt)
 
     def _get_filter_groups(self):
         """Flask-Admin computes option lists once at start-up; scoped ones are asked per request."""
