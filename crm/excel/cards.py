@@ -26,6 +26,7 @@ from crm.clients.services import check_new_client, register_clients
 from crm.errors import DomainError
 from crm.excel.safe import SafeWorkbook
 from crm.intake.duplicates import existing_matches, match_keys
+from crm.uploads import is_xlsx
 
 # The card's columns in the order of the paper card (RULES R1), with the staff's headers.
 HEADERS = {
@@ -195,6 +196,8 @@ class _People:
 def read_rows(stream, report: ImportReport) -> list[tuple[int, dict]]:
     """The filled rows as {field: raw value}, numbered as Excel shows them."""
     try:
+        if not is_xlsx(stream):  # by content: a zip with the parts of a workbook
+            raise ValueError
         wb = load_workbook(stream, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         report.add(1, "file", _l("This is not an .xlsx workbook."))
