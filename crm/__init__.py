@@ -33,6 +33,10 @@ def create_app(config=None) -> Flask:
 
     init_admin(app)
 
+    from crm import errorpages
+
+    errorpages.init_app(app)
+
     from crm.cli import register_cli
 
     register_cli(app)

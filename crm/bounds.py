@@ -50,7 +50,8 @@ def integer_error(value, type_):
         return None
     limit = int_limit(type_)
     if not -limit - 1 <= value <= limit:
-        return _l("Out of range: at most %(max)s.", max=f"{limit:,}")
+        shown = f"{limit:,}"
+        return _l("Out of range: at most %(max)s.", max=shown)
     return None
 
 
@@ -69,8 +70,8 @@ def numeric_error(value, type_):
         return None
     scale = scale or 0
     if abs(number) >= Decimal(10) ** (precision - scale):
-        return _l("Too large: the value must be below %(limit)s.",
-                  limit=f"{10 ** (precision - scale):,}")
+        shown = f"{10 ** (precision - scale):,}"
+        return _l("Too large: the value must be below %(limit)s.", limit=shown)
     if number != number.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_DOWN"):
         return _l("At most %(places)d decimal places.", places=scale)
     return None
