@@ -6,6 +6,7 @@ would answer from the identity map), turns an out-of-scope record into 404, and 
 updates and deletes through the domain functions so that no view can skip a rule.
 """
 
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask import abort, flash, redirect, request, url_for
@@ -28,7 +29,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import Integer, Numeric, select
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, select
 from werkzeug.utils import secure_filename
 from wtforms import StringField
 
@@ -117,10 +118,32 @@ class BoundedModelConverter(AdminModelConverter):
         return super().handle_decimal_types(column=column, field_args=field_args, **extra)
 
 
-# Filters whose own clean() leaves the text as typed: against an integer column, PostgreSQL
-# refuses to compare (and no integer column holds 20 digits), so the value is made a bounded int.
+# Filters whose own clean() leaves the text as typed: PostgreSQL will not compare text with an
+# integer, boolean or date column (and no integer column holds 20 digits), so the value is
+# made the column's own type first; a value that is not one is refused.
 _TEXT_FILTERS = (FilterEqual, FilterNotEqual, FilterGreater, FilterSmaller, FilterInList,
                  FilterNotInList)
+_BOOLEANS = {"1": True, "0": False, "true": True, "false": False, "y": True, "n": False}
+
+
+def _typed(type_, text):
+    if not isinstance(text, str):
+        return text
+    text = text.strip()
+    if isinstance(type_, Boolean):
+        return _BOOLEANS[text.lower()]
+    if isinstance(type_, Integer):
+        number = bounded_id(text, type_)
+        if number is None:
+            raise ValueError(text)
+        return number
+    if isinstance(type_, Numeric) and getattr(type_, "asdecimal", True):
+        return Decimal(text)
+    if isinstance(type_, DateTime):
+        return datetime.fromisoformat(text)
+    if isinstance(type_, Date):
+        return date.fromisoformat(text)
+    return text
 
 
 def bound_filter(flt) -> None:
@@ -130,17 +153,18 @@ def bound_filter(flt) -> None:
     if type_ is None or getattr(flt, "crm_bounded", False):
         return
     own_validate, own_clean = flt.validate, flt.clean
-    as_int = isinstance(type_, Integer) and type(flt) in _TEXT_FILTERS
+    retype = type(flt) in _TEXT_FILTERS
 
-    def clean(value):
+    def clean(value):  # Flask-Admin's own validate() calls it and expects ValueError
         cleaned = own_clean(value)
-        if as_int:
-            items = cleaned if isinstance(cleaned, list) else [cleaned]
-            ints = [bounded_id(v, type_) for v in items]
-            if None in ints:
-                raise ValueError(value)
-            cleaned = ints if isinstance(cleaned, list) else ints[0]
-        return cleaned
+        if not retype:
+            return cleaned
+        try:
+            if isinstance(cleaned, list):
+                return [_typed(type_, v) for v in cleaned]
+            return _typed(type_, cleaned)
+        except (TypeError, KeyError, ArithmeticError) as exc:
+            raise ValueError(value) from exc
 
     def validate(value):
         if not own_validate(value):
@@ -161,6 +185,7 @@ def _filter_value_ok(type_, value) -> bool:
             return False
         value = Decimal(str(value))
     if isinstance(type_, Numeric) and isinstance(value, Decimal):
+        # a filter may compare with a value the column cannot hold, within reason
         return value.is_finite() and abs(value) < Decimal(10) ** 15
     return value_error(type_, value) is None
 
