@@ -45,6 +45,19 @@ def bounded_id(value, type_=None) -> int | None:
     return number if -limit - 1 <= number <= limit else None
 
 
+def id_arg(value) -> int:
+    """`request.args.get(name, type=id_arg)`: a 32-bit int, or the default (ValueError)."""
+    number = bounded_id(value)
+    if number is None:
+        raise ValueError(value)
+    return number
+
+
+def id_list(values) -> list[int]:
+    """The ids an action was given (rowid checkboxes), without any no column holds."""
+    return [n for n in (bounded_id(v) for v in values) if n is not None]
+
+
 def integer_error(value, type_):
     if isinstance(value, bool) or not isinstance(value, int):
         return None

@@ -109,9 +109,8 @@ CONTRACT = {"kind": "contract", "title": "场地租赁合同", "number": ""}
 
 
 @pytest.mark.parametrize(("amount", "saved"), [
-    ("1e30", None), ("NaN", None), ("Infinity", None), ("-0.001", None), ("0.001", None),
-    ("1000000000000", None), ("999999999999.99", Decimal("999999999999.99")),
-    ("1e3", Decimal("1000.00")),
+    ("1e30", None), ("0.001", None), ("1000000000000", None),
+    ("999999999999.99", Decimal("999999999999.99")), ("1e3", Decimal("1000.00")),
 ])
 def test_contract_amounts_fit_their_column(world, login_as, amount, saved):
     from crm.contracts.models import Contract
@@ -132,8 +131,7 @@ def test_a_20_digit_customer_in_a_select_field_is_a_field_error(world, login_as)
     assert r.status_code == 200
 
 
-@pytest.mark.parametrize("amount", ["1e30", "NaN", "-Infinity", "abc", "-0.001", "0.001"])
-def test_a_card_use_amount_fits_its_column(world, amount):
+def _card(world):
     from crm.cards import services
     from tests.cards.conftest import make_type
     from tests.factories import create_client, valid_id_number
@@ -144,21 +142,34 @@ def test_a_card_use_amount_fits_its_column(world, amount):
                            id_number=number)
     card = services.issue_card(db.session, person, gold, number, today=date(2026, 1, 31))
     db.session.commit()
+    return card, number
+
+
+@pytest.mark.parametrize("amount", ["1e30", "NaN", "abc", "0.001"])
+def test_a_card_use_amount_fits_its_column(world, amount):
+    from crm.cards import services
+
+    card, number = _card(world)
     with pytest.raises(DomainError) as err:
-        services.record_use(db.session, card.number, number, "前台", amount,
-                            today=date(2026, 2, 1))
+        services.record_use(db.session, card.number, number, "前台", amount)
     assert "amount" in err.value.field_errors
 
 
 def test_card_use_form_refuses_1e30(world, login_as):
     from crm.cards.models import CardUse
 
-    r = login_as(world.clerk).post("/admin/card_use/new/", data={
-        "number": "X1", "holder": "x", "place": "前台", "amount": "1e30"})
+    card, number = _card(world)
+    c = login_as(world.clerk)
+    r = c.post("/admin/card_use/new/", data={
+        "number": card.number, "holder": number, "place": "前台", "amount": "1e30"})
     assert r.status_code == 200 and db.session.scalars(select(CardUse)).all() == []
+    r = c.post("/admin/card_use/new/", data={
+        "number": card.number, "holder": number, "place": "前台", "amount": "1e3"})
+    assert r.status_code == 302
+    assert [u.amount for u in db.session.scalars(select(CardUse))] == [Decimal("1000.00")]
 
 
-@pytest.mark.parametrize("amount", ["1e30", "NaN", "abc", "-0.001"])
+@pytest.mark.parametrize("amount", ["1e30", "1e12", "0.001"])
 def test_a_discount_amount_fits_its_column(amount):
     from crm.complaints.services import parse_amount
 
@@ -315,11 +326,26 @@ def test_a_contract_original_is_checked_by_content(world, login_as, archive_root
     assert stored.suffix == ".docx"
 
 
-def test_the_excel_import_takes_only_a_real_workbook(world, login_as):
-    from crm.clients.models import Client
-
-    before = db.session.scalars(select(Client)).all()
-    r = login_as(world.am1).post("/admin/card_import/", data={
-        "file": (io.BytesIO(PDF), "cards.xlsx")}, content_type="multipart/form-data")
-    assert r.status_code == 200 and "xlsx" in r.get_data(as_text=True)
-    assert db.session.scalars(select(Client)).all() == before
+def test_ids_typed_into_custom_screens_are_bounded(world, login_as):
+    """The hand-made screens read ids from forms and links: a 20-digit one is no such row."""
+    manager = login_as(world.sales_manager)
+    for path in (f"/admin/contract/?client={HUGE}", f"/admin/archive_document/?client_id={HUGE}",
+                 f"/admin/archive_document/new/?client_id={HUGE}",
+                 f"/admin/consent/?client={HUGE}"):
+        assert manager.get(path).status_code < 500, path
+    rm = login_as(world.rm_east)
+    for data in ({"client_id": str(world.c1.id), "owner_id": HUGE},
+                 {"client_id": HUGE, "owner_id": str(world.am1.id)}):
+        assert rm.post("/admin/assignment/assign", data=data).status_code == 404
+    assert manager.post("/admin/handover/", data={"leaving_id": HUGE,
+                                                  "successor_id": HUGE}).status_code < 500
+    for endpoint in ("client", "contract", "credit_profile", "inbox"):
+        r = manager.post(f"/admin/{endpoint}/action/", data={"action": "delete", "rowid": HUGE})
+        assert r.status_code < 500, endpoint
+    finance = login_as(world.finance)
+    r = finance.post("/admin/credit_ledger/new/", data={
+        "client": str(world.c1.id), "kind": "reversal", "entry_date": "2026-11-01",
+        "amount": "1", "reverses": HUGE})
+    assert r.status_code == 200
+    r = finance.post("/admin/credit_check/start", data={"client_id": HUGE})
+    assert r.status_code < 500

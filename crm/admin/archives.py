@@ -23,6 +23,7 @@ from crm.access import ARCHIVIST, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.archives import rules, services
 from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
+from crm.bounds import id_arg, id_list
 from crm.errors import NotAllowed
 from crm.excel.safe import SafeWorkbook
 from crm.extensions import db
@@ -135,7 +136,7 @@ class ArchiveDocumentView(ScopedModelView):
 
     # --- lists by customer and by category ------------------------------------------------
     def _narrowed(self, query):
-        client_id = request.args.get("client_id", type=int)
+        client_id = request.args.get("client_id", type=id_arg)
         category = request.args.get("category")
         if client_id:
             query = query.filter(ArchiveDocument.client_id == client_id)
@@ -152,7 +153,7 @@ class ArchiveDocumentView(ScopedModelView):
     def render(self, template, **kwargs):
         if template == self.list_template:
             kwargs.update(categories=rules.CATEGORIES, category=request.args.get("category"),
-                          client_id=request.args.get("client_id", type=int))
+                          client_id=request.args.get("client_id", type=id_arg))
         doc = kwargs.get("model")
         if template == self.details_template and doc is not None:
             kwargs.update(self._page(doc))
@@ -320,7 +321,7 @@ class ArchiveVolumeView(ScopedModelView):
 
     @expose("/close-year/", methods=("POST",))
     def close_year_view(self):
-        year = request.form.get("year", type=int)
+        year = request.form.get("year", type=id_arg)
         if not year:
             abort(400)
         try:
@@ -357,7 +358,7 @@ class ArchiveFlagView(ScopedModelView):
     def action_resolve(self, ids):
         if not can(current_actor(), "bind", area="archives"):
             abort(403)
-        rows = self.get_query().filter(ArchiveFlag.id.in_([int(i) for i in ids])).all()
+        rows = self.get_query().filter(ArchiveFlag.id.in_(id_list(ids))).all()
         for flag in rows:
             services.resolve_flag(db.session, flag)
         db.session.commit()

@@ -35,7 +35,7 @@ from wtforms import StringField
 
 from crm.access import can, current_actor
 from crm.admin.listing import BoundedListMixin
-from crm.bounds import FormBounds, bounded_id, value_error
+from crm.bounds import FormBounds, bounded_id, id_list, value_error
 from crm.errors import DomainError, NotAllowed
 from crm.excel.safe import csv_response
 from crm.extensions import db
@@ -379,7 +379,7 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
 
     @action("delete", _l("Delete"), _l("Are you sure you want to delete selected records?"))
     def action_delete(self, ids):
-        rows = self.get_query().filter(self.model.id.in_([int(i) for i in ids])).all()
+        rows = self.get_query().filter(self.model.id.in_(id_list(ids))).all()
         count = sum(1 for row in rows if self.delete_model(row))
         if count:
             flash(ngettext("Record was successfully deleted.",

@@ -13,13 +13,14 @@ from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import Integer, select
 from wtforms import IntegerField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm import access
 from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import RoleView, ScopedModelView, SecureForm
+from crm.bounds import FormBounds, id_arg, id_list
 from crm.credit import rules
 from crm.credit import services as cs
 from crm.credit.models import (
@@ -122,7 +123,7 @@ class CreditProfileView(ScopedModelView):
     def action_check(self, ids):
         if not can(current_actor(), "check", area="credit"):
             abort(403)
-        rows = self.get_query().filter(CreditProfile.id.in_([int(i) for i in ids])).all()
+        rows = self.get_query().filter(CreditProfile.id.in_(id_list(ids))).all()
         result = cs.check_now(db.session, [p.client_id for p in rows], current_actor())
         flash(_check_message(result), "success")
 
@@ -163,7 +164,7 @@ class LedgerView(ScopedModelView):
                  "source": {"validators": [Optional()]}}
     form_extra_fields = {
         "reverses": IntegerField(_l("Entry to reverse (for a reversal)"),
-                                 validators=[Optional()]),
+                                 validators=[Optional(), FormBounds(Integer())]),
         "override_reason": TextAreaField(
             _l("Limit override reason (managers only)"),
             validators=[Optional(), Length(max=500)]),
@@ -250,7 +251,8 @@ class DeferralView(ScopedModelView):
                      "reason": _l("Reason"), "created_at": _l("Approved at")}
     form_columns = ("charge", "new_due_date", "reason")
     form_extra_fields = {"charge": IntegerField(_l("Charge (ledger entry no.)"),
-                                                validators=[DataRequired()])}
+                                                validators=[DataRequired(),
+                                                            FormBounds(Integer())])}
 
     @property
     def can_create(self):
@@ -371,7 +373,7 @@ class CreditCheckView(RoleView):
     def start(self):
         from crm.tasks.credit import enqueue_check
 
-        client_id = request.form.get("client_id", type=int)
+        client_id = request.form.get("client_id", type=id_arg)
         if client_id is not None:
             result = cs.check_now(db.session, [client_id], current_actor())
             flash(_check_message(result), "success")

@@ -9,6 +9,7 @@ from markupsafe import Markup, escape
 from crm import access
 from crm.access import current_actor
 from crm.admin.base import ScopedModelView
+from crm.bounds import id_list
 from crm.extensions import db
 from crm.notifications.services import mark_read
 from crm.timeutil import format_local
@@ -35,6 +36,6 @@ class InboxView(ScopedModelView):
 
     @action("mark_read", _l("Mark as read"))
     def action_mark_read(self, ids):
-        mark_read(db.session, current_actor(), [int(i) for i in ids])
+        mark_read(db.session, current_actor(), id_list(ids))
         db.session.commit()
         flash(_("Marked as read."), "success")
