@@ -349,3 +349,15 @@ def test_ids_typed_into_custom_screens_are_bounded(world, login_as):
     assert r.status_code == 200
     r = finance.post("/admin/credit_check/start", data={"client_id": HUGE})
     assert r.status_code < 500
+
+
+def test_list_paging_and_sorting_arguments_are_bounded(world, app, login_as):
+    failures = []
+    for view in model_views(app):
+        c = login_as(users_for(world, view))
+        for query in (f"page={HUGE}", f"page=-{HUGE}", f"page_size={HUGE}", f"sort={HUGE}",
+                      f"sort=-{HUGE}", f"search={HUGE}"):
+            r = c.get(f"/admin/{view.endpoint}/?{query}")
+            if r.status_code != 200:
+                failures.append((view.endpoint, query, r.status_code))
+    assert failures == []

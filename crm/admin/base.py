@@ -236,6 +236,16 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
             abort(404)
         return row
 
+    max_page = 100_000  # deeper than any list is read; a larger page number reads page 0
+
+    def _get_list_extra_args(self):
+        args = super()._get_list_extra_args()
+        if not 0 <= (args.page or 0) <= self.max_page:
+            args.page = 0
+        if args.sort is not None and not 0 <= args.sort < 1000:
+            args.sort = None
+        return args
+
     def _refresh_filters_cache(self) -> None:
         super()._refresh_filters_cache()
         for flt in self._filters or ():
