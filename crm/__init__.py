@@ -16,6 +16,9 @@ from crm.security import init_security
 def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     load_config(app, config)
+    from crm.bounds import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     if app.config["PROXY_COUNT"]:
         # Behind N reverse proxies the client's address (sign-in throttle and lock) and scheme
@@ -56,6 +59,10 @@ def create_app(config=None) -> Flask:
     from crm.admin import init_admin
 
     init_admin(app)
+
+    from crm import errorpages
+
+    errorpages.init_app(app)
 
     from crm.cli import register_cli
 
@@ -134,11 +141,12 @@ def _init_database_hooks(app: Flask) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    from crm import access
+    from crm import access, bounds
     from crm.governance import audit
 
     access.install(Session)
     audit.install(Session)
+    bounds.install(Session)
     if not event.contains(Engine, "connect", _connection_settings):
         event.listen(Engine, "connect", _connection_settings)
 

@@ -51,6 +51,10 @@ class Config:
     MAIL_FROM = _env("MAIL_FROM", "客户档案系统 <crm@localhost>")
     ROBOT_TIMEOUT = float(_env("ROBOT_TIMEOUT", "10"))
 
+    # The largest request body (an upload with its form): a bigger one is refused with 413.
+    MAX_UPLOAD_MB = int(_env("MAX_UPLOAD_MB", "50"))
+    MAX_CONTENT_LENGTH = MAX_UPLOAD_MB * 1024 * 1024
+
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE

@@ -23,7 +23,9 @@ from crm.access import ARCHIVIST, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.archives import rules, services
 from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
+from crm.bounds import id_arg, id_list
 from crm.errors import NotAllowed
+from crm.excel.safe import SafeWorkbook
 from crm.extensions import db
 from crm.timeutil import format_local, local_today
 
@@ -134,7 +136,7 @@ class ArchiveDocumentView(ScopedModelView):
 
     # --- lists by customer and by category ------------------------------------------------
     def _narrowed(self, query):
-        client_id = request.args.get("client_id", type=int)
+        client_id = request.args.get("client_id", type=id_arg)
         category = request.args.get("category")
         if client_id:
             query = query.filter(ArchiveDocument.client_id == client_id)
@@ -151,7 +153,7 @@ class ArchiveDocumentView(ScopedModelView):
     def render(self, template, **kwargs):
         if template == self.list_template:
             kwargs.update(categories=rules.CATEGORIES, category=request.args.get("category"),
-                          client_id=request.args.get("client_id", type=int))
+                          client_id=request.args.get("client_id", type=id_arg))
         doc = kwargs.get("model")
         if template == self.details_template and doc is not None:
             kwargs.update(self._page(doc))
@@ -287,15 +289,14 @@ class ArchiveVolumeView(ScopedModelView):
     @expose("/catalogue.xlsx")
     def catalogue_view(self):
         """The catalogue to print and bind with the paper volume (卷内目录)."""
-        from openpyxl import Workbook
-
         volume = self.get_one(request.args.get("id"))
         set_kind = request.args.get("set", rules.PAPER)
         if set_kind not in rules.SETS:
             abort(404)
-        book = Workbook()
-        sheet = book.active
-        sheet.title = str(rules.SETS[set_kind])[:31]
+        book = SafeWorkbook()
+        sheet = book.sheet(rules.SETS[set_kind])
+        for col, width in zip("ABCDEFG", (6, 28, 14, 40, 12, 6, 60), strict=True):
+            sheet.column_dimensions[col].width = width
         sheet.append([_("Catalogue of volume %(code)s", code=volume.code),
                       str(rules.CATEGORIES[volume.category][1]), str(volume.manager),
                       str(rules.RETENTIONS[volume.retention])])
@@ -304,11 +305,7 @@ class ArchiveVolumeView(ScopedModelView):
         for line in self._lines(volume, set_kind):
             sheet.append([line.item_no, line.archive_no, line.responsible, line.title,
                           line.doc_date.isoformat(), line.pages, line.remarks])
-        for col, width in zip("ABCDEFG", (6, 28, 14, 40, 12, 6, 60), strict=True):
-            sheet.column_dimensions[col].width = width
-        out = io.BytesIO()
-        book.save(out)
-        out.seek(0)
+        out = io.BytesIO(book.save())
         return send_file(out, as_attachment=True, download_name=f"{volume.code}-{set_kind}.xlsx",
                          mimetype="application/vnd.openxmlformats-officedocument."
                                   "spreadsheetml.sheet")
@@ -324,7 +321,7 @@ class ArchiveVolumeView(ScopedModelView):
 
     @expose("/close-year/", methods=("POST",))
     def close_year_view(self):
-        year = request.form.get("year", type=int)
+        year = request.form.get("year", type=id_arg)
         if not year:
             abort(400)
         try:
@@ -361,7 +358,7 @@ class ArchiveFlagView(ScopedModelView):
     def action_resolve(self, ids):
         if not can(current_actor(), "bind", area="archives"):
             abort(403)
-        rows = self.get_query().filter(ArchiveFlag.id.in_([int(i) for i in ids])).all()
+        rows = self.get_query().filter(ArchiveFlag.id.in_(id_list(ids))).all()
         for flag in rows:
             services.resolve_flag(db.session, flag)
         db.session.commit()

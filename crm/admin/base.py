@@ -6,22 +6,38 @@ would answer from the identity map), turns an out-of-scope record into 404, and 
 updates and deletes through the domain functions so that no view can skip a rule.
 """
 
+from datetime import date, datetime
+from decimal import Decimal
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.babel import ngettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.sqla.filters import (
+    FilterEqual,
+    FilterGreater,
+    FilterInList,
+    FilterNotEqual,
+    FilterNotInList,
+    FilterSmaller,
+)
+from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, select
+from werkzeug.utils import secure_filename
 from wtforms import StringField
 
 from crm.access import can, current_actor
 from crm.admin.listing import BoundedListMixin
+from crm.bounds import FormBounds, bounded_id, id_list, value_error
 from crm.errors import DomainError, NotAllowed
+from crm.excel.safe import csv_response
 from crm.extensions import db
 from crm.governance.consent import screen_details
 from crm.governance.services import add_record, change_record, soft_delete
@@ -62,8 +78,13 @@ def select_one(model, pk):
     """Load one row through the scoped query layer, ignoring what the session already holds."""
     column = model.__mapper__.primary_key[0]
     try:  # the AJAX fields pass the id as text, which PostgreSQL will not compare to an integer
-        pk = column.type.python_type(pk)
+        if column.type.python_type is int:  # nor to an integer its column cannot hold
+            pk = bounded_id(pk, column.type)
+        else:
+            pk = column.type.python_type(pk)
     except (TypeError, ValueError):
+        return None
+    if pk is None:
         return None
     stmt = select(model).where(column == pk)
     return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
@@ -93,9 +114,97 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
             return select_one(self.model, pk)
 
 
+class BoundedModelConverter(AdminModelConverter):
+    """Flask-Admin's form fields, each bounded by what its column can hold (crm.bounds);
+    text fields already get their column's length from Flask-Admin."""
+
+    @converts("Integer")
+    def handle_integer_types(self, column, field_args, **extra):
+        field_args["validators"].append(FormBounds(column.type))
+        return super().handle_integer_types(column=column, field_args=field_args, **extra)
+
+    @converts("Numeric")
+    def handle_decimal_types(self, column, field_args, **extra):
+        field_args["validators"].append(FormBounds(column.type))
+        return super().handle_decimal_types(column=column, field_args=field_args, **extra)
+
+
+# Filters whose own clean() leaves the text as typed: PostgreSQL will not compare text with an
+# integer, boolean or date column (and no integer column holds 20 digits), so the value is
+# made the column's own type first; a value that is not one is refused.
+_TEXT_FILTERS = (FilterEqual, FilterNotEqual, FilterGreater, FilterSmaller, FilterInList,
+                 FilterNotInList)
+_BOOLEANS = {"1": True, "0": False, "true": True, "false": False, "y": True, "n": False}
+
+
+def _typed(type_, text):
+    if not isinstance(text, str):
+        return text
+    text = text.strip()
+    if isinstance(type_, Boolean):
+        return _BOOLEANS[text.lower()]
+    if isinstance(type_, Integer):
+        number = bounded_id(text, type_)
+        if number is None:
+            raise ValueError(text)
+        return number
+    if isinstance(type_, Numeric) and getattr(type_, "asdecimal", True):
+        return Decimal(text)
+    if isinstance(type_, DateTime):
+        return datetime.fromisoformat(text)
+    if isinstance(type_, Date):
+        return date.fromisoformat(text)
+    return text
+
+
+def bound_filter(flt) -> None:
+    """A filter's value must be one its column can hold: otherwise Flask-Admin's own check
+    (`validate`) refuses it with a message on the list, instead of the database with a 500."""
+    type_ = getattr(getattr(flt, "column", None), "type", None)
+    if type_ is None or getattr(flt, "crm_bounded", False):
+        return
+    own_validate, own_clean = flt.validate, flt.clean
+    retype = type(flt) in _TEXT_FILTERS
+
+    def clean(value):  # Flask-Admin's own validate() calls it and expects ValueError
+        cleaned = own_clean(value)
+        if not retype:
+            return cleaned
+        try:
+            if isinstance(cleaned, list):
+                return [_typed(type_, v) for v in cleaned]
+            return _typed(type_, cleaned)
+        except (TypeError, KeyError, ArithmeticError) as exc:
+            raise ValueError(value) from exc
+
+    def validate(value):
+        if not own_validate(value):
+            return False
+        try:
+            cleaned = clean(value)
+        except (TypeError, ValueError, ArithmeticError):
+            return False
+        items = cleaned if isinstance(cleaned, list | tuple) else [cleaned]
+        return all(_filter_value_ok(type_, v) for v in items)
+
+    flt.clean, flt.validate, flt.crm_bounded = clean, validate, True
+
+
+def _filter_value_ok(type_, value) -> bool:
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return False
+        value = Decimal(str(value))
+    if isinstance(type_, Numeric) and isinstance(value, Decimal):
+        # a filter may compare with a value the column cannot hold, within reason
+        return value.is_finite() and abs(value) < Decimal(10) ** 15
+    return value_error(type_, value) is None
+
+
 class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     area: str = ""
     form_base_class = SecureForm
+    model_form_converter = BoundedModelConverter
     extra_form_fields: tuple = ()
     can_view_details = True
     can_set_page_size = True
@@ -122,16 +231,36 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     def can_export(self):
         return can(current_actor(), "export", area=self.area)
 
+    # --- exports: every cell through crm.excel.safe (no formulas) ---------------------------
+    def _export_csv(self, return_url):
+        _count, data = self._export_data()
+        header = [str(label) for _, label in self._export_columns]
+        rows = ([self.get_export_value(row, name) for name, _ in self._export_columns]
+                for row in data)
+        name = secure_filename(self.get_export_name(export_type="csv"))
+        return csv_response(header, rows, name, stream=True)
+
     # --- reads ------------------------------------------------------------------------------
     def get_one(self, id):
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
-            abort(404)
-        row = select_one(self.model, pk)
+        row = select_one(self.model, id) if id is not None else None
         if row is None:
             abort(404)
         return row
+
+    max_page = 100_000  # deeper than any list is read; a larger page number reads page 0
+
+    def _get_list_extra_args(self):
+        args = super()._get_list_extra_args()
+        if not 0 <= (args.page or 0) <= self.max_page:
+            args.page = 0
+        if args.sort is not None and not 0 <= args.sort < 1000:
+            args.sort = None
+        return args
+
+    def _refresh_filters_cache(self) -> None:
+        super()._refresh_filters_cache()
+        for flt in self._filters or ():
+            bound_filter(flt)
 
     def _get_filter_groups(self):
         """Flask-Admin computes option lists once at start-up; scoped ones are asked per request."""
@@ -271,7 +400,7 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
 
     @action("delete", _l("Delete"), _l("Are you sure you want to delete selected records?"))
     def action_delete(self, ids):
-        rows = self.get_query().filter(self.model.id.in_([int(i) for i in ids])).all()
+        rows = self.get_query().filter(self.model.id.in_(id_list(ids))).all()
         count = sum(1 for row in rows if self.delete_model(row))
         if count:
             flash(ngettext("Record was successfully deleted.",

@@ -14,6 +14,7 @@ from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin import intake as intake_admin
 from crm.admin.base import ScopedModelView, select_one
 from crm.auth.models import Region, User
+from crm.bounds import id_arg
 from crm.clients import choices as ch
 from crm.clients import services
 from crm.clients.models import Client, ContactLog, KeyPerson
@@ -256,7 +257,7 @@ class ArchiveDetailView(ScopedModelView):
         if request.endpoint and request.endpoint.endswith("create_view"):
             del form.change_reason
         # "Add" on a customer's card opens this form for that customer (if in scope).
-        client_id = request.args.get("client", type=int)
+        client_id = request.args.get("client", type=id_arg)
         if client_id and request.method == "GET" and form.client.data is None:
             form.client.data = select_one(Client, client_id)
 

@@ -19,6 +19,7 @@ from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView
 from crm.admin.contracts import choice, client_link, prefill_client
 from crm.auth.models import User
+from crm.bounds import id_list
 from crm.commissions import rules, services
 from crm.commissions.models import (
     LINE_KINDS,
@@ -243,7 +244,7 @@ class StatementView(ScopedModelView):
 
     @action("confirm", _l("Confirm"), _l("Confirm the selected months? They cannot change after."))
     def action_confirm(self, ids):
-        rows = self.get_query().filter(CommissionStatement.id.in_([int(i) for i in ids])).all()
+        rows = self.get_query().filter(CommissionStatement.id.in_(id_list(ids))).all()
         count = self._confirm(rows)
         if count:
             flash(_("%(count)d months confirmed.", count=count), "success")

@@ -20,6 +20,7 @@ from crm.access import MANAGERS, REGIONAL_MANAGER, SERVICE, can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice, client_link, prefill_client
 from crm.auth.models import User
+from crm.bounds import id_arg
 from crm.clients.choices import SATISFACTION
 from crm.complaints import services
 from crm.complaints.models import (
@@ -150,7 +151,7 @@ class ComplaintView(ScopedModelView):
     @expose("/handover/", methods=("POST",))
     def handover_view(self):
         complaint = self.get_one(request.form.get("id"))
-        to_user = db.session.get(User, request.form.get("to_user", type=int) or 0)
+        to_user = db.session.get(User, request.form.get("to_user", type=id_arg) or 0)
         return self._act(complaint, lambda: services.hand_over(
             db.session, complaint, to_user, request.form.get("note", "")))
 

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm import access
 from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView, perform, select_one
+from crm.bounds import id_arg
 from crm.clients.models import Client
 from crm.contracts import services
 from crm.contracts.models import KINDS, STATUSES, Contract
@@ -58,7 +59,7 @@ def _original(view, context, model, name):
 
 def prefill_client(form) -> None:
     """"Add" on a customer's card opens the form for that customer (if in scope)."""
-    client_id = request.args.get("client", type=int)
+    client_id = request.args.get("client", type=id_arg)
     if client_id and request.method == "GET" and "client" in form and form.client.data is None:
         form.client.data = select_one(Client, client_id)
 

@@ -3,25 +3,24 @@
 Thin: every write goes through crm.credit.services; reads are narrowed by crm.access (finance
 reads every customer's credit, the others their own scope)."""
 
-import csv
-import io
 from dataclasses import dataclass
 from functools import partial
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import Integer, select
 from wtforms import IntegerField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm import access
 from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import RoleView, ScopedModelView, SecureForm
+from crm.bounds import FormBounds, id_arg, id_list
 from crm.credit import rules
 from crm.credit import services as cs
 from crm.credit.models import (
@@ -40,6 +39,7 @@ from crm.credit.models import (
     RepaymentPlan,
 )
 from crm.errors import DomainError
+from crm.excel.safe import csv_response
 from crm.extensions import db
 from crm.settings import DEFAULTS
 from crm.timeutil import format_local
@@ -124,7 +124,7 @@ class CreditProfileView(ScopedModelView):
     def action_check(self, ids):
         if not can(current_actor(), "check", area="credit"):
             abort(403)
-        rows = self.get_query().filter(CreditProfile.id.in_([int(i) for i in ids])).all()
+        rows = self.get_query().filter(CreditProfile.id.in_(id_list(ids))).all()
         result = cs.check_now(db.session, [p.client_id for p in rows], current_actor())
         flash(_check_message(result), "success")
 
@@ -165,7 +165,7 @@ class LedgerView(ScopedModelView):
                  "source": {"validators": [Optional()]}}
     form_extra_fields = {
         "reverses": IntegerField(_l("Entry to reverse (for a reversal)"),
-                                 validators=[Optional()]),
+                                 validators=[Optional(), FormBounds(Integer())]),
         "override_reason": TextAreaField(
             _l("Limit override reason (managers only)"),
             validators=[Optional(), Length(max=500)]),
@@ -252,7 +252,8 @@ class DeferralView(ScopedModelView):
                      "reason": _l("Reason"), "created_at": _l("Approved at")}
     form_columns = ("charge", "new_due_date", "reason")
     form_extra_fields = {"charge": IntegerField(_l("Charge (ledger entry no.)"),
-                                                validators=[DataRequired()])}
+                                                validators=[DataRequired(),
+                                                            FormBounds(Integer())])}
 
     @property
     def can_create(self):
@@ -348,14 +349,11 @@ class AgingReportView(RoleView):
         if request.args.get("format") == "csv":
             if not can(current_actor(), "export", area="credit"):
                 abort(403)
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow([str(_l("Name")), *[str(BUCKET_LABELS[k]) for k in
-                                                 (*rules.AGING_BUCKETS, "total")]])
-            for r in rows:
-                writer.writerow([r["label"], *[r[k] for k in (*rules.AGING_BUCKETS, "total")]])
-            return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
-                "Content-Disposition": f"attachment; filename=aging-{group}.csv"})
+            header = [str(_l("Name")), *[str(BUCKET_LABELS[k]) for k in
+                                         (*rules.AGING_BUCKETS, "total")]]
+            return csv_response(header, ([r["label"], *[r[k] for k in
+                                                        (*rules.AGING_BUCKETS, "total")]]
+                                         for r in rows), f"aging-{group}.csv")
         return self.render("admin/crm/credit_aging.html", rows=rows, group=group,
                            buckets=(*rules.AGING_BUCKETS, "total"), labels=BUCKET_LABELS)
 
@@ -376,7 +374,7 @@ class CreditCheckView(RoleView):
     def start(self):
         from crm.tasks.credit import enqueue_check
 
-        client_id = request.form.get("client_id", type=int)
+        client_id = request.form.get("client_id", type=id_arg)
         if client_id is not None:
             result = cs.check_now(db.session, [client_id], current_actor())
             flash(_check_message(result), "success")

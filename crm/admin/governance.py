@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView, perform, select_one
+from crm.bounds import id_arg
 from crm.clients.models import Client
 from crm.extensions import db
 from crm.governance import changes, consent, grants, retention
@@ -284,7 +285,7 @@ class ConsentView(ScopedModelView):
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
 
     def adjust_form(self, form) -> None:
-        client_id = request.args.get("client", type=int)
+        client_id = request.args.get("client", type=id_arg)
         if client_id and request.method == "GET" and form.client.data is None:
             form.client.data = select_one(Client, client_id)
 

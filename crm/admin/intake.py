@@ -15,6 +15,7 @@ from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, current_actor
 from crm.admin.base import RoleView, ScopedModelView, select_one
 from crm.auth.models import User
+from crm.bounds import id_arg, id_list
 from crm.clients.models import Client
 from crm.errors import DomainError
 from crm.excel.export import XlsxExportMixin
@@ -123,7 +124,7 @@ class AssignmentQueueView(RoleView):
     @expose("/assign", methods=("POST",))
     def assign(self):
         client = select_one(Client, request.form.get("client_id"))
-        owner = db.session.get(User, request.form.get("owner_id", type=int) or 0)
+        owner = db.session.get(User, request.form.get("owner_id", type=id_arg) or 0)
         if client is None or owner is None:
             abort(404)
         try:
@@ -150,8 +151,8 @@ class HandOverView(RoleView):
     def index(self):
         handed = None
         if request.method == "POST":
-            leaving = db.session.get(User, request.form.get("leaving_id", type=int) or 0)
-            successor = db.session.get(User, request.form.get("successor_id", type=int) or 0)
+            leaving = db.session.get(User, request.form.get("leaving_id", type=id_arg) or 0)
+            successor = db.session.get(User, request.form.get("successor_id", type=id_arg) or 0)
             if leaving is None or successor is None:
                 abort(404)
             try:
@@ -218,7 +219,7 @@ class InvitationClaimView(XlsxExportMixin, ScopedModelView):
 
     @action("confirm", _l("Confirm"), _l("Confirm the selected invitations now?"))
     def action_confirm(self, ids):
-        claims = self.get_query().filter(InvitationClaim.id.in_([int(i) for i in ids])).all()
+        claims = self.get_query().filter(InvitationClaim.id.in_(id_list(ids))).all()
         for claim in claims:
             try:
                 services.confirm_invitation(db.session, claim)

@@ -12,6 +12,7 @@ from wtforms.validators import Optional
 from crm import access
 from crm.access import current_actor
 from crm.admin.base import RoleView, ScopedModelView, perform, select_one
+from crm.bounds import id_list
 from crm.crypto import encrypt
 from crm.extensions import db
 from crm.notifications import delivery
@@ -42,7 +43,7 @@ class InboxView(ScopedModelView):
 
     @action("mark_read", _l("Mark as read"))
     def action_mark_read(self, ids):
-        mark_read(db.session, current_actor(), [int(i) for i in ids])
+        mark_read(db.session, current_actor(), id_list(ids))
         db.session.commit()
         flash(_("Marked as read."), "success")
 
@@ -137,7 +138,7 @@ class UndeliveredView(ScopedModelView):
 
     @action("retry", _l("Retry"), _l("Send the selected messages again?"))
     def action_retry(self, ids):
-        ok, count = perform(lambda: delivery.retry(db.session, self.model, [int(i) for i in ids]))
+        ok, count = perform(lambda: delivery.retry(db.session, self.model, id_list(ids)))
         if ok:
             flash(_("%(n)d message(s) will be sent again.", n=count), "success")
 

@@ -31,6 +31,7 @@ from crm.governance.services import add_record, change_record
 from crm.notifications.services import notify
 from crm.settings import get_setting
 from crm.timeutil import utcnow
+from crm.uploads import check_document
 
 CHUNK = 1024 * 1024
 # Fields fixed once a document has its number: they are part of the number or its volume.
@@ -188,9 +189,10 @@ def attach_file(session, doc: ArchiveDocument, stream, filename: str,
         raise DomainError(_l("The archived file is kept as it is; it is not replaced."))
     if doc.form == rules.PAPER:
         raise DomainError(_l("A paper-only document has no electronic file."))
+    suffix = check_document(stream, filename, "upload")  # by content, before writing
     incoming = archive_root() / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
-    name = f"{uuid.uuid4().hex}{Path(filename or '').suffix.lower()[:10]}"
+    name = f"{uuid.uuid4().hex}{suffix}"
     with (incoming / name).open("wb") as fh:
         shutil.copyfileobj(stream, fh, CHUNK)
     doc.incoming_path = f"incoming/{name}"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import attributes
 from crm import crypto
 from crm.access import can, current_actor
 from crm.auth.models import User
+from crm.bounds import money_value
 from crm.cards import rules
 from crm.cards.models import CardEvent, CardType, CardUse, MemberCard
 from crm.clients import identifiers as ids
@@ -302,7 +303,7 @@ def record_use(session, number: str, presented_holder: str, place: str, amount,
     """Check and log a use. A refused use is logged too, as an attempt with its reason; an
     attempt with a blocked card alerts the holder's account manager. The caller commits."""
     today = today or local_today()
-    amount = Decimal(amount or 0)
+    amount = money_value(amount or 0)
     if amount < 0:
         raise DomainError(_l("An amount cannot be negative."), {"amount": _l("Not negative.")})
     if not (place or "").strip():

@@ -5,7 +5,7 @@ over; a hand-over is a row (from, to, when, note), and only the owner or a manag
 or hand over the complaint. A discount counts only once a manager has approved it.
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from crm.access import MANAGERS, SYSTEM, can, current_actor
 from crm.auth.models import User
+from crm.bounds import money_value
 from crm.clients.models import Client
 from crm.complaints.models import (
     APPROVED,
@@ -54,11 +55,8 @@ def complaint_errors(complaint: Complaint, stored_status: str | None = None) -> 
 
 
 def parse_amount(value) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        amount = None
-    if amount is None or not amount.is_finite() or amount <= 0:
+    amount = money_value(value)
+    if amount <= 0:
         raise DomainError(_l("The amount is a number above zero."),
                           {"amount": _l("The amount is a number above zero.")})
     return amount.quantize(Decimal("0.01"))

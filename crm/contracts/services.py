@@ -7,6 +7,7 @@ the paper and electronic sets can point at each other (R9).
 """
 
 import hashlib
+import io
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 
@@ -28,6 +29,7 @@ from crm.contracts.models import (
 from crm.errors import DomainError, NotAllowed
 from crm.governance.services import change_record
 from crm.sequences import next_value
+from crm.uploads import check_document
 
 MOVES = {
     DRAFT: {SIGNED, CANCELLED},
@@ -36,8 +38,6 @@ MOVES = {
     ENDED: set(),
     CANCELLED: set(),
 }
-MAX_FILE_BYTES = 50 * 1024 * 1024
-ALLOWED_SUFFIXES = {".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".doc", ".docx", ".ofd"}
 
 
 # --- pure rules ---------------------------------------------------------------------------
@@ -138,14 +138,12 @@ def move_contract(session, contract: Contract, target: str, reason: str | None =
 
 def store_original(data: bytes, filename: str, folder: str) -> tuple[str, str]:
     """Write a file under ARCHIVE_ROOT/folder by its checksum; (relative address, SHA-256)."""
-    suffix = PurePosixPath(filename or "").suffix.lower()
-    if suffix not in ALLOWED_SUFFIXES:
-        raise DomainError(_l("Originals are PDF, image, Word or OFD files."),
-                          {"original": _l("Unsupported file type.")})
     if not data:
         raise DomainError(_l("The file is empty."), {"original": _l("The file is empty.")})
-    if len(data) > MAX_FILE_BYTES:
-        raise DomainError(_l("The file is too large."), {"original": _l("At most 50 MB.")})
+    if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise DomainError(_l("The file is too large."), {"original": _l(
+            "At most %(mb)d MB.", mb=current_app.config["MAX_UPLOAD_MB"])})
+    suffix = check_document(io.BytesIO(data), filename, "original")  # by content, not name
     digest = hashlib.sha256(data).hexdigest()
     relative = str(PurePosixPath(folder) / f"{digest}{suffix}")
     path = Path(current_app.config["ARCHIVE_ROOT"]) / relative

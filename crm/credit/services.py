@@ -9,7 +9,7 @@ what the other wrote.
 """
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -75,6 +75,8 @@ def _insert_ignore(session, table, rows, conflict_cols):
 def _amount(value) -> Decimal:
     try:
         amount = rules.money(value)
+        if not amount.is_finite():
+            raise InvalidOperation
     except ArithmeticError as exc:
         raise DomainError(_l("This is not an amount."), {"amount": _l("Not a number.")}) from exc
     if amount <= 0:

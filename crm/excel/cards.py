@@ -10,10 +10,9 @@ register_clients (register_client's checks, one flush) in the caller's one trans
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from io import BytesIO
 
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -25,7 +24,9 @@ from crm.auth.models import Region, User
 from crm.clients.models import Client
 from crm.clients.services import check_new_client, register_clients
 from crm.errors import DomainError
+from crm.excel.safe import SafeWorkbook
 from crm.intake.duplicates import existing_matches, match_keys
+from crm.uploads import is_xlsx
 
 # The card's columns in the order of the paper card (RULES R1), with the staff's headers.
 HEADERS = {
@@ -93,8 +94,8 @@ class ImportReport:
 def template_workbook(rows=()) -> bytes:
     """The card template: Chinese headers, a drop-down for each choice, optional rows.
     Written in openpyxl's write-only mode: thousands of rows in a fraction of the time."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("客户档案卡")
+    wb = SafeWorkbook()
+    ws = wb.sheet("客户档案卡")
     fields = list(HEADERS)
     ws.freeze_panes = "B2"
     for i, name in enumerate(fields, start=1):
@@ -114,9 +115,7 @@ def template_workbook(rows=()) -> bytes:
     ws.append(header)
     for row in rows:
         ws.append([row.get(f) for f in fields])
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return wb.save()
 
 
 def _text(value) -> str | None:
@@ -197,6 +196,8 @@ class _People:
 def read_rows(stream, report: ImportReport) -> list[tuple[int, dict]]:
     """The filled rows as {field: raw value}, numbered as Excel shows them."""
     try:
+        if not is_xlsx(stream):  # by content: a zip with the parts of a workbook
+            raise ValueError
         wb = load_workbook(stream, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         report.add(1, "file", _l("This is not an .xlsx workbook."))

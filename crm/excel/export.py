@@ -2,34 +2,18 @@
 
 The rows come from Flask-Admin's own export path (`_export_data` → `get_list` → the view's
 query), so the query layer's scope narrows them, and the cells are the view's export values
-(`column_export_list`, e.g. the masked ID number, and `column_formatters_export`).
+(`column_export_list`, e.g. the masked ID number, and `column_formatters_export`), written by
+crm.excel.safe so that no cell is a formula.
 """
 
 import time
-from io import BytesIO
 
 from flask import Response
-from openpyxl import Workbook
 from werkzeug.utils import secure_filename
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from crm.excel.safe import XLSX_MIMETYPE, xlsx_bytes
 
-
-def _cell(value):
-    if value is None or isinstance(value, int | float | str):
-        return value
-    return str(value)
-
-
-def xlsx_bytes(headers, rows, title: str = "Sheet1") -> bytes:
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title[:31] or "Sheet1")
-    ws.append(headers)
-    for row in rows:
-        ws.append([_cell(v) for v in row])
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+__all__ = ["XLSX_MIMETYPE", "XlsxExportMixin", "xlsx_bytes"]
 
 
 class XlsxExportMixin:

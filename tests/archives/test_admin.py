@@ -19,7 +19,7 @@ def docs(world):
     """An archived contract for each of c1 (am1), c2 (am2, same region) and c3 (am3, north)."""
     out = {}
     for key in ("c1", "c2", "c3"):
-        doc = make_doc(getattr(world, key), title=f"合同-{key}", content=f"pdf {key}".encode())
+        doc = make_doc(getattr(world, key), title=f"合同-{key}", content=f"%PDF-1.4 {key}".encode())
         index(doc)
         out[key] = doc
     return out
@@ -51,7 +51,7 @@ def test_documents_list_page_and_file_follow_the_scope(world, docs, login_as, wh
         expected = 200 if key in READS[who] else (403 if key in SEES[who] else 404)
         assert download.status_code == expected, (who, key)
         if expected == 200:
-            assert download.data == f"pdf {key}".encode()
+            assert download.data == f"%PDF-1.4 {key}".encode()
 
 
 @pytest.mark.parametrize("who", ["finance", "clerk", "service", "admin"])
@@ -134,7 +134,7 @@ def test_the_account_manager_files_with_an_upload_and_the_leader_approves(world,
         "client": str(world.c1.id), "category": "debts", "title": "还款协议", "doc_date":
         "2026-10-08", "pages": "3", "form": "both", "customer_signed": "y", "handler": "张三",
         "room": "A1", "cabinet": "2", "shelf": "3", "box": "4",
-        "upload": (io.BytesIO(b"agreement scan"), "agreement.pdf", "application/pdf")},
+        "upload": (io.BytesIO(b"%PDF-1.4 agreement scan"), "agreement.pdf", "application/pdf")},
         content_type="multipart/form-data")
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     doc = db.session.scalars(select(ArchiveDocument)).one()
@@ -146,7 +146,7 @@ def test_the_account_manager_files_with_an_upload_and_the_leader_approves(world,
     am1.post("/admin/archive_document/file/", data={"id": doc.id})
     doc = db.session.get(ArchiveDocument, doc.id, populate_existing=True)
     assert doc.status == "archived" and doc.archive_no == "Z001-2026-D30-ZW-001-0001"
-    assert doc.dual_status == "linked" and doc.size == len(b"agreement scan")
+    assert doc.dual_status == "linked" and doc.size == len(b"%PDF-1.4 agreement scan")
 
 
 def test_the_archivist_edits_only_the_paper_location(world, docs, login_as):

@@ -39,8 +39,8 @@ def _race(app, doc_ids):
 
 
 def test_concurrent_filings_get_gapless_unique_numbers(app, world):
-    mine = [make_doc(world.c1, content=b"x" * 100) for _ in range(12)]
-    others = [make_doc(world.c2, content=b"y") for _ in range(4)]  # am2's volume, same year
+    mine = [make_doc(world.c1, content=b"%PDF-" + b"x" * 100) for _ in range(12)]
+    others = [make_doc(world.c2, content=b"%PDF-y") for _ in range(4)]  # am2's volume, same year
     ids = [d.id for d in mine + others]
     db.session.remove()
     _race(app, ids)

@@ -157,14 +157,15 @@ def test_only_the_archivist_or_a_manager_closes_volumes(world):
 
 # --- both sets (R9) -----------------------------------------------------------------------
 def test_both_catalogues_point_at_each_other(world, _archive_root):
-    doc = make_doc(world.c1, content=b"signed contract")
+    doc = make_doc(world.c1, content=b"%PDF-1.4 signed contract")
     index(doc)
     lines = lines_of(doc)
     assert set(lines) == {"paper", "electronic"}
     paper, electronic = lines["paper"], lines["electronic"]
     assert doc.storage_path == f"2026/HT/{doc.id:08d}.pdf"
-    assert (_archive_root / doc.storage_path).read_bytes() == b"signed contract"
-    assert doc.sha256 == hashlib.sha256(b"signed contract").hexdigest() and doc.size == 15
+    assert (_archive_root / doc.storage_path).read_bytes() == b"%PDF-1.4 signed contract"
+    assert doc.sha256 == hashlib.sha256(b"%PDF-1.4 signed contract").hexdigest() \
+        and doc.size == 24
     assert paper.remarks == (f"Electronic file {doc.archive_no}-E, stored at "
                              f"2026/HT/{doc.id:08d}.pdf")
     assert electronic.remarks == (f"Paper {doc.archive_no} at room A101, cabinet 3, shelf 2, "
@@ -199,12 +200,13 @@ def test_a_scan_added_later_joins_the_electronic_set(world):
     index(doc)
     assert doc.dual_status == "missing_electronic"
     assert lines_of(doc)["paper"].remarks == "No electronic copy"
-    services.attach_file(db.session, doc, io.BytesIO(b"scan"), "late.pdf", "application/pdf")
+    services.attach_file(db.session, doc, io.BytesIO(b"%PDF-1.4 scan"), "late.pdf",
+                         "application/pdf")
     db.session.commit()
     assert doc.dual_status == "linked"
     assert lines_of(doc)["paper"].remarks.startswith(f"Electronic file {doc.archive_no}-E")
     with pytest.raises(DomainError):  # the archived file is never replaced
-        services.attach_file(db.session, doc, io.BytesIO(b"other"), "x.pdf", None)
+        services.attach_file(db.session, doc, io.BytesIO(b"%PDF-1.4 other"), "x.pdf", None)
 
 
 # --- indexing is idempotent ----------------------------------------------------------------
@@ -222,12 +224,12 @@ def test_indexing_twice_changes_nothing(world, _archive_root):
 
 
 def test_a_rerun_after_the_file_was_moved_but_not_committed_finds_it(world, _archive_root):
-    doc = make_doc(world.c1, content=b"abc")
+    doc = make_doc(world.c1, content=b"%PDF-1.4 abc")
     services.index_document(db.session, doc.id)  # moved the upload into place…
     db.session.rollback()  # …then died before committing
     assert doc.incoming_path is not None and not (_archive_root / doc.incoming_path).exists()
     index(doc)
-    assert doc.sha256 == hashlib.sha256(b"abc").hexdigest()
+    assert doc.sha256 == hashlib.sha256(b"%PDF-1.4 abc").hexdigest()
     assert doc.dual_status == "linked"
 
 

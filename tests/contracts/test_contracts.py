@@ -166,7 +166,7 @@ def test_create_with_original_move_and_download(world, login_as):
     r = c.post("/admin/contract/new/", data={
         "client": str(world.c1.id), "kind": "contract", "title": "场地租赁合同",
         "amount": "88000.50", "number": "",
-        "original": (io.BytesIO(b"%PDF original"), "scan.pdf")},
+        "original": (io.BytesIO(b"%PDF-1.4 original"), "scan.pdf")},
         content_type="multipart/form-data")
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     contract = db.session.scalars(select(Contract).where(Contract.title == "场地租赁合同")).one()
@@ -183,7 +183,7 @@ def test_create_with_original_move_and_download(world, login_as):
     db.session.expire_all()
     assert db.session.get(Contract, contract.id).status == "signed"
     download = c.get(f"/admin/contract/original/?id={contract.id}")
-    assert download.status_code == 200 and download.data == b"%PDF original"
+    assert download.status_code == 200 and download.data == b"%PDF-1.4 original"
     am2 = login_as(world.am2)
     assert am2.get(f"/admin/contract/original/?id={contract.id}").status_code == 404
     assert am2.post("/admin/contract/move/", data={"id": contract.id,
