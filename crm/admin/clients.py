@@ -351,9 +351,21 @@ def entity_label(entity: str) -> str:
     return str(ENTITY_LABELS.get(entity, entity))
 
 
+# Events that record a read, not a change: their "changes" say what was read
+# ({"fields": [...]}, {"storage_path": ...}), never [old, new] pairs.
+READ_ACTIONS = {"view_sensitive", "read_file", "read_under_grant"}
+
+
 def changes_formatter(view, context, model, name):
     """A list column showing an audit event's or change request's field changes in words."""
-    return Markup("".join(
-        f"<div>{escape(history_field(model.entity, k))}: {escape(history_value(k, old))} → "
-        f"{escape(history_value(k, new))}</div>"
-        for k, (old, new) in history_items(model.changes)))
+    lines = []
+    for k, value in history_items(model.changes):
+        if getattr(model, "action", None) in READ_ACTIONS:  # what was read: field names, a path
+            read = value if isinstance(value, (list, tuple)) else [value]
+            lines.append(f"<div>{escape('、'.join(history_field(model.entity, str(v)) for v in read))}"
+                         "</div>")
+        else:
+            old, new = value
+            lines.append(f"<div>{escape(history_field(model.entity, k))}: "
+                         f"{escape(history_value(k, old))} → {escape(history_value(k, new))}</div>")
+    return Markup("".join(lines))

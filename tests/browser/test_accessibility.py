@@ -1,0 +1,112 @@
+"""Accessibility of the main screens, checked by axe-core in Chromium (issue 20).
+
+axe-core comes from npm, pinned in tests/browser/package.json + package-lock.json and installed by
+.ci/run (`npm ci --prefix tests/browser`). It is injected into each page after it loads; the
+context bypasses the app's Content-Security-Policy so that the injected script may run. A test
+fails on any critical or serious violation, printing each (rule, element, summary), and leaves a
+screenshot of the page in its output folder."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from crm.demo import seed_demo
+from crm.extensions import db
+from tests.browser.conftest import BROWSER, sign_in
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+PASSWORD = "demo-pass-2026"
+BLOCKING = {"critical", "serious"}
+
+pytestmark = [
+    *BROWSER,
+    pytest.mark.skipif(not AXE.exists() and not os.environ.get("CI"),
+                       reason="needs axe-core: npm ci --prefix tests/browser (.ci/run does it)"),
+]
+
+# (name, path) of the screens staff use most; "{card}" is a customer of the signed-in user's
+# with credit, contracts and member cards (the demo data gives them).
+SCREENS = [
+    ("home", "/admin/"),
+    ("customer list", "/admin/client/"),
+    ("customer card", "/admin/client/details/?id={card}"),
+    ("new customer", "/admin/client/new/"),
+    ("contracts", "/admin/contract/"),
+    ("aging report", "/admin/credit_aging/"),
+    ("member cards", "/admin/card/"),
+    ("notifications", "/admin/inbox/"),
+    ("change requests", "/admin/change_request/"),
+    ("audit trail", "/admin/audit/"),
+]
+
+
+@pytest.fixture
+def demo(ctx):
+    seed_demo(db.session, 40)
+    db.session.commit()
+
+
+def run_axe(page) -> list[dict]:
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary}))}));
+    }""")
+
+
+def report(name: str, violations: list[dict]) -> list[str]:
+    lines = []
+    for v in violations:
+        if v["impact"] in BLOCKING:
+            for n in v["nodes"]:
+                summary = " ".join((n["summary"] or "").split())
+                lines.append(f"[{name}] {v['impact']} {v['id']}: {n['target']} -- {summary}")
+    return lines
+
+
+def _card_of(username: str) -> int:
+    from sqlalchemy import select
+
+    from crm.auth.models import User
+    from crm.clients.models import Client
+    from crm.credit.models import CreditProfile
+
+    owner = db.session.scalar(select(User).where(User.username == username))
+    return db.session.scalar(
+        select(Client.id).join(CreditProfile, CreditProfile.client_id == Client.id)
+        .where(Client.owner_id == owner.id).order_by(Client.id))
+
+
+@pytest.mark.parametrize("username", ["am_east1", "sales_mgr"])
+def test_main_screens_have_no_serious_violations(demo, live_server, browser, output_dir, username):
+    assert AXE.exists(), f"{AXE} is missing: run npm ci --prefix tests/browser"
+    card = _card_of("am_east1")
+    # An English browser: signed-in screens still follow the user's own language (Chinese).
+    context = browser.new_context(locale="en-US", bypass_csp=True,
+                                  viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems, shots = [], []
+
+    def check(name):
+        found = report(name, run_axe(page))
+        if found:
+            problems.extend(found)
+            output_dir.mkdir(parents=True, exist_ok=True)
+            shot = output_dir / f"{name.replace(' ', '-')}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            shots.append(str(shot))
+
+    page.goto(f"{live_server}/login")
+    check("sign-in")
+    sign_in(page, live_server, username, PASSWORD)
+    for name, path in SCREENS:
+        response = page.goto(live_server + path.format(card=card))
+        assert response.status < 500, (name, response.status)
+        check(name)
+    context.close()
+    assert not problems, "\n".join([f"{len(problems)} critical/serious axe violations:",
+                                    *problems, "screenshots: " + ", ".join(shots)])
