@@ -18,6 +18,11 @@ from tests.browser.conftest import BROWSER, sign_in
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "demo-pass-2026"
 BLOCKING = {"critical", "serious"}
+# The structure issue 20 asked for, whatever axe's impact for it: checked on the app's own pages
+# (an error response, e.g. the audit trail refused to an account manager, gets the blocking ones).
+STRUCTURE = {"html-has-lang", "landmark-one-main", "page-has-heading-one", "region",
+             "heading-order", "empty-table-header", "label", "label-title-only", "link-name",
+             "aria-allowed-role"}
 
 pytestmark = [
     *BROWSER,
@@ -57,10 +62,10 @@ def run_axe(page) -> list[dict]:
     }""")
 
 
-def report(name: str, violations: list[dict]) -> list[str]:
+def report(name: str, violations: list[dict], structure: bool = True) -> list[str]:
     lines = []
     for v in violations:
-        if v["impact"] in BLOCKING:
+        if v["impact"] in BLOCKING or (structure and v["id"] in STRUCTURE):
             for n in v["nodes"]:
                 summary = " ".join((n["summary"] or "").split())
                 lines.append(f"[{name}] {v['impact']} {v['id']}: {n['target']} -- {summary}")
@@ -81,7 +86,8 @@ def _card_of(username: str) -> int:
 
 
 @pytest.mark.parametrize("username", ["am_east1", "sales_mgr"])
-def test_main_screens_have_no_serious_violations(demo, live_server, browser, output_dir, username):
+def test_main_screens_have_no_serious_violations(demo, live_server, browser, output_dir,
+                                                 username):
     assert AXE.exists(), f"{AXE} is missing: run npm ci --prefix tests/browser"
     card = _card_of("am_east1")
     # An English browser: signed-in screens still follow the user's own language (Chinese).
@@ -91,8 +97,8 @@ def test_main_screens_have_no_serious_violations(demo, live_server, browser, out
     page.set_default_timeout(15_000)
     problems, shots = [], []
 
-    def check(name):
-        found = report(name, run_axe(page))
+    def check(name, structure=True):
+        found = report(name, run_axe(page), structure)
         if found:
             problems.extend(found)
             output_dir.mkdir(parents=True, exist_ok=True)
@@ -101,12 +107,16 @@ def test_main_screens_have_no_serious_violations(demo, live_server, browser, out
             shots.append(str(shot))
 
     page.goto(f"{live_server}/login")
+    assert page.get_attribute("html", "lang") == "en"  # the sign-in page follows the browser
     check("sign-in")
     sign_in(page, live_server, username, PASSWORD)
     for name, path in SCREENS:
         response = page.goto(live_server + path.format(card=card))
         assert response.status < 500, (name, response.status)
-        check(name)
+        if response.ok:
+            assert page.get_attribute("html", "lang") == "zh-CN", name  # the user's language
+            assert page.locator("main h1").count() == 1, name
+        check(name if response.ok else f"{name} ({response.status})", structure=response.ok)
     context.close()
     assert not problems, "\n".join([f"{len(problems)} critical/serious axe violations:",
                                     *problems, "screenshots: " + ", ".join(shots)])
