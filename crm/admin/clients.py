@@ -362,8 +362,8 @@ def changes_formatter(view, context, model, name):
     for k, value in history_items(model.changes):
         if getattr(model, "action", None) in READ_ACTIONS:  # what was read: field names, a path
             read = value if isinstance(value, (list, tuple)) else [value]
-            lines.append(f"<div>{escape('、'.join(history_field(model.entity, str(v)) for v in read))}"
-                         "</div>")
+            names = "、".join(history_field(model.entity, str(v)) for v in read)
+            lines.append(f"<div>{escape(names)}</div>")
         else:
             old, new = value
             lines.append(f"<div>{escape(history_field(model.entity, k))}: "
