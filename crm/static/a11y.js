@@ -62,4 +62,14 @@
   }).observe(document.documentElement, {childList: true, subtree: true, attributes: true,
                                          attributeFilter: ['class']});
   document.addEventListener('DOMContentLoaded', function () { scan(document.body); });
+
+  /* Bootstrap's tooltips move an element's title away when they start: an icon-only link
+   * described by its tooltip (Flask-Admin's column descriptions) keeps it as its name. */
+  function nameTooltips() {
+    Array.prototype.forEach.call(
+      document.querySelectorAll('[data-role="tooltip"][title]:not([aria-label])'),
+      function (el) { el.setAttribute('aria-label', el.getAttribute('title')); });
+  }
+  nameTooltips();
+  document.addEventListener('DOMContentLoaded', nameTooltips);
 })();
