@@ -353,3 +353,7 @@ def test_the_audit_screen_lists_a_recorded_read_of_an_id_number(world, login_as)
     table = response.get_data(as_text=True)
     table = table[table.index("<table"):]
     assert "查看完整信息" in table and "<div>身份证号</div>" in table
+    # the card's own history shows it the same way (not the letters of "id_number" as a change)
+    card = manager.get(f"/admin/client/details/?id={person.id}").get_data(as_text=True)
+    history = card[card.index('id="history"'):]
+    assert "<div>身份证号</div>" in history and "i → d" not in history
