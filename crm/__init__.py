@@ -40,6 +40,7 @@ def create_app(config=None) -> Flask:
     csrf.init_app(app)
     init_security(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    app.jinja_env.globals["html_lang"] = html_lang
     _init_login(app)
     _init_database_hooks(app)
 
@@ -80,16 +81,26 @@ def create_app(config=None) -> Flask:
 
 
 def _select_locale():
-    if current_user and current_user.is_authenticated and current_user.locale:
-        return current_user.locale
+    """The screens' language. A signed-in user's screens follow their own choice (users.locale),
+    Chinese unless they chose English, whatever their browser asks for: the staff are Chinese
+    and the product is Chinese first. Only the sign-in page, whose reader is not known yet,
+    follows the browser."""
     if not has_request_context():  # tasks and CLI write texts in the default locale
         return None
+    if current_user and current_user.is_authenticated:
+        return current_user.locale or None  # None: BABEL_DEFAULT_LOCALE, Chinese
     if "locale" in session:
         return session["locale"]
     # Browsers send "zh-CN", which matches neither "zh_Hans_CN" nor (exactly) "zh": without the
     # aliases a typical Chinese browser that also lists English would get English.
     best = request.accept_languages.best_match(["zh_Hans_CN", "zh_CN", "zh", "en"])
     return "en" if best == "en" else "zh_Hans_CN"
+
+
+def html_lang() -> str:
+    """The BCP 47 tag of the screen's language, for <html lang> (screen readers pick their
+    voice by it)."""
+    return "en" if str(flask_babel.get_locale()) == "en" else "zh-CN"
 
 
 def _select_timezone():

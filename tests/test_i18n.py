@@ -158,8 +158,33 @@ def test_sign_in_page_is_chinese_by_default(client, accept):
     assert '<html lang="zh-CN">' in html
 
 
+ENGLISH_BROWSER = {"Accept-Language": "en-US,en;q=0.9"}
+CHINESE_BROWSER = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/client/", "/admin/client/new/"])
+def test_an_english_browser_signed_in_without_a_preference_sees_chinese(account_manager,
+                                                                        login_as, path):
+    """The staff are Chinese: a signed-in user's screens follow their own choice, not the
+    language the browser happens to send (issue 20)."""
+    browser = login_as(account_manager)
+    html = browser.get(path, headers=ENGLISH_BROWSER).get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html
+    assert _shows(html, ("客户档案", "退出")) == ["客户档案", "退出"]
+    assert _shows(html, ("Customer archives", "Sign out")) == []
+
+
+def test_a_user_who_chose_english_keeps_it_in_a_chinese_browser(account_manager, login_as):
+    browser = login_as(account_manager)
+    browser.post("/locale/en", headers={"Referer": "http://localhost/admin/client/"})
+    html = browser.get("/admin/client/", headers=CHINESE_BROWSER).get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert _shows(html, ENGLISH + ADMIN_ENGLISH) == list(ENGLISH + ADMIN_ENGLISH)
+    assert _shows(html, CHINESE + ADMIN_CHINESE) == []
+
+
 def test_sign_in_page_follows_an_english_browser(client):
-    html = client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(
-        as_text=True)
+    html = client.get("/login", headers=ENGLISH_BROWSER).get_data(as_text=True)
+    assert '<html lang="en">' in html
     assert _shows(html, ("Sign in", "User name", "Password")) == ["Sign in", "User name",
                                                                  "Password"]

@@ -13,6 +13,7 @@ from crm.admin.clients import (
     ClientView,
     ContactLogView,
     KeyPersonView,
+    change_lines,
     entity_label,
     history_field,
     history_items,
@@ -120,6 +121,7 @@ def init_admin(app) -> Admin:
         local_time=format_local,
         history_field=history_field,
         history_items=history_items,
+        change_lines=change_lines,
         history_value=history_value,
         entity_label=entity_label,
     )

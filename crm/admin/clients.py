@@ -352,9 +352,26 @@ def entity_label(entity: str) -> str:
     return str(ENTITY_LABELS.get(entity, entity))
 
 
+# Events that record a read, not a change: their "changes" say what was read
+# ({"fields": [...]}, {"storage_path": ...}), never [old, new] pairs.
+READ_ACTIONS = {"view_sensitive", "read_file", "read_under_grant"}
+
+
+def change_lines(event) -> list[str]:
+    """An audit event's or change request's changes in words, one line a field ("field: old →
+    new"); a recorded read lists what was read."""
+    lines = []
+    for k, value in history_items(event.changes):
+        if getattr(event, "action", None) in READ_ACTIONS:  # what was read: field names, a path
+            read = value if isinstance(value, (list, tuple)) else [value]
+            lines.append("、".join(history_field(event.entity, str(v)) for v in read))
+        else:
+            old, new = value
+            lines.append(f"{history_field(event.entity, k)}: {history_value(k, old)} → "
+                         f"{history_value(k, new)}")
+    return lines
+
+
 def changes_formatter(view, context, model, name):
     """A list column showing an audit event's or change request's field changes in words."""
-    return Markup("".join(
-        f"<div>{escape(history_field(model.entity, k))}: {escape(history_value(k, old))} → "
-        f"{escape(history_value(k, new))}</div>"
-        for k, (old, new) in history_items(model.changes)))
+    return Markup("".join(f"<div>{escape(line)}</div>" for line in change_lines(model)))

@@ -335,3 +335,25 @@ def test_the_audit_screen_speaks_the_staffs_words(world, login_as):
     table = html[html.index("<table"):]
     assert "新增" in table and ">create<" not in table  # the action, in words
     assert "客户" in table and ">clients<" not in table  # the record type, in words
+
+
+def test_the_audit_screen_lists_a_recorded_read_of_an_id_number(world, login_as):
+    """Opening a card with its ID number in full records what was read ({"field": ...}), not a
+    change: the audit list shows it by the field's name instead of failing on it."""
+    person = factories.create_client(world.am1, name="张三", kind="individual",
+                                     id_number=factories.valid_id_number())
+    manager = login_as(world.sales_manager)
+    assert manager.get(f"/admin/client/details/?id={person.id}").status_code == 200
+    [read] = [e for e in events(entity="clients", entity_id=person.id)
+              if e.action == "view_sensitive"]
+    assert read.changes == {"field": "id_number"}
+
+    response = manager.get("/admin/audit/")
+    assert response.status_code == 200
+    table = response.get_data(as_text=True)
+    table = table[table.index("<table"):]
+    assert "查看完整信息" in table and "<div>身份证号</div>" in table
+    # the card's own history shows it the same way (not the letters of "id_number" as a change)
+    card = manager.get(f"/admin/client/details/?id={person.id}").get_data(as_text=True)
+    history = card[card.index('id="history"'):]
+    assert "<div>身份证号</div>" in history and "i → d" not in history
