@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from crm.extensions import db
 from crm.governance.models import DeletionRequest
 from tests import factories
-from tests.browser.test_account_manager import CHROMIUM, live_server, page  # noqa: F401
+from tests.browser.conftest import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -19,7 +19,7 @@ pytestmark = [
 ]
 
 
-def test_the_screens_work_under_the_content_security_policy(world, live_server, page):  # noqa: F811
+def test_the_screens_work_under_the_content_security_policy(world, live_server, page):
     errors, dialogs = [], []
     page.on("console", lambda m: errors.append(f"{m.text} {m.location['url']}")
             if m.type == "error" and not m.location["url"].endswith("/favicon.ico") else None)
