@@ -1,15 +1,18 @@
 """Credit tasks: finance's check of all customers (queued from the screen, nightly from beat),
 the nightly balance reconciliation and the quarterly re-evaluation. Each is idempotent."""
 
+import logging
+
 from celery import shared_task
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from kombu.exceptions import OperationalError
 
 from crm.credit import services as cs
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.governance.services import mark_task_run
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="crm.tasks.credit.run_check")
@@ -19,9 +22,13 @@ def run_check(run_id: int) -> dict:
 
 @shared_task(name="crm.tasks.credit.nightly_check")
 def nightly_check() -> dict:
-    run = cs.start_check(db.session)
-    db.session.commit()
-    result = cs.run_check(db.session, run.id)
+    """A new check of all customers; when one is live already, the night's check is that one
+    (taken up again when it stalled, left to its worker otherwise)."""
+    live = cs.live_check(db.session)
+    if live is None:
+        live = cs.start_check(db.session)
+        db.session.commit()
+    result = cs.run_check(db.session, live.id)
     mismatches = cs.reconcile_balances(db.session)
     mark_task_run(db.session, "credit-nightly", {**result, "balance_mismatches": [
         [cid, str(kept), str(owed)] for cid, kept, owed in mismatches[:100]]})
@@ -37,12 +44,20 @@ def quarterly_reevaluation() -> int:
     return made
 
 
-def enqueue_check(run_id: int) -> None:
-    """Queue a check of all customers; CREDIT_CHECK_INLINE runs it in the request instead."""
+def enqueue_check(run_id: int, resumed: bool = False) -> None:
+    """Queue a check of all customers; CREDIT_CHECK_INLINE runs it in the request instead.
+
+    Any failure to queue (the broker or the result backend unreachable: kombu's
+    OperationalError, redis' ConnectionError, the backend's RuntimeError...) leaves no run
+    waiting for a task that does not exist, and is a message for the screen."""
     if current_app.config.get("CREDIT_CHECK_INLINE"):
         cs.run_check(db.session, run_id)
         return
     try:
         run_check.delay(run_id)
-    except OperationalError as exc:
-        raise DomainError(_l("The task queue is not reachable; the check stays queued.")) from exc
+    except Exception as exc:
+        log.warning("credit check %s could not be queued: %r", run_id, exc)
+        cs.abandon_enqueue(db.session, run_id, resumed)
+        raise DomainError(_l("The task queue is not reachable, so the check was not started. "
+                             "Try again in a few minutes or tell the system administrator."),
+                          ) from exc
