@@ -15,9 +15,15 @@ from crm.governance.services import mark_task_run
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="crm.tasks.credit.run_check")
-def run_check(run_id: int) -> dict:
-    return cs.run_check(db.session, run_id)
+@shared_task(bind=True, name="crm.tasks.credit.run_check", max_retries=100)
+def run_check(self, run_id: int) -> dict:
+    """A second delivery while another worker's claim is fresh (a redelivery after a worker
+    died comes back before the dead claim is stale) looks again once it would be stale; a
+    delivery of a finished run does nothing."""
+    result = cs.run_check(db.session, run_id)
+    if result.get("skipped") == "running":
+        raise self.retry(countdown=max(1, int(current_app.config["TASK_STALE_MINUTES"] * 60)))
+    return result
 
 
 @shared_task(name="crm.tasks.credit.nightly_check")
