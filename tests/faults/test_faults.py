@@ -99,9 +99,9 @@ def test_redis_stopped_for_20_seconds_mid_check_the_worker_survives(world, fault
     server, workers, sender = fault_env
     ids = _customers_over_90(world, 20)
     run_id = _start_run()
-    worker = workers.start("survivor", chunk_pause=0.6)
+    worker = workers.start("survivor", chunk_pause=1.5)
     sender.send_task(RUN_CHECK, args=[run_id])
-    wait_for(lambda: _run(run_id).progress >= 10, 60, "the check to be under way")
+    wait_for(lambda: _run(run_id).progress >= 5, 60, "the check to be under way")
     server.stop()
     try:
         for _ in range(20):  # the worker must not die of the outage at any moment of it
