@@ -34,6 +34,14 @@ class Config:
     BROKER_URL = _env("BROKER_URL", "sqla+" + _sqlite_url("celery-broker.sqlite"))
     RESULT_BACKEND = _env("RESULT_BACKEND", "db+" + _sqlite_url("celery-results.sqlite"))
     BEAT_SCHEDULE_FILE = _env("BEAT_SCHEDULE_FILE", str(INSTANCE_DIR / "celerybeat-schedule"))
+    # Redis redelivers a task that was taken but not acknowledged (acks_late) after this many
+    # seconds: a worker killed whole has its task run again after at most this long. It must
+    # exceed the longest task (a check of a million customers takes seconds, the nightly
+    # sweeps minutes), or a task still running would be delivered to a second worker as well.
+    BROKER_VISIBILITY_TIMEOUT = int(_env("BROKER_VISIBILITY_TIMEOUT", "1800"))
+    # A live run whose last committed chunk is older than this is shown as stalled, with resume.
+    TASK_STALE_MINUTES = float(_env("TASK_STALE_MINUTES", "10"))
+    CREDIT_CHECK_CHUNK = int(_env("CREDIT_CHECK_CHUNK", "20000"))  # customer ids per commit
 
     ARCHIVE_ROOT = _env("ARCHIVE_ROOT", str(INSTANCE_DIR / "archive"))
     MAIL_DIR = _env("MAIL_DIR", str(INSTANCE_DIR / "outbox"))

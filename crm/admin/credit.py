@@ -366,9 +366,12 @@ class CreditCheckView(RoleView):
     @expose("/")
     def index(self):
         runs = db.session.scalars(select(CheckRun).order_by(CheckRun.id.desc()).limit(20)).all()
-        running = any(r.status in ("queued", "running") for r in runs)
-        return self.render("admin/crm/credit_check.html", runs=runs, running=running,
-                           message=_check_message)
+        live = cs.live_check(db.session)
+        stalled = {r.id for r in runs if cs.is_stalled(r)}
+        following = any(r.status in cs.LIVE and r.id not in stalled for r in runs)
+        return self.render("admin/crm/credit_check.html", runs=runs, live=live,
+                           stalled=stalled, running=following, message=_check_message,
+                           status_labels=CHECK_STATUS)
 
     @expose("/start", methods=("POST",))
     def start(self):
@@ -379,13 +382,29 @@ class CreditCheckView(RoleView):
             result = cs.check_now(db.session, [client_id], current_actor())
             flash(_check_message(result), "success")
             return redirect(safe_target(request.form.get("next"), url_for(".index")))
-        run = cs.start_check(db.session, None, current_actor())
-        db.session.commit()
         try:
+            run = cs.start_check(db.session, None, current_actor())
+            db.session.commit()
             enqueue_check(run.id)
         except DomainError as exc:
             flash(str(exc.message), "error")
         return redirect(url_for(".index"))
+
+    @expose("/resume", methods=("POST",))
+    def resume(self):
+        from crm.tasks.credit import enqueue_check
+
+        try:
+            run = cs.resume_check(db.session, request.form.get("run_id", type=int))
+            db.session.commit()
+            enqueue_check(run.id, resumed=True)
+        except DomainError as exc:
+            flash(str(exc.message), "error")
+        return redirect(url_for(".index"))
+
+
+CHECK_STATUS = {"queued": _l("queued"), "running": _l("running"), "stalled": _l("stalled"),
+                "done": _l("done"), "failed": _l("failed")}
 
 
 @dataclass(frozen=True)

@@ -288,5 +288,16 @@ class CheckRun(db.Model):
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # Recovery (issue 13): a run of all customers holds the lock "all" while it is queued or
+    # running (unique: a second one cannot start), commits each chunk with the next customer id
+    # to check, the summary so far and the running count of notices (kept across attempts), and
+    # beats at every chunk: a live run whose beat is older than TASK_STALE_MINUTES is stalled.
+    live_lock: Mapped[str | None] = mapped_column(String(20), unique=True)
+    next_client_id: Mapped[int | None]
+    partial: Mapped[dict | None] = mapped_column(JSON)
+    notified: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claim: Mapped[str | None] = mapped_column(String(40))
+    heartbeat_at: Mapped[datetime | None]
 
     started_by: Mapped[User | None] = relationship()

@@ -8,9 +8,11 @@ two clerks recording against one customer at once are serialised and the limit c
 what the other wrote.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from uuid import uuid4
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -29,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from crm import access
 from crm.access import can, current_actor
@@ -498,45 +501,150 @@ def _merge(total: dict, part: dict) -> dict:
     return total
 
 
+LIVE = ("queued", "running")
+ALL_LOCK = "all"  # CheckRun.live_lock of the one live run of all customers
+
+
+def _stale_before():
+    minutes = current_app.config.get("TASK_STALE_MINUTES", 10) if has_app_context() else 10
+    return utcnow() - timedelta(minutes=minutes)
+
+
+def is_stalled(run: CheckRun) -> bool:
+    """Live, but no chunk committed (nor claim) for TASK_STALE_MINUTES: its worker died, or
+    the task never reached one. Resume takes it up from its last committed chunk."""
+    beat = run.heartbeat_at or run.created_at
+    return run.status in LIVE and beat < _stale_before()
+
+
+def live_check(session) -> CheckRun | None:
+    return session.scalar(select(CheckRun).where(CheckRun.live_lock == ALL_LOCK))
+
+
+def _take_lock(session, run: CheckRun) -> None:
+    """The unique live_lock refuses a second live run of all customers, on every database
+    (a concurrent start fails at the insert and is answered as the first one would be)."""
+    with session.no_autoflush:
+        live = live_check(session)
+    if live is not None and live is not run:
+        if run in session.new:
+            session.expunge(run)
+        raise DomainError(_l("A check of all customers is already under way (run %(id)s); "
+                             "wait for it or resume it.", id=live.id))
+    run.live_lock = ALL_LOCK
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise DomainError(_l("A check of all customers is already under way; wait for it "
+                             "or resume it.")) from exc
+
+
 def start_check(session, client_ids=None, started_by=None) -> CheckRun:
     run = CheckRun(scope="all" if client_ids is None else "selected",
                    client_ids=None if client_ids is None else sorted(int(i) for i in client_ids),
                    started_by_id=getattr(started_by, "id", None))
     session.add(run)
+    if client_ids is None:
+        _take_lock(session, run)
     session.flush()
     return run
 
 
-def run_check(session, run_id: int, today: date | None = None, chunk: int = 20000) -> dict:
-    """Run a check in client-id chunks, committing each chunk (its threshold marks and their
-    notifications together) and recording progress, so a screen can follow it and a worker
-    that dies resumes without notifying anyone twice."""
+def resume_check(session, run_id: int) -> CheckRun:
+    """Queue a stalled or failed run again; it goes on from its last committed chunk."""
     run = session.get(CheckRun, run_id)
-    run.status, run.progress, run.error = "running", 0, None
+    if run is None or not (run.status == "failed" or is_stalled(run)):
+        raise DomainError(_l("Only a stalled or failed check can be resumed."))
+    if run.scope == "all":
+        _take_lock(session, run)
+    run.status, run.claim, run.heartbeat_at, run.error = "queued", None, utcnow(), None
+    session.flush()
+    return run
+
+
+def abandon_enqueue(session, run_id: int, resumed: bool) -> None:
+    """The broker refused the task: a new run is removed, a resumed one is failed again (with
+    its lock released), so that no run waits for a task that was never queued."""
+    session.rollback()
+    run = session.get(CheckRun, run_id)
+    if run is None:
+        return
+    if resumed:
+        run.status, run.live_lock, run.error = "failed", None, "not queued"
+    else:
+        session.delete(run)
     session.commit()
+
+
+def run_check(session, run_id: int, today: date | None = None, chunk: int | None = None) -> dict:
+    """Run a check in client-id chunks, committing each chunk (its threshold marks, their
+    notifications, the next id to check, the summary so far and the count of notices) together,
+    so a screen can follow it and a run whose worker died goes on from its last chunk without
+    notifying anyone twice.
+
+    A task first claims the run: a queued run, or a live one that is stalled. A second delivery
+    of the same task while the run is alive (or after it is done) does nothing. A worker whose
+    run was taken over finds its claim gone at its next commit and stops there."""
+    chunk = chunk or (current_app.config.get("CREDIT_CHECK_CHUNK", 20000)
+                      if has_app_context() else 20000)
+    token = uuid4().hex
+    claimed = session.execute(
+        update(CheckRun).where(CheckRun.id == run_id, or_(
+            CheckRun.status == "queued",
+            and_(CheckRun.status == "running", or_(CheckRun.heartbeat_at.is_(None),
+                                                   CheckRun.heartbeat_at < _stale_before()))))
+        .values(status="running", claim=token, heartbeat_at=utcnow(), error=None,
+                attempts=CheckRun.attempts + 1)
+        .execution_options(synchronize_session=False)).rowcount
+    session.commit()
+    run = session.get(CheckRun, run_id)
+    if not claimed:
+        return {**(run.result or {}), "skipped": run.status} if run else {"skipped": "missing"}
+    mine = and_(CheckRun.id == run_id, CheckRun.claim == token)
+
+    def commit_chunk(**values) -> bool:
+        owned = session.execute(update(CheckRun).where(mine).values(
+            heartbeat_at=utcnow(), **values).execution_options(synchronize_session=False)
+        ).rowcount
+        if owned:
+            session.commit()
+        else:
+            session.rollback()  # taken over: the new owner does this chunk
+        return bool(owned)
+
     try:
         if run.client_ids is not None:
-            evaluate_thresholds(session, client_ids=run.client_ids)
+            n = len(evaluate_thresholds(session, client_ids=run.client_ids))
             result = check_summary(session, today, client_ids=run.client_ids)
+            if not commit_chunk(notified=CheckRun.notified + n):
+                return {"skipped": "taken over"}
         else:
-            lo, hi = session.execute(select(func.min(BAL.c.client_id), func.max(BAL.c.client_id))
-                                     ).one()
-            result, lo, hi = {}, lo or 0, hi or 0
+            first, hi = session.execute(
+                select(func.min(BAL.c.client_id), func.max(BAL.c.client_id))).one()
+            first, hi = first or 0, hi or 0
+            lo = max(first, run.next_client_id or first)
+            result = dict(run.partial or {})
             for start in range(lo, hi + 1, chunk):
                 window = (start, start + chunk)
-                notified = len(evaluate_thresholds(session, id_range=window))
-                _merge(result, {**check_summary(session, today, id_range=window),
-                                "notified": notified})
-                run.progress = min(99, int((start + chunk - lo) * 100 / (hi - lo + 1)))
-                session.commit()
+                n = len(evaluate_thresholds(session, id_range=window))
+                _merge(result, check_summary(session, today, id_range=window))
+                if not commit_chunk(
+                        next_client_id=start + chunk, partial=dict(result),
+                        notified=CheckRun.notified + n,
+                        progress=min(99, int((start + chunk - first) * 100 / (hi - first + 1)))):
+                    return {"skipped": "taken over"}
     except Exception as exc:
         session.rollback()
-        run = session.get(CheckRun, run_id)
-        run.status, run.error = "failed", str(exc)[:1000]
+        session.execute(update(CheckRun).where(mine).values(
+            status="failed", error=str(exc)[:1000], live_lock=None)
+            .execution_options(synchronize_session=False))
         session.commit()
         raise
-    run.status, run.progress, run.result, run.finished_at = "done", 100, result, utcnow()
-    session.commit()
+    notified = session.scalar(select(CheckRun.notified).where(CheckRun.id == run_id))
+    result = {**result, "notified": notified}
+    commit_chunk(status="done", progress=100, result=result, finished_at=utcnow(),
+                 live_lock=None)
     return result
 
 

@@ -44,6 +44,9 @@ BEAT_SCHEDULE = {
 }
 
 
+QUICK_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+
+
 def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
@@ -63,10 +66,20 @@ def init_celery(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        # A screen that queues a task must answer within seconds when the broker is down: a
+        # few quick retries, then the error (crm.tasks.credit.enqueue_check makes it a message).
+        task_publish_retry_policy=QUICK_RETRY,
         task_ignore_result=False,
         result_expires=7 * 24 * 3600,
         worker_hijack_root_logger=False,
     )
+    if app.config["BROKER_URL"].startswith(("redis", "rediss")):
+        # See Config.BROKER_VISIBILITY_TIMEOUT (kombu's default is one hour).
+        celery_app.conf.broker_transport_options = {
+            "visibility_timeout": app.config["BROKER_VISIBILITY_TIMEOUT"]}
+    if app.config["RESULT_BACKEND"].startswith(("redis", "rediss")):
+        celery_app.conf.update(result_backend_transport_options={"retry_policy": QUICK_RETRY},
+                               redis_socket_connect_timeout=5)
     celery_app.conf.update(app.config.get("CELERY", {}))
     _connect_task_log()
     celery_app.set_default()

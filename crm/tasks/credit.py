@@ -6,7 +6,6 @@ import logging
 from celery import shared_task
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from kombu.exceptions import OperationalError
 
 from crm.credit import services as cs
 from crm.errors import DomainError
@@ -16,16 +15,26 @@ from crm.governance.services import mark_task_run
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="crm.tasks.credit.run_check")
-def run_check(run_id: int) -> dict:
-    return cs.run_check(db.session, run_id)
+@shared_task(bind=True, name="crm.tasks.credit.run_check", max_retries=100)
+def run_check(self, run_id: int) -> dict:
+    """A second delivery while another worker's claim is fresh (a redelivery after a worker
+    died comes back before the dead claim is stale) looks again once it would be stale; a
+    delivery of a finished run does nothing."""
+    result = cs.run_check(db.session, run_id)
+    if result.get("skipped") == "running":
+        raise self.retry(countdown=max(1, int(current_app.config["TASK_STALE_MINUTES"] * 60)))
+    return result
 
 
 @shared_task(name="crm.tasks.credit.nightly_check")
 def nightly_check() -> dict:
-    run = cs.start_check(db.session)
-    db.session.commit()
-    result = cs.run_check(db.session, run.id)
+    """A new check of all customers; when one is live already, the night's check is that one
+    (taken up again when it stalled, left to its worker otherwise)."""
+    live = cs.live_check(db.session)
+    if live is None:
+        live = cs.start_check(db.session)
+        db.session.commit()
+    result = cs.run_check(db.session, live.id)
     mismatches = cs.reconcile_balances(db.session)
     if mismatches:
         # Balances kept with each ledger row disagree with the ledger: finance must look.
@@ -45,14 +54,20 @@ def quarterly_reevaluation() -> int:
     return made
 
 
-def enqueue_check(run_id: int) -> None:
-    """Queue a check of all customers; CREDIT_CHECK_INLINE runs it in the request instead."""
+def enqueue_check(run_id: int, resumed: bool = False) -> None:
+    """Queue a check of all customers; CREDIT_CHECK_INLINE runs it in the request instead.
+
+    Any failure to queue (the broker or the result backend unreachable: kombu's
+    OperationalError, redis' ConnectionError, the backend's RuntimeError...) leaves no run
+    waiting for a task that does not exist, and is a message for the screen."""
     if current_app.config.get("CREDIT_CHECK_INLINE"):
         cs.run_check(db.session, run_id)
         return
     try:
         run_check.delay(run_id)
-    except OperationalError as exc:
-        logger.warning("credit check run %s not queued: the broker is not reachable (%s)",
-                       run_id, type(exc).__name__)
-        raise DomainError(_l("The task queue is not reachable; the check stays queued.")) from exc
+    except Exception as exc:
+        logger.warning("credit check %s could not be queued: %s", run_id, type(exc).__name__)
+        cs.abandon_enqueue(db.session, run_id, resumed)
+        raise DomainError(_l("The task queue is not reachable, so the check was not started. "
+                             "Try again in a few minutes or tell the system administrator."),
+                          ) from exc
