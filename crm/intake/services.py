@@ -17,6 +17,7 @@ from crm.intake.models import FirstContact, InvitationClaim
 from crm.notifications.services import notify
 from crm.settings import get_setting
 from crm.timeutil import local_today, to_local, utcnow
+from crm.workdays import company_calendar
 
 
 def _require(action: str, area: str = "intake") -> object:
@@ -26,9 +27,9 @@ def _require(action: str, area: str = "intake") -> object:
     return actor
 
 
-def _deadline(contact_date: date) -> date:
+def _deadline(contact_date: date, calendar=None) -> date:
     return rules.registration_deadline(contact_date, int(get_setting("registration_days")),
-                                       get_setting("holidays"))
+                                       calendar or company_calendar())
 
 
 # --- first contact → registration within the working days (R12) ------------------------
@@ -98,14 +99,14 @@ def check_registrations(session, today: date | None = None) -> dict:
     """Daily: remind the owner the working day before the deadline, alert the regional manager
     once it has passed; each once (the notification's event key)."""
     today = today or local_today()
-    holidays = get_setting("holidays")
+    calendar = company_calendar(session)
     linked = link_registered_contacts(session)
     reminded = alerted = 0
     open_contacts = session.scalars(
         select(FirstContact).where(FirstContact.client_id.is_(None))
         .execution_options(crm_unscoped=True)).all()
     for contact in open_contacts:
-        deadline = _deadline(contact.contact_date)
+        deadline = _deadline(contact.contact_date, calendar)
         if today > deadline:
             alerted += notify(
                 session, regional_managers(session, contact.region_id),
@@ -113,7 +114,7 @@ def check_registrations(session, today: date | None = None) -> dict:
                 str(_l("Customer not registered in time: %(name)s", name=contact.name)),
                 str(_l("First contact %(first)s by %(owner)s; the card was due by %(due)s.",
                        first=contact.contact_date, owner=contact.owner, due=deadline)))
-        elif today >= rules.reminder_day(deadline, holidays):
+        elif today >= rules.reminder_day(deadline, calendar):
             reminded += notify(
                 session, [contact.owner], f"intake:remind:{contact.id}", "registration_due",
                 str(_l("Register the customer %(name)s by %(due)s", name=contact.name,
