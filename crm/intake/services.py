@@ -170,27 +170,33 @@ def assign_client(session, client: Client, owner: User) -> Client:
 # --- a leaver's customers handed over in one action (R12) ---------------------------------
 
 def hand_over(session, leaving: User, successor: User, deactivate: bool = True) -> list[Client]:
-    """Every customer (and open first contact) of `leaving` goes to `successor` in one
-    transaction; the list returned is who must be told."""
+    """Every customer (and first contact) of `leaving` goes to `successor` in one
+    transaction, those in the recycle bin too (restored, they belong to the successor); the
+    list returned is every customer moved, the live ones are who must be told."""
     _require("handover")
     if successor.id == leaving.id or successor.role != ACCOUNT_MANAGER or not successor.active:
         raise DomainError(_l("Hand over to another active account manager."))
+    everything = {"crm_unscoped": True, "crm_include_deleted": True}
     clients = session.scalars(
         select(Client).where(Client.owner_id == leaving.id).order_by(Client.name)
-        .execution_options(crm_unscoped=True)).all()
+        .execution_options(**everything)).all()
     reason = str(_l("Hand-over: %(old)s left, %(new)s takes over", old=leaving, new=successor))
     with audit_reason(session, reason):
         for client in clients:
             client.owner_id, client.region_id = successor.id, successor.region_id
         for contact in session.scalars(
                 select(FirstContact).where(FirstContact.owner_id == leaving.id)
-                .execution_options(crm_unscoped=True)):
+                .execution_options(**everything)):
             contact.owner_id, contact.region_id = successor.id, successor.region_id
         if deactivate:
             leaving.active = False
         session.flush()
     lines = "\n".join(f"{c.code} {c.name} {c.phone or ''} {c.mobile or ''}".strip()
-                      for c in clients)
+                      for c in clients if c.deleted_at is None)
+    binned = [c for c in clients if c.deleted_at is not None]
+    if binned:
+        lines += "\n\n" + str(_l("In the recycle bin, moved too (yours if restored):")) + \
+            "\n" + "\n".join(f"{c.code} {c.name}" for c in binned)
     notify(session, [successor, *regional_managers(session, successor.region_id)],
            f"intake:handover:{leaving.id}:{successor.id}:{len(clients)}", "handover",
            str(_l("%(n)d customers of %(old)s are now yours; tell each of them",
