@@ -1,4 +1,4 @@
-"""Pure rules of intake: deadlines in working days, name likeness, the invitation cut-off. No database."""
+"""Pure rules of intake: deadlines, name likeness, the invitation cut-off. No database."""
 
 import unicodedata
 from datetime import date, datetime, time, timedelta
