@@ -188,8 +188,9 @@ class SituationChange(db.Model):
     registered within the working days of when it happened; a late one is marked and counted
     against the account manager responsible."""
 
+    # Not audited itself: it is written with the audited change it registers (same
+    # transaction), keeps who and when, and is never edited.
     __tablename__ = "situation_changes"
-    __audited__ = True
     __label__ = _l("Situation change")
     __scope__ = "detail"
     __scope_area__ = "clients"
