@@ -15,6 +15,9 @@ from datetime import date, timedelta
 import chinese_calendar
 import holidays as holiday_lib
 
+# The last year the installed package knows (its holiday table's last date).
+LAST_PUBLISHED_YEAR = max(chinese_calendar.holidays).year
+
 
 def official_working_day(day: date) -> bool | None:
     """The published calendar's answer, None when the package does not know the year."""
@@ -54,7 +57,8 @@ class WorkCalendar:
         return day.weekday() < 5 and day not in self._statutory_days(day.year)
 
     def _missing(self, year: int) -> None:
-        if year not in self.missing_years:
+        # Years before the package's first are history: nothing will arrive for them.
+        if year not in self.missing_years and year > LAST_PUBLISHED_YEAR:
             self.missing_years.add(year)
             if self.on_missing is not None:
                 self.on_missing(year)

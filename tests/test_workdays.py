@@ -31,6 +31,7 @@ def test_a_year_the_package_does_not_know_falls_back_and_tells_once():
     assert not calendar.is_working(date(2027, 2, 8))  # Spring Festival, computed
     assert calendar.add(date(2027, 2, 4), 1) == date(2027, 2, 11)
     assert told == [2027]
+    assert calendar.is_working(date(2000, 3, 6)) and told == [2027]  # the past: no notice
 
 
 def test_settings_add_and_remove_days(ctx):
