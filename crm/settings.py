@@ -14,7 +14,12 @@ DEFAULTS = {
         _l("Regional managers read their own region's customers without a grant"),
     ),
     "view_grant_days": (7, _l("Days a view grant lasts unless the approver says otherwise")),
-    "holidays": ([], _l("Holidays (YYYY-MM-DD) skipped when counting working days")),
+    # Working days are China's official calendar (crm.workdays); these two adjust it.
+    "holidays": ([], _l("Extra days off (YYYY-MM-DD), on top of China's official calendar")),
+    "extra_workdays": ([], _l("Extra working days (YYYY-MM-DD), e.g. a make-up working day of "
+                              "a year the calendar package does not know yet")),
+    "change_registration_days": (5, _l("Working days to register a change in a customer's "
+                                       "situation after it happened")),
     # Credit (R11): thresholds in percent of the limit, and who hears of each crossing.
     "credit_thresholds": ([80, 90], _l("Credit use thresholds (%) that notify")),
     "credit_threshold_departments": (

@@ -72,6 +72,13 @@ def init_admin(app) -> Admin:
                                  category=archive))
     admin.add_view(ContactLogView(ContactLog, name=_l("Contact log"), endpoint="contactlog",
                                   category=archive))
+    from crm.admin.clients import ClientStaffView, SituationChangeView
+    from crm.clients.models import ClientStaff, SituationChange
+
+    admin.add_view(ClientStaffView(ClientStaff, name=_l("Contact staff"),
+                                   endpoint="clientstaff", category=archive))
+    admin.add_view(SituationChangeView(SituationChange, name=_l("Situation changes"),
+                                       endpoint="situationchange", category=archive))
     from crm.admin import credit
 
     credit.register(admin)

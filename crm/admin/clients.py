@@ -2,11 +2,11 @@
 
 from flask import request
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
+from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual, IntEqualFilter
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from wtforms import StringField, TextAreaField
+from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, StopValidation
 
 from crm import access
@@ -17,12 +17,12 @@ from crm.auth.models import Region, User
 from crm.bounds import id_arg
 from crm.clients import choices as ch
 from crm.clients import services
-from crm.clients.models import Client, ContactLog, KeyPerson
+from crm.clients.models import Client, ContactLog, KeyPerson, SituationChange
 from crm.excel.export import XlsxExportMixin
 from crm.extensions import db
 from crm.governance.audit import record
 from crm.governance.models import AuditEvent
-from crm.timeutil import format_local
+from crm.timeutil import format_local, local_today
 
 CLIENT_LABELS = {
     "code": _l("Customer code"),
@@ -77,7 +77,21 @@ CLIENT_LABELS = {
     "region": _l("Region"),
     "created_at": _l("Registered at"),
     "change_reason": _l("Reason for the change"),
+    "happened_on": _l("Date the change happened"),
 }
+
+
+def _happened_on_field():
+    """R12: the day a change of the customer's situation happened (the form says when it is
+    registered); today unless told, never in the future."""
+    return DateField(_l("Date the change happened"), validators=[Optional()],
+                     description=_l("A change of contact, key person, address or status is "
+                                    "registered within 5 working days of when it happened."))
+
+
+def _default_today(form) -> None:
+    if "happened_on" in form and request.method == "GET" and form.happened_on.data is None:
+        form.happened_on.data = local_today()
 
 CLIENT_CHOICES = {
     "kind": ch.KIND, "level": ch.LEVEL, "stage": ch.STAGE, "nature": ch.NATURE,
@@ -172,8 +186,9 @@ class ClientView(XlsxExportMixin, ScopedModelView):
                                  description=_l("Stored encrypted; leave empty to keep it.")),
         "change_reason": TextAreaField(_l("Reason for the change"),
                                        validators=[Optional(), Length(max=500)]),
+        "happened_on": _happened_on_field(),
     }
-    extra_form_fields = ("id_number", "change_reason")
+    extra_form_fields = ("id_number", "change_reason", "happened_on")
     form_widget_args = {"id_number": {"autocomplete": "off"}}
 
     def adjust_form(self, form) -> None:
@@ -183,7 +198,8 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         elif role == REGIONAL_MANAGER:
             del form.region
         if request.endpoint and request.endpoint.endswith("create_view"):
-            del form.change_reason
+            del form.change_reason, form.happened_on
+        _default_today(form)
 
     def field_errors(self, form) -> dict:
         errors = services.client_field_errors(form.data)
@@ -200,7 +216,8 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         services.register_client(db.session, model, form.id_number.data)
 
     def update_record(self, form, model) -> None:
-        services.update_client(db.session, model, form.id_number.data, form.change_reason.data)
+        services.update_client(db.session, model, form.id_number.data, form.change_reason.data,
+                               form.happened_on.data)
 
     def delete_record(self, model, reason: str) -> None:
         services.delete_client(db.session, model, reason)
@@ -214,7 +231,10 @@ class ClientView(XlsxExportMixin, ScopedModelView):
     def _card_context(self, client) -> dict:
         actor = current_actor()
         detail = can(actor, "view", KeyPerson(client_id=client.id))
-        context = {"show_detail": detail, "id_number_full": None}
+        staff = services.contact_staff(db.session, client.id)
+        context = {"show_detail": detail, "id_number_full": None, "contact_staff": staff,
+                   "short_of_staff": services.short_of_staff(client, staff),
+                   "may_edit_staff": can(actor, "edit", client)}
         if detail:
             context["key_persons"] = db.session.scalars(
                 select(KeyPerson).where(KeyPerson.client_id == client.id).order_by(KeyPerson.id)
@@ -289,6 +309,22 @@ class KeyPersonView(ArchiveDetailView):
         return errors
 
 
+    form_extra_fields = {**ArchiveDetailView.form_extra_fields,
+                         "happened_on": _happened_on_field()}
+    extra_form_fields = ("change_reason", "happened_on")
+
+    def adjust_form(self, form) -> None:
+        super().adjust_form(form)
+        _default_today(form)
+
+    def create_record(self, form, model) -> None:
+        services.add_key_person(db.session, model, form.happened_on.data)
+
+    def update_record(self, form, model) -> None:
+        services.update_key_person(db.session, model, form.change_reason.data,
+                                   form.happened_on.data)
+
+
 class ContactLogView(ArchiveDetailView):
     column_list = ("client", "seq", "contact_date", "way", "person_met", "person_role", "level",
                    "conclusion", "recorded_by")
@@ -315,6 +351,75 @@ class ContactLogView(ArchiveDetailView):
 
     def create_record(self, form, model) -> None:
         services.add_contact_log(db.session, model)
+
+
+def _staff_users():
+    """Active staff who can be in contact with a customer."""
+    return db.session.scalars(select(User).where(User.active.is_(True),
+                                                 User.role != access.ADMIN)
+                              .order_by(User.full_name)).all()
+
+
+class ClientStaffView(ScopedModelView):
+    """R12: the staff in contact with a customer besides its owner; the owner and the managers
+    over the customer add and remove them (audited)."""
+
+    area = "clients"
+    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
+    can_edit = False
+    can_view_details = False
+    column_list = ("client", "user", "role", "created_at")
+    column_labels = {"client": _l("Customer"), "user": _l("Member of staff"),
+                     "role": _l("Role with the customer"), "created_at": _l("Since")}
+    column_formatters = {"client": _client_link,
+                         "created_at": lambda v, c, m, p: format_local(m.created_at)}
+    form_columns = ("client", "user", "role")
+    form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
+    form_args = {"user": {"query_factory": _staff_users}}
+
+    def adjust_form(self, form) -> None:
+        client_id = request.args.get("client", type=int)
+        if client_id and request.method == "GET" and form.client.data is None:
+            form.client.data = select_one(Client, client_id)
+
+    def create_record(self, form, model) -> None:
+        services.add_contact_staff(db.session, model)
+
+    def delete_record(self, model, reason: str) -> None:
+        services.remove_contact_staff(db.session, model, reason)
+
+
+class SituationChangeView(ScopedModelView):
+    """R12: changes of customers' situation with the day they happened and were registered;
+    the late ones filtered, counted per account manager. Read-only; the scope is the reader's
+    customers (a regional manager: their region)."""
+
+    area = "clients"
+    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
+    list_template = "admin/crm/situation_changes.html"
+    can_create = can_edit = can_delete = False
+    can_view_details = False
+    column_list = ("client", "kinds", "happened_on", "registered_on", "due_on", "late",
+                   "owner", "recorded_by")
+    column_labels = {"client": _l("Customer"), "kinds": _l("What changed"),
+                     "happened_on": _l("Happened on"), "registered_on": _l("Registered on"),
+                     "due_on": _l("Due by"), "late": _l("Late"),
+                     "owner": _l("Account manager"), "recorded_by": _l("Recorded by")}
+    column_formatters = {
+        "client": _client_link,
+        "kinds": lambda v, c, m, p: ", ".join(str(services.SITUATION_KINDS.get(k, k))
+                                              for k in m.kinds.split(",")),
+    }
+    column_default_sort = ("registered_on", True)
+    column_filters = (
+        BooleanEqualFilter(SituationChange.late, _l("Late")),
+        IntEqualFilter(SituationChange.owner_id, _l("Account manager"), options=_owner_options),
+    )
+
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs["late_counts"] = services.late_changes_per_manager(db.session)
+        return super().render(template, **kwargs)
 
 
 HISTORY_LABELS = {"clients": CLIENT_LABELS, "key_persons": KeyPersonView.column_labels,

@@ -181,3 +181,76 @@ class ContactLog(SoftDeleted, db.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.contact_date}"
+
+
+class SituationChange(db.Model):
+    """R12: a change in a customer's situation (contact, key person, address, status) is
+    registered within the working days of when it happened; a late one is marked and counted
+    against the account manager responsible."""
+
+    # Not audited itself: it is written with the audited change it registers (same
+    # transaction), keeps who and when, and is never edited.
+    __tablename__ = "situation_changes"
+    __label__ = _l("Situation change")
+    __scope__ = "detail"
+    __scope_area__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    kinds: Mapped[str] = mapped_column(String(60))  # contact,key_person,address,status
+    happened_on: Mapped[date]
+    registered_on: Mapped[date]
+    due_on: Mapped[date]
+    late: Mapped[bool] = mapped_column(default=False, index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    client: Mapped[Client] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id],
+                                                    lazy="joined")
+
+    def __str__(self) -> str:
+        return f"{self.kinds} {self.happened_on}"
+
+
+class ClientStaff(db.Model):
+    """R12: the staff in contact with a customer beyond its owner (an important customer has
+    at least two). Being one gives no read access by itself (R5: the responsible manager)."""
+
+    __tablename__ = "client_staff"
+    __audited__ = True
+    __label__ = _l("Contact staff")
+    __scope__ = "basic"
+    __scope_area__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(30), default="contact")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    client: Mapped[Client] = relationship()
+    user: Mapped[User] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("client_id", "user_id", name="uq_client_staff"),)
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class StaffShortfall(db.Model):
+    """R12: a K or A customer found with fewer than two staff in contact, once per week (the
+    unique key makes the weekly check's notice go once)."""
+
+    __tablename__ = "staff_shortfalls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    week_start: Mapped[date]
+    staff_count: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("client_id", "week_start",
+                                       name="uq_staff_shortfalls_client_week"),)

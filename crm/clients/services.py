@@ -1,17 +1,34 @@
 """The rules of the customer card, as functions the admin, the CLI, importers and tasks call."""
 
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, distinct, exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from crm import crypto
-from crm.access import ACCOUNT_MANAGER, REGIONAL_MANAGER, can, current_actor
+from crm.access import ACCOUNT_MANAGER, ADMIN, REGIONAL_MANAGER, can, current_actor
+from crm.auth.models import User
 from crm.clients import identifiers as ids
-from crm.clients.models import Client, ContactLog
+from crm.clients.models import (
+    Client,
+    ClientStaff,
+    ContactLog,
+    KeyPerson,
+    SituationChange,
+    StaffShortfall,
+)
 from crm.errors import DomainError, NotAllowed
+from crm.governance.audit import audit_reason
+from crm.governance.changes import column_changes
 from crm.governance.services import add_record, change_record, soft_delete
+from crm.notifications.services import Event, notify_many
 from crm.sequences import next_value
+from crm.settings import get_setting
+from crm.timeutil import local_today
+from crm.workdays import company_calendar
 
 CODE_PREFIX = "KH"
 MONEY_FIELDS = ("registered_capital", "fixed_assets", "working_capital", "business_area")
@@ -165,7 +182,10 @@ def register_clients(session, items) -> list[Client]:
     return [client for client, _ in items]
 
 
-def update_client(session, client: Client, id_number: str | None = None, reason=None) -> Client:
+def update_client(session, client: Client, id_number: str | None = None, reason=None,
+                  happened_on: date | None = None) -> Client:
+    """A change of the card; one of its situation (contact, address, status) is registered
+    against the day it happened (R12), whether it applies now or waits for approval (R6)."""
     # No autoflush: the scope check must see the stored owner, not the edited one, and the
     # changes must reach the database in change_record's flush, which carries the reason.
     with session.no_autoflush:
@@ -174,7 +194,13 @@ def update_client(session, client: Client, id_number: str | None = None, reason=
             _apply_ownership(client, actor)  # an account manager cannot give a customer away
         _check(client, id_number)
         set_id_number(client, id_number)
-        return change_record(session, client, reason)
+        kinds = situation_kinds(session, client)
+        if kinds:
+            check_happened_on(happened_on)
+        change_record(session, client, reason)
+        if kinds:
+            register_situation_change(session, client, kinds, happened_on)
+        return client
 
 
 def delete_client(session, client: Client, reason: str) -> None:
@@ -247,3 +273,194 @@ def rotate_id_number_key(session, chunk_size: int = 500, echo=None) -> dict:
             echo(f"ids {rows[0].id}–{last_id}: {rotated} re-encrypted with the newest key")
     totals["unreadable_ids"] = unreadable_ids
     return totals
+
+# --- R12: a change in the customer's situation is registered within the working days ------
+
+SITUATION_FIELDS = {
+    "contact": ("phone", "fax", "mobile", "email", "website"),
+    "address": ("province", "city", "street", "postcode"),
+    "status": ("stage", "level", "nature", "weight"),
+}
+SITUATION_KINDS = {"contact": _l("Contact"), "key_person": _l("Key person"),
+                   "address": _l("Address"), "status": _l("Status")}
+MAX_BACKDATE_DAYS = 366  # a change is registered late, not a year after
+
+
+def situation_kinds(session, client: Client) -> list[str]:
+    """Which parts of the customer's situation this (unflushed) edit changes."""
+    if client.id is None:
+        return []
+    changed = column_changes(session, client, None)
+    return [kind for kind, fields in SITUATION_FIELDS.items()
+            if any(field in changed for field in fields)]
+
+
+def check_happened_on(happened_on: date | None, today: date | None = None) -> date:
+    today = today or local_today()
+    happened_on = happened_on or today
+    if happened_on > today:
+        raise DomainError(_l("A change cannot have happened in the future."),
+                          {"happened_on": _l("Not after today.")})
+    if happened_on < today - timedelta(days=MAX_BACKDATE_DAYS):
+        raise DomainError(_l("A change is registered within a year of when it happened."),
+                          {"happened_on": _l("At most a year ago.")})
+    return happened_on
+
+
+def register_situation_change(session, client: Client, kinds, happened_on: date | None = None,
+                              today: date | None = None) -> SituationChange:
+    """Record that the change was registered today; late when past the working-day limit
+    (setting `change_registration_days`), counted against the customer's account manager."""
+    today = today or local_today()
+    happened_on = check_happened_on(happened_on, today)
+    due = company_calendar(session).add(happened_on, int(get_setting("change_registration_days")))
+    actor = current_actor()
+    owner_id = client.owner_id
+    if owner_id is None and getattr(actor, "role", None) == ACCOUNT_MANAGER:
+        owner_id = actor.id
+    row = SituationChange(client_id=client.id, kinds=",".join(kinds), happened_on=happened_on,
+                          registered_on=today, due_on=due, late=today > due, owner_id=owner_id,
+                          recorded_by_id=getattr(actor, "id", None))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_key_person(session, person: KeyPerson, happened_on: date | None = None) -> KeyPerson:
+    """A new key person is a change of the customer's situation (R12) as well as material."""
+    check_happened_on(happened_on)
+    add_record(session, person)
+    register_situation_change(session, person.client or session.get(Client, person.client_id),
+                              ["key_person"], happened_on)
+    return person
+
+
+def update_key_person(session, person: KeyPerson, reason=None,
+                      happened_on: date | None = None) -> KeyPerson:
+    with session.no_autoflush:
+        changed = bool(column_changes(session, person, None))
+        if changed:
+            check_happened_on(happened_on)
+        change_record(session, person, reason)
+        if changed:
+            register_situation_change(session, person.client, ["key_person"], happened_on)
+    return person
+
+
+def late_changes_per_manager(session) -> list[tuple[int, str, int]]:
+    """Late registrations per account manager: (user id, name, count), most first. Narrowed
+    to the reader's customers by the query layer (a regional manager: their region)."""
+    rows = session.execute(
+        select(User.id, User.full_name, func.count(SituationChange.id))
+        .join(User, User.id == SituationChange.owner_id)
+        .where(SituationChange.late.is_(True))
+        .group_by(User.id, User.full_name)
+        .order_by(func.count(SituationChange.id).desc(), User.full_name)).all()
+    return [tuple(row) for row in rows]
+
+
+# --- R12: an important customer has at least two staff in contact --------------------------
+
+IMPORTANT_LEVELS = ("K", "A")
+MIN_CONTACT_STAFF = 2
+
+
+def contact_staff(session, client_id: int) -> list[ClientStaff]:
+    return session.scalars(select(ClientStaff).where(ClientStaff.client_id == client_id)
+                           .order_by(ClientStaff.id)).all()
+
+
+def staff_in_contact(client: Client, staff) -> int:
+    """The owner and the other staff, active ones only."""
+    people = {s.user_id for s in staff if s.user is not None and s.user.active}
+    if client.owner is not None and client.owner.active:
+        people.add(client.owner_id)
+    return len(people)
+
+
+def short_of_staff(client: Client, staff) -> bool:
+    return client.level in IMPORTANT_LEVELS and staff_in_contact(client, staff) < MIN_CONTACT_STAFF
+
+
+def add_contact_staff(session, row: ClientStaff) -> ClientStaff:
+    """The owner and the managers over the customer name its contact staff (audited)."""
+    client = row.client or session.get(Client, row.client_id)
+    user = row.user or session.get(User, row.user_id)
+    if client is None or not can(current_actor(), "edit", client):
+        raise NotAllowed(_l("You may not change this customer's contact staff."))
+    if user is None or not user.active or user.role == ADMIN:
+        raise DomainError(_l("Choose an active member of staff."), {"user": _l("Required.")})
+    if user.id == client.owner_id:
+        raise DomainError(_l("The account manager is in contact already."),
+                          {"user": _l("Choose someone besides the account manager.")})
+    if session.execute(select(ClientStaff.id).where(
+            ClientStaff.client_id == client.id, ClientStaff.user_id == user.id)
+            .execution_options(crm_unscoped=True)).first():
+        raise DomainError(_l("Already one of the contact staff."), {"user": _l("Already listed.")})
+    row.client, row.user = client, user
+    session.add(row)
+    session.flush()
+    return row
+
+
+def remove_contact_staff(session, row: ClientStaff, reason: str | None = None) -> None:
+    if not can(current_actor(), "edit", row.client):
+        raise NotAllowed(_l("You may not change this customer's contact staff."))
+    with audit_reason(session, reason):
+        session.delete(row)
+        session.flush()
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def check_contact_staff(session, today: date | None = None) -> dict:
+    """Weekly: K and A customers with fewer than two active staff in contact are listed to
+    their regional manager, once per customer per week (staff_shortfalls' unique key)."""
+    week = week_start(today or local_today())
+    owner, member = aliased(User), aliased(User)
+    count = func.count(distinct(owner.id)) + func.count(distinct(member.id))
+    found = (
+        select(Client.id, count.label("staff"))
+        .outerjoin(owner, and_(owner.id == Client.owner_id, owner.active.is_(True)))
+        .outerjoin(ClientStaff, and_(ClientStaff.client_id == Client.id,
+                                     ClientStaff.user_id != func.coalesce(Client.owner_id, 0)))
+        .outerjoin(member, and_(member.id == ClientStaff.user_id, member.active.is_(True)))
+        .where(Client.level.in_(IMPORTANT_LEVELS), Client.stage != "former",
+               ~exists().where(StaffShortfall.client_id == Client.id,
+                               StaffShortfall.week_start == week))
+        .group_by(Client.id).having(count < MIN_CONTACT_STAFF))
+    rows = [{"client_id": cid, "week_start": week, "staff_count": n}
+            for cid, n in session.execute(found.execution_options(crm_unscoped=True))]
+    new_ids = _insert_new_shortfalls(session, rows)
+    if not new_ids:
+        return {"listed": 0}
+    clients = session.execute(select(Client.id, Client.name, Client.code, Client.region_id)
+                              .where(Client.id.in_(new_ids))
+                              .execution_options(crm_unscoped=True)).all()
+    managers = session.scalars(select(User).where(
+        User.role == REGIONAL_MANAGER, User.active.is_(True),
+        User.region_id.in_({c.region_id for c in clients} - {None}))).all()
+    staff = {r["client_id"]: r["staff_count"] for r in rows}
+    events = [Event([m for m in managers if m.region_id == c.region_id],
+                    f"staff_shortfall:{c.id}:{week.isoformat()}", "staff_shortfall",
+                    str(_l("%(name)s has fewer than two staff in contact", name=c.name)),
+                    str(_l("%(code)s %(name)s: %(n)d staff in contact; an important customer "
+                           "has at least two (R12).", code=c.code or "", name=c.name,
+                           n=staff[c.id])),
+                    client_id=c.id, link=f"/admin/client/details/?id={c.id}")
+              for c in clients]
+    notify_many(session, events)
+    return {"listed": len(clients)}
+
+
+def _insert_new_shortfalls(session, rows) -> list[int]:
+    if not rows:
+        return []
+    table = StaffShortfall.__table__
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else \
+        sqlite.insert
+    stmt = (insert(table).on_conflict_do_nothing(index_elements=["client_id", "week_start"])
+            .returning(table.c.client_id))
+    return [r[0] for r in session.execute(stmt, rows).all()]

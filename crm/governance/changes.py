@@ -74,7 +74,7 @@ def typed(model, key: str, value):
     return value
 
 
-def _column_changes(session, row, fields) -> dict:
+def column_changes(session, row, fields) -> dict:
     """{column: (old, new)} of what the session holds against what is stored (read from the
     table: an attribute set after its object expired has no old value in its history); a
     many-to-one relationship set by a form counts as its foreign-key column."""
@@ -117,7 +117,7 @@ def hold_for_approval(session, row, reason: str | None) -> ChangeRequest | None:
     actor = current_actor()
     if actor is SYSTEM or not governed(row):
         return None
-    diff = _column_changes(session, row, GOVERNED[row.__tablename__])
+    diff = column_changes(session, row, GOVERNED[row.__tablename__])
     if not diff:
         return None
     reason = (reason or "").strip()

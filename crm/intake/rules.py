@@ -1,4 +1,4 @@
-"""Pure rules of intake: working days, name likeness, the invitation cut-off. No database."""
+"""Pure rules of intake: deadlines, name likeness, the invitation cut-off. No database."""
 
 import unicodedata
 from datetime import date, datetime, time, timedelta
@@ -9,41 +9,14 @@ NAME_SUFFIXES = sorted(("股份有限公司", "有限责任公司", "集团有�
                        key=len, reverse=True)
 
 
-def is_working_day(day: date, holidays=()) -> bool:
-    return day.weekday() < 5 and day.isoformat() not in set(map(str, holidays))
+def registration_deadline(first_contact: date, days: int, calendar) -> date:
+    """`calendar`: a crm.workdays.WorkCalendar (China's official working days)."""
+    return calendar.add(first_contact, days)
 
 
-def add_working_days(start: date, days: int, holidays=()) -> date:
-    """The working day `days` working days after `start` (start itself does not count)."""
-    holidays = set(map(str, holidays))
-    day = start
-    while days > 0:
-        day += timedelta(days=1)
-        if is_working_day(day, holidays):
-            days -= 1
-    return day
-
-
-def working_days_between(start: date, end: date, holidays=()) -> int:
-    """Working days after `start` up to and including `end` (0 when end <= start)."""
-    holidays = set(map(str, holidays))
-    count, day = 0, start
-    while day < end:
-        day += timedelta(days=1)
-        count += is_working_day(day, holidays)
-    return count
-
-
-def registration_deadline(first_contact: date, days: int, holidays=()) -> date:
-    return add_working_days(first_contact, days, holidays)
-
-
-def reminder_day(deadline: date, holidays=()) -> date:
+def reminder_day(deadline: date, calendar) -> date:
     """The owner is reminded one working day before the deadline."""
-    day = deadline - timedelta(days=1)
-    while not is_working_day(day, holidays):
-        day -= timedelta(days=1)
-    return day
+    return calendar.previous(deadline)
 
 
 def name_key(name: str | None) -> str:

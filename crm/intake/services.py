@@ -17,6 +17,7 @@ from crm.intake.models import FirstContact, InvitationClaim
 from crm.notifications.services import notify
 from crm.settings import get_setting
 from crm.timeutil import local_today, to_local, utcnow
+from crm.workdays import company_calendar
 
 
 def _require(action: str, area: str = "intake") -> object:
@@ -26,9 +27,9 @@ def _require(action: str, area: str = "intake") -> object:
     return actor
 
 
-def _deadline(contact_date: date) -> date:
+def _deadline(contact_date: date, calendar=None) -> date:
     return rules.registration_deadline(contact_date, int(get_setting("registration_days")),
-                                       get_setting("holidays"))
+                                       calendar or company_calendar())
 
 
 # --- first contact → registration within the working days (R12) ------------------------
@@ -98,14 +99,14 @@ def check_registrations(session, today: date | None = None) -> dict:
     """Daily: remind the owner the working day before the deadline, alert the regional manager
     once it has passed; each once (the notification's event key)."""
     today = today or local_today()
-    holidays = get_setting("holidays")
+    calendar = company_calendar(session)
     linked = link_registered_contacts(session)
     reminded = alerted = 0
     open_contacts = session.scalars(
         select(FirstContact).where(FirstContact.client_id.is_(None))
         .execution_options(crm_unscoped=True)).all()
     for contact in open_contacts:
-        deadline = _deadline(contact.contact_date)
+        deadline = _deadline(contact.contact_date, calendar)
         if today > deadline:
             alerted += notify(
                 session, regional_managers(session, contact.region_id),
@@ -113,7 +114,7 @@ def check_registrations(session, today: date | None = None) -> dict:
                 str(_l("Customer not registered in time: %(name)s", name=contact.name)),
                 str(_l("First contact %(first)s by %(owner)s; the card was due by %(due)s.",
                        first=contact.contact_date, owner=contact.owner, due=deadline)))
-        elif today >= rules.reminder_day(deadline, holidays):
+        elif today >= rules.reminder_day(deadline, calendar):
             reminded += notify(
                 session, [contact.owner], f"intake:remind:{contact.id}", "registration_due",
                 str(_l("Register the customer %(name)s by %(due)s", name=contact.name,
@@ -169,27 +170,33 @@ def assign_client(session, client: Client, owner: User) -> Client:
 # --- a leaver's customers handed over in one action (R12) ---------------------------------
 
 def hand_over(session, leaving: User, successor: User, deactivate: bool = True) -> list[Client]:
-    """Every customer (and open first contact) of `leaving` goes to `successor` in one
-    transaction; the list returned is who must be told."""
+    """Every customer (and first contact) of `leaving` goes to `successor` in one
+    transaction, those in the recycle bin too (restored, they belong to the successor); the
+    list returned is every customer moved, the live ones are who must be told."""
     _require("handover")
     if successor.id == leaving.id or successor.role != ACCOUNT_MANAGER or not successor.active:
         raise DomainError(_l("Hand over to another active account manager."))
+    everything = {"crm_unscoped": True, "crm_include_deleted": True}
     clients = session.scalars(
         select(Client).where(Client.owner_id == leaving.id).order_by(Client.name)
-        .execution_options(crm_unscoped=True)).all()
+        .execution_options(**everything)).all()
     reason = str(_l("Hand-over: %(old)s left, %(new)s takes over", old=leaving, new=successor))
     with audit_reason(session, reason):
         for client in clients:
             client.owner_id, client.region_id = successor.id, successor.region_id
         for contact in session.scalars(
                 select(FirstContact).where(FirstContact.owner_id == leaving.id)
-                .execution_options(crm_unscoped=True)):
+                .execution_options(**everything)):
             contact.owner_id, contact.region_id = successor.id, successor.region_id
         if deactivate:
             leaving.active = False
         session.flush()
     lines = "\n".join(f"{c.code} {c.name} {c.phone or ''} {c.mobile or ''}".strip()
-                      for c in clients)
+                      for c in clients if c.deleted_at is None)
+    binned = [c for c in clients if c.deleted_at is not None]
+    if binned:
+        lines += "\n\n" + str(_l("In the recycle bin, moved too (yours if restored):")) + \
+            "\n" + "\n".join(f"{c.code} {c.name}" for c in binned)
     notify(session, [successor, *regional_managers(session, successor.region_id)],
            f"intake:handover:{leaving.id}:{successor.id}:{len(clients)}", "handover",
            str(_l("%(n)d customers of %(old)s are now yours; tell each of them",

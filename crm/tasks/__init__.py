@@ -36,6 +36,9 @@ BEAT_SCHEDULE = {
                                                 month_of_year=1)},
     # R12, R14: early in the company's morning, before staff open their inbox.
     "intake-daily": {"task": "crm.tasks.intake.daily", "schedule": crontab(hour=6, minute=0)},
+    # R12: each Monday morning, important customers with fewer than two staff in contact.
+    "intake-weekly-staff": {"task": "crm.tasks.intake.weekly_staff_check",
+                            "schedule": crontab(hour=6, minute=20, day_of_week=1)},
     # R6: deletions past their retention are destroyed in the quiet hours.
     "governance-destroy": {"task": "crm.tasks.governance.destroy_expired",
                            "schedule": crontab(hour=2, minute=30)},

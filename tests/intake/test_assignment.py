@@ -116,3 +116,29 @@ def test_handover_screen_lists_the_customers_to_tell(world, login_as):
         "leaving_id": world.am2.id, "successor_id": world.am1.id})
     page = r.get_data(as_text=True)
     assert r.status_code == 200 and world.c2.name in page and world.c2.code in page
+
+
+def test_a_binned_customer_moves_too_and_is_the_successor_s_once_restored(world, login_as):
+    from crm.clients.services import delete_client
+    from crm.governance import retention
+
+    binned = factories.create_client(world.am1, name="甲回收站有限公司", phone="021-33334444")
+    with acting(world.sales_manager):
+        delete_client(db.session, binned, "客户注销")
+    db.session.commit()
+    request_id = retention.in_bin(db.session)[0].id
+    with acting(world.sales_manager):
+        handed = services.hand_over(db.session, world.am1, world.am3)
+    db.session.commit()
+    assert binned.id in {c.id for c in handed}
+    note = db.session.scalars(select(Notification).where(
+        Notification.recipient_id == world.am3.id)).one()
+    assert binned.name in note.body.split("\n\n")[1]  # listed apart: not one to tell now
+    with acting(world.sales_manager):
+        retention.restore(db.session, request_id)
+    db.session.commit()
+    db.session.expire_all()
+    restored = db.session.get(Client, binned.id)
+    assert restored.deleted_at is None
+    assert restored.owner_id == world.am3.id and restored.region_id == world.north.id
+    assert binned.name in login_as(world.am3).get("/admin/client/").get_data(as_text=True)

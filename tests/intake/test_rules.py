@@ -5,24 +5,27 @@ from datetime import date, datetime
 import pytest
 
 from crm.intake import rules
+from crm.workdays import WorkCalendar
 
 
 def test_working_days_skip_weekends_and_holidays():
+    calendar = WorkCalendar()
     friday = date(2026, 11, 27)
-    assert rules.add_working_days(friday, 1) == date(2026, 11, 30)  # Monday
-    assert rules.add_working_days(friday, 5) == date(2026, 12, 4)
-    assert rules.add_working_days(friday, 5, ["2026-12-01"]) == date(2026, 12, 7)
-    assert rules.working_days_between(friday, date(2026, 12, 4)) == 5
-    assert not rules.is_working_day(date(2026, 10, 1), ["2026-10-01"])
+    assert calendar.add(friday, 1) == date(2026, 11, 30)  # Monday
+    assert calendar.add(friday, 5) == date(2026, 12, 4)
+    assert WorkCalendar(["2026-12-01"]).add(friday, 5) == date(2026, 12, 7)
+    assert calendar.between(friday, date(2026, 12, 4)) == 5
+    assert not calendar.is_working(date(2026, 10, 1))  # National Day, by the official calendar
 
 
 def test_registration_deadline_and_reminder_day():
+    calendar = WorkCalendar()
     # First contact on a Wednesday: five working days later is the next Wednesday.
-    deadline = rules.registration_deadline(date(2026, 11, 25), 5)
+    deadline = rules.registration_deadline(date(2026, 11, 25), 5, calendar)
     assert deadline == date(2026, 12, 2)
-    assert rules.reminder_day(deadline) == date(2026, 12, 1)
+    assert rules.reminder_day(deadline, calendar) == date(2026, 12, 1)
     # A Monday deadline is reminded on the Friday before.
-    assert rules.reminder_day(date(2026, 11, 30)) == date(2026, 11, 27)
+    assert rules.reminder_day(date(2026, 11, 30), calendar) == date(2026, 11, 27)
 
 
 @pytest.mark.parametrize(("a", "b"), [
