@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'h8_0014'
-down_revision = 'h2_0013'
+down_revision = 'h3_0013'
 branch_labels = None
 depends_on = None
 
