@@ -63,6 +63,11 @@ WRITE_LEVELS = {"cards": "cards_write", "credit": "credit", "complaints": "compl
                 "archive": "archive", "revisits": "revisits"}
 # Rows of no customer (industry notes, daily records) that only their author and READ_ALL see.
 AUTHOR_POLICY = "author"
+# The archive office's own records (disposal lists): the archivist and the managers. The same
+# roles, and no others, see an archive document kept past its destroyed customer (R3, R6):
+# such a row has no customer, so the customer condition below hides it from everyone whose
+# reach is not all customers at the "archive" level.
+ARCHIVE_OFFICE_POLICY = "archive_office"
 # First contacts (R12) exist before any customer: their owner and region's manager see them.
 OWNER_POLICY = "owner"
 
@@ -142,6 +147,11 @@ ACTIONS = {
         "bind": {ARCHIVIST, *MANAGERS},
         "delete": MANAGERS,
         "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, ARCHIVIST},
+    },
+    "disposals": {  # R3, R6: lists of documents past retention; the sales manager decides
+        "create": {ARCHIVIST, *MANAGERS},
+        "approve": {SALES_MANAGER},
+        "carry_out": {ARCHIVIST, SALES_MANAGER},
     },
     "daily_records": {  # R8; promoting one files it in a customer's category archive
         "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE, CLERK},
@@ -259,6 +269,9 @@ def scope_condition(user, model):
         return _author_condition(user, model)
     if policy == OWNER_POLICY:
         return _owner_condition(user, model)
+    if policy == ARCHIVE_OFFICE_POLICY:
+        role = getattr(user, "role", None)
+        return None if role in READ_ALL | ALL_CUSTOMERS_AT["archive"] else false()
     if policy == "recipient":  # a person's own inbox: nobody else's notifications, ever
         return model.recipient_id == user.id if user is not None else false()
     cond = false() if user is None else _client_condition(user, policy)
