@@ -5,7 +5,7 @@ out, one awaiting the sales manager, and a contract kept under retention."""
 
 import io
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -127,9 +127,11 @@ def seed_disposal(session) -> None:
                 for i, (category, on) in enumerate(documents)]
         for year in sorted({d.doc_date.year for d in docs}):
             services.close_year(session, year)
+        # Deleted and destroyed in 2020, when the 10-year documents were still kept.
         request = retention.ask_deletion(session, [client], "客户已退会多年")
-        request.deleted_at -= timedelta(days=retention.retention_days() + 1)
-        retention.destroy(session, request)
+        request.deleted_at = datetime(2020, 6, 1, 2, 0)
+        retention.destroy(session, request,
+                          request.deleted_at + timedelta(days=retention.retention_days() + 1))
         listed = disposal.propose_disposal(session)
         if n == 0:
             try:

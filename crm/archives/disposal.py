@@ -15,7 +15,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from crm.access import SYSTEM, can, current_actor
 from crm.archives import rules
@@ -99,8 +99,9 @@ def due_documents(session, today=None):
     """Kept documents (their customer destroyed) whose retention has ended, not yet disposed
     of and not on a list still open."""
     today = today or local_today()
-    ended = [ArchiveDocument.doc_date < rules.retention_ended_before(code, today)
-             & (ArchiveDocument.retention == code) for code in rules.RETENTION_YEARS]
+    ended = [and_(ArchiveDocument.retention == code,
+                  ArchiveDocument.doc_date < rules.retention_ended_before(code, today))
+             for code in rules.RETENTION_YEARS]
     open_items = select(DisposalItem.document_id).join(DisposalList).where(
         DisposalList.status.in_((rules.PROPOSED, rules.APPROVED)))
     return session.scalars(

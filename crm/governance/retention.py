@@ -27,7 +27,7 @@ from crm.governance.models import (
     DeletionRequest,
     DestructionRecord,
 )
-from crm.timeutil import utcnow
+from crm.timeutil import to_local, utcnow
 
 UNSCOPED = {"crm_unscoped": True, "crm_include_deleted": True, "populate_existing": True}
 
@@ -267,7 +267,8 @@ def _destroy_customer(session, request, record, purge) -> dict:
     client_id = request.entity_id
     mark = str(_l("[destroyed]"))
     values = personal_values(session, client_id)
-    detail = settle_documents(session, client_id, record.id, purge)
+    detail = settle_documents(session, client_id, record.id, purge,
+                              to_local(record.destroyed_at).date())
     contacts = list(session.scalars(select(FirstContact.id).where(
         FirstContact.client_id == client_id).execution_options(**UNSCOPED)))
     detail["audit_events_marked"] = redact_audit(
