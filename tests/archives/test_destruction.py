@@ -105,8 +105,9 @@ def test_after_destruction_nothing_holds_the_customers_name_credit_code_or_phone
     marked = db.session.scalars(select(AuditEvent).where(AuditEvent.client_id == c2_id)).all()
     assert len(marked) >= events  # none removed (the deletion and destruction add theirs)
     create = next(e for e in marked if e.entity == "clients" and e.action == "create")
-    assert create.changes["name"] == [None, "[destroyed]"]
-    assert create.changes["credit_code"] == [None, "[destroyed]"]
+    # The task writes in the company's language (the screens are Chinese first).
+    assert create.changes["name"] == [None, "〔已销毁〕"]
+    assert create.changes["credit_code"] == [None, "〔已销毁〕"]
     assert db.session.scalars(select(Notification.title)).all()  # still there, marked
     assert db.session.scalar(select(func.count()).select_from(ChangeRequest)) == 0
 
@@ -122,10 +123,10 @@ def test_a_closed_volume_shows_the_destroyed_item_and_the_record_lists_what_went
         CatalogueLine.volume_id == volume_id).order_by(CatalogueLine.set_kind)).all()
     for line in (line_paper, line_electronic):
         assert (line.item_no, line.archive_no, line.document_id) == (1, old_no, None)
-        assert line.title == f"Destroyed — see destruction record {record.id}"
+        assert line.title == f"已销毁——见销毁记录 {record.id}"  # the task's language
         assert line.destruction_id == record.id
     page = login_as(world.archivist).get(f"/admin/archive_volume/details/?id={volume_id}")
-    assert f"Destroyed — see destruction record {record.id}" in page.get_data(as_text=True)
+    assert f"已销毁——见销毁记录 {record.id}" in page.get_data(as_text=True)
 
     assert record.detail["documents_destroyed"] == [old_no]
     assert record.detail["documents_kept"] == [kept_no]
