@@ -164,7 +164,7 @@ def _tell_sales_managers(session, disposal, count: int) -> None:
 
 def _open(session, list_id: int, status: str) -> DisposalList:
     disposal = session.execute(
-        select(DisposalList).where(DisposalList.id == list_id).with_for_update()
+        select(DisposalList).where(DisposalList.id == list_id).with_for_update(of=DisposalList)
         .execution_options(populate_existing=True)).scalar_one_or_none()
     if disposal is None or disposal.status != status:
         raise DomainError(_l("This disposal list is not open for that."))
