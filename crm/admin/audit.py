@@ -18,6 +18,8 @@ ACTION_LABELS = {
     "login_disabled": _l("Sign-in refused: account disabled"),
     "read_file": _l("Read an archived file"), "close": _l("Closed"),
     "read_under_grant": _l("Read under a view grant"),
+    "detach": _l("Kept past its customer under retention"),
+    "dispose": _l("Disposed of (retention ended)"),
 }
 
 

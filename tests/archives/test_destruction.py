@@ -136,6 +136,8 @@ def test_a_closed_volume_shows_the_destroyed_item_and_the_record_lists_what_went
     assert record.detail["rows"]["key_persons"] == 1
     assert record.row_count == sum(record.detail["rows"].values())
     assert name not in json.dumps(record.detail, ensure_ascii=False)
+    shown = login_as(world.general_manager).get(f"/admin/destruction/details/?id={record.id}")
+    assert old_no in shown.get_data(as_text=True) and kept_no in shown.get_data(as_text=True)
 
 
 def test_destruction_is_idempotent(world, login_as, _archive_root):
