@@ -317,9 +317,9 @@ def in_scope(user, obj, write: bool = False, level: str | None = None,
     if type(obj).__scope__ == AUTHOR_POLICY:
         return user.role in READ_ALL or obj.author_id == user.id
     client_ids = _client_ids(obj)
-    if not client_ids:
-        return False
     level = level or type(obj).__scope__
+    if not client_ids:
+        return _kept_past_customer(user, obj, write, level)
     cond = _client_condition(user, WRITE_LEVELS.get(level, "write") if write else level,
                              grants=grants and not write)
     stmt = select(func.count()).where(Client.id.in_(client_ids), Client.deleted_at.is_(None))
@@ -327,6 +327,16 @@ def in_scope(user, obj, write: bool = False, level: str | None = None,
         stmt = stmt.where(cond)
     return db.session.execute(stmt.execution_options(crm_unscoped=True)).scalar() == len(
         client_ids)
+
+
+def _kept_past_customer(user, obj, write: bool, level: str) -> bool:
+    """A record kept after its customer's destruction (an archive document under retention)
+    belongs to no customer: the managers read it whole, the archivist its catalogue entry;
+    nobody changes it. Any other row of no customer is nobody's."""
+    if write or getattr(obj, "destruction_id", None) is None:
+        return False
+    role = getattr(user, "role", None)
+    return role in READ_ALL or (role in ALL_CUSTOMERS_AT["archive"] and level == "archive")
 
 
 def _author_condition(user, model):

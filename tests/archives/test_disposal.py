@@ -69,6 +69,11 @@ def test_a_document_under_retention_survives_its_customer_for_the_archivist_and_
         assert c.get(f"/admin/archive_document/details/?id={doc_id}").status_code == 404
     for user in (world.am2, world.finance, world.service):
         assert login_as(user).get("/admin/disposal/").status_code == 403
+    # Its content: the managers read it; the archivist keeps to the catalogue (R5).
+    download = f"/admin/archive_document/download/?id={doc_id}"
+    assert login_as(world.general_manager).get(download).data == b"%PDF-1.4 contract"
+    assert login_as(world.archivist).get(download).status_code == 403
+    assert login_as(world.am2).get(download).status_code == 404
 
 
 def test_a_document_is_disposed_of_only_through_an_approved_list(world, login_as):
