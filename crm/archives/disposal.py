@@ -82,16 +82,22 @@ def settle_documents(session, client_id: int, destruction_id: int, purge, today=
             {"destruction_id": [None, destruction_id]},
             _("Kept under retention until %(day)s", day=d.retention_ends or "-"))
             for d in kept])
-    files = _files_of(going)
-    lines = _mark_lines(session, [d.id for d in going],
+    return {"kept_ids": [d.id for d in kept],
+            **destroy_documents(session, going, destruction_id, purge),
+            "documents_kept": sorted(_number(d) for d in kept)}
+
+
+def destroy_documents(session, docs, destruction_id: int, purge) -> dict:
+    """Documents destroyed (with their customer, or deleted alone and past the recycle bin):
+    their files deleted, their volume lines kept and saying so, their rows purged."""
+    files = _files_of(docs)
+    lines = _mark_lines(session, [d.id for d in docs],
                         _("Destroyed — see destruction record %(id)s", id=destruction_id),
                         destruction_id=destruction_id)
-    purge(ArchiveDocument.__table__, [d.id for d in going])
-    deleted = sum(remove_file(path) for path in files)
-    return {"kept_ids": [d.id for d in kept],
-            "documents_destroyed": sorted(_number(d) for d in going),
-            "documents_kept": sorted(_number(d) for d in kept),
-            "catalogue_lines_marked": lines, "files_deleted": deleted}
+    purge(ArchiveDocument.__table__, [d.id for d in docs])
+    return {"documents_destroyed": sorted(_number(d) for d in docs),
+            "catalogue_lines_marked": lines,
+            "files_deleted": sum(remove_file(path) for path in files)}
 
 
 # --- disposal lists ----------------------------------------------------------------------------

@@ -306,7 +306,16 @@ def destroy(session, request: DeletionRequest, now=None) -> DestructionRecord:
     def purge(table, ids):
         return _purge(session, table, ids, set(), counts)
 
-    detail = _destroy_customer(session, request, record, purge) if model is Client else {}
+    if model is Client:
+        detail = _destroy_customer(session, request, record, purge)
+    elif model.__tablename__ == "archive_documents":  # a document deleted alone
+        from crm.archives.disposal import destroy_documents
+
+        docs = session.scalars(select(model).where(model.id == request.entity_id)
+                               .execution_options(**UNSCOPED)).all()
+        detail = destroy_documents(session, docs, record.id, purge)
+    else:
+        detail = {}
     files = detail.pop("pending_files", [])
     kept = {("archive_documents", doc_id) for doc_id in detail.pop("kept_ids", [])}
     count = purge(model.__table__, [request.entity_id])

@@ -155,3 +155,25 @@ def test_destruction_is_idempotent(world, login_as, _archive_root):
     assert db.session.execute(text("SELECT count(*) FROM archive_documents")).scalar() == 1
     assert db.session.get(ArchiveDocument, record.detail and db.session.scalar(
         select(ArchiveDocument.id))).client_id is None
+
+
+def test_a_document_deleted_alone_leaves_a_marked_line_and_no_file(world, _archive_root):
+    set_actor(None)
+    doc = make_doc(world.c1, category="complaints", on=date(2026, 2, 1))
+    index(doc)
+    doc_id, number, path = doc.id, doc.archive_no, services.absolute(doc.storage_path)
+    set_actor(world.sales_manager)
+    request = retention.ask_deletion(db.session, [doc], "录入错误")
+    db.session.commit()
+    set_actor(None)
+    retention.destroy_expired(db.session, retention.utcnow() + timedelta(days=31))
+    db.session.commit()
+    record = db.session.scalars(select(DestructionRecord).where(
+        DestructionRecord.request_id == request.id)).one()
+    assert not path.exists() and record.detail["documents_destroyed"] == [number]
+    lines = db.session.scalars(select(CatalogueLine).where(
+        CatalogueLine.archive_no == number)).all()
+    assert len(lines) == 2 and {x.destruction_id for x in lines} == {record.id}
+    assert {x.document_id for x in lines} == {None}
+    assert db.session.execute(text("SELECT count(*) FROM archive_documents WHERE id = :i"),
+                              {"i": doc_id}).scalar() == 0
