@@ -63,6 +63,11 @@ WRITE_LEVELS = {"cards": "cards_write", "credit": "credit", "complaints": "compl
                 "archive": "archive", "revisits": "revisits"}
 # Rows of no customer (industry notes, daily records) that only their author and READ_ALL see.
 AUTHOR_POLICY = "author"
+# The archive office's own records (disposal lists): the archivist and the managers. The same
+# roles, and no others, see an archive document kept past its destroyed customer (R3, R6):
+# such a row has no customer, so the customer condition below hides it from everyone whose
+# reach is not all customers at the "archive" level.
+ARCHIVE_OFFICE_POLICY = "archive_office"
 # First contacts (R12) exist before any customer: their owner and region's manager see them.
 OWNER_POLICY = "owner"
 
@@ -144,6 +149,11 @@ ACTIONS = {
         "bind": {ARCHIVIST, *MANAGERS},
         "delete": MANAGERS,
         "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, ARCHIVIST},
+    },
+    "disposals": {  # R3, R6: lists of documents past retention; the sales manager decides
+        "create": {ARCHIVIST, *MANAGERS},
+        "approve": {SALES_MANAGER},
+        "carry_out": {ARCHIVIST, SALES_MANAGER},
     },
     "daily_records": {  # R8; promoting one files it in a customer's category archive
         "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE, CLERK},
@@ -275,6 +285,9 @@ def scope_condition(user, model):
         return _author_condition(user, model)
     if policy == OWNER_POLICY:
         return _owner_condition(user, model)
+    if policy == ARCHIVE_OFFICE_POLICY:
+        role = getattr(user, "role", None)
+        return None if role in READ_ALL | ALL_CUSTOMERS_AT["archive"] else false()
     if policy == "recipient":  # a person's own inbox: nobody else's notifications, ever
         return model.recipient_id == user.id if user is not None else false()
     cond = false() if user is None else _client_condition(user, policy)
@@ -322,9 +335,9 @@ def in_scope(user, obj, write: bool = False, level: str | None = None,
     if type(obj).__scope__ == AUTHOR_POLICY:
         return user.role in READ_ALL or obj.author_id == user.id
     client_ids = _client_ids(obj)
-    if not client_ids:
-        return False
     level = level or type(obj).__scope__
+    if not client_ids:
+        return _kept_past_customer(user, obj, write, level)
     cond = _client_condition(user, WRITE_LEVELS.get(level, "write") if write else level,
                              grants=grants and not write)
     stmt = select(func.count()).where(Client.id.in_(client_ids), Client.deleted_at.is_(None))
@@ -332,6 +345,16 @@ def in_scope(user, obj, write: bool = False, level: str | None = None,
         stmt = stmt.where(cond)
     return db.session.execute(stmt.execution_options(crm_unscoped=True)).scalar() == len(
         client_ids)
+
+
+def _kept_past_customer(user, obj, write: bool, level: str) -> bool:
+    """A record kept after its customer's destruction (an archive document under retention)
+    belongs to no customer: the managers read it whole, the archivist its catalogue entry;
+    nobody changes it. Any other row of no customer is nobody's."""
+    if write or getattr(obj, "destruction_id", None) is None:
+        return False
+    role = getattr(user, "role", None)
+    return role in READ_ALL or (role in ALL_CUSTOMERS_AT["archive"] and level == "archive")
 
 
 def _author_condition(user, model):

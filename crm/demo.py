@@ -89,6 +89,9 @@ def seed_demo(session, n_clients: int = 240, password: str = "demo-pass-2026") -
     from crm.governance.demo import seed_governance
 
     seed_governance(session, rng)
+    from crm.archives.demo import seed_disposal
+
+    seed_disposal(session)
     return (f"loaded {len(DEMO_USERS)} users and {n_clients + 4} customers; "
             f"every demo user's password is {password}")
 

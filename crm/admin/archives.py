@@ -373,3 +373,6 @@ def register(admin) -> None:
                                      endpoint="archive_volume", category=category))
     admin.add_view(ArchiveFlagView(ArchiveFlag, name=_l("Integrity flags"),
                                    endpoint="archive_flag", category=category))
+    from crm.admin import disposals
+
+    disposals.register(admin, category)

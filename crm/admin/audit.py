@@ -19,6 +19,8 @@ ACTION_LABELS = {
     "read_file": _l("Read an archived file"), "close": _l("Closed"),
     "read_under_grant": _l("Read under a view grant"),
     "rotate_field_key": _l("Re-encrypted with the newest key"),
+    "detach": _l("Kept past its customer under retention"),
+    "dispose": _l("Disposed of (retention ended)"),
 }
 
 

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView, perform, select_one
+from crm.admin.clients import entity_label
 from crm.bounds import id_arg
 from crm.clients.models import Client
 from crm.extensions import db
@@ -53,6 +54,7 @@ LABELS = {
     "withdrawn_at": _l("Withdrawn at"), "name": _l("Full name"), "code": _l("Customer code"),
     "phone": _l("Phone"), "mobile": _l("Mobile"), "email": _l("E-mail"), "city": _l("City"),
     "level": _l("Customer level"),
+    "id": _l("Destruction record"), "detail": _l("What went"),
 }
 
 
@@ -189,11 +191,30 @@ class DestructionRecordView(ReadOnlyView):
 
     roles = frozenset(MANAGERS)
     can_export = True
-    column_list = ("destroyed_at", "label", "reason", "requested_by", "approved_by",
+    can_view_details = True
+    # The number is what a volume's "destroyed, see destruction record N" line points at.
+    column_list = ("id", "destroyed_at", "label", "reason", "requested_by", "approved_by",
                    "approved_at", "deleted_at", "row_count")
+    column_details_list = (*column_list, "detail")
     column_formatters = {"destroyed_at": _time("destroyed_at"),
-                         "approved_at": _time("approved_at"), "deleted_at": _time("deleted_at")}
+                         "approved_at": _time("approved_at"), "deleted_at": _time("deleted_at"),
+                         "detail": lambda v, c, m, p: _destruction_detail(m.detail)}
     column_default_sort = ("destroyed_at", True)
+
+
+def _destruction_detail(detail) -> Markup:
+    """What went, as the record lists it: documents destroyed and kept, files, rows."""
+    if not detail:
+        return Markup("")
+    parts = [
+        (_("Documents destroyed"), ", ".join(detail.get("documents_destroyed", [])) or "-"),
+        (_("Documents kept under retention"), ", ".join(detail.get("documents_kept", [])) or "-"),
+        (_("Files deleted"), detail.get("files_deleted", 0)),
+        (_("Audit events marked"), detail.get("audit_events_marked", 0)),
+        (_("Rows destroyed"), ", ".join(f"{entity_label(t)} {n}"
+                                         for t, n in sorted(detail.get("rows", {}).items()))),
+    ]
+    return Markup("<br>").join(Markup("{}: {}").format(k, v) for k, v in parts)
 
 
 class ViewGrantView(ReadOnlyView):

@@ -1,8 +1,11 @@
 """Demo archive: last year's volumes closed, this year's open, documents of every category in
-every dual-set state (small generated files), and a changed and a missing file flagged."""
+every dual-set state (small generated files), and a changed and a missing file flagged; two
+former customers destroyed long after their documents were filed: one disposal list carried
+out, one awaiting the sales manager, and a contract kept under retention."""
 
 import io
-from datetime import date
+import random
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -93,3 +96,49 @@ def _damage(docs) -> None:
     stored = [d for d in docs if d.has_file]
     services.absolute(stored[0].storage_path).write_bytes(b"altered after archiving")
     services.absolute(stored[1].storage_path).unlink()
+
+
+# Former customers destroyed after the recycle bin: documents (category, date) of which the
+# 10-year ones have run out and the 30-year contract is kept.
+FORMER = [
+    ("上海旧日商贸有限公司", [("complaints", date(2012, 3, 1)), ("contracts", date(2014, 6, 1))]),
+    ("北京往昔实业有限公司", [("industry", date(2013, 5, 2))]),
+]
+
+
+def seed_disposal(session) -> None:
+    """Through the same services as the screens and the tasks: file the old documents, close
+    their years, delete and destroy the customer, propose the disposal list, and for the first
+    have the sales manager approve it and the archivist carry it out."""
+    from flask import g
+
+    from crm.archives import disposal
+    from crm.governance import retention
+
+    rng = random.Random(16)
+    users = {u.username: u for u in session.scalars(select(User))}
+    am, leader = users["am_north1"], users["rm_north"]
+    for n, (name, documents) in enumerate(FORMER):
+        client = Client(name=name, kind="organisation", stage="former", owner_id=am.id,
+                        region_id=am.region_id)
+        session.add(client)
+        session.flush()
+        docs = [_document(session, rng, client, leader, category, on, STATES[0], i)
+                for i, (category, on) in enumerate(documents)]
+        for year in sorted({d.doc_date.year for d in docs}):
+            services.close_year(session, year)
+        # Deleted and destroyed in 2020, when the 10-year documents were still kept.
+        request = retention.ask_deletion(session, [client], "客户已退会多年")
+        request.deleted_at = datetime(2020, 6, 1, 2, 0)
+        retention.destroy(session, request,
+                          request.deleted_at + timedelta(days=retention.retention_days() + 1))
+        listed = disposal.propose_disposal(session)
+        if n == 0:
+            try:
+                g.crm_actor = users["sales_mgr"]
+                disposal.decide_disposal(session, listed.id, True, "保管期满，经鉴定无继续保存价值")
+                g.crm_actor = users["archivist"]
+                disposal.carry_out_disposal(session, listed.id)
+            finally:
+                g.pop("crm_actor", None)
+    session.flush()

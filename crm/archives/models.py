@@ -65,7 +65,10 @@ class ArchiveDocument(SoftDeleted, db.Model):
     __scope_area__ = "archives"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    # None once its customer is destroyed while the document is still under retention (R3):
+    # it stays, detached from the card, for the archivist and the managers (crm.access hides
+    # a row of no customer from everyone else) until a disposal list disposes of it.
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     # The customer's name as filed: the catalogue shows it to the archivist, who does not read
     # customer cards, and it is what the paper says.
     client_name: Mapped[str] = mapped_column(String(200), index=True)
@@ -109,9 +112,14 @@ class ArchiveDocument(SoftDeleted, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
+    # Retention and disposal: the destruction that detached it, the list that disposed of it.
+    destruction_id: Mapped[int | None] = mapped_column(index=True)
+    disposal_id: Mapped[int | None] = mapped_column(ForeignKey("disposal_lists.id"), index=True)
+    disposed_at: Mapped[datetime | None]
+
     # Loaded only when asked: for the archivist the scope hides the customer's card, and a
     # hidden (None) relationship in the row would read to crm.access as a change of customer.
-    client: Mapped[Client] = relationship()
+    client: Mapped[Client | None] = relationship()
     manager: Mapped[User] = relationship(foreign_keys=[manager_id], lazy="joined")
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
     volume: Mapped[ArchiveVolume | None] = relationship()
@@ -121,6 +129,10 @@ class ArchiveDocument(SoftDeleted, db.Model):
         Index("ix_archive_documents_category_date", "category", "doc_date"),
         Index("ix_archive_documents_checked", "checked_at"),
     )
+
+    @property
+    def retention_ends(self) -> date | None:
+        return rules.retention_ends(self.retention, self.doc_date)
 
     @property
     def file_code(self) -> str | None:
@@ -149,7 +161,9 @@ class ArchiveDocument(SoftDeleted, db.Model):
 
 class CatalogueLine(db.Model):
     """A line of a volume's catalogue (卷内目录) in the paper or the electronic set. Written by
-    indexing from the document; the remarks point at the other set (R9)."""
+    indexing from the document; the remarks point at the other set (R9). A destroyed or
+    disposed item keeps its line, saying so and where it is recorded, so that the volume's
+    numbering stays gapless and explained."""
 
     __tablename__ = "archive_catalogue_lines"
     __label__ = _l("Catalogue line")
@@ -158,8 +172,8 @@ class CatalogueLine(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     volume_id: Mapped[int] = mapped_column(ForeignKey("archive_volumes.id"))
-    document_id: Mapped[int] = mapped_column(ForeignKey("archive_documents.id"))
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("archive_documents.id"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     set_kind: Mapped[str] = mapped_column(String(12))
     item_no: Mapped[int]
     archive_no: Mapped[str] = mapped_column(String(40))
@@ -168,8 +182,10 @@ class CatalogueLine(db.Model):
     pages: Mapped[int]
     responsible: Mapped[str] = mapped_column(String(100))
     remarks: Mapped[str] = mapped_column(Text, default="")
+    destruction_id: Mapped[int | None]  # the item was destroyed with its customer
+    disposal_id: Mapped[int | None]  # the item was disposed of by this list
 
-    document: Mapped[ArchiveDocument] = relationship()
+    document: Mapped[ArchiveDocument | None] = relationship()
 
     __table_args__ = (
         UniqueConstraint("document_id", "set_kind", name="uq_archive_catalogue_lines_doc_set"),
@@ -197,3 +213,59 @@ class ArchiveFlag(db.Model):
     resolved_at: Mapped[datetime | None]
 
     document: Mapped[ArchiveDocument] = relationship(lazy="joined")
+
+
+class DisposalList(db.Model):
+    """销毁清册: documents whose retention has ended, proposed (by the daily task or on demand),
+    approved or rejected by the sales manager with a reason, then carried out and recorded."""
+
+    __tablename__ = "disposal_lists"
+    __audited__ = True
+    __label__ = _l("Disposal list")
+    __scope__ = "archive_office"  # crm.access: the archivist and the managers
+    __scope_area__ = "disposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), default=rules.PROPOSED, index=True)
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    proposed_by: Mapped[str] = mapped_column(String(100))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    carried_out_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    carried_out_at: Mapped[datetime | None]
+    files_deleted: Mapped[int] = mapped_column(default=0)
+
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
+    carried_out_by: Mapped[User | None] = relationship(foreign_keys=[carried_out_by_id],
+                                                       lazy="joined")
+    items: Mapped[list["DisposalItem"]] = relationship(
+        back_populates="disposal", order_by="DisposalItem.archive_no")
+
+    def __str__(self) -> str:
+        return f"#{self.id}"
+
+
+class DisposalItem(db.Model):
+    """One document of a disposal list, with what identifies it in the archive (plain values,
+    so that the list tells what went after its files are gone)."""
+
+    __tablename__ = "disposal_items"
+    __label__ = _l("Disposal item")
+    __scope__ = "archive_office"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    disposal_id: Mapped[int] = mapped_column(ForeignKey("disposal_lists.id"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("archive_documents.id"), index=True)
+    archive_no: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(20))
+    retention: Mapped[str] = mapped_column(String(4))
+    doc_date: Mapped[date]
+    retention_ended: Mapped[date]
+
+    disposal: Mapped[DisposalList] = relationship(back_populates="items")
+
+    __table_args__ = (
+        UniqueConstraint("disposal_id", "document_id", name="uq_disposal_items_doc"),
+    )

@@ -3,6 +3,8 @@ catalogue remarks that point from one set to the other (R9), and the dual-set st
 
 No database here: every function takes plain values."""
 
+from datetime import date
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -21,9 +23,16 @@ PAPER, ELECTRONIC, BOTH = "paper", "electronic", "both"
 FORMS = {PAPER: _l("Paper"), ELECTRONIC: _l("Electronic"), BOTH: _l("Paper and electronic")}
 SETS = {PAPER: _l("Paper set"), ELECTRONIC: _l("Electronic set")}
 
-DRAFT, FILED, ARCHIVED = "draft", "filed", "archived"
+DRAFT, FILED, ARCHIVED, DISPOSED = "draft", "filed", "archived", "disposed"
 STATUSES = {DRAFT: _l("Draft (sign-off missing)"), FILED: _l("Filed, waiting for indexing"),
-            ARCHIVED: _l("Archived")}
+            ARCHIVED: _l("Archived"), DISPOSED: _l("Disposed of (retention ended)")}
+# Years each retention code keeps a document; Y (permanent) has none.
+RETENTION_YEARS = {"D30": 30, "D10": 10}
+
+# Disposal lists (销毁清册)
+PROPOSED, APPROVED, REJECTED, DONE = "proposed", "approved", "rejected", "done"
+DISPOSAL_STATUSES = {PROPOSED: _l("Proposed"), APPROVED: _l("Approved"),
+                     REJECTED: _l("Rejected"), DONE: _l("Carried out")}
 
 OPEN, CLOSED = "open", "closed"
 VOLUME_STATUSES = {OPEN: _l("Open"), CLOSED: _l("Closed")}
@@ -60,6 +69,20 @@ def archive_number(fonds: str, year: int, retention: str, category: str, volume:
     if not (0 < volume < 1000 and 0 < item < 10000):
         raise ValueError("volume or item out of range")
     return f"{fonds}-{year:04d}-{retention}-{category_code(category)}-{volume:03d}-{item:04d}"
+
+
+def retention_ends(retention: str, doc_date: date) -> date | None:
+    """The day a document's retention has run out: counted in whole years from 1 January of
+    the year after the document's (the archives' custom); None for a permanent one."""
+    years = RETENTION_YEARS.get(retention)
+    return None if years is None else date(doc_date.year + 1 + years, 1, 1)
+
+
+def retention_ended_before(retention: str, today: date) -> date | None:
+    """Documents of `retention` dated before this day have run out by `today` (the same rule
+    turned around, for a query); None for a permanent retention."""
+    years = RETENTION_YEARS.get(retention)
+    return None if years is None else date(today.year - years, 1, 1)
 
 
 def electronic_code(number: str) -> str:

@@ -54,6 +54,16 @@ def absolute(relative: str) -> Path:
     return path
 
 
+def remove_file(relative: str) -> int:
+    """Delete a stored file for good (destruction, disposal); 1 when a file was there. Every
+    deletion of archive content goes through here, whatever the storage."""
+    path = absolute(relative)
+    if not path.is_file():
+        return 0
+    path.unlink()
+    return 1
+
+
 def sha256_of(path: Path) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     with path.open("rb") as fh:

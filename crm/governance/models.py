@@ -138,6 +138,9 @@ class DestructionRecord(db.Model):
     destroyed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     row_count: Mapped[int] = mapped_column(default=0)
     request_id: Mapped[int | None]
+    # What went, without personal values: rows per table, the archive numbers of the documents
+    # destroyed and of those kept under retention, files deleted, trail events marked.
+    detail: Mapped[dict | None] = mapped_column(JSON)
 
 
 class ViewGrant(db.Model):

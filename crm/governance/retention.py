@@ -28,7 +28,7 @@ from crm.governance.models import (
     DeletionRequest,
     DestructionRecord,
 )
-from crm.timeutil import utcnow
+from crm.timeutil import to_local, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -192,14 +192,16 @@ def restore(session, request_id: int) -> DeletionRequest:
     return request
 
 
-def _purge(session, table, ids: list, seen: set) -> int:
+def _purge(session, table, ids: list, seen: set, counts: dict | None = None) -> int:
     """Hard-delete rows of `table` and, first, whatever points at them: rows that cannot exist
-    without them go too; optional references (a notification, a first contact) are cut."""
+    without them go too; optional references (a notification, a first contact) are cut.
+    `counts` collects the rows deleted per table."""
     from crm.extensions import db
 
     if not ids or table.name in seen:
         return 0
     seen = seen | {table.name}
+    counts = {} if counts is None else counts
     count = 0
     for child in db.metadata.sorted_tables:
         for fk in child.foreign_keys:
@@ -211,34 +213,131 @@ def _purge(session, table, ids: list, seen: set) -> int:
             elif "id" in child.c and child.c.id.primary_key:
                 child_ids = list(session.execute(select(child.c.id).where(column.in_(ids)))
                                  .scalars())
-                count += _purge(session, child, child_ids, seen)
+                count += _purge(session, child, child_ids, seen, counts)
             else:
-                count += session.execute(delete(child).where(column.in_(ids))).rowcount
-    count += session.execute(delete(table).where(table.c.id.in_(ids))).rowcount
-    return count
+                gone = session.execute(delete(child).where(column.in_(ids))).rowcount
+                counts[child.name] = counts.get(child.name, 0) + gone
+                count += gone
+    gone = session.execute(delete(table).where(table.c.id.in_(ids))).rowcount
+    counts[table.name] = counts.get(table.name, 0) + gone
+    return count + gone
+
+
+def _contract_files(session, client_id: int) -> list[str]:
+    from crm.contracts.models import Contract
+
+    return list(session.scalars(select(Contract.file_path).where(
+        Contract.client_id == client_id, Contract.file_path.is_not(None))
+        .execution_options(crm_unscoped=True, crm_include_deleted=True)).all())
+
+
+def _remove_unshared(session, paths: list[str]) -> int:
+    """Delete files no remaining row stores (contract originals are stored by checksum, so two
+    customers' identical files share one)."""
+    from crm.archives.services import remove_file
+    from crm.contracts.models import Contract
+
+    if not paths:
+        return 0
+    shared = set(session.scalars(select(Contract.file_path).where(Contract.file_path.in_(paths))
+                                 .execution_options(crm_unscoped=True,
+                                                    crm_include_deleted=True)))
+    return sum(remove_file(path) for path in set(paths) - shared)
+
+
+def _record_label(session, request) -> str:
+    """What the record calls a destroyed customer: its kind, id and code (not its name)."""
+    from crm.clients.models import Client
+
+    code = session.scalar(select(Client.code).where(Client.id == request.entity_id)
+                          .execution_options(**UNSCOPED))
+    return f"{Client.__label__} #{request.entity_id}" + (f" {code}" if code else "")
+
+
+def _destroy_customer(session, request, record, purge) -> dict:
+    """Everything a customer leaves: documents kept under retention or destroyed with their
+    files and volume lines marked; personal values marked in the trail and the messages;
+    first contacts and contract files gone. Returns the record's detail."""
+    from crm.archives.disposal import settle_documents
+    from crm.governance.redaction import (
+        personal_values,
+        redact_audit,
+        redact_messages,
+        redact_text,
+    )
+    from crm.intake.models import FirstContact
+
+    client_id = request.entity_id
+    mark = str(_l("[destroyed]"))
+    values = personal_values(session, client_id)
+    detail = settle_documents(session, client_id, record.id, purge,
+                              to_local(record.destroyed_at).date())
+    contacts = list(session.scalars(select(FirstContact.id).where(
+        FirstContact.client_id == client_id).execution_options(**UNSCOPED)))
+    detail["audit_events_marked"] = redact_audit(
+        session, client_id, values, mark, [(FirstContact.__tablename__, contacts)])
+    detail["messages_marked"] = redact_messages(session, client_id, values, mark)
+    record.reason = redact_text(record.reason, values, mark)
+    purge(FirstContact.__table__, contacts)
+    files = _contract_files(session, client_id)
+    detail["pending_files"] = files
+    return detail
 
 
 def destroy(session, request: DeletionRequest, now=None) -> DestructionRecord:
-    """Destroy a deletion's rows for good and record it; the record keeps plain values only."""
+    """Destroy a deletion's rows for good and record it; the record keeps plain, non-personal
+    values only: what kind of row, how many rows per table, which documents went and stayed."""
+    from crm.clients.models import Client
+
+    existing = session.scalars(select(DestructionRecord).where(
+        DestructionRecord.request_id == request.id)).first()
+    if existing is not None or request.status == DESTROYED:  # a re-run does nothing more
+        return existing
     model = model_for(request.entity)
-    count = _purge(session, model.__table__, [request.entity_id], set())
-    # Rows hidden with it but not under it by a foreign key (none today) go by their own table.
-    for table, row_id in request.rows or []:
-        if (table, row_id) != (request.entity, request.entity_id):
-            count += _purge(session, model_for(table).__table__, [row_id], set())
     record = DestructionRecord(
         entity=request.entity, entity_id=request.entity_id, client_id=request.client_id,
-        label=request.label, reason=request.reason,
+        label=_record_label(session, request) if model is Client else request.label,
+        reason=request.reason,
         requested_by=request.requested_by.username if request.requested_by else "system",
         approved_by=request.decided_by.username if request.decided_by else "system",
         approved_at=request.decided_at, deleted_at=request.deleted_at,
-        destroyed_at=now or utcnow(), row_count=count, request_id=request.id)
+        destroyed_at=now or utcnow(), row_count=0, request_id=request.id)
     session.add(record)
+    session.flush()
+    counts: dict = {}
+
+    def purge(table, ids):
+        return _purge(session, table, ids, set(), counts)
+
+    if model is Client:
+        detail = _destroy_customer(session, request, record, purge)
+    elif model.__tablename__ == "archive_documents":  # a document deleted alone
+        from crm.archives.disposal import destroy_documents
+
+        docs = session.scalars(select(model).where(model.id == request.entity_id)
+                               .execution_options(**UNSCOPED)).all()
+        detail = destroy_documents(session, docs, record.id, purge)
+    else:
+        detail = {}
+    files = detail.pop("pending_files", [])
+    kept = {("archive_documents", doc_id) for doc_id in detail.pop("kept_ids", [])}
+    count = purge(model.__table__, [request.entity_id])
+    # Rows hidden with it but not under it by a foreign key go by their own table; documents
+    # kept under retention stay.
+    for table, row_id in request.rows or []:
+        if (table, row_id) != (request.entity, request.entity_id) and (table, row_id) not in kept:
+            count += purge(model_for(table).__table__, [row_id])
+    if files:
+        detail["files_deleted"] = detail.get("files_deleted", 0) + _remove_unshared(session,
+                                                                                    files)
+    record.row_count = sum(counts.values())
+    record.detail = {**detail, "rows": counts}
     request.status = DESTROYED
     session.flush()
     session.execute(AuditEvent.__table__.insert(), [event_row(
         session, "destroy", request.entity, request.entity_id, request.client_id,
-        {"rows": [None, count]}, request.reason)])
+        {"rows": [None, record.row_count], "destruction_record": [None, record.id]},
+        record.reason)])
     return record
 
 

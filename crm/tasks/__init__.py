@@ -34,6 +34,9 @@ BEAT_SCHEDULE = {
     "archives-close-year": {"task": "crm.tasks.archives.close_year",
                             "schedule": crontab(hour=4, minute=0, day_of_month=2,
                                                 month_of_year=1)},
+    # R3, R6: kept documents whose retention has ended are proposed for disposal each morning.
+    "archives-disposal": {"task": "crm.tasks.archives.propose_disposal",
+                          "schedule": crontab(hour=4, minute=30)},
     # R12, R14: early in the company's morning, before staff open their inbox.
     "intake-daily": {"task": "crm.tasks.intake.daily", "schedule": crontab(hour=6, minute=0)},
     # R12: each Monday morning, important customers with fewer than two staff in contact.

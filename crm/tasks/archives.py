@@ -59,6 +59,20 @@ def close_year(year: int | None = None) -> int:
     return closed
 
 
+@shared_task(name="crm.tasks.archives.propose_disposal")
+def propose_disposal() -> dict:
+    """R3, R6: documents kept past their customer whose retention has ended go on a disposal
+    list for the sales manager; a second run finds them listed already and proposes nothing."""
+    from crm.archives.disposal import propose_disposal as propose
+
+    listed = propose(db.session, periodic=True)
+    result = {"list": listed.id if listed else None,
+              "documents": len(listed.items) if listed else 0}
+    mark_task_run(db.session, "archives-disposal", result)
+    db.session.commit()
+    return result
+
+
 def enqueue_index(doc_id: int) -> bool:
     """Queue the indexing of a filed document; ARCHIVE_INDEX_INLINE runs it in the request.
     True when it ran or was queued; a queue outage leaves it for the nightly sweep."""

@@ -160,7 +160,7 @@ def test_the_recycle_bin_restores_a_customer_whole_and_only_what_it_hid(world, l
 
 def test_the_daily_task_destroys_what_is_past_retention_and_records_it(world, login_as):
     with_consent(world.c2)
-    c2_id, c2_name, c3_id = world.c2.id, world.c2.name, world.c3.id
+    c2_id, c2_name, c2_code, c3_id = world.c2.id, world.c2.name, world.c2.code, world.c3.id
     request = delete_c2(world, login_as)
     login_as(world.sales_manager).post("/admin/client/delete/",
                                        data={"id": world.c3.id, "reason": "近期删除"})
@@ -177,13 +177,14 @@ def test_the_daily_task_destroys_what_is_past_retention_and_records_it(world, lo
     assert (record.entity, record.entity_id, record.reason) == ("clients", c2_id,
                                                                 "重复建档")
     assert record.approved_by == "sales_manager" and record.row_count >= 4
-    assert c2_name in record.label
+    # Issue 16 point 8: the record names the customer by a non-personal reference only.
+    assert c2_code in record.label and c2_name not in record.label
     assert [r.status for r in bin_requests()] == ["destroyed", "approved"]
     assert destroy_expired_deletions() == {"destroyed": 0}  # a second run changes nothing
     assert db.session.scalar(select(func.count()).select_from(DestructionRecord)) == 1
     gm = login_as(SimpleNamespace(username="general_manager"))
     page = gm.get("/admin/destruction/").get_data(as_text=True)
-    assert c2_name in page
+    assert c2_code in page and c2_name not in page
 
 
 def test_a_deleted_contract_or_key_person_alone_is_destroyed_alone(world):

@@ -1,0 +1,105 @@
+"""Disposal lists (销毁清册, R3, R6): documents kept past their customer whose retention has
+ended. The archivist or a manager proposes one (the daily task does too), the sales manager
+approves or rejects it with a reason, the archivist or the sales manager carries it out.
+Thin: every write goes through crm.archives.disposal; crm.access shows the lists to the
+archivist and the managers only."""
+
+from flask import abort, flash, redirect, request
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+
+from crm.access import ARCHIVIST, MANAGERS, can, current_actor
+from crm.admin.base import ScopedModelView, perform
+from crm.archives import disposal, rules
+from crm.archives.models import DisposalList
+from crm.extensions import db
+from crm.timeutil import format_local
+
+LABELS = {
+    "id": _l("List"), "status": _l("Status"), "proposed_at": _l("Proposed at"),
+    "proposed_by": _l("Proposed by"), "decided_by": _l("Decided by"),
+    "decided_at": _l("Decided at"), "comment": _l("Reason of the decision"),
+    "carried_out_by": _l("Carried out by"), "carried_out_at": _l("Carried out at"),
+    "files_deleted": _l("Files deleted"), "items": _l("Documents"),
+}
+
+
+def _time(name):
+    return lambda v, c, m, p: format_local(getattr(m, name))
+
+
+class DisposalListView(ScopedModelView):
+    area = "disposals"
+    roles = frozenset({ARCHIVIST, *MANAGERS})
+    can_create = can_edit = can_delete = False
+    can_export = False
+    can_view_details = True
+    list_template = "admin/crm/disposal_list.html"
+    details_template = "admin/crm/disposal_details.html"
+    column_list = ("id", "status", "proposed_at", "proposed_by", "items", "decided_by",
+                   "decided_at", "comment", "carried_out_at", "files_deleted")
+    column_details_list = ("id", "status", "proposed_at", "proposed_by", "decided_by",
+                           "decided_at", "comment", "carried_out_by", "carried_out_at",
+                           "files_deleted")
+    column_labels = LABELS
+    column_formatters = {
+        "id": lambda v, c, m, p: Markup(
+            f'<a href="{escape(v.get_url(".details_view", id=m.id))}">#{m.id}</a>'),
+        "status": lambda v, c, m, p: rules.DISPOSAL_STATUSES.get(m.status, m.status),
+        "items": lambda v, c, m, p: len(m.items),
+        "proposed_at": _time("proposed_at"), "decided_at": _time("decided_at"),
+        "carried_out_at": _time("carried_out_at"),
+    }
+    column_filters = (FilterEqual(DisposalList.status, _l("Status"), options=lambda: [
+        (k, str(v)) for k, v in rules.DISPOSAL_STATUSES.items()]),)
+    column_default_sort = ("id", True)
+
+    def render(self, template, **kwargs):
+        actor = current_actor()
+        kwargs.update(may_propose=can(actor, "create", area="disposals"),
+                      may_decide=can(actor, "approve", area="disposals"),
+                      may_carry_out=can(actor, "carry_out", area="disposals"),
+                      statuses=rules.DISPOSAL_STATUSES, categories=rules.CATEGORIES,
+                      retentions=rules.RETENTIONS)
+        return super().render(template, **kwargs)
+
+    @expose("/propose/", methods=("POST",))
+    def propose_view(self):
+        ok, listed = perform(lambda: disposal.propose_disposal(db.session), forbid=True)
+        if ok and listed is None:
+            flash(_("No document's retention has ended: nothing to propose."), "info")
+            return redirect(self.get_url(".index_view"))
+        if ok:
+            flash(_("Disposal list #%(id)s proposed to the sales manager.", id=listed.id),
+                  "success")
+            return redirect(self.get_url(".details_view", id=listed.id))
+        return redirect(self.get_url(".index_view"))
+
+    @expose("/decide/", methods=("POST",))
+    def decide_view(self):
+        listed = self.get_one(request.form.get("id"))
+        if listed is None:
+            abort(404)
+        approve = request.form.get("decision") == "approve"
+        perform(lambda: disposal.decide_disposal(db.session, listed.id, approve,
+                                                 request.form.get("comment", "")),
+                _("The disposal list is approved.") if approve
+                else _("The disposal list is rejected; its documents stay."), forbid=True)
+        return redirect(self.get_url(".details_view", id=listed.id))
+
+    @expose("/carry-out/", methods=("POST",))
+    def carry_out_view(self):
+        listed = self.get_one(request.form.get("id"))
+        if listed is None:
+            abort(404)
+        perform(lambda: disposal.carry_out_disposal(db.session, listed.id),
+                _("Carried out: the documents are disposed of and recorded."), forbid=True)
+        return redirect(self.get_url(".details_view", id=listed.id))
+
+
+def register(admin, category) -> None:
+    admin.add_view(DisposalListView(DisposalList, name=_l("Disposal lists"), endpoint="disposal",
+                                    category=category))
