@@ -97,7 +97,7 @@ def _replace_each(column, values, mark: str):
 def redact_messages(session, client_id: int, values, mark: str) -> dict:
     """Notifications about the customer, the mails sent for them and the deletion requests:
     set-based, one statement a table."""
-    from crm.notifications.models import Notification, OutboxMail
+    from crm.notifications.models import Notification, OutboxMail, RobotItem, RobotMessage
 
     if not values:
         return {}
@@ -107,6 +107,17 @@ def redact_messages(session, client_id: int, values, mark: str) -> dict:
             update(OutboxMail).where(OutboxMail.event_key.in_(keys))
             .values(subject=_replace_each(OutboxMail.subject, values, mark),
                     body=_replace_each(OutboxMail.body, values, mark))
+            .execution_options(synchronize_session=False)).rowcount,
+        # The group robots' messages list customers by name: a burst names many in one text.
+        "robot_messages": session.execute(
+            update(RobotMessage).where(RobotMessage.id.in_(
+                select(RobotItem.message_id).where(RobotItem.client_id == client_id)))
+            .values(title=_replace_each(RobotMessage.title, values, mark),
+                    content=_replace_each(RobotMessage.content, values, mark))
+            .execution_options(synchronize_session=False)).rowcount,
+        "robot_items": session.execute(
+            update(RobotItem).where(RobotItem.client_id == client_id)
+            .values(title=_replace_each(RobotItem.title, values, mark))
             .execution_options(synchronize_session=False)).rowcount,
         "notifications": session.execute(
             update(Notification).where(Notification.client_id == client_id)

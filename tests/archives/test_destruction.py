@@ -11,11 +11,14 @@ from sqlalchemy import func, select, text
 from crm.access import set_actor
 from crm.archives import services
 from crm.archives.models import ArchiveDocument, CatalogueLine
+from crm.crypto import encrypt
 from crm.extensions import db
 from crm.governance import retention
 from crm.governance.models import AuditEvent, ChangeRequest, DeletionRequest, DestructionRecord
 from crm.governance.services import change_record
-from crm.notifications.models import Notification
+from crm.notifications.delivery import make_robot_messages
+from crm.notifications.models import NoticeRobot, Notification, RobotMessage
+from crm.notifications.services import notify
 from crm.tasks.governance import destroy_expired_deletions
 from tests.archives.conftest import index, make_doc
 
@@ -65,10 +68,10 @@ def c2_archive(world, archive_root):
     and this year's contract (30 years: it stays), both with a scan on disk."""
     set_actor(None)
     old = make_doc(world.c2, category="complaints", on=date(2010, 3, 1),
-                   content=f"scan of {world.c2.name}".encode())
+                   content=f"%PDF-1.4 scan of {world.c2.name}".encode())
     index(old)
     kept = make_doc(world.c2, category="contracts", on=date(2026, 3, 1),
-                    content=f"contract of {world.c2.name}".encode())
+                    content=f"%PDF-1.4 contract of {world.c2.name}".encode())
     index(kept)
     services.close_year(db.session, 2010)
     db.session.commit()
@@ -81,6 +84,9 @@ def test_after_destruction_nothing_holds_the_customers_name_credit_code_or_phone
     values, c2_id = (c2.name, c2.credit_code, c2.phone), c2.id
     old, kept = c2_archive(world, _archive_root)
     old_file, kept_file = services.absolute(old.storage_path), services.absolute(kept.storage_path)
+    # A group robot takes the approvals waiting: its item and message name the customer.
+    db.session.add(NoticeRobot(name="销售部群", platform="wecom", kinds=["change_request"],
+                               webhook_token=encrypt("http://127.0.0.1:9/hook"), active=True))
     # An account manager's change of the phone waits for approval (its diff holds the phone).
     set_actor(world.am2)
     c2.phone = "021-55550000"
@@ -88,6 +94,13 @@ def test_after_destruction_nothing_holds_the_customers_name_credit_code_or_phone
     db.session.commit()
     set_actor(None)
     assert db.session.scalar(select(func.count()).select_from(ChangeRequest)) == 1
+    # A notice naming the customer goes to the group too.
+    notify(db.session, [world.sales_manager], f"change_request:named:{c2.id}", "change_request",
+           f"{c2.name}：联系电话变更待批", client_id=c2.id)
+    db.session.commit()
+    assert make_robot_messages(db.session) == 1
+    db.session.commit()
+    assert c2.name in db.session.scalars(select(RobotMessage.content)).one()
     gm = login_as(world.general_manager)
     before = gm.get("/admin/audit/export/csv/").get_data(as_text=True)
     assert c2.name in before and c2.credit_code in before  # what the fix must remove
