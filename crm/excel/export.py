@@ -10,6 +10,7 @@ from io import BytesIO
 
 from flask import Response
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from werkzeug.utils import secure_filename
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -21,9 +22,23 @@ def _cell(value):
     return str(value)
 
 
+def print_setup(ws, title_rows: int = 1, wide: bool = False) -> None:
+    """Print on A4, the first `title_rows` rows repeated on every page, all columns on one page
+    width (as many pages down as it takes); landscape when the sheet is wide."""
+    ws.print_title_rows = f"1:{title_rows}"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.orientation = (Worksheet.ORIENTATION_LANDSCAPE if wide
+                                 else Worksheet.ORIENTATION_PORTRAIT)
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = True
+
+
 def xlsx_bytes(headers, rows, title: str = "Sheet1") -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title[:31] or "Sheet1")
+    print_setup(ws, 1, wide=len(headers) > 6)
     ws.append(headers)
     for row in rows:
         ws.append([_cell(v) for v in row])
