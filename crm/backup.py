@@ -34,6 +34,7 @@ MANIFEST = "manifest.json"
 ARCHIVE_DIR = "archive"
 FORMAT = 1
 CHUNK = 1024 * 1024
+PG_LIB = Path("/usr/lib/postgresql")  # Debian: one bin folder per client version
 
 Echo = Callable[[str], None]
 
@@ -78,7 +79,7 @@ def _pg_tool(name: str) -> str:
         found.append(Path(os.environ["CRM_PG_BIN"]) / name)
     if shutil.which(name):
         found.append(Path(shutil.which(name)))
-    found += sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    found += sorted(PG_LIB.glob(f"*/bin/{name}"))
     found = [p for p in found if p.is_file() and os.access(p, os.X_OK)]
     if not found:
         raise BackupError(f"{name} was not found: install the PostgreSQL client "
