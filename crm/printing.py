@@ -15,6 +15,7 @@ from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from flask import has_app_context
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -145,7 +146,7 @@ def document_pdf(title: str, sections, *, subtitle: str = "", footer: str = "",
             story.append(_para(section[2], styles["text"]))
         else:
             raise ValueError(f"unknown section kind {kind!r}")
-    stamp = (printed_at or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    stamp = (printed_at or _now()).strftime("%Y-%m-%d %H:%M")
 
     def decorate(canvas, document):
         canvas.saveState()
@@ -156,6 +157,15 @@ def document_pdf(title: str, sections, *, subtitle: str = "", footer: str = "",
 
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
     return out.getvalue()
+
+
+def _now() -> datetime:
+    """The time of printing, in the company's zone when there is an app."""
+    if has_app_context():
+        from crm.timeutil import to_local, utcnow
+
+        return to_local(utcnow())
+    return datetime.now()
 
 
 def table_pdf(title: str, columns, rows, *, subtitle: str = "", footer: str = "",

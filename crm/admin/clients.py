@@ -265,7 +265,7 @@ class ClientView(XlsxExportMixin, ScopedModelView):
                              [[log.seq, log.contact_date, ch.label(ch.CONTACT_WAY, log.way),
                                log.person_met, log.record, log.conclusion or ""]
                               for log in lists["contact_logs"]], (5, 12, 12, 14, 40, 25)))
-        pdf = printing.document_pdf(f"{_('Customer card')} {client.name}", sections,
+        pdf = printing.document_pdf(_("Customer card") + " " + client.name, sections,
                                     subtitle=client.code or "", footer=client.code or "")
         return send_file(io.BytesIO(pdf), mimetype=printing.PDF_MIMETYPE, as_attachment=True,
                          download_name=f"{client.code or client.id}.pdf")
