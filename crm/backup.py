@@ -155,13 +155,15 @@ def _dump_database(out: Path, echo: Echo) -> str:
 def backup(out: Path, echo: Echo = print) -> dict:
     """Write a backup into `out` (created; must be empty) and return its manifest."""
     out = Path(out)
+    root = Path(current_app.config["ARCHIVE_ROOT"])
+    if root.resolve() in (out.resolve(), *out.resolve().parents):
+        raise BackupError(f"{out} is inside the archive folder {root}: choose another folder.")
     if out.exists() and any(out.iterdir()):
         raise BackupError(f"{out} is not empty: choose a new folder for the backup.")
     out.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     revision = _schema_revision()
     database = _dump_database(out, echo)
-    root = Path(current_app.config["ARCHIVE_ROOT"])
     files_dir = out / ARCHIVE_DIR
     files_dir.mkdir()
     count = 0
@@ -208,6 +210,10 @@ def verify(folder: Path, echo: Echo = print) -> dict:
     if manifest.get("format") != FORMAT:
         raise BackupError(f"Unknown backup format {manifest.get('format')!r}.")
     listed = manifest["files"]
+    for name in listed:
+        parts = Path(name).parts
+        if Path(name).is_absolute() or ".." in parts or not parts:
+            raise BackupError(f"The backup was altered: {name} is not a path inside it.")
     for name, entry in listed.items():
         path = folder / name
         if not path.is_file():

@@ -131,6 +131,18 @@ def test_a_tampered_backup_is_refused_naming_the_file(app, stocked, archive, tmp
         db.session.remove()
 
 
+def test_a_manifest_naming_a_path_outside_the_backup_is_refused(app, stocked, tmp_path,
+                                                                empty_instance):
+    out = tmp_path / "backup"
+    assert run(app, "backup", "--out", str(out)).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["archive/../../escaped.pdf"] = {"sha256": "0" * 64, "size": 1}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    refused = run(empty_instance, "restore", str(out))
+    assert "archive/../../escaped.pdf is not a path inside it" in refused.output
+    assert not (tmp_path / "escaped.pdf").exists()
+
+
 def test_restore_refuses_a_database_with_tables(app, stocked, tmp_path):
     out = tmp_path / "backup"
     assert run(app, "backup", "--out", str(out)).exit_code == 0
@@ -144,6 +156,8 @@ def test_backup_refuses_a_folder_that_is_not_empty(app, world, tmp_path):
     (tmp_path / "old" / "x").write_text("x")
     result = run(app, "backup", "--out", str(tmp_path / "old"))
     assert result.exit_code != 0 and "is not empty" in result.output
+    inside = run(app, "backup", "--out", str(Path(app.config["ARCHIVE_ROOT"]) / "b"))
+    assert inside.exit_code != 0 and "is inside the archive folder" in inside.output
 
 
 def test_pg_dump_missing_or_older_than_the_server_is_refused(ctx, tmp_path, monkeypatch):
