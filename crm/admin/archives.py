@@ -18,20 +18,22 @@ from sqlalchemy import extract, select
 from wtforms import FileField, SelectField
 from wtforms.validators import DataRequired, NumberRange
 
-from crm import access
+from crm import access, printing
 from crm.access import ARCHIVIST, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.archives import rules, services
 from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
+from crm.auth.models import User
 from crm.bounds import id_arg, id_list
 from crm.errors import NotAllowed
-from crm.excel.safe import SafeWorkbook
+from crm.excel.safe import XLSX_MIMETYPE, SafeWorkbook, print_setup
 from crm.extensions import db
 from crm.timeutil import format_local, local_today
 
 DOC_READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, ARCHIVIST})
 VOLUME_READERS = frozenset({ARCHIVIST, *MANAGERS})
 LOCATION = ("room", "cabinet", "shelf", "box")
+CATALOGUE_WIDTHS = (6, 28, 14, 40, 12, 6, 60)
 LABELS = {
     "archive_no": _l("Archive number"), "title": _l("Title"), "client": _l("Customer"),
     "client_name": _l("Customer"), "category": _l("Category"), "doc_date": _l("Date"),
@@ -286,29 +288,88 @@ class ArchiveVolumeView(ScopedModelView):
         kwargs["may_close"] = self.can_close
         return super().render(template, **kwargs)
 
+    def _catalogue(self, set_kind):
+        """The volume and the catalogue's heading, column titles and rows for one set."""
+        volume = self.get_one(request.args.get("id"))
+        if set_kind not in rules.SETS:
+            abort(404)
+        heading = [_("Catalogue of volume %(code)s", code=volume.code),
+                   str(rules.CATEGORIES[volume.category][1]), str(volume.manager),
+                   str(rules.RETENTIONS[volume.retention])]
+        columns = [_("Item"), _("Archive number"), _("Responsible"), _("Title"), _("Date"),
+                   _("Pages"), _("Remarks")]
+        rows = [[line.item_no, line.archive_no, line.responsible, line.title,
+                 line.doc_date.isoformat(), line.pages, line.remarks]
+                for line in self._lines(volume, set_kind)]
+        return volume, heading, columns, rows
+
     @expose("/catalogue.xlsx")
     def catalogue_view(self):
         """The catalogue to print and bind with the paper volume (卷内目录)."""
-        volume = self.get_one(request.args.get("id"))
         set_kind = request.args.get("set", rules.PAPER)
-        if set_kind not in rules.SETS:
-            abort(404)
+        volume, heading, columns, rows = self._catalogue(set_kind)
         book = SafeWorkbook()
         sheet = book.sheet(rules.SETS[set_kind])
-        for col, width in zip("ABCDEFG", (6, 28, 14, 40, 12, 6, 60), strict=True):
+        for col, width in zip("ABCDEFG", CATALOGUE_WIDTHS, strict=True):
             sheet.column_dimensions[col].width = width
-        sheet.append([_("Catalogue of volume %(code)s", code=volume.code),
-                      str(rules.CATEGORIES[volume.category][1]), str(volume.manager),
-                      str(rules.RETENTIONS[volume.retention])])
-        sheet.append([_("Item"), _("Archive number"), _("Responsible"), _("Title"),
-                      _("Date"), _("Pages"), _("Remarks")])
-        for line in self._lines(volume, set_kind):
-            sheet.append([line.item_no, line.archive_no, line.responsible, line.title,
-                          line.doc_date.isoformat(), line.pages, line.remarks])
+        print_setup(sheet.ws, title_rows=2, wide=True)
+        sheet.append(heading)
+        sheet.append(columns)
+        for row in rows:
+            sheet.append(row)
         out = io.BytesIO(book.save())
         return send_file(out, as_attachment=True, download_name=f"{volume.code}-{set_kind}.xlsx",
-                         mimetype="application/vnd.openxmlformats-officedocument."
-                                  "spreadsheetml.sheet")
+                         mimetype=XLSX_MIMETYPE)
+
+    @expose("/catalogue.pdf")
+    def catalogue_pdf_view(self):
+        """The same catalogue as a PDF on A4, its header repeated on every page."""
+        set_kind = request.args.get("set", rules.PAPER)
+        volume, heading, columns, rows = self._catalogue(set_kind)
+        pdf = printing.table_pdf(f"{heading[0]} · {rules.SETS[set_kind]}", columns, rows,
+                                 subtitle=" · ".join(heading[1:]), widths=CATALOGUE_WIDTHS,
+                                 wide=True, footer=volume.code)
+        return send_file(io.BytesIO(pdf), mimetype=printing.PDF_MIMETYPE, as_attachment=True,
+                         download_name=f"{volume.code}-{set_kind}.pdf")
+
+    @expose("/reference.pdf")
+    def reference_pdf_view(self):
+        """The volume's reference table (备考表), printed for the end of the paper volume: its
+        items and pages in each set, who closed it, and each item's place in the other set
+        (R9), with lines for the compiler's and the checker's signatures."""
+        volume = self.get_one(request.args.get("id"))
+        paper, electronic = (self._lines(volume, k) for k in (rules.PAPER, rules.ELECTRONIC))
+        closer = db.session.get(User, volume.closed_by_id) if volume.closed_by_id else None
+        fields = [
+            (_("Volume"), volume.code), (_("Year"), volume.year),
+            (_("Category"), rules.CATEGORIES[volume.category][1]),
+            (_("Account manager"), volume.manager),
+            (_("Retention"), rules.RETENTIONS[volume.retention]),
+            (_("Status"), rules.VOLUME_STATUSES[volume.status]),
+            (_("Items"), volume.item_count),
+            (_("Pages"), sum(line.pages for line in paper)),
+            (_("Items in the paper set"), len(paper)),
+            (_("Items in the electronic set"), len(electronic)),
+            (_("Closed at"), format_local(volume.closed_at) or ""),
+            (_("Closed by"), closer or ""),
+        ]
+        remarks = {line.document_id: line.remarks for line in electronic}
+        rows = [[line.item_no, line.archive_no, line.title, line.remarks,
+                 remarks.get(line.document_id, "")] for line in paper]
+        seen = {line.document_id for line in paper}
+        rows += [[line.item_no, line.archive_no, line.title, "", line.remarks]
+                 for line in electronic if line.document_id not in seen]
+        rows.sort(key=lambda r: r[0])
+        pdf = printing.document_pdf(_("Reference table of volume %(code)s", code=volume.code), [
+            ("fields", "", fields),
+            ("table", _("Where each item is kept in the two sets"),
+             [_("Item"), _("Archive number"), _("Title"), _("Paper set"), _("Electronic set")],
+             rows, (6, 24, 40, 50, 50)),
+            ("text", "", _("Compiled by: ______________    Checked by: ______________    "
+                           "Date: ______________")),
+        ], footer=volume.code)
+        return send_file(io.BytesIO(pdf), mimetype=printing.PDF_MIMETYPE, as_attachment=True,
+                         download_name=f"{volume.code}-reference.pdf")
 
     @expose("/close/", methods=("POST",))
     def close_view(self):

@@ -1,15 +1,18 @@
 """Customer cards (客户档案卡), key persons and the communication log."""
 
-from flask import request
+import io
+
+from flask import request, send_file
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual, IntEqualFilter
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, StopValidation
 
-from crm import access
+from crm import access, printing
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin import intake as intake_admin
 from crm.admin.base import ScopedModelView, select_one
@@ -21,6 +24,7 @@ from crm.clients.models import Client, ContactLog, KeyPerson, SituationChange
 from crm.excel.export import XlsxExportMixin
 from crm.extensions import db
 from crm.governance.audit import record
+from crm.governance.consent import screen_details
 from crm.governance.models import AuditEvent
 from crm.timeutil import format_local, local_today
 
@@ -236,13 +240,7 @@ class ClientView(XlsxExportMixin, ScopedModelView):
                    "short_of_staff": services.short_of_staff(client, staff),
                    "may_edit_staff": can(actor, "edit", client)}
         if detail:
-            context["key_persons"] = db.session.scalars(
-                select(KeyPerson).where(KeyPerson.client_id == client.id).order_by(KeyPerson.id)
-            ).all()
-            context["contact_logs"] = db.session.scalars(
-                select(ContactLog).where(ContactLog.client_id == client.id)
-                .order_by(ContactLog.seq.desc()).limit(50)
-            ).all()
+            context.update(self._card_lists(client))
             context["history"] = db.session.scalars(
                 select(AuditEvent).where(AuditEvent.client_id == client.id)
                 .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(100)
@@ -252,6 +250,46 @@ class ClientView(XlsxExportMixin, ScopedModelView):
             record(db.session, "view_sensitive", client, {"field": "id_number"})
             db.session.commit()
         return context
+
+
+    @staticmethod
+    def _card_lists(client) -> dict:
+        return {
+            "key_persons": db.session.scalars(
+                select(KeyPerson).where(KeyPerson.client_id == client.id).order_by(KeyPerson.id)
+            ).all(),
+            "contact_logs": db.session.scalars(
+                select(ContactLog).where(ContactLog.client_id == client.id)
+                .order_by(ContactLog.seq.desc()).limit(50)
+            ).all(),
+        }
+
+    @expose("/card.pdf")
+    def card_pdf_view(self):
+        """The customer's card on A4: the fields this user sees on the screen (sensitive ones
+        by role, the ID number masked), and the key persons and contact log when they may."""
+        client = self.get_one(request.args.get("id"))
+        actor = current_actor()
+        columns = screen_details(db.session, actor, client, self._details_columns)
+        fields = [(label, self.get_detail_value(None, client, name) or "")
+                  for name, label in columns]
+        sections = [("fields", "", [(str(k), str(v)) for k, v in fields])]
+        if can(actor, "view", KeyPerson(client_id=client.id)):
+            lists = self._card_lists(client)
+            sections.append(("table", _("Key persons"),
+                             [_("Position"), _("Name"), _("Title"), _("Phone"), _("Mobile")],
+                             [[ch.label(ch.KEY_PERSON_ROLE, p.position), p.name, p.title or "",
+                               p.phone or "", p.mobile or ""] for p in lists["key_persons"]]))
+            sections.append(("table", _("Contact log"),
+                             [_("No."), _("Date"), _("Way of contact"), _("Person met"),
+                              _("Record"), _("Conclusion")],
+                             [[log.seq, log.contact_date, ch.label(ch.CONTACT_WAY, log.way),
+                               log.person_met, log.record, log.conclusion or ""]
+                              for log in lists["contact_logs"]], (5, 12, 12, 14, 40, 25)))
+        pdf = printing.document_pdf(_("Customer card") + " " + client.name, sections,
+                                    subtitle=client.code or "", footer=client.code or "")
+        return send_file(io.BytesIO(pdf), mimetype=printing.PDF_MIMETYPE, as_attachment=True,
+                         download_name=f"{client.code or client.id}.pdf")
 
 
 def _client_link(view, context, model, name):

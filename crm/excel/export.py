@@ -11,9 +11,9 @@ import time
 from flask import Response
 from werkzeug.utils import secure_filename
 
-from crm.excel.safe import XLSX_MIMETYPE, xlsx_bytes
+from crm.excel.safe import XLSX_MIMETYPE, print_setup, xlsx_bytes
 
-__all__ = ["XLSX_MIMETYPE", "XlsxExportMixin", "xlsx_bytes"]
+__all__ = ["XLSX_MIMETYPE", "XlsxExportMixin", "print_setup", "xlsx_bytes"]
 
 
 class XlsxExportMixin:

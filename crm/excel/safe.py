@@ -23,6 +23,7 @@ from io import BytesIO, StringIO
 from flask import Response, stream_with_context
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
@@ -133,10 +134,24 @@ class SafeWorkbook:
         return out.getvalue()
 
 
+def print_setup(ws, title_rows: int = 1, wide: bool = False) -> None:
+    """Print on A4, the first `title_rows` rows repeated on every page, all columns on one page
+    width (as many pages down as it takes); landscape when the sheet is wide."""
+    ws.print_title_rows = f"1:{title_rows}"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.orientation = (Worksheet.ORIENTATION_LANDSCAPE if wide
+                                 else Worksheet.ORIENTATION_PORTRAIT)
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = True
+
+
 def xlsx_bytes(headers, rows, title: str = "Sheet1") -> bytes:
-    """One sheet: a header row, then the rows."""
+    """One sheet, set up for printing: a header row, then the rows."""
     book = SafeWorkbook()
     ws = book.sheet(title)
+    print_setup(ws.ws, 1, wide=len(headers) > 6)
     ws.append(headers)
     for row in rows:
         ws.append(row)
