@@ -13,6 +13,7 @@ from crm.commissions import models as commission_models  # noqa: F401
 from crm.complaints import models as complaint_models  # noqa: F401
 from crm.contracts import models as contract_models  # noqa: F401
 from crm.credit import models as credit_models  # noqa: F401
+from crm.credit import onsite as credit_onsite  # noqa: F401
 from crm.governance.models import (  # noqa: F401
     AuditEvent,
     ChangeRequest,
