@@ -2,7 +2,7 @@
 call. Writes are audited by the models' ``__audited__``; the caller commits."""
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import case, func, literal, select
 
 from crm.access import can, current_actor
 from crm.auth.models import User
@@ -109,7 +109,7 @@ def progress(session, campaign_id: int) -> list[dict]:
                answered)
         .select_from(SurveyResponse)
         .join(Client, Client.id == SurveyResponse.client_id)
-        .outerjoin(User, and_(User.id == Client.owner_id))
+        .outerjoin(User, User.id == Client.owner_id)
         .where(SurveyResponse.campaign_id == campaign_id)
         .group_by(User.id, User.full_name, User.username)
         .order_by(User.username)).all()

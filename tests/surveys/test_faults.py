@@ -4,6 +4,7 @@ link to the customer's complaint; scoped like complaints."""
 from datetime import datetime
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from crm.complaints import services as complaints
@@ -113,3 +114,16 @@ def test_the_screens_report_a_fault_in_local_time_and_record_its_analysis(world,
     db.session.expire_all()
     fault = db.session.get(FaultReport, fault.id)
     assert (fault.status, fault.cause, fault.occurred_at) == (ANALYSED, "感应器损坏", WHEN)
+
+
+def test_the_service_screens_are_in_chinese(world, act, login_as):
+    act(world.service)
+    report(world.c1)
+    act(None)
+    c = login_as(world.service)
+    with force_locale("zh_Hans_CN"):
+        faults_page = c.get("/admin/fault_report/").get_data(as_text=True)
+        surveys_page = c.get("/admin/survey_response/").get_data(as_text=True)
+    for text in ("故障报告", "故障时间", "故障现象", "处理人"):
+        assert text in faults_page
+    assert "调查答复" in surveys_page
