@@ -228,6 +228,11 @@ def client_service(client_id: int):
     return out or None
 
 
+def complaint_faults(complaint_id: int) -> list[FaultReport]:
+    """The fault reports linked to a complaint, in the user's scope (for its page)."""
+    return faults.faults_of_complaint(db.session, complaint_id)
+
+
 def register(admin) -> None:
     category = _l("Service")
     admin.add_view(SurveyCampaignView(SurveyCampaign, name=_l("Needs surveys"),
@@ -237,5 +242,5 @@ def register(admin) -> None:
     admin.add_view(FaultReportView(FaultReport, name=_l("Fault reports"),
                                    endpoint="fault_report", category=category))
     admin.app.jinja_env.globals.update(
-        client_service=client_service,
+        client_service=client_service, complaint_faults=complaint_faults,
         service_labels={"response": dict(RESPONSE_STATUSES), "fault": dict(FAULT_STATUSES)})

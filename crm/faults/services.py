@@ -92,3 +92,8 @@ def analyse_fault(session, report: FaultReport, cause: str, analysis: str,
 def faults_of(session, client_id: int) -> list[FaultReport]:
     return session.scalars(select(FaultReport).where(FaultReport.client_id == client_id)
                            .order_by(FaultReport.occurred_at.desc())).all()
+
+
+def faults_of_complaint(session, complaint_id: int) -> list[FaultReport]:
+    return session.scalars(select(FaultReport).where(FaultReport.complaint_id == complaint_id)
+                           .order_by(FaultReport.occurred_at)).all()

@@ -94,6 +94,10 @@ def test_an_account_manager_cannot_read_another_customers_fault_reports(world, a
     page = login_as(world.am2).get(
         f"/admin/fault_report/details/?id={theirs.id}").get_data(as_text=True)
     assert f"/admin/complaint/details/?id={complaint.id}" in page  # the link to the complaint
+    back = login_as(world.am2).get(f"/admin/complaint/details/?id={complaint.id}")
+    linked = back.get_data(as_text=True)
+    assert 'id="complaint-faults"' in linked  # and from the complaint to its fault report
+    assert f"/admin/fault_report/details/?id={theirs.id}" in linked
     card = login_as(world.am2).get(f"/admin/client/details/?id={world.c2.id}")
     assert 'id="fault-reports"' in card.get_data(as_text=True)
     assert "空调不制冷" in card.get_data(as_text=True)
