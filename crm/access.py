@@ -185,6 +185,18 @@ ACTIONS = {
         "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
         "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
     },
+    # R14: the new-year needs survey. Managers set and launch it; answers are written in
+    # scope at the "revisits" level (customer service asks every customer).
+    "survey_setup": {"create": MANAGERS, "edit": MANAGERS, "launch": MANAGERS},
+    "surveys": {
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
+        "export": {REGIONAL_MANAGER, *MANAGERS, SERVICE},
+    },
+    "faults": {  # R14: fault reports and their analysis, scoped like complaints
+        "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
+    },
 }
 
 

@@ -86,6 +86,9 @@ def seed_demo(session, n_clients: int = 240, password: str = "demo-pass-2026") -
     from crm.intake.demo import seed_intake
 
     seed_intake(session, rng)
+    from crm.surveys.demo import seed_surveys
+
+    seed_surveys(session, rng)
     from crm.governance.demo import seed_governance
 
     seed_governance(session, rng)

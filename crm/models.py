@@ -13,6 +13,8 @@ from crm.commissions import models as commission_models  # noqa: F401
 from crm.complaints import models as complaint_models  # noqa: F401
 from crm.contracts import models as contract_models  # noqa: F401
 from crm.credit import models as credit_models  # noqa: F401
+from crm.credit import onsite as credit_onsite  # noqa: F401
+from crm.faults.models import FaultReport  # noqa: F401
 from crm.governance.models import (  # noqa: F401
     AuditEvent,
     ChangeRequest,
@@ -28,3 +30,4 @@ from crm.records import models as record_models  # noqa: F401
 from crm.revisits.models import Revisit  # noqa: F401
 from crm.sequences import Counter  # noqa: F401
 from crm.settings import Setting  # noqa: F401
+from crm.surveys.models import SurveyCampaign, SurveyQuestion, SurveyResponse  # noqa: F401

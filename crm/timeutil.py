@@ -27,3 +27,10 @@ def local_today() -> date:
 def format_local(value: datetime | None) -> str:
     local = to_local(value)
     return local.strftime("%Y-%m-%d %H:%M") if local else ""
+
+
+def local_to_utc(value: datetime | None) -> datetime | None:
+    """A time typed in the company's zone (naive), as stored: naive UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=company_zone()).astimezone(UTC).replace(tzinfo=None)

@@ -152,7 +152,7 @@ def test_a_card_use_amount_fits_its_column(world, amount):
     card, number = _card(world)
     with pytest.raises(DomainError) as err:
         services.record_use(db.session, card.number, number, "前台", amount)
-    assert "amount" in err.value.field_errors
+    assert "list_price" in err.value.field_errors
 
 
 def test_card_use_form_refuses_1e30(world, login_as):
@@ -161,12 +161,12 @@ def test_card_use_form_refuses_1e30(world, login_as):
     card, number = _card(world)
     c = login_as(world.clerk)
     r = c.post("/admin/card_use/new/", data={
-        "number": card.number, "holder": number, "place": "前台", "amount": "1e30"})
+        "number": card.number, "holder": number, "place": "前台", "list_price": "1e30"})
     assert r.status_code == 200 and db.session.scalars(select(CardUse)).all() == []
     r = c.post("/admin/card_use/new/", data={
-        "number": card.number, "holder": number, "place": "前台", "amount": "1e3"})
+        "number": card.number, "holder": number, "place": "前台", "list_price": "1e3"})
     assert r.status_code == 302
-    assert [u.amount for u in db.session.scalars(select(CardUse))] == [Decimal("1000.00")]
+    assert [u.list_price for u in db.session.scalars(select(CardUse))] == [Decimal("1000.00")]
 
 
 @pytest.mark.parametrize("amount", ["1e30", "1e12", "0.001"])

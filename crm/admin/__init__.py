@@ -92,9 +92,9 @@ def init_admin(app) -> Admin:
 
     for module in (contracts, complaints, commissions, records):
         module.register(admin)
-    from crm.admin import excel, intake, revisits
+    from crm.admin import excel, intake, revisits, surveys
 
-    for module in (excel, revisits, intake):
+    for module in (excel, revisits, intake, surveys):
         module.register(admin)
     from crm.admin import governance
 

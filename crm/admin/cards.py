@@ -224,9 +224,12 @@ class CardUseView(ScopedModelView):
     area = "cards"
     roles = CARD_READERS
     can_edit = can_delete = False
-    column_list = ("used_at", "card", "client", "place", "amount", "accepted", "refusal")
+    column_list = ("used_at", "card", "client", "place", "list_price", "discount_rate",
+                   "benefit", "paid", "accepted", "refusal")
     column_labels = {"used_at": _l("Time"), "card": _l("Card number"), "client": _l("Holder"),
-                     "place": _l("Place"), "amount": _l("Amount"), "accepted": _l("Accepted"),
+                     "place": _l("Place"), "list_price": _l("List price"),
+                     "discount_rate": _l("Discount rate"), "benefit": _l("Benefit"),
+                     "paid": _l("Amount paid"), "accepted": _l("Accepted"),
                      "refusal": _l("Refused because"), "number": _l("Card number"),
                      "holder": _l("Holder presenting")}
     column_formatters = {"card": _card_link, "client": _client_link,
@@ -235,14 +238,16 @@ class CardUseView(ScopedModelView):
     column_sortable_list = ("used_at",)
     column_filters = (FilterEqual(CardUse.accepted, _l("Accepted"),
                                   options=lambda: [("1", _("Yes")), ("0", _("No"))]),)
-    form_columns = ("number", "holder", "place", "amount")
+    form_columns = ("number", "holder", "place", "list_price")
     form_extra_fields = {
         "number": StringField(_l("Card number"), validators=[DataRequired(), Length(max=40)]),
         "holder": StringField(_l("Holder presenting"), validators=[DataRequired()],
                               description=_l("An individual's ID number; an organisation's "
                                              "full name or credit code.")),
     }
-    form_args = {"amount": {"validators": [NumberRange(min=0)]}}
+    form_args = {"list_price": {"validators": [NumberRange(min=0)],
+                                "description": _l("The price before the card's benefit; the "
+                                                  "card type's discount is applied to it.")}}
     extra_form_fields = ("number", "holder")
 
     @property
@@ -252,7 +257,7 @@ class CardUseView(ScopedModelView):
     def create_model(self, form):
         try:
             use = services.record_use(db.session, form.number.data, form.holder.data,
-                                      form.place.data, form.amount.data)
+                                      form.place.data, form.list_price.data)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -264,6 +269,8 @@ class CardUseView(ScopedModelView):
         if not use.accepted:  # logged as an attempt; the form stays for the clerk
             flash(_("Use refused: %(why)s", why=use.refusal), "error")
             return False
+        flash(_("List price %(price)s, benefit %(benefit)s, amount paid %(paid)s.",
+                price=use.list_price, benefit=use.benefit, paid=use.paid), "success")
         return use
 
 

@@ -14,14 +14,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import Integer, select
-from wtforms import IntegerField, RadioField, TextAreaField
+from wtforms import BooleanField, IntegerField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm import access
 from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.admin import credit_onsite
 from crm.admin.base import RoleView, ScopedModelView, SecureForm
 from crm.bounds import FormBounds, id_arg, id_list
-from crm.credit import rules
+from crm.credit import onsite, rules
 from crm.credit import services as cs
 from crm.credit.models import (
     CHARGE,
@@ -303,18 +304,33 @@ class CreditReviewView(ScopedModelView):
     }
     column_formatters = {"client": _client_link, "status": _choice(REVIEW_STATUS),
                          "origin": _choice([("proposal", _l("Proposal")),
-                                            ("reevaluation", _l("Quarterly re-evaluation"))])}
+                                            ("reevaluation", _l("Quarterly re-evaluation")),
+                                            (onsite.CUSTOMER_REQUEST,
+                                             _l("Customer's own request"))])}
     column_filters = ("status", "period")
     column_default_sort = ("proposed_at", True)
     column_sortable_list = ("proposed_at", "status")
     form_columns = ("client", "grade", "credit_limit", "period_days", "payment_terms",
-                    "payment_method", "direct_export", "collateral", "situation")
+                    "payment_method", "direct_export", "collateral", "situation",
+                    "customer_request")
     form_choices = {"grade": [(g, g) for g in DEFAULTS["credit_grades"][0]]}
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
+    form_extra_fields = {"customer_request": BooleanField(
+        _l("The customer asked for this itself"),
+        description=_l("R11: a higher limit the customer asked for needs an on-site check "
+                       "before it can be approved."))}
+    extra_form_fields = ("customer_request",)
+    details_template = "admin/crm/credit_review_details.html"
 
     @property
     def can_export(self):
         return can(current_actor(), "export", area="credit_review")
+
+    def render(self, template, **kwargs):
+        model = kwargs.get("model")
+        if template == self.details_template and model is not None:
+            kwargs.update(credit_onsite.review_page(model))
+        return super().render(template, **kwargs)
 
     def create_model(self, form):
         created = []
@@ -323,7 +339,8 @@ class CreditReviewView(ScopedModelView):
             data = form.data
             created.append(cs.propose_credit(
                 db.session, data["client"].id,
-                {k: data[k] for k in cs.PROFILE_FIELDS}, data["situation"]))
+                {k: data[k] for k in cs.PROFILE_FIELDS}, data["situation"],
+                origin=onsite.CUSTOMER_REQUEST if data["customer_request"] else "proposal"))
 
         return self._write(form, propose) and created[0]
 
@@ -453,6 +470,7 @@ def register(admin) -> None:
     admin.add_view(ledger)
     admin.add_view(CreditReviewView(CreditReview, name=_l("Credit reviews"),
                                     endpoint="credit_review", category=category))
+    credit_onsite.register(admin, category, CREDIT_READERS)
     admin.add_view(RepaymentPlanView(RepaymentPlan, name=_l("Repayment plans"),
                                      endpoint="credit_plan", category=category))
     admin.add_view(DeferralView(Deferral, name=_l("Deferred-payment approvals"),

@@ -110,9 +110,16 @@ class CardUse(db.Model):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     used_at: Mapped[datetime] = mapped_column(default=utcnow)
     place: Mapped[str] = mapped_column(String(100))
-    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # R15 benefits at use: the price before the benefit, the card type's rate then in force,
+    # the discount given and what the holder paid (paid = list_price - benefit). A refused
+    # use gives no benefit: its rate is empty and it pays the list price.
+    list_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    discount_rate: Mapped[Decimal | None] = mapped_column(Numeric(4, 3))
+    benefit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     accepted: Mapped[bool] = mapped_column(default=True)
     refusal: Mapped[str | None] = mapped_column(String(300))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     card: Mapped[MemberCard] = relationship()
+    client: Mapped[Client] = relationship()  # the uses list shows the holder

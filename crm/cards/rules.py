@@ -5,6 +5,7 @@ import calendar
 import re
 import unicodedata
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
@@ -98,3 +99,18 @@ def transition_error(current: str, target: str):
     return _l("A card that is %(current)s cannot become %(target)s (allowed: %(allowed)s).",
               current=STATUSES.get(current, current), target=STATUSES.get(target, target),
               allowed=", ".join(allowed) or _l("none, this status is final"))
+
+
+FEN = Decimal("0.01")
+
+
+def apply_benefit(list_price, rate) -> tuple[Decimal, Decimal, Decimal]:
+    """R15 benefits at use: the list price, the benefit (the discount given) and the amount
+    paid, each to the fen. The amount paid is the list price times the card type's rate
+    (0.90 = 10% off), rounded half-up to the fen; the benefit is what that leaves off. With
+    no rate (a refused use: cancelled, lost, expired) there is no benefit."""
+    price = Decimal(list_price).quantize(FEN, ROUND_HALF_UP)
+    if rate is None:
+        return price, Decimal("0.00"), price
+    paid = (price * Decimal(rate)).quantize(FEN, ROUND_HALF_UP)
+    return price, price - paid, paid

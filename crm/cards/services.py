@@ -298,21 +298,27 @@ def _use_refusal(card: MemberCard, presented: str, today):
     return None
 
 
-def record_use(session, number: str, presented_holder: str, place: str, amount,
+def record_use(session, number: str, presented_holder: str, place: str, list_price,
                today=None) -> CardUse:
-    """Check and log a use. A refused use is logged too, as an attempt with its reason; an
-    attempt with a blocked card alerts the holder's account manager. The caller commits."""
+    """Check and log a use, applying the card type's benefit to the list price (R15). A
+    refused use is logged too, as an attempt with its reason and no benefit; an attempt with
+    a blocked card alerts the holder's account manager. The caller commits."""
     today = today or local_today()
-    amount = money_value(amount or 0)
-    if amount < 0:
-        raise DomainError(_l("An amount cannot be negative."), {"amount": _l("Not negative.")})
+    list_price = money_value(list_price or 0, "list_price")
+    if list_price < 0:
+        raise DomainError(_l("An amount cannot be negative."),
+                          {"list_price": _l("Not negative.")})
     if not (place or "").strip():
         raise DomainError(_l("Say where the card is used."), {"place": _l("Required.")})
     card = find_card(session, number)
     _require("use", card)
     refusal = _use_refusal(card, presented_holder, today)
+    # Only an accepted use (an active card within its validity) carries the benefit.
+    rate = card.card_type.discount_rate if refusal is None else None
+    price, benefit, paid = rules.apply_benefit(list_price, rate)
     use = CardUse(card_id=card.id, client_id=card.client_id, used_at=utcnow(),
-                  place=place.strip(), amount=amount, accepted=refusal is None,
+                  place=place.strip(), list_price=price, discount_rate=rate, benefit=benefit,
+                  paid=paid, accepted=refusal is None,
                   refusal=str(refusal)[:300] if refusal else None,
                   recorded_by_id=getattr(current_actor(), "id", None))
     session.add(use)

@@ -37,7 +37,7 @@ from crm import access
 from crm.access import can, current_actor
 from crm.auth.models import User
 from crm.clients.models import Client
-from crm.credit import rules
+from crm.credit import onsite, rules
 from crm.credit.models import (
     CHARGE,
     PAYMENT,
@@ -733,6 +733,7 @@ def decide_review(session, review_id: int, approve: bool, opinion: str, actor=No
                             role=access.ROLES[STEP_ROLE[step]]))
     if not (opinion or "").strip():
         raise DomainError(_l("Write your opinion."), {"opinion": _l("Required.")})
+    onsite.before_decision(session, review, NEXT_STEP[step] if approve else "rejected")
     setattr(review, f"{step}_opinion", opinion.strip())
     setattr(review, f"{step}_by_id", actor.id)
     setattr(review, f"{step}_at", utcnow())

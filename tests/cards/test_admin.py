@@ -1,6 +1,8 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from crm.cards import services
@@ -103,13 +105,32 @@ def test_clerk_issues_a_card_and_records_uses(cards, login_as):
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     card = db.session.scalars(select(MemberCard).where(MemberCard.client_id == w.c3.id)).one()
     ok = c.post("/admin/card_use/new/", data={"number": card.number, "holder": w.c3.name,
-                                              "place": "前台", "amount": "120.00"})
+                                              "place": "前台", "list_price": "120.00"})
     assert ok.status_code == 302
     refused = c.post("/admin/card_use/new/", data={"number": card.number, "holder": "冒用者",
-                                                   "place": "前台", "amount": "5"})
+                                                   "place": "前台", "list_price": "5"})
     assert refused.status_code == 200  # the form stays, with the reason
     uses = db.session.scalars(select(CardUse).order_by(CardUse.id)).all()
     assert [u.accepted for u in uses] == [True, False]
+    assert (uses[0].list_price, uses[0].benefit, uses[0].paid) == (
+        Decimal("120.00"), Decimal("24.00"), Decimal("96.00"))  # 白金卡: 0.80
+
+
+def test_the_use_screen_and_the_cards_history_show_the_three_amounts_in_chinese(cards,
+                                                                                 login_as):
+    c = login_as(cards.world.clerk)
+    with force_locale("zh_Hans_CN"):
+        r = c.post("/admin/card_use/new/", data={"number": cards.card.number,
+                                                  "holder": cards.id_number, "place": "餐厅",
+                                                  "list_price": "388.45"},
+                   follow_redirects=True)
+        page = r.get_data(as_text=True)
+        history = c.get(f"/admin/card/details/?id={cards.card.id}").get_data(as_text=True)
+    assert "标价 388.45，优惠 38.84，实付 349.61" in page  # the message after recording
+    assert "标价" in page and "优惠金额" in page and "实付金额" in page  # the uses list
+    uses = history[history.index('id="card-uses"'):]
+    for text in ("标价", "优惠金额", "实付金额", "388.45", "38.84", "349.61"):
+        assert text in uses
 
 
 def test_account_manager_cannot_record_a_use_of_another_customers_card(cards, three,
@@ -118,7 +139,7 @@ def test_account_manager_cannot_record_a_use_of_another_customers_card(cards, th
     c = login_as(w.am1)
     card = three[w.c2.name]
     c.post("/admin/card_use/new/", data={"number": card.number, "holder": w.c2.name,
-                                         "place": "前台", "amount": "1"})
+                                         "place": "前台", "list_price": "1"})
     assert db.session.scalars(select(CardUse)).all() == []
 
 

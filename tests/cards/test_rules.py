@@ -1,4 +1,5 @@
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -77,3 +78,16 @@ def test_forbidden_moves_say_why(app, move):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         message = str(rules.transition_error(*move))
     assert message and "cannot become" in message
+
+
+@pytest.mark.parametrize("price, rate, expected", [
+    ("1000", "0.90", ("1000.00", "100.00", "900.00")),
+    ("0.05", "0.90", ("0.05", "0.00", "0.05")),      # 0.045 -> 0.05, half-up
+    ("10.15", "0.95", ("10.15", "0.51", "9.64")),    # 9.6425 -> 9.64
+    ("19.99", "0.85", ("19.99", "3.00", "16.99")),   # 16.9915 -> 16.99
+    ("33.30", "0.75", ("33.30", "8.32", "24.98")),   # 24.975 -> 24.98, not 24.97 (half-even)
+    ("12.345", "1", ("12.35", "0.00", "12.35")),     # the list price itself to the fen
+    ("500", None, ("500.00", "0.00", "500.00")),     # no benefit
+])
+def test_the_benefit_at_use_is_rounded_half_up_to_the_fen(price, rate, expected):
+    assert rules.apply_benefit(price, rate) == tuple(Decimal(v) for v in expected)

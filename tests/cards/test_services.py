@@ -177,7 +177,50 @@ def test_moves_out_of_a_state_the_machine_forbids_are_refused(cards, status):
 def test_a_use_by_the_holder_is_logged(cards):
     use = services.record_use(db.session, cards.card.number, cards.id_number, "餐厅",
                               "388.50", today=TODAY)
-    assert use.accepted and use.amount == Decimal("388.50") and use.place == "餐厅"
+    assert use.accepted and use.list_price == Decimal("388.50") and use.place == "餐厅"
+
+
+def test_a_gold_cards_use_records_the_list_price_the_benefit_and_the_discounted_amount(cards):
+    use = services.record_use(db.session, cards.card.number, cards.id_number, "餐厅",
+                              "1000", today=TODAY)
+    db.session.commit()
+    db.session.expire_all()
+    use = db.session.get(CardUse, use.id)
+    assert (use.list_price, use.discount_rate, use.benefit, use.paid) == (
+        Decimal("1000.00"), Decimal("0.900"), Decimal("100.00"), Decimal("900.00"))
+
+
+def test_the_amount_paid_is_rounded_half_up_to_the_fen(cards):
+    # 388.45 x 0.90 = 349.605 -> 349.61 (half-up; banker's rounding would give 349.60)
+    use = services.record_use(db.session, cards.card.number, cards.id_number, "餐厅",
+                              "388.45", today=TODAY)
+    assert (use.benefit, use.paid) == (Decimal("38.84"), Decimal("349.61"))
+    assert use.benefit + use.paid == use.list_price
+
+
+def test_the_benefit_follows_the_card_types_rate_at_the_time_of_use(cards):
+    cards.gold.discount_rate = Decimal("0.85")
+    services.save_card_type(db.session, cards.gold)
+    use = services.record_use(db.session, cards.card.number, cards.id_number, "餐厅",
+                              "200", today=TODAY)
+    assert (use.discount_rate, use.benefit, use.paid) == (
+        Decimal("0.85"), Decimal("30.00"), Decimal("170.00"))
+
+
+@pytest.mark.parametrize("fate", ["expired", "cancelled", "lost"])
+def test_an_expired_cancelled_or_lost_card_gives_no_benefit(cards, fate):
+    today = TODAY
+    if fate == "expired":
+        today = date(2027, 2, 1)
+    elif fate == "cancelled":
+        services.cancel_card(db.session, cards.card, "客户退卡")
+    else:
+        services.report_lost(db.session, cards.card)
+    use = services.record_use(db.session, cards.card.number, cards.id_number, "餐厅",
+                              "500", today=today)
+    assert not use.accepted and use.discount_rate is None
+    assert (use.list_price, use.benefit, use.paid) == (
+        Decimal("500.00"), Decimal("0.00"), Decimal("500.00"))
 
 
 def test_a_mistyped_or_unknown_number_is_refused(cards):

@@ -1,0 +1,1 @@
+from tests.records.support import _english, act  # noqa: F401
