@@ -4,13 +4,16 @@ approves or rejects it with a reason, the archivist or the sales manager carries
 Thin: every write goes through crm.archives.disposal; crm.access shows the lists to the
 archivist and the managers only."""
 
-from flask import abort, flash, redirect, request
+import io
+
+from flask import abort, flash, redirect, request, send_file
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
+from crm import printing
 from crm.access import ARCHIVIST, MANAGERS, can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.archives import disposal, rules
@@ -65,6 +68,35 @@ class DisposalListView(ScopedModelView):
                       statuses=rules.DISPOSAL_STATUSES, categories=rules.CATEGORIES,
                       retentions=rules.RETENTIONS)
         return super().render(template, **kwargs)
+
+    @expose("/list.pdf")
+    def pdf_view(self):
+        """The disposal list (销毁清册) on A4: its documents, the decision, and lines for the
+        signatures of who carries it out and who supervises."""
+        listed = self.get_one(request.args.get("id"))
+        if listed is None:
+            abort(404)
+        rows = [[item.archive_no or f"#{item.document_id}", item.title,
+                 rules.CATEGORIES[item.category][1] if item.category in rules.CATEGORIES
+                 else item.category, item.doc_date.isoformat(),
+                 rules.RETENTIONS.get(item.retention, item.retention),
+                 item.retention_ended.isoformat()] for item in listed.items]
+        status = rules.DISPOSAL_STATUSES.get(listed.status, listed.status)
+        decided = (f"{listed.decided_by.full_name if listed.decided_by else ''} "
+                   f"{format_local(listed.decided_at) or ''} {listed.comment or ''}").strip()
+        pdf = printing.table_pdf(
+            _("Disposal list #%(id)s", id=listed.id),
+            [_("Archive number"), _("Title"), _("Category"), _("Date"), _("Retention"),
+             _("Retention ended")], rows, widths=(24, 60, 22, 16, 14, 16), wide=True,
+            subtitle=" · ".join(str(x) for x in (
+                status, _("Proposed by %(who)s", who=listed.proposed_by),
+                format_local(listed.proposed_at)) if x),
+            footer=_("Disposal list #%(id)s", id=listed.id),
+            after=[("text", _("Decision"), decided or "—"),
+                   ("text", "", _("Carried out by: ______________    Supervised by: "
+                                  "______________    Date: ______________"))])
+        return send_file(io.BytesIO(pdf), mimetype=printing.PDF_MIMETYPE, as_attachment=True,
+                         download_name=f"disposal-{listed.id}.pdf")
 
     @expose("/propose/", methods=("POST",))
     def propose_view(self):

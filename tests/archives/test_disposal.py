@@ -154,3 +154,23 @@ def test_a_rejected_list_changes_nothing(world, login_as, monkeypatch):
     set_actor(world.am2)
     with pytest.raises(NotAllowed):
         disposal.propose_disposal(db.session)
+
+
+def test_the_disposal_list_prints_as_a_pdf_for_its_readers_only(world, login_as):
+    from tests.archives.test_printing import pdf_text
+
+    doc_id, _path = destroyed_customer_with_a_contract(world, login_as)
+    listed = disposal.propose_disposal(db.session, today=ENDS)
+    db.session.commit()
+    url = f"/admin/disposal/list.pdf?id={listed.id}"
+    r = login_as(world.archivist).get(url)
+    assert r.status_code == 200 and r.data.startswith(b"%PDF")
+    reader, text = pdf_text(r.data)
+    assert fresh(doc_id).archive_no in text and f"#{listed.id}" in text
+    assert reader.pages[0].mediabox.width > reader.pages[0].mediabox.height  # A4 landscape
+    assert 'id="disposal-pdf"' in login_as(world.archivist).get(
+        f"/admin/disposal/details/?id={listed.id}").get_data(as_text=True)
+    for user in (world.am1, world.rm_east, world.finance, world.clerk):
+        assert login_as(user).get(url).status_code in (403, 404)
+    assert login_as(world.archivist).get(
+        "/admin/disposal/list.pdf?id=99999999999999999999").status_code == 404
