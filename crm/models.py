@@ -21,6 +21,7 @@ from crm.governance.models import (  # noqa: F401
     Consent,
     DeletionRequest,
     DestructionRecord,
+    TaskLock,
     TaskRun,
     ViewGrant,
 )

@@ -54,6 +54,20 @@ class TaskRun(db.Model):
     result: Mapped[dict | None] = mapped_column(JSON)
 
 
+class TaskLock(db.Model):
+    """The lock of a periodic task against overlapping runs (crm.tasks.locks): one row a task
+    name, held while ``holder`` is set. Its holder refreshes ``heartbeat_at`` while it runs; a
+    lock whose heartbeat is older than the task's stale time (its worker died) may be taken
+    over. Written outside the task's transaction, through its own connection."""
+
+    __tablename__ = "task_locks"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    acquired_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+
+
 # --- Issue 7: changes that wait, deletions kept a month, grants that expire, consent --------
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 RESTORED, DESTROYED = "restored", "destroyed"

@@ -61,10 +61,13 @@ def hide_rows(session, rows, reason: str, now) -> None:
         session.flush()
 
 
-def mark_task_run(session, name: str, result: dict | None = None) -> TaskRun:
+def mark_task_run(session, name: str, result: dict | None = None,
+                  started_at=None) -> TaskRun:
+    """Record a run of a background job: when it started (this run's start when given) and
+    ended, how many runs so far, and its result."""
     run = session.get(TaskRun, name) or TaskRun(name=name, runs=0)
     now = utcnow()
-    run.started_at = run.started_at or now
+    run.started_at = started_at or run.started_at or now
     run.finished_at = now
     run.runs += 1
     run.result = result

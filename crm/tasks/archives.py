@@ -12,7 +12,7 @@ from kombu.exceptions import OperationalError
 from crm.archives import services as arch
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.governance.services import mark_task_run
+from crm.tasks.locks import locked_task
 from crm.timeutil import local_today
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ def index_document(doc_id: int) -> dict:
 
 
 @shared_task(name="crm.tasks.archives.nightly_integrity")
+@locked_task("archives-integrity")
 def nightly_integrity() -> dict:
     indexed = 0
     for doc_id in arch.pending_ids(db.session):
@@ -44,22 +45,21 @@ def nightly_integrity() -> dict:
     problems = result["changed"] + result["missing"] + result["sets"]
     logger.log(logging.WARNING if problems else logging.INFO,
                "archives integrity: %s, %s filings indexed", result, indexed)
-    mark_task_run(db.session, "archives-integrity", {**result, "indexed": indexed})
-    db.session.commit()
-    return result
+    return {**result, "indexed": indexed}
 
 
 @shared_task(name="crm.tasks.archives.close_year")
+@locked_task("archives-close-year")
 def close_year(year: int | None = None) -> int:
     """R3: archives are closed every year; run early in January for the year just ended."""
     year = year or local_today().year - 1
     closed = arch.close_year(db.session, year)
-    mark_task_run(db.session, "archives-close-year", {"year": year, "closed": closed})
     db.session.commit()
-    return closed
+    return {"year": year, "closed": closed}
 
 
 @shared_task(name="crm.tasks.archives.propose_disposal")
+@locked_task("archives-disposal")
 def propose_disposal() -> dict:
     """R3, R6: documents kept past their customer whose retention has ended go on a disposal
     list for the sales manager; a second run finds them listed already and proposes nothing."""
@@ -68,7 +68,6 @@ def propose_disposal() -> dict:
     listed = propose(db.session, periodic=True)
     result = {"list": listed.id if listed else None,
               "documents": len(listed.items) if listed else 0}
-    mark_task_run(db.session, "archives-disposal", result)
     db.session.commit()
     return result
 

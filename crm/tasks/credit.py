@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from crm.credit import services as cs
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.governance.services import mark_task_run
+from crm.tasks.locks import locked_task
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ def run_check(self, run_id: int) -> dict:
 
 
 @shared_task(name="crm.tasks.credit.nightly_check")
+@locked_task("credit-nightly")
 def nightly_check() -> dict:
     """A new check of all customers; when one is live already, the night's check is that one
     (taken up again when it stalled, left to its worker otherwise)."""
@@ -40,18 +41,17 @@ def nightly_check() -> dict:
         # Balances kept with each ledger row disagree with the ledger: finance must look.
         logger.warning("credit nightly: %s customers' balances differ from their ledgers "
                        "(first ids: %s)", len(mismatches), [m[0] for m in mismatches[:10]])
-    mark_task_run(db.session, "credit-nightly", {**result, "balance_mismatches": [
-        [cid, str(kept), str(owed)] for cid, kept, owed in mismatches[:100]]})
     db.session.commit()
-    return result
+    return {**result, "balance_mismatches": [
+        [cid, str(kept), str(owed)] for cid, kept, owed in mismatches[:100]]}
 
 
 @shared_task(name="crm.tasks.credit.quarterly_reevaluation")
+@locked_task("credit-reevaluation")
 def quarterly_reevaluation() -> int:
     made = cs.quarterly_reevaluation(db.session)
-    mark_task_run(db.session, "credit-reevaluation", {"proposals": made})
     db.session.commit()
-    return made
+    return {"proposals": made}
 
 
 def enqueue_check(run_id: int, resumed: bool = False) -> None:

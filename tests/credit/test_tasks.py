@@ -25,8 +25,8 @@ def test_nightly_check_runs_from_beat_and_reports_drifted_balances(credit_world)
 
 
 def test_quarterly_task_is_idempotent(credit_world):
-    made = tasks.quarterly_reevaluation()
-    again = tasks.quarterly_reevaluation()
+    made = tasks.quarterly_reevaluation()["proposals"]
+    again = tasks.quarterly_reevaluation()["proposals"]
     count = db.session.scalar(select(func.count()).select_from(CreditReview))
     assert again == 0 and count == made
 

@@ -133,7 +133,8 @@ def fault_env(app, tmp_path):
     needs_postgres_and_redis()
     server = RedisServer(tmp_path)
     workers = Workers(app, server, tmp_path)
-    sender = Celery("faults", broker=f"{server.url}/0")
+    # The workers' result backend: a test can wait for a task's outcome.
+    sender = Celery("faults", broker=f"{server.url}/0", backend=f"{server.url}/1")
     sender.conf.update(broker_connection_retry_on_startup=True)
     try:
         server.start()
