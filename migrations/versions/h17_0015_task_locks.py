@@ -1,7 +1,7 @@
 """task locks: periodic tasks cannot overlap (issue 13 point 2)
 
 Revision ID: h17_0015
-Revises: h9_0014
+Revises: h11_0016
 Create Date: 2026-11-30 15:30:00
 
 One row a periodic task's name, held by one run at a time (crm.tasks.locks.locked_task).
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "h17_0015"
-down_revision = "h9_0014"
+down_revision = "h11_0016"
 branch_labels = None
 depends_on = None
 
