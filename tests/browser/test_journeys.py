@@ -50,11 +50,14 @@ def user(username: str) -> User:
 
 def menu(page, category: str, item: str) -> None:
     """Opens a menu entry the way a person does: the category, then the item."""
+    page.wait_for_load_state("load")  # the menu's script has run: the toggle opens it
     toggle = page.locator("nav a.dropdown-toggle", has_text=re.compile(rf"^\s*{category}\s*$"))
+    entry = toggle.locator("xpath=..").locator(".dropdown-menu").get_by_role(
+        "link", name=item, exact=True)
     toggle.click()
-    toggle.locator("xpath=..").locator(".dropdown-menu").get_by_role(
-        "link", name=item, exact=True).click()
-    page.wait_for_load_state()
+    expect(entry).to_be_visible()
+    entry.click()
+    page.wait_for_load_state("load")
 
 
 def open_row(page, text: str) -> None:
