@@ -158,11 +158,9 @@ class ContractView(ScopedModelView):
                                    form.get("reason"), **fields)
             return bool(db.session.info.get("crm_pending_changes"))
 
-        ok, waiting = perform(move)
-        if ok:
-            self._announce_pending()  # R6: an account manager's move waits for approval
-            if not waiting:
-                flash(_("Done."), "success")
+        ok, _waiting = perform(move)
+        if ok and not self._announce_pending():  # R6: an account manager's move waits
+            flash(_("Done."), "success")
         return redirect(self.get_url(".details_view", id=contract.id))
 
     @expose("/original/")
