@@ -28,7 +28,7 @@ def test_an_edit_that_applies_says_it_was_saved(world, login_as):
     c = login_as(world.sales_manager)
     c.post(f"/admin/client/edit/?id={world.c1.id}",
            data=card_form(world.c1, short_name="甲贸易", change_reason="客户更名"))
-    assert flashes(c) == [("success", "保存记录成功")]
+    assert flashes(c) == [("success", "已保存。")]
 
 
 def test_a_deletion_that_waits_says_only_that_it_waits(world, login_as):

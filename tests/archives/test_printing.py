@@ -21,7 +21,8 @@ from tests.archives.test_admin import SEES
 def docs(world):
     out = {}
     for key in ("c1", "c2", "c3"):
-        doc = make_doc(getattr(world, key), title=f"购销合同-{key}", content=f"%PDF-1.4 {key}".encode())
+        doc = make_doc(getattr(world, key), title=f"购销合同-{key}",
+                       content=f"%PDF-1.4 {key}".encode())
         index(doc)
         out[key] = doc
     return out
