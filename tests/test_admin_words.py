@@ -68,3 +68,36 @@ def test_a_refused_create_says_so_in_chinese(manager, login_as):
     assert r.status_code == 200
     assert "未能创建，请按提示修改后重试。" in r.get_data(as_text=True)  # flashed, shown at once
     assert "Failed to create record." not in r.get_data(as_text=True)
+
+
+def test_no_column_of_any_view_is_named_by_its_attribute(app):
+    """Every label a list, details page, export or filter shows is one of ours (translated),
+    never Flask-Admin's prettified attribute name ("Created At", "Actor")."""
+    from flask_babel.speaklater import LazyString
+
+    prettified = []
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        for view in app.extensions["admin"][0]._views:
+            if not isinstance(view, BaseModelView):
+                continue
+            for attr in ("_list_columns", "_details_columns", "_export_columns"):
+                for name, label in getattr(view, attr, None) or ():
+                    if not isinstance(label, LazyString):
+                        prettified.append((view.endpoint, attr, name, str(label)))
+            for flt in view._filters or ():
+                if not isinstance(flt.name, LazyString):
+                    prettified.append((view.endpoint, "filter", str(flt.name)))
+    assert prettified == []
+
+
+def test_a_details_page_names_its_times_in_chinese(manager, login_as, app):
+    with app.app_context():
+        from crm.clients.models import Client
+        from crm.extensions import db
+
+        client = db.session.get(Client, manager.client_id,
+                                execution_options={"crm_unscoped": True})
+        log_id = factories.create_contact_log(client).id
+    html = login_as(manager).get(f"/admin/contactlog/details/?id={log_id}").get_data(
+        as_text=True)
+    assert "创建时间" in html and "Created At" not in html

@@ -35,6 +35,7 @@ from werkzeug.utils import secure_filename
 from wtforms import StringField
 
 from crm.access import can, current_actor
+from crm.admin.labels import FIELD_LABELS
 from crm.admin.listing import BoundedListMixin
 from crm.bounds import FormBounds, bounded_id, id_list, value_error
 from crm.errors import DomainError, NotAllowed
@@ -241,6 +242,11 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
                 for row in data)
         name = secure_filename(self.get_export_name(export_type="csv"))
         return csv_response(header, rows, name, stream=True)
+
+    def get_column_name(self, field: str) -> str:
+        if not (self.column_labels and field in self.column_labels) and field in FIELD_LABELS:
+            return FIELD_LABELS[field]  # not the attribute's English name (crm/admin/labels.py)
+        return super().get_column_name(field)
 
     # --- reads ------------------------------------------------------------------------------
     def get_one(self, id):
