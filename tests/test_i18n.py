@@ -93,6 +93,16 @@ def test_compiled_catalogue_matches_its_source(locale):
     assert translated(_catalogue(locale, "mo")) == translated(_catalogue(locale))
 
 
+def test_compiled_admin_corrections_match_their_source():
+    """Our corrections to Flask-Admin's catalogue (domain "admin") are compiled too."""
+    path = TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES"
+    with (path / "admin.po").open("rb") as f:
+        source = {_ids(m): _strings(m) for m in read_po(f) if m.id}
+    with (path / "admin.mo").open("rb") as f:
+        compiled = {_ids(m): _strings(m) for m in read_mo(f) if m.id}
+    assert compiled == source
+
+
 @pytest.fixture
 def account_manager(app):
     """An account manager with one customer and no locale preference.

@@ -64,6 +64,9 @@ def init_admin(app) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/crm/layout.html", swatch="cerulean", fluid=True),
         csp_nonce_generator=csp_nonce,
     )
+    from crm.admin import i18n
+
+    i18n.install(admin)  # Flask-Admin's own words, with our corrections
     archive = _l("Customer archives")
     admin.add_view(ClientView(Client, name=_l("Customers"), endpoint="client", category=archive))
     from crm.clients.models import ContactLog, KeyPerson

@@ -13,6 +13,7 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike, IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext, pgettext
 from markupsafe import Markup, escape
 from sqlalchemy import extract, select
 from wtforms import FileField, SelectField
@@ -35,7 +36,8 @@ VOLUME_READERS = frozenset({ARCHIVIST, *MANAGERS})
 LOCATION = ("room", "cabinet", "shelf", "box")
 CATALOGUE_WIDTHS = (6, 28, 14, 40, 12, 6, 60)
 LABELS = {
-    "archive_no": _l("Archive number"), "title": _l("Title"), "client": _l("Customer"),
+    "archive_no": _l("Archive number"), "title": lazy_pgettext("archive", "Title"),
+    "client": _l("Customer"),
     "client_name": _l("Customer"), "category": _l("Category"), "doc_date": _l("Date"),
     "pages": _l("Pages"), "retention": _l("Retention"), "form": _l("Form"),
     "status": _l("Status"), "dual": _l("Dual-set status"), "manager": _l("Account manager"),
@@ -296,8 +298,8 @@ class ArchiveVolumeView(ScopedModelView):
         heading = [_("Catalogue of volume %(code)s", code=volume.code),
                    str(rules.CATEGORIES[volume.category][1]), str(volume.manager),
                    str(rules.RETENTIONS[volume.retention])]
-        columns = [_("Item"), _("Archive number"), _("Responsible"), _("Title"), _("Date"),
-                   _("Pages"), _("Remarks")]
+        columns = [_("Item"), _("Archive number"), _("Responsible"),
+                   pgettext("archive", "Title"), _("Date"), _("Pages"), _("Remarks")]
         rows = [[line.item_no, line.archive_no, line.responsible, line.title,
                  line.doc_date.isoformat(), line.pages, line.remarks]
                 for line in self._lines(volume, set_kind)]
@@ -363,7 +365,8 @@ class ArchiveVolumeView(ScopedModelView):
         pdf = printing.document_pdf(_("Reference table of volume %(code)s", code=volume.code), [
             ("fields", "", fields),
             ("table", _("Where each item is kept in the two sets"),
-             [_("Item"), _("Archive number"), _("Title"), _("Paper set"), _("Electronic set")],
+             [_("Item"), _("Archive number"), pgettext("archive", "Title"), _("Paper set"),
+              _("Electronic set")],
              rows, (6, 24, 40, 50, 50)),
             ("text", "", _("Compiled by: ______________    Checked by: ______________    "
                            "Date: ______________")),

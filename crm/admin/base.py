@@ -9,10 +9,11 @@ updates and deletes through the domain functions so that no view can skip a rule
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, session, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
-from flask_admin.babel import ngettext
+from flask_admin.babel import gettext as admin_gettext
+from flask_admin.babel import ngettext as admin_ngettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.filters import (
@@ -34,6 +35,7 @@ from werkzeug.utils import secure_filename
 from wtforms import StringField
 
 from crm.access import can, current_actor
+from crm.admin.labels import FIELD_LABELS
 from crm.admin.listing import BoundedListMixin
 from crm.bounds import FormBounds, bounded_id, id_list, value_error
 from crm.errors import DomainError, NotAllowed
@@ -100,8 +102,9 @@ def perform(operation, success: str | None = None, forbid: bool = False):
         db.session.rollback()
         if forbid and isinstance(exc, NotAllowed):
             abort(403)
-        for message in [exc.message, *exc.field_errors.values()]:
-            flash(str(message), "error")
+        # One message per refusal: the rule's sentence. Field hints belong beside form fields;
+        # behind a button they would repeat it in other words (issue 14).
+        flash(str(exc.message or next(iter(exc.field_errors.values()), "")), "error")
         return False, None
     if success:
         flash(success, "success")
@@ -240,6 +243,11 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
         name = secure_filename(self.get_export_name(export_type="csv"))
         return csv_response(header, rows, name, stream=True)
 
+    def get_column_name(self, field: str) -> str:
+        if not (self.column_labels and field in self.column_labels) and field in FIELD_LABELS:
+            return FIELD_LABELS[field]  # not the attribute's English name (crm/admin/labels.py)
+        return super().get_column_name(field)
+
     # --- reads ------------------------------------------------------------------------------
     def get_one(self, id):
         row = select_one(self.model, id) if id is not None else None
@@ -356,23 +364,52 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
             return False
         except DomainError as exc:
             db.session.rollback()
+            # One flash: the rule's sentence, and the hints no form field can show after it.
+            said = [str(exc.message)]
             for name, message in exc.field_errors.items():
                 if form is not None and name in form:
                     form[name].errors = [*form[name].errors, str(message)]
-                else:
-                    flash(str(message), "error")
-            flash(str(exc.message), "error")
+                elif str(message) not in said:
+                    said.append(str(message))
+            flash(" ".join(said), "error")
             return False
         self._announce_pending()
         return True
 
-    def _announce_pending(self) -> None:
-        """R6: say so when an edit or a deletion now waits for the sales manager."""
-        if db.session.info.pop("crm_pending_changes", None):
-            flash(_("The change awaits the sales manager's approval; the record stays as it "
-                    "was until then."), "info")
-        if db.session.info.pop("crm_pending_deletions", None):
-            flash(_("The deletion awaits the sales manager's approval."), "info")
+    def _announce_pending(self) -> bool:
+        """R6: note that an edit or a deletion now waits for the sales manager. The notice is
+        flashed once when the view is done (_run_view), in place of Flask-Admin's "saved" /
+        "deleted", which would say the opposite. True when something now waits."""
+        waiting = g.setdefault("crm_pending", {"changes": 0, "deletions": 0})
+        changes = len(db.session.info.pop("crm_pending_changes", None) or ())
+        deletions = len(db.session.info.pop("crm_pending_deletions", None) or ())
+        waiting["changes"] += changes
+        waiting["deletions"] += deletions
+        return bool(changes or deletions)
+
+    def _run_view(self, fn, *args, **kwargs):
+        g.pop("crm_pending", None)
+        already = len(session.get("_flashes", ()))
+        result = super()._run_view(fn, *args, **kwargs)
+        waiting = g.pop("crm_pending", None)
+        if waiting and (waiting["changes"] or waiting["deletions"]):
+            _drop_flashes(already, {admin_gettext("Record was successfully saved."),
+                                    admin_ngettext("Record was successfully deleted.",
+                                                   "%(count)s records were successfully "
+                                                   "deleted.", 1, count=1)})
+            changes, deletions = waiting["changes"], waiting["deletions"]
+            if changes == 1:
+                flash(_("The change awaits the sales manager's approval; the record stays as "
+                        "it was until then."), "info")
+            elif changes:
+                flash(_("%(num)d changes await the sales manager's approval; the records "
+                        "stay as they were until then.", num=changes), "info")
+            if deletions == 1:
+                flash(_("The deletion awaits the sales manager's approval."), "info")
+            elif deletions:
+                flash(_("%(num)d deletions await the sales manager's approval.",
+                        num=deletions), "info")
+        return result
 
     # --- details: sensitive fields by role, reads under a view grant audited (R5, R17) -----
     def render(self, template, **kwargs):
@@ -401,11 +438,23 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     @action("delete", _l("Delete"), _l("Are you sure you want to delete selected records?"))
     def action_delete(self, ids):
         rows = self.get_query().filter(self.model.id.in_(id_list(ids))).all()
-        count = sum(1 for row in rows if self.delete_model(row))
-        if count:
-            flash(ngettext("Record was successfully deleted.",
-                           "%(count)s records were successfully deleted.", count, count=count),
-                  "success")
+        done = sum(1 for row in rows if self.delete_model(row))
+        # The ones now waiting for approval are announced as such (_run_view), not as deleted.
+        deleted = done - g.get("crm_pending", {}).get("deletions", 0)
+        if deleted > 0:
+            flash(admin_ngettext("Record was successfully deleted.",
+                                 "%(count)s records were successfully deleted.", deleted,
+                                 count=deleted), "success")
+
+
+def _drop_flashes(start: int, texts: set) -> None:
+    """Take back the messages among `texts` flashed since the `start`-th one of the session."""
+    flashes = session.get("_flashes")
+    if not flashes:
+        return
+    kept = flashes[:start] + [(c, m) for c, m in flashes[start:] if str(m) not in texts]
+    if len(kept) != len(flashes):
+        session["_flashes"] = kept
 
 
 class HomeView(AdminIndexView):

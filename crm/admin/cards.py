@@ -10,6 +10,7 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from markupsafe import Markup, escape
 from sqlalchemy import and_, case, func, select
 from wtforms import StringField
@@ -69,7 +70,8 @@ class CardTypeView(ScopedModelView):
     column_list = ("code", "name", "discount_rate", "privileges", "issue_fee", "renewal_fee",
                    "replacement_fee", "validity_months", "active")
     column_labels = {
-        "code": _l("Code"), "name": _l("Name"), "discount_rate": _l("Discount rate"),
+        "code": _l("Code"), "name": lazy_pgettext("thing", "Name"),
+        "discount_rate": _l("Discount rate"),
         "privileges": _l("Privileges"), "issue_fee": _l("Issue fee"),
         "renewal_fee": _l("Renewal fee"), "replacement_fee": _l("Replacement fee"),
         "validity_months": _l("Validity (months)"), "active": _l("Still issued"),

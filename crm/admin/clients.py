@@ -7,6 +7,7 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual, IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext, pgettext
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import DateField, StringField, TextAreaField
@@ -277,7 +278,8 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         if can(actor, "view", KeyPerson(client_id=client.id)):
             lists = self._card_lists(client)
             sections.append(("table", _("Key persons"),
-                             [_("Position"), _("Name"), _("Title"), _("Phone"), _("Mobile")],
+                             [_("Position"), pgettext("person", "Name"),
+                              pgettext("person", "Title"), _("Phone"), _("Mobile")],
                              [[ch.label(ch.KEY_PERSON_ROLE, p.position), p.name, p.title or "",
                                p.phone or "", p.mobile or ""] for p in lists["key_persons"]]))
             sections.append(("table", _("Contact log"),
@@ -323,8 +325,9 @@ class ArchiveDetailView(ScopedModelView):
 class KeyPersonView(ArchiveDetailView):
     column_list = ("client", "position", "name", "title", "gender", "phone", "mobile")
     column_labels = {
-        "client": _l("Customer"), "position": _l("Position"), "name": _l("Name"),
-        "gender": _l("Gender"), "title": _l("Title"), "birth_date": _l("Date of birth"),
+        "client": _l("Customer"), "position": _l("Position"),
+        "name": lazy_pgettext("person", "Name"), "gender": _l("Gender"),
+        "title": lazy_pgettext("person", "Title"), "birth_date": _l("Date of birth"),
         "native_place": _l("Native place"), "education": _l("Education"),
         "religion": _l("Religion"), "hobbies": _l("Hobbies"), "character": _l("Character"),
         "family_notes": _l("Family notes"), "phone": _l("Phone"), "mobile": _l("Mobile"),

@@ -10,6 +10,7 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -39,8 +40,9 @@ from crm.timeutil import format_local
 SALES_ROLES = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
 SETUP_READERS = frozenset({REGIONAL_MANAGER, *MANAGERS, FINANCE})
 LABELS = {
-    "name": _l("Name"), "kind": _l("Kind"), "user": _l("Member of staff"), "phone": _l("Phone"),
-    "active": _l("Active"), "notes": _l("Notes"), "starts_on": _l("Period starts"),
+    "name": lazy_pgettext("thing", "Name"), "kind": _l("Kind"), "user": _l("Member of staff"),
+    "phone": _l("Phone"), "active": lazy_pgettext("in use", "Active"), "notes": _l("Notes"),
+    "starts_on": _l("Period starts"),
     "ends_on": _l("Period ends"), "target": _l("Target"), "target_amount": _l("Target amount"),
     "rule_kind": _l("Rate rule"), "rates": _l("Rates"), "rates_text": _l("Rates"),
     "client": _l("Customer"), "promoter": _l("Promoter (current inviter)"),

@@ -144,8 +144,8 @@ class ComplaintView(ScopedModelView):
 
     def _act(self, complaint, operation):
         db.session.info.pop("crm_pending_changes", None)
-        if perform(operation, _("Done."))[0]:
-            self._announce_pending()
+        if perform(operation)[0] and not self._announce_pending():  # R6: or it waits
+            flash(_("Done."), "success")
         return redirect(self.get_url(".details_view", id=complaint.id))
 
     @expose("/handover/", methods=("POST",))

@@ -10,6 +10,7 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf.file import FileField
 from markupsafe import Markup, escape
 from wtforms import TextAreaField
@@ -29,7 +30,8 @@ from crm.timeutil import format_local
 CONTRACT_READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE})
 LABELS = {
     "client": _l("Customer"), "seq": _l("No."), "number": _l("Contract number"),
-    "kind": _l("Kind"), "title": _l("Title"), "signed_on": _l("Signing date"),
+    "kind": _l("Kind"), "title": lazy_pgettext("document", "Title"),
+    "signed_on": _l("Signing date"),
     "starts_on": _l("Term starts"), "ends_on": _l("Term ends"), "amount": _l("Amount"),
     "status": _l("Status"), "our_signer": _l("Our signer"),
     "customer_signer": _l("Customer's signer"), "original": _l("Original"),
@@ -158,11 +160,9 @@ class ContractView(ScopedModelView):
                                    form.get("reason"), **fields)
             return bool(db.session.info.get("crm_pending_changes"))
 
-        ok, waiting = perform(move)
-        if ok:
-            self._announce_pending()  # R6: an account manager's move waits for approval
-            if not waiting:
-                flash(_("Done."), "success")
+        ok, _waiting = perform(move)
+        if ok and not self._announce_pending():  # R6: an account manager's move waits
+            flash(_("Done."), "success")
         return redirect(self.get_url(".details_view", id=contract.id))
 
     @expose("/original/")

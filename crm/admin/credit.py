@@ -51,6 +51,8 @@ PLAN_KINDS = [("plan", _l("Repayment plan")), ("agreement", _l("Repayment agreem
 BUCKET_LABELS = {"not_due": _l("Not due"), "d1_30": _l("1–30 days"), "d31_60": _l("31–60 days"),
                  "d61_90": _l("61–90 days"), "d90_plus": _l("Over 90 days"),
                  "total": _l("Total open")}
+# The aging report's first column names what its rows are, per grouping.
+AGING_ROWS = {"client": _l("Customer"), "owner": _l("Account manager"), "region": _l("Region")}
 CARD_ENTRIES = 20  # the customer card shows the newest entries; the ledger list has them all
 CLIENT_FILTER = IntEqualFilter(LedgerEntry.client_id, _l("Customer"))
 
@@ -366,13 +368,14 @@ class AgingReportView(RoleView):
         if request.args.get("format") == "csv":
             if not can(current_actor(), "export", area="credit"):
                 abort(403)
-            header = [str(_l("Name")), *[str(BUCKET_LABELS[k]) for k in
+            header = [str(AGING_ROWS[group]), *[str(BUCKET_LABELS[k]) for k in
                                          (*rules.AGING_BUCKETS, "total")]]
             return csv_response(header, ([r["label"], *[r[k] for k in
                                                         (*rules.AGING_BUCKETS, "total")]]
                                          for r in rows), f"aging-{group}.csv")
         return self.render("admin/crm/credit_aging.html", rows=rows, group=group,
-                           buckets=(*rules.AGING_BUCKETS, "total"), labels=BUCKET_LABELS)
+                           buckets=(*rules.AGING_BUCKETS, "total"), labels=BUCKET_LABELS,
+                           row_label=AGING_ROWS[group])
 
 
 class CreditCheckView(RoleView):

@@ -11,6 +11,7 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from markupsafe import Markup, escape
 
 from crm import printing
@@ -86,8 +87,8 @@ class DisposalListView(ScopedModelView):
                    f"{format_local(listed.decided_at) or ''} {listed.comment or ''}").strip()
         pdf = printing.table_pdf(
             _("Disposal list #%(id)s", id=listed.id),
-            [_("Archive number"), _("Title"), _("Category"), _("Date"), _("Retention"),
-             _("Retention ended")], rows, widths=(24, 60, 22, 16, 14, 16), wide=True,
+            [_("Archive number"), pgettext("archive", "Title"), _("Category"), _("Date"),
+             _("Retention"), _("Retention ended")], rows, widths=(24, 60, 22, 16, 14, 16), wide=True,
             subtitle=" · ".join(str(x) for x in (
                 status, _("Proposed by %(who)s", who=listed.proposed_by),
                 format_local(listed.proposed_at)) if x),

@@ -5,6 +5,7 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from markupsafe import Markup, escape
 from wtforms import SelectMultipleField, StringField
 from wtforms.validators import Optional
@@ -64,7 +65,8 @@ class RobotView(ScopedModelView):
     area = "notice_robots"
     can_delete = can_export = False
     column_list = ("name", "platform", "kinds", "active", "created_at")
-    column_labels = {"name": _l("Name"), "platform": _l("Platform"), "kinds": _l("Notice kinds"),
+    column_labels = {"name": lazy_pgettext("thing", "Name"), "platform": _l("Platform"),
+                     "kinds": _l("Notice kinds"),
                      "active": _l("Enabled"), "created_at": _l("Created at"),
                      "webhook_url": _l("Webhook URL"), "secret": _l("Signing secret (DingTalk)"),
                      "kind_choice": _l("Notice kinds")}

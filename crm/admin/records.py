@@ -9,6 +9,7 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import TextAreaField
@@ -35,7 +36,7 @@ from crm.timeutil import format_local
 
 LABELS = {
     "competitor": _l("Competitor"), "competitor_class": _l("Class"), "topic": _l("Topic"),
-    "title": _l("Title"), "content": _l("Content"), "noted_on": _l("Date"),
+    "title": lazy_pgettext("document", "Title"), "content": _l("Content"), "noted_on": _l("Date"),
     "source": _l("Source"), "author": _l("Recorded by"), "created_at": _l("Entered at"),
     "kind": _l("Kind"), "record_date": _l("Date"), "period": _l("Period"),
     "counterpart": _l("Counterpart (sender, guest, attendees)"), "handling": _l("Handling"),

@@ -2,6 +2,7 @@
 
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from markupsafe import Markup, escape
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -16,7 +17,7 @@ from crm.revisits.models import Revisit
 from crm.revisits.services import record_revisit
 from crm.timeutil import local_today
 
-STATUS = [("open", _l("Open")), ("done", _l("Done"))]
+STATUS = [("open", lazy_pgettext("revisit status", "Open")), ("done", _l("Done"))]
 
 
 def _client_link(view, context, model, name):

@@ -9,6 +9,7 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from markupsafe import Markup, escape
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -33,7 +34,7 @@ from crm.timeutil import format_local, local_to_utc, to_local
 
 READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE})
 LABELS = {
-    "year": _l("Year"), "title": _l("Title"), "status": _l("Status"),
+    "year": _l("Year"), "title": lazy_pgettext("document", "Title"), "status": _l("Status"),
     "questions": _l("Questions"), "created_at": _l("Created at"),
     "launched_at": _l("Launched at"), "campaign": _l("Needs survey"),
     "client": _l("Customer"), "answered_by": _l("Answered by"),

@@ -3,6 +3,7 @@
 from flask import abort, request
 from flask_admin import expose
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
@@ -42,7 +43,8 @@ class UserView(AdminOnly):
                            "locale", "last_login_at", "created_at")
     column_export_list = column_list
     column_labels = {
-        "username": _l("User name"), "full_name": _l("Name"), "role": _l("Role"),
+        "username": _l("User name"), "full_name": lazy_pgettext("person", "Name"),
+        "role": _l("Role"),
         "region": _l("Region"), "active": _l("Enabled"), "locale": _l("Language"),
         "last_login_at": _l("Last sign-in"),
         "email": _l("E-mail"), "password": _l("New password"), "created_at": _l("Registered at"),

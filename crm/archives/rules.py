@@ -7,6 +7,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 # R3's six categories: key -> (code in the archive number, label).
 CATEGORIES = {
@@ -35,7 +36,7 @@ DISPOSAL_STATUSES = {PROPOSED: _l("Proposed"), APPROVED: _l("Approved"),
                      REJECTED: _l("Rejected"), DONE: _l("Carried out")}
 
 OPEN, CLOSED = "open", "closed"
-VOLUME_STATUSES = {OPEN: _l("Open"), CLOSED: _l("Closed")}
+VOLUME_STATUSES = {OPEN: lazy_pgettext("volume status", "Open"), CLOSED: _l("Closed")}
 
 # Dual-set states shown per document.
 DUAL = {

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -15,7 +16,8 @@ from crm.timeutil import utcnow
 INTERNAL, EXTERNAL = "internal", "external"
 PROMOTER_KINDS = [(INTERNAL, _l("Internal staff")), (EXTERNAL, _l("External promoter"))]
 OPEN, CONFIRMED = "open", "confirmed"
-STATEMENT_STATUSES = [(OPEN, _l("Open")), (CONFIRMED, _l("Confirmed"))]
+STATEMENT_STATUSES = [(OPEN, lazy_pgettext("statement status", "Open")),
+                      (CONFIRMED, _l("Confirmed"))]
 SALE, ADJUSTMENT = "sale", "adjustment"
 LINE_KINDS = [(SALE, _l("Sale")), (ADJUSTMENT, _l("Adjustment"))]
 

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,7 +22,8 @@ LIABILITY = [("ours", _l("Our fault")), ("customer", _l("Customer's side")),
              ("third_party", _l("Third party")), ("shared", _l("Shared")),
              ("none", _l("No fault found"))]
 OPEN, HANDLING, SOLVED = "open", "handling", "solved"
-STATUSES = [(OPEN, _l("Open")), (HANDLING, _l("Being handled")), (SOLVED, _l("Solved"))]
+STATUSES = [(OPEN, lazy_pgettext("complaint status", "Open")), (HANDLING, _l("Being handled")),
+            (SOLVED, _l("Solved"))]
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 DISCOUNT_STATUSES = [(PENDING, _l("Awaiting approval")), (APPROVED, _l("Approved")),
                      (REJECTED, _l("Rejected"))]

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,7 +23,7 @@ KINDS = [
 ]
 DRAFT, SIGNED, IN_FORCE, ENDED, CANCELLED = "draft", "signed", "in_force", "ended", "cancelled"
 STATUSES = [(DRAFT, _l("Draft")), (SIGNED, _l("Signed")), (IN_FORCE, _l("In force")),
-            (ENDED, _l("Ended")), (CANCELLED, _l("Cancelled"))]
+            (ENDED, _l("Ended")), (CANCELLED, lazy_pgettext("contract status", "Cancelled"))]
 
 
 class Contract(SoftDeleted, db.Model):

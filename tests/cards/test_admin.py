@@ -154,3 +154,14 @@ def test_only_managers_edit_card_types(cards, login_as):
     assert r.status_code == 302
     db.session.expire_all()
     assert cards.gold.benefits_version == 2
+
+
+def test_a_renewal_with_the_wrong_card_number_gives_one_error(cards, login_as):
+    c = login_as(cards.world.clerk)
+    r = c.post("/admin/card/move/", data={"id": cards.card.id, "move": "renew",
+                                           "id_number": cards.id_number,
+                                           "old_number": "9999999999"})
+    assert r.status_code == 302
+    with c.session_transaction() as s:
+        said = s["_flashes"]
+    assert said == [("error", "The old card must be presented: its number does not match.")]
