@@ -88,7 +88,8 @@ class DisposalListView(ScopedModelView):
         pdf = printing.table_pdf(
             _("Disposal list #%(id)s", id=listed.id),
             [_("Archive number"), pgettext("archive", "Title"), _("Category"), _("Date"),
-             _("Retention"), _("Retention ended")], rows, widths=(24, 60, 22, 16, 14, 16), wide=True,
+             _("Retention"), _("Retention ended")], rows,
+            widths=(24, 60, 22, 16, 14, 16), wide=True,
             subtitle=" · ".join(str(x) for x in (
                 status, _("Proposed by %(who)s", who=listed.proposed_by),
                 format_local(listed.proposed_at)) if x),
