@@ -159,10 +159,9 @@ def test_credit_readers_have_the_credit_tab(crafted, login_as):
         assert 'href="#tab-credit"' in html and 'id="credit-section"' in html, who
 
 
-def test_an_account_manager_reads_no_archive_documents_tab_only_if_out_of_level(crafted,
-                                                                                login_as):
-    """The archivist's catalogue level is not the card's: a clerk reads the card and its
-    cards, but no complaints, revisits or documents of the customer."""
+def test_each_section_follows_the_readers_level(crafted, login_as):
+    """A clerk reads the card and its member cards, but not the customer's complaints,
+    revisits or archive documents; its account manager reads them all."""
     html = login_as(crafted.clerk).get(CARD.format(crafted.c1.id)).get_data(as_text=True)
     assert 'href="#tab-documents"' not in html and "年度经销合同" not in html
     assert 'href="#tab-complaints"' not in html and 'id="head-complaints"' not in html
