@@ -15,7 +15,7 @@ as such.
 
 from flask import g, has_app_context, has_request_context, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, false, func, or_, select
+from sqlalchemy import case, event, false, func, literal, or_, select
 from sqlalchemy.orm import with_loader_criteria
 
 ACCOUNT_MANAGER = "account_manager"
@@ -357,6 +357,28 @@ def in_scope(user, obj, write: bool = False, level: str | None = None,
         stmt = stmt.where(cond)
     return db.session.execute(stmt.execution_options(crm_unscoped=True)).scalar() == len(
         client_ids)
+
+
+def readable_models(user, client_id: int, models) -> set:
+    """Which of `models` (row-scoped classes with a customer) `user` may read of one customer:
+    what can(user, "view", Model(client_id=client_id)) says for each, in one statement (the
+    customer card asks it for each of its sections)."""
+    from crm.clients.models import Client
+    from crm.extensions import db
+
+    if user is SYSTEM:
+        return set(models)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    models = list(models)
+    columns = []
+    for model in models:
+        cond = _client_condition(user, model.__scope__)
+        columns.append(case((cond, 1), else_=0) if cond is not None else literal(1))
+    row = db.session.execute(
+        select(*columns).where(Client.id == client_id, Client.deleted_at.is_(None))
+        .execution_options(crm_unscoped=True)).first()
+    return {m for m, ok in zip(models, row or (), strict=False) if ok}
 
 
 def _kept_past_customer(user, obj, write: bool, level: str) -> bool:

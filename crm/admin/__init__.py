@@ -31,7 +31,7 @@ from crm.settings import Setting
 from crm.timeutil import format_local
 
 CHOICE_SETS = {"key_person_role": ch.KEY_PERSON_ROLE, "contact_way": ch.CONTACT_WAY,
-               "person_role": ch.PERSON_ROLE}
+               "person_role": ch.PERSON_ROLE, "kind": ch.KIND, "stage": ch.STAGE}
 
 
 class Home(HomeView):

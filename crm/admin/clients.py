@@ -2,14 +2,14 @@
 
 import io
 
-from flask import request, send_file
+from flask import request, send_file, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual, IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext, pgettext
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, StopValidation
 
@@ -148,11 +148,52 @@ def _choice_formatters(mapping):
             for name, opts in mapping.items()}
 
 
+# The create and edit forms in sections (issue 14): a kind's own section is shown only for
+# that kind (static/client_form.js; the server clears the other kind's fields).
+FORM_SECTIONS = (
+    ("identity", _l("Identity"), None, ("name", "short_name", "kind")),
+    ("organisation", _l("Organisation"), "organisation", services.KIND_FIELDS["organisation"]),
+    ("individual", _l("Individual"), "individual", ("gender", "birth_date", "occupation",
+                                                     "id_number")),
+    ("classification", _l("Classification and owner"), None,
+     ("level", "stage", "nature", "weight", "owner", "region")),
+    ("contact", _l("Address and contact"), None,
+     ("province", "city", "street", "postcode", "phone", "fax", "mobile", "email", "website")),
+    ("relationship", _l("Relationship with us"), None,
+     ("first_contact_date", "first_deal_date", "consumption_kinds", "satisfaction", "attitude")),
+    ("characteristics", _l("Characteristics"), None,
+     ("market_region", "sales_capacity", "development_potential", "business_philosophy",
+      "policy_notes")),
+    ("change", _l("The change"), None, ("change_reason", "happened_on")),
+)
+CARD_ROWS = 20  # newest cards, complaints and documents shown on the customer card
+
+
+def form_sections(form, kind: str | None) -> list[dict]:
+    """The form's fields grouped for the template; a field no section names goes into the
+    last section shown, so that nothing the form has is left off the page."""
+    placed, sections = set(), []
+    for key, legend, for_kind, names in FORM_SECTIONS:
+        fields = [form[n] for n in names if n in form]
+        placed.update(names)
+        if fields:
+            sections.append({"key": key, "legend": legend, "kind": for_kind, "fields": fields,
+                             "hidden": for_kind is not None and for_kind != (kind or
+                                                                            "organisation")})
+    rest = [f for f in form if f.name not in placed and f.name != "csrf_token"
+            and getattr(f.widget, "input_type", None) != "hidden"]
+    if rest and sections:
+        sections[-1]["fields"].extend(rest)
+    return sections
+
+
 class ClientView(XlsxExportMixin, ScopedModelView):
     area = "clients"
     roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, access.FINANCE,
                        access.CLERK, access.SERVICE})
     details_template = "admin/crm/client_details.html"
+    create_template = "admin/crm/client_create.html"
+    edit_template = "admin/crm/client_edit.html"
     column_list = ("code", "name", "short_name", "level", "stage", "nature", "weight",
                    "owner", "region", "phone", "mobile", "id_number_mask", "created_at")
     column_details_list = ("code", "name", "short_name", "kind", "credit_code", "company_type",
@@ -204,10 +245,20 @@ class ClientView(XlsxExportMixin, ScopedModelView):
             del form.region
         if request.endpoint and request.endpoint.endswith("create_view"):
             del form.change_reason, form.happened_on
+            if request.method == "GET":  # the kind asked for, the nature following it
+                kind = request.args.get("kind")
+                if kind in services.DEFAULT_NATURE:
+                    form.kind.data = kind
+                form.nature.data = services.DEFAULT_NATURE.get(form.kind.data or "organisation")
         _default_today(form)
 
+    @property
+    def extra_js(self):
+        return [url_for("static", filename="client_form.js")]
+
     def field_errors(self, form) -> dict:
-        errors = services.client_field_errors(form.data)
+        # the other kind's fields are hidden and cleared: their values are not checked
+        errors = services.client_field_errors(services.applicable_data(form.data))
         if request.endpoint and request.endpoint.endswith("create_view"):
             errors.update(intake_admin.duplicate_errors(form.data))  # R12: one card each
         return errors
@@ -218,10 +269,12 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         return intake_admin.show_existing_card(self) or super().create_view()
 
     def create_record(self, form, model) -> None:
-        services.register_client(db.session, model, form.id_number.data)
+        id_number = services.clear_other_kind(model, form.id_number.data)
+        services.register_client(db.session, model, id_number)
 
     def update_record(self, form, model) -> None:
-        services.update_client(db.session, model, form.id_number.data, form.change_reason.data,
+        id_number = services.clear_other_kind(model, form.id_number.data)
+        services.update_client(db.session, model, id_number, form.change_reason.data,
                                form.happened_on.data)
 
     def delete_record(self, model, reason: str) -> None:
@@ -230,8 +283,19 @@ class ClientView(XlsxExportMixin, ScopedModelView):
     def render(self, template, **kwargs):
         model = kwargs.get("model")
         if template == self.details_template and model is not None:
+            kwargs["details_columns"] = self._kind_columns(model, kwargs.get("details_columns"))
             kwargs.update(self._card_context(model))
+        elif template in (self.create_template, self.edit_template) and "form" in kwargs:
+            form = kwargs["form"]
+            kind = form.kind.data if "kind" in form else getattr(model, "kind", None)
+            kwargs["form_sections"] = form_sections(form, kind)
         return super().render(template, **kwargs)
+
+    @staticmethod
+    def _kind_columns(client, columns):
+        """Only the rows that apply to this kind of customer (no empty 性别 on a company)."""
+        skip = set(services.fields_not_applying(client.kind))
+        return [c for c in columns or () if c[0] not in skip]
 
     def _card_context(self, client) -> dict:
         actor = current_actor()
@@ -246,12 +310,65 @@ class ClientView(XlsxExportMixin, ScopedModelView):
                 select(AuditEvent).where(AuditEvent.client_id == client.id)
                 .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(100)
             ).all()
+        context.update(self._card_sections(actor, client))
         if client.id_number_enc and can(actor, "see_id_number", client):
             context["id_number_full"] = services.reveal_id_number(client)
             record(db.session, "view_sensitive", client, {"field": "id_number"})
             db.session.commit()
         return context
 
+
+    @staticmethod
+    def _card_sections(actor, client) -> dict:
+        """The card's member cards, complaints, next revisit and archive documents, each only
+        for who may read that part of this customer's archive (None otherwise); a fixed
+        number of statements whatever their length."""
+        from crm.archives.models import ArchiveDocument
+        from crm.cards import rules as card_rules
+        from crm.cards.models import MemberCard
+        from crm.complaints.models import HANDLING, OPEN, Complaint
+        from crm.revisits.models import Revisit
+
+        cid = client.id
+        from crm.archives import rules as archive_rules
+        from crm.complaints.models import CATEGORIES as COMPLAINT_CATEGORIES
+        from crm.complaints.models import STATUSES as COMPLAINT_STATUSES
+
+        out = {"member_cards": None, "live_cards": None, "complaints": None,
+               "open_complaints": None, "next_revisit": None, "may_read_revisits": False,
+               "documents": None, "card_section_labels": {
+                   "card_status": card_rules.STATUSES,
+                   "complaint_status": dict(COMPLAINT_STATUSES),
+                   "complaint_category": dict(COMPLAINT_CATEGORIES),
+                   "document_category": {k: v[1] for k, v in archive_rules.CATEGORIES.items()},
+                   "document_status": archive_rules.STATUSES}}
+        readable = access.readable_models(actor, cid, (MemberCard, Complaint, Revisit,
+                                                       ArchiveDocument))
+        if MemberCard in readable:
+            out["member_cards"] = db.session.scalars(
+                select(MemberCard).where(MemberCard.client_id == cid)
+                .order_by(MemberCard.issue_date.desc(), MemberCard.id.desc()).limit(CARD_ROWS)
+            ).all()
+            out["live_cards"] = _count_of(out["member_cards"], "status", card_rules.LIVE,
+                                          MemberCard, cid)
+        if Complaint in readable:
+            out["complaints"] = db.session.scalars(
+                select(Complaint).where(Complaint.client_id == cid)
+                .order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(CARD_ROWS)
+            ).all()
+            out["open_complaints"] = _count_of(out["complaints"], "status", (OPEN, HANDLING),
+                                               Complaint, cid)
+        if Revisit in readable:
+            out["may_read_revisits"] = True
+            out["next_revisit"] = db.session.scalar(
+                select(func.min(Revisit.due_date)).where(Revisit.client_id == cid,
+                                                         Revisit.status == "open"))
+        if ArchiveDocument in readable:
+            out["documents"] = db.session.scalars(
+                select(ArchiveDocument).where(ArchiveDocument.client_id == cid)
+                .order_by(ArchiveDocument.doc_date.desc(), ArchiveDocument.id.desc())
+                .limit(CARD_ROWS)).all()
+        return out
 
     @staticmethod
     def _card_lists(client) -> dict:
@@ -271,7 +388,8 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         by role, the ID number masked), and the key persons and contact log when they may."""
         client = self.get_one(request.args.get("id"))
         actor = current_actor()
-        columns = screen_details(db.session, actor, client, self._details_columns)
+        columns = screen_details(db.session, actor, client,
+                                 self._kind_columns(client, self._details_columns))
         fields = [(label, self.get_detail_value(None, client, name) or "")
                   for name, label in columns]
         sections = [("fields", "", [(str(k), str(v)) for k, v in fields])]
@@ -292,6 +410,15 @@ class ClientView(XlsxExportMixin, ScopedModelView):
                                     subtitle=client.code or "", footer=client.code or "")
         return send_file(io.BytesIO(pdf), mimetype=printing.PDF_MIMETYPE, as_attachment=True,
                          download_name=f"{client.code or client.id}.pdf")
+
+
+def _count_of(rows, field: str, values, model, client_id: int) -> int:
+    """How many of a customer's rows have `field` in `values`: counted from the newest rows
+    read when they are all of them, else asked of the database (one statement more)."""
+    if len(rows) < CARD_ROWS:
+        return sum(1 for r in rows if getattr(r, field) in values)
+    return db.session.scalar(select(func.count(model.id)).where(
+        model.client_id == client_id, getattr(model, field).in_(tuple(values))))
 
 
 def _client_link(view, context, model, name):

@@ -35,6 +35,49 @@ MONEY_FIELDS = ("registered_capital", "fixed_assets", "working_capital", "busine
 MONEY_LIMIT = Decimal(10) ** 10  # business_area is Numeric(12, 2), the narrowest of them
 NUMBER_FIELDS = ("phone", "fax", "mobile", "postcode")
 
+# Which fields of the card apply to which kind of customer (issue 14): an organisation has no
+# gender, date of birth or ID number; a person has no credit code, licence or capital.
+KIND_FIELDS = {
+    "organisation": ("credit_code", "tax_number", "licence_number", "bank_name", "bank_account",
+                     "company_type", "registered_capital", "fixed_assets", "working_capital",
+                     "staff_count", "business_area", "opening_date", "business_scope",
+                     "main_products", "market", "trade_mode"),
+    "individual": ("gender", "birth_date", "occupation", "id_number", "id_number_mask"),
+}
+# Stored alongside the ID number: cleared with it.
+_ID_NUMBER_COLUMNS = ("id_number_enc", "id_number_hash", "id_number_mask")
+# The nature a customer takes by default when its kind is chosen (客户性质 follows 客户类型).
+DEFAULT_NATURE = {"organisation": "ordinary", "individual": "individual"}
+
+
+def fields_not_applying(kind: str | None) -> tuple:
+    """The card fields that belong to the other kind of customer."""
+    return tuple(f for k, fields in KIND_FIELDS.items() if k != (kind or "organisation")
+                 for f in fields)
+
+
+def applicable_data(data: dict) -> dict:
+    """A card's values without those of the other kind (what a form's checks look at)."""
+    skip = set(fields_not_applying(data.get("kind")))
+    return {k: v for k, v in data.items() if k not in skip}
+
+
+def clear_other_kind(client: Client, id_number: str | None) -> str | None:
+    """Empty the fields of the other kind on a card entered on screen (the form hides them, a
+    crafted request may still send them) and ignore an ID number for an organisation; an
+    organisation never keeps the individual nature. Returns the ID number to store."""
+    for field in fields_not_applying(client.kind):
+        if field == "id_number_mask" or field == "id_number":
+            for column in _ID_NUMBER_COLUMNS:
+                setattr(client, column, None)
+        else:
+            setattr(client, field, None)
+    if client.kind != "individual":
+        if client.nature == "individual":
+            client.nature = DEFAULT_NATURE["organisation"]
+        return None
+    return id_number
+
 
 def _too_long(data: dict) -> dict:
     """The column widths, so that an importer's over-long value is a message, not a database
