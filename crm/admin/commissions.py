@@ -17,7 +17,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm import access
 from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView
-from crm.admin.contracts import choice, client_link, prefill_client
+from crm.admin.contracts import choice, prefill_client
+from crm.admin.formatters import client_link, customer_filters
 from crm.auth.models import User
 from crm.bounds import id_list
 from crm.commissions import rules, services
@@ -164,7 +165,8 @@ class SalesRecordView(ScopedModelView):
                                 "product_kind": choice(rules.PRODUCT_KINDS)}
     column_sortable_list = ("sold_on",)
     column_default_sort = ("sold_on", True)
-    column_filters = (FilterEqual(SalesRecord.promoter_id, _l("Promoter"),
+    column_filters = (*customer_filters(SalesRecord.client_id),
+                      FilterEqual(SalesRecord.promoter_id, _l("Promoter"),
                                   options=_promoter_options), "sold_on")
     form_columns = ("client", "scheme", "product_kind", "amount", "sold_on", "change_reason")
     form_choices = {"product_kind": rules.PRODUCT_KINDS}

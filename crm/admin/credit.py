@@ -12,7 +12,6 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
 from sqlalchemy import Integer, select
 from wtforms import IntegerField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -20,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm import access
 from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import RoleView, ScopedModelView, SecureForm
+from crm.admin.formatters import client_link, customer_filters
 from crm.bounds import FormBounds, id_arg, id_list
 from crm.credit import rules
 from crm.credit import services as cs
@@ -54,10 +54,6 @@ CARD_ENTRIES = 20  # the customer card shows the newest entries; the ledger list
 CLIENT_FILTER = IntEqualFilter(LedgerEntry.client_id, _l("Customer"))
 
 
-def _client_link(view, context, model, name):
-    client = model.client
-    url = view.get_url("client.details_view", id=client.id)
-    return Markup(f'<a href="{escape(url)}">{escape(client.name)}</a>')
 
 
 def _choice(options):
@@ -94,10 +90,11 @@ class CreditProfileView(ScopedModelView):
         "payment_method": _l("Payment method"), "direct_export": _l("Direct export"),
         "collateral": _l("Collateral registration"), "updated_at": _l("Updated at"),
     }
-    column_formatters = {"client": _client_link, "outstanding": _outstanding,
+    column_formatters = {"client": client_link, "outstanding": _outstanding,
                          "utilisation": _utilisation,
                          "updated_at": lambda v, c, m, p: format_local(m.updated_at)}
     column_searchable_list = ("grade",)
+    column_filters = customer_filters(CreditProfile.client_id)
     column_sortable_list = ("grade", "credit_limit", "updated_at")
 
     @property
@@ -151,12 +148,12 @@ class LedgerView(ScopedModelView):
         "override_reason": _l("Limit override reason"), "recorded_by": _l("Recorded by"),
         "reverses_id": _l("Reverses entry"), "recorded_at": _l("Recorded at"),
     }
-    column_formatters = {"client": _client_link, "kind": _choice(ENTRY_KINDS),
+    column_formatters = {"client": client_link, "kind": _choice(ENTRY_KINDS),
                          "source": _choice(CHARGE_SOURCES)}
     column_sortable_list = ("entry_date", "amount")
     column_default_sort = [("entry_date", True), ("id", True)]
     column_searchable_list = ("reference",)
-    column_filters = (CLIENT_FILTER,)
+    column_filters = (CLIENT_FILTER, *customer_filters(LedgerEntry.client_id))
     form_columns = ("client", "kind", "source", "entry_date", "amount", "reference", "note",
                     "reverses", "override_reason")
     form_choices = {"kind": ENTRY_KINDS, "source": CHARGE_SOURCES}
@@ -222,7 +219,7 @@ class RepaymentPlanView(ScopedModelView):
     column_labels = {"client": _l("Customer"), "kind": _l("Kind"), "signed_on": _l("Signed on"),
                      "amount": _l("Amount"), "schedule": _l("Instalments"),
                      "created_at": _l("Recorded at")}
-    column_formatters = {"client": _client_link, "kind": _choice(PLAN_KINDS),
+    column_formatters = {"client": client_link, "kind": _choice(PLAN_KINDS),
                          "created_at": lambda v, c, m, p: format_local(m.created_at)}
     form_columns = ("client", "kind", "signed_on", "amount", "schedule")
     form_choices = {"kind": PLAN_KINDS}
@@ -301,7 +298,7 @@ class CreditReviewView(ScopedModelView):
         "gm_opinion": _l("General manager's decision"), "gm_by": _l("General manager"),
         "gm_at": _l("Decided at"),
     }
-    column_formatters = {"client": _client_link, "status": _choice(REVIEW_STATUS),
+    column_formatters = {"client": client_link, "status": _choice(REVIEW_STATUS),
                          "origin": _choice([("proposal", _l("Proposal")),
                                             ("reevaluation", _l("Quarterly re-evaluation"))])}
     column_filters = ("status", "period")

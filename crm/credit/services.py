@@ -54,7 +54,7 @@ from crm.credit.models import (
     RepaymentPlan,
 )
 from crm.errors import DomainError, NotAllowed
-from crm.notifications.services import Event, notify_many
+from crm.notifications.services import Event, Target, notify_many
 from crm.settings import get_setting
 from crm.timeutil import local_today, utcnow
 
@@ -458,10 +458,10 @@ def _notify_crossings(session, crossed) -> None:
         title = _("Credit use of %(name)s passed %(t)s%%", name=client.name, t=t)
         body = _("%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
                  name=client.name, code=client.code or "", t=t)
-        link = (f"/admin/credit_profile/details/?id={client.profile_id}"
-                if client.profile_id else None)
+        target = (Target("credit_profile.details_view", client.profile_id)
+                  if client.profile_id else Target("client.details_view", cid))
         events.append(Event(recipients, f"credit:{t}:client:{cid}:crossing:{n}",
-                            f"credit_{t}", title, body, cid, link, addresses))
+                            f"credit_{t}", title, body, cid, target, addresses))
     notify_many(session, events)
 
 
