@@ -19,6 +19,7 @@ from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView
 from crm.admin.contracts import choice, prefill_client
 from crm.admin.formatters import client_link, customer_filters
+from crm.admin.listing import ListTotalsMixin
 from crm.auth.models import User
 from crm.bounds import id_list
 from crm.commissions import rules, services
@@ -152,7 +153,8 @@ class InviterView(ScopedModelView):
             db.session, form.client.data.id, form.promoter.data, form.since.data))) and done[0]
 
 
-class SalesRecordView(ScopedModelView):
+class SalesRecordView(ListTotalsMixin, ScopedModelView):
+    total_columns = ("amount", "commission")
     area = "commissions"
     roles = SALES_ROLES | {FINANCE}
     can_delete = False  # a wrong sale is corrected (an adjustment), never removed
@@ -193,8 +195,10 @@ class SalesRecordView(ScopedModelView):
             form.product_kind.data))
 
 
-class StatementView(ScopedModelView):
+class StatementView(ListTotalsMixin, ScopedModelView):
     """Each promoter's month; a manager confirms a month that is over, and it is frozen."""
+
+    total_columns = ("total",)
 
     area = "commissions"
     roles = frozenset({*MANAGERS, FINANCE})

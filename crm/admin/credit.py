@@ -6,12 +6,13 @@ reads every customer's credit, the others their own scope)."""
 from dataclasses import dataclass
 from functools import partial
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import IntEqualFilter
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from sqlalchemy import Integer, select
 from wtforms import IntegerField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -19,7 +20,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm import access
 from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import RoleView, ScopedModelView, SecureForm
-from crm.admin.formatters import client_link, customer_filters
+from crm.admin.formatters import client_link, customer_filters, filter_url
+from crm.admin.listing import ListTotalsMixin
 from crm.bounds import FormBounds, id_arg, id_list
 from crm.credit import rules
 from crm.credit import services as cs
@@ -74,6 +76,29 @@ def _utilisation(view, context, model, name):
     return _percent(rules.utilisation(owed, model.credit_limit))
 
 
+def _level_options():
+    if not has_request_context():  # Flask-Admin asks once at start-up; the base asks per request
+        return []
+    return [(str(t), f"{t}%") for t in cs.thresholds()] + [(cs.OVER_LIMIT, _("Over the limit"))]
+
+
+class UtilisationFilter(BaseSQLAFilter):
+    """Customers whose credit use reaches a threshold (80, 90 …) or the limit, as the credit
+    check counts them: the list the check's result links to."""
+
+    def __init__(self):
+        super().__init__(CreditProfile.client_id, _l("Credit use"), options=_level_options)
+
+    def validate(self, value) -> bool:
+        return cs.customers_over(value) is not None
+
+    def apply(self, query, value, alias=None):
+        return query.filter(CreditProfile.client_id.in_(cs.customers_over(value)))
+
+    def operation(self):
+        return _l("at least")
+
+
 class CreditProfileView(ScopedModelView):
     area = "credit"
     roles = CREDIT_READERS
@@ -94,7 +119,7 @@ class CreditProfileView(ScopedModelView):
                          "utilisation": _utilisation,
                          "updated_at": lambda v, c, m, p: format_local(m.updated_at)}
     column_searchable_list = ("grade",)
-    column_filters = customer_filters(CreditProfile.client_id)
+    column_filters = (*customer_filters(CreditProfile.client_id), UtilisationFilter())
     column_sortable_list = ("grade", "credit_limit", "updated_at")
 
     @property
@@ -126,15 +151,31 @@ class CreditProfileView(ScopedModelView):
         flash(_check_message(result), "success")
 
 
-def _check_message(result: dict) -> str:
-    return _("Checked: %(n)s owing; %(o80)s over 80%%, %(o90)s over 90%%, %(over)s over the "
-             "limit, %(late)s with overdue debts.", n=result.get("customers", 0),
-             o80=result.get("over_80", 0), o90=result.get("over_90", 0),
-             over=result.get("over_limit", 0), late=result.get("overdue_customers", 0))
+def _check_message(result: dict) -> Markup:
+    """The check's result, each count of customers over 80%, 90% and the limit a link to the
+    credit profiles filtered to those customers."""
+    def count(key, level):
+        n = result.get(key, 0)
+        url = filter_url("credit_profile", UtilisationFilter, level)
+        return Markup(f'<a class="crm-over-{escape(level)}" href="{escape(url)}">{n}</a>') \
+            if n and url else n
+
+    return Markup(_("Checked: %(n)s owing; %(o80)s over 80%%, %(o90)s over 90%%, %(over)s "
+                    "over the limit, %(late)s with overdue debts.",
+                    n=result.get("customers", 0), o80=count("over_80", "80"),
+                    o90=count("over_90", "90"), over=count("over_limit", cs.OVER_LIMIT),
+                    late=result.get("overdue_customers", 0)))
 
 
-class LedgerView(ScopedModelView):
-    """Charges and payments are added through the services; nothing here edits or deletes."""
+class LedgerView(ListTotalsMixin, ScopedModelView):
+    """Charges and payments are added through the services; nothing here edits or deletes.
+    Under the list: the amounts of the rows found, summed per kind of entry."""
+
+    total_columns = ("amount",)
+    total_group = "kind"
+
+    def total_label(self, group) -> str:
+        return str(dict(ENTRY_KINDS).get(group, group))
 
     area = "credit"
     roles = CREDIT_READERS
@@ -343,16 +384,17 @@ class AgingReportView(RoleView):
         if group not in ("client", "owner", "region"):
             abort(404)
         rows = cs.aging_report(db.session, group)
+        totals = cs.aging_totals(db.session)
+        buckets = (*rules.AGING_BUCKETS, "total")
         if request.args.get("format") == "csv":
             if not can(current_actor(), "export", area="credit"):
                 abort(403)
-            header = [str(_l("Name")), *[str(BUCKET_LABELS[k]) for k in
-                                         (*rules.AGING_BUCKETS, "total")]]
-            return csv_response(header, ([r["label"], *[r[k] for k in
-                                                        (*rules.AGING_BUCKETS, "total")]]
-                                         for r in rows), f"aging-{group}.csv")
+            header = [str(_l("Name")), *[str(BUCKET_LABELS[k]) for k in buckets]]
+            lines = [[r["label"], *[r[k] for k in buckets]] for r in rows]
+            lines.append([_("Total"), *[totals[k] for k in buckets]])
+            return csv_response(header, lines, f"aging-{group}.csv")
         return self.render("admin/crm/credit_aging.html", rows=rows, group=group,
-                           buckets=(*rules.AGING_BUCKETS, "total"), labels=BUCKET_LABELS)
+                           buckets=buckets, labels=BUCKET_LABELS, totals=totals)
 
 
 class CreditCheckView(RoleView):

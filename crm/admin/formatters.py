@@ -9,6 +9,7 @@ serves it. The role scope (crm.access) applies to that inner SELECT as to any ot
 filter never reaches a customer the reader may not see.
 """
 
+from flask import current_app, url_for
 from flask_admin.babel import lazy_gettext as admin_l
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import lazy_gettext as _l
@@ -72,3 +73,17 @@ def customer_filters(client_id_column) -> tuple:
     """The customer filter for a list of a customer's records (the column holding the
     customer's id)."""
     return (CustomerFilter(client_id_column),)
+
+
+def filter_url(endpoint: str, filter_type: type, value, **args) -> str | None:
+    """The list URL of the admin view `endpoint` filtered by its filter of `filter_type` at
+    `value` (Flask-Admin names a filter's argument by its position in the view)."""
+    for admin in current_app.extensions.get("admin", []):
+        for view in admin._views:
+            if getattr(view, "endpoint", None) != endpoint or not getattr(view, "_filters", None):
+                continue
+            for i, flt in enumerate(view._filters):
+                if isinstance(flt, filter_type):
+                    return url_for(f"{endpoint}.index_view",
+                                   **{f"flt0_{view.get_filter_arg(i, flt)}": value}, **args)
+    return None
