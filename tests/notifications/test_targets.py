@@ -21,7 +21,6 @@ from crm.notifications import delivery
 from crm.notifications.models import Notification, OutboxMail
 from crm.notifications.services import Target, notify
 from tests.credit.conftest import give_profile
-from tests.records.support import act  # noqa: F401
 
 CRM = Path(crm.__file__).parent
 NOT_DOMAIN = {"admin", "bench", "templates", "static", "translations"}
