@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.access import set_actor
-from crm.admin.formatters import CustomerFilter
+from crm.admin.formatters import CustomerFilter, customer_condition
 from crm.cards import services as cards
+from crm.clients.models import Client
 from crm.commissions import services as commissions
 from crm.commissions.models import SalesRecord
 from crm.complaints import services as complaints
@@ -27,8 +28,17 @@ from tests import factories
 from tests.archives.conftest import make_doc
 from tests.cards.conftest import make_type
 from tests.commissions.support import sell, shop  # noqa: F401
+from tests.conftest import IS_POSTGRES
 from tests.credit.conftest import give_profile
 from tests.records.support import act  # noqa: F401
+from tests.scale.test_search_index import (  # noqa: F401
+    GRAMS,
+    TRIGRAMS,
+    _answers,
+    _plans,
+    analysed,
+    scene,
+)
 
 # Every list of a customer's records: (endpoint, URL).
 CHILD_LISTS = {
@@ -238,3 +248,21 @@ def test_the_credit_check_result_leads_to_the_customers_over_each_level(world, l
         page = c.get(url.replace("&amp;", "&"))
         assert page.status_code == 200
         assert customers_linked(page.get_data(as_text=True)) == expect[level], level
+
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="index plans are PostgreSQL's")
+@pytest.mark.parametrize(("term", "index", "condition"), [
+    ("华", "ix_clients_grams_name", GRAMS.format("name")),
+    ("华东", "ix_clients_grams_short_name", GRAMS.format("short_name")),
+    ("华东甲", "ix_clients_trgm_name", TRIGRAMS.format("name")),
+    ("KH000", "ix_clients_trgm_code", TRIGRAMS.format("code")),
+])
+def test_the_customer_filter_is_answered_by_the_customers_name_indexes(
+        analysed, term, index, condition):  # noqa: F811
+    """The filter is `client_id IN (SELECT clients.id WHERE <condition>)`; its condition is read
+    through the name and code indexes of migrations 0009 and 0011 (the customers table is never
+    read whole), as the customer list's own search is."""
+    stmt = select(Client.id).where(customer_condition(term)).compile(dialect=db.engine.dialect)
+    [plan] = _plans([(str(stmt), stmt.params)])
+    assert _answers(plan, index, condition), plan
