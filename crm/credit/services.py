@@ -390,7 +390,8 @@ OVER_LIMIT = "over"  # the check's "over the limit" (owes more than the limit)
 def customers_over(level):
     """SELECT of the ids of the customers the credit check counts at `level`: a threshold in
     per cent (80 → owes at least 80% of the limit) or OVER_LIMIT (owes more than the limit),
-    from the balances table, as `check_summary` counts them. None for an unknown level."""
+    from the balances table, as `check_summary` counts them. None for an unknown level (or a
+    percentage no one owes: over 10000%)."""
     owing = BAL.c.outstanding != 0
     if level == OVER_LIMIT:
         return select(BAL.c.client_id).where(
@@ -399,7 +400,7 @@ def customers_over(level):
         t = int(level)
     except (TypeError, ValueError):
         return None
-    return select(BAL.c.client_id).where(owing, _above(t)) if t > 0 else None
+    return select(BAL.c.client_id).where(owing, _above(t)) if 0 < t <= 10000 else None
 
 
 def _within(col, client_ids=None, id_range=None):
