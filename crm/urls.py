@@ -35,3 +35,23 @@ def referrer_path(referrer: str | None) -> str | None:
     parts = urlsplit(referrer)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     return local_path(path)
+
+
+def target_path(endpoint: str | None, record_id: int | None = None,
+                legacy: str | None = None) -> str | None:
+    """The path of a notice's target: its endpoint and record id turned into a URL by the app's
+    own routes (inside a request as url_for does, else from the URL map, for the mail and robot
+    delivery); `legacy`, a path stored by rows written before targets, when it is one of this
+    site. None when there is nowhere to go (an endpoint no longer registered)."""
+    from flask import current_app, has_request_context, url_for
+    from werkzeug.routing import BuildError
+
+    if endpoint:
+        values = {} if record_id is None else {"id": record_id}
+        try:
+            if has_request_context():
+                return url_for(endpoint, **values)
+            return current_app.url_map.bind("localhost").build(endpoint, values)
+        except BuildError:
+            return None
+    return local_path(legacy)

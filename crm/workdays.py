@@ -99,7 +99,7 @@ def _tell_administrators(session, year: int) -> None:
 
     from crm.access import ADMIN
     from crm.auth.models import User
-    from crm.notifications.services import notify
+    from crm.notifications.services import Target, notify
 
     admins = session.scalars(select(User).where(User.role == ADMIN, User.active.is_(True))
                              .execution_options(crm_unscoped=True)).all()
@@ -108,7 +108,8 @@ def _tell_administrators(session, year: int) -> None:
            str(_l("Until the chinesecalendar package is upgraded, dates of %(year)d count "
                   "weekends and the statutory holidays only, without make-up working days. "
                   "Add the year's days off and working days in the settings (holidays, "
-                  "extra_workdays), or upgrade the package.", year=year)))
+                  "extra_workdays), or upgrade the package.", year=year)),
+           target=Target("setting.index_view"))
 
 
 def company_calendar(session=None) -> WorkCalendar:

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, NumberRange
 from crm import access, printing
 from crm.access import ARCHIVIST, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView, perform
+from crm.admin.formatters import customer_anchor, customer_filters
 from crm.archives import rules, services
 from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
 from crm.auth.models import User
@@ -66,8 +67,7 @@ def _doc_link(view, context, model, name):
 
 
 def _by_customer(view, context, model, name):
-    url = view.get_url("archive_document.index_view", client_id=model.client_id)
-    return Markup(f'<a href="{escape(url)}">{escape(model.client_name)}</a>')
+    return customer_anchor(view, model.client_id, model.client_name)
 
 
 def _dual(view, context, model, name):
@@ -120,6 +120,7 @@ class ArchiveDocumentView(ScopedModelView):
                     options=lambda: [(k, str(v)) for k, v in rules.STATUSES.items()]),
         IntEqualFilter(extract("year", ArchiveDocument.doc_date), _l("Year")),
         FilterLike(ArchiveDocument.client_name, _l("Customer")),
+        *customer_filters(ArchiveDocument.client_id),
     )
     form_columns = ("client", "category", "title", "doc_date", "pages", "form",
                     "customer_signed", "handler", *LOCATION, "upload")

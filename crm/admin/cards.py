@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import RoleView, ScopedModelView, perform
+from crm.admin.formatters import client_link, customer_filters
 from crm.cards import rules, services
 from crm.cards.models import CardEvent, CardType, CardUse, MemberCard
 from crm.errors import DomainError
@@ -41,9 +42,6 @@ CARD_LABELS = {
 }
 
 
-def _client_link(view, context, model, name):
-    url = view.get_url("client.details_view", id=model.client_id)
-    return Markup(f'<a href="{escape(url)}">{escape(model.client.name)}</a>')
 
 
 def _card_link(view, context, model, name):
@@ -110,7 +108,7 @@ class MemberCardView(ScopedModelView):
                            "expiry_date", "lost_reported_at", "previous", "created_at")
     column_export_list = column_list
     column_labels = CARD_LABELS
-    column_formatters = {"number": _card_link, "client": _client_link, "status": _status,
+    column_formatters = {"number": _card_link, "client": client_link, "status": _status,
                          "lost_reported_at": lambda v, c, m, p: format_local(m.lost_reported_at),
                          "created_at": lambda v, c, m, p: format_local(m.created_at)}
     column_formatters_export = {"status": _status, "client": lambda v, c, m, p: m.client.name}
@@ -118,6 +116,7 @@ class MemberCardView(ScopedModelView):
     column_sortable_list = ("number", "issue_date", "expiry_date", "status")
     column_default_sort = ("expiry_date", False)
     column_filters = (
+        *customer_filters(MemberCard.client_id),
         FilterEqual(MemberCard.status, _l("Status"),
                     options=lambda: [(k, str(v)) for k, v in rules.STATUSES.items()]),
         FilterEqual(MemberCard.card_type_id, _l("Card type"), options=_type_options),
@@ -234,11 +233,12 @@ class CardUseView(ScopedModelView):
                      "paid": _l("Amount paid"), "accepted": _l("Accepted"),
                      "refusal": _l("Refused because"), "number": _l("Card number"),
                      "holder": _l("Holder presenting")}
-    column_formatters = {"card": _card_link, "client": _client_link,
+    column_formatters = {"card": _card_link, "client": client_link,
                          "used_at": lambda v, c, m, p: format_local(m.used_at)}
     column_default_sort = ("used_at", True)
     column_sortable_list = ("used_at",)
-    column_filters = (FilterEqual(CardUse.accepted, _l("Accepted"),
+    column_filters = (*customer_filters(CardUse.client_id),
+                      FilterEqual(CardUse.accepted, _l("Accepted"),
                                   options=lambda: [("1", _("Yes")), ("0", _("No"))]),)
     form_columns = ("number", "holder", "place", "list_price")
     form_extra_fields = {

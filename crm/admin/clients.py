@@ -17,6 +17,7 @@ from crm import access, printing
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin import intake as intake_admin
 from crm.admin.base import ScopedModelView, select_one
+from crm.admin.formatters import client_link, customer_filters, name_link
 from crm.auth.models import Region, User
 from crm.bounds import id_arg
 from crm.clients import choices as ch
@@ -204,7 +205,7 @@ class ClientView(XlsxExportMixin, ScopedModelView):
                            "satisfaction", "business_scope", "main_products", "created_at")
     column_export_list = column_list
     column_labels = CLIENT_LABELS
-    column_formatters = {**_choice_formatters(CLIENT_CHOICES),
+    column_formatters = {**_choice_formatters(CLIENT_CHOICES), "name": name_link,
                          "created_at": lambda v, c, m, p: format_local(m.created_at)}
     column_formatters_export = _choice_formatters(CLIENT_CHOICES)
     column_searchable_list = ("name", "short_name", "code", "phone", "mobile")
@@ -421,19 +422,13 @@ def _count_of(rows, field: str, values, model, client_id: int) -> int:
         model.client_id == client_id, getattr(model, field).in_(tuple(values))))
 
 
-def _client_link(view, context, model, name):
-    client = model.client
-    url = view.get_url("client.details_view", id=client.id)
-    return Markup(f'<a href="{escape(url)}">{escape(client.name)}</a>')
-
-
 class ArchiveDetailView(ScopedModelView):
     """Rows under a customer's card. Everyone in scope may add (R6)."""
 
     area = "archive_detail"
     roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
-    column_formatters = {"client": _client_link}
+    column_formatters = {"client": client_link}
     form_excluded_columns = ("deleted_at", "deleted_by", "deleted_by_id", "created_at")
     # R6: a change keeps its reason, here as on the card.
     form_extra_fields = {"change_reason": TextAreaField(_l("Reason for the change"),
@@ -460,6 +455,7 @@ class KeyPersonView(ArchiveDetailView):
         "family_notes": _l("Family notes"), "phone": _l("Phone"), "mobile": _l("Mobile"),
     }
     column_searchable_list = ("name", "mobile")
+    column_filters = customer_filters(KeyPerson.client_id)
     column_sortable_list = ("name",)
     form_choices = {"position": ch.KEY_PERSON_ROLE, "gender": ch.GENDER}
     column_formatters = {
@@ -507,6 +503,7 @@ class ContactLogView(ArchiveDetailView):
     column_sortable_list = ("contact_date",)
     column_default_sort = ("contact_date", True)
     column_filters = (
+        *customer_filters(ContactLog.client_id),
         FilterEqual(ContactLog.way, _l("Way of contact"), options=ch.CONTACT_WAY),
         FilterEqual(ContactLog.level, _l("Customer level"), options=ch.LEVEL),
     )
@@ -539,7 +536,7 @@ class ClientStaffView(ScopedModelView):
     column_list = ("client", "user", "role", "created_at")
     column_labels = {"client": _l("Customer"), "user": _l("Member of staff"),
                      "role": _l("Role with the customer"), "created_at": _l("Since")}
-    column_formatters = {"client": _client_link,
+    column_formatters = {"client": client_link,
                          "created_at": lambda v, c, m, p: format_local(m.created_at)}
     form_columns = ("client", "user", "role")
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
@@ -574,7 +571,7 @@ class SituationChangeView(ScopedModelView):
                      "due_on": _l("Due by"), "late": _l("Late"),
                      "owner": _l("Account manager"), "recorded_by": _l("Recorded by")}
     column_formatters = {
-        "client": _client_link,
+        "client": client_link,
         "kinds": lambda v, c, m, p: ", ".join(str(services.SITUATION_KINDS.get(k, k))
                                               for k in m.kinds.split(",")),
     }

@@ -18,7 +18,9 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm import access
 from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView
-from crm.admin.contracts import choice, client_link, prefill_client
+from crm.admin.contracts import choice, prefill_client
+from crm.admin.formatters import client_link, customer_filters
+from crm.admin.listing import ListTotalsMixin
 from crm.auth.models import User
 from crm.bounds import id_list
 from crm.commissions import rules, services
@@ -153,7 +155,8 @@ class InviterView(ScopedModelView):
             db.session, form.client.data.id, form.promoter.data, form.since.data))) and done[0]
 
 
-class SalesRecordView(ScopedModelView):
+class SalesRecordView(ListTotalsMixin, ScopedModelView):
+    total_columns = ("amount", "commission")
     area = "commissions"
     roles = SALES_ROLES | {FINANCE}
     can_delete = False  # a wrong sale is corrected (an adjustment), never removed
@@ -166,7 +169,8 @@ class SalesRecordView(ScopedModelView):
                                 "product_kind": choice(rules.PRODUCT_KINDS)}
     column_sortable_list = ("sold_on",)
     column_default_sort = ("sold_on", True)
-    column_filters = (FilterEqual(SalesRecord.promoter_id, _l("Promoter"),
+    column_filters = (*customer_filters(SalesRecord.client_id),
+                      FilterEqual(SalesRecord.promoter_id, _l("Promoter"),
                                   options=_promoter_options), "sold_on")
     form_columns = ("client", "scheme", "product_kind", "amount", "sold_on", "change_reason")
     form_choices = {"product_kind": rules.PRODUCT_KINDS}
@@ -193,8 +197,10 @@ class SalesRecordView(ScopedModelView):
             form.product_kind.data))
 
 
-class StatementView(ScopedModelView):
+class StatementView(ListTotalsMixin, ScopedModelView):
     """Each promoter's month; a manager confirms a month that is over, and it is frozen."""
+
+    total_columns = ("total",)
 
     area = "commissions"
     roles = frozenset({*MANAGERS, FINANCE})

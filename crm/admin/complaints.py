@@ -18,7 +18,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, SERVICE, can, current_actor
 from crm.admin.base import ScopedModelView, perform
-from crm.admin.contracts import choice, client_link, prefill_client
+from crm.admin.contracts import choice, prefill_client
+from crm.admin.formatters import client_link, customer_filters
 from crm.auth.models import User
 from crm.bounds import id_arg
 from crm.clients.choices import SATISFACTION
@@ -86,7 +87,8 @@ class ComplaintView(ScopedModelView):
                                 "status": choice(STATUSES), "liability": choice(LIABILITY)}
     column_sortable_list = ("received_at", "status")
     column_default_sort = ("received_at", True)
-    column_filters = (FilterEqual(Complaint.status, _l("Status"), options=STATUSES),
+    column_filters = (*customer_filters(Complaint.client_id),
+                      FilterEqual(Complaint.status, _l("Status"), options=STATUSES),
                       FilterEqual(Complaint.category, _l("Category"), options=CATEGORIES))
     form_choices = {"channel": CHANNELS, "category": CATEGORIES, "status": STATUSES,
                     "liability": LIABILITY, "satisfaction": SATISFACTION}

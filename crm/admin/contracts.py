@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm import access
 from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView, perform, select_one
+from crm.admin.formatters import client_link, customer_filters
 from crm.bounds import id_arg
 from crm.clients.models import Client
 from crm.contracts import services
@@ -41,9 +42,6 @@ LABELS = {
 }
 
 
-def client_link(view, context, model, name):
-    url = view.get_url("client.details_view", id=model.client_id)
-    return Markup(f'<a href="{escape(url)}">{escape(model.client.name)}</a>')
 
 
 def choice(options):
@@ -88,7 +86,8 @@ class ContractView(ScopedModelView):
     column_searchable_list = ("number", "title")
     column_sortable_list = ("signed_on", "status", "number")  # each backed by an index
     column_default_sort = ("signed_on", True)
-    column_filters = (FilterEqual(Contract.status, _l("Status"), options=STATUSES),
+    column_filters = (*customer_filters(Contract.client_id),
+                      FilterEqual(Contract.status, _l("Status"), options=STATUSES),
                       FilterEqual(Contract.kind, _l("Kind"), options=KINDS), "signed_on")
     form_columns = ("client", "number", "kind", "title", "signed_on", "starts_on", "ends_on",
                     "amount", "our_signer", "customer_signer", "notes", "original",

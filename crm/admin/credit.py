@@ -6,10 +6,10 @@ reads every customer's credit, the others their own scope)."""
 from dataclasses import dataclass
 from functools import partial
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import IntEqualFilter
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -21,6 +21,8 @@ from crm import access
 from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin import credit_onsite
 from crm.admin.base import RoleView, ScopedModelView, SecureForm
+from crm.admin.formatters import client_link, customer_filters, filter_url
+from crm.admin.listing import ListTotalsMixin
 from crm.bounds import FormBounds, id_arg, id_list
 from crm.credit import onsite, rules
 from crm.credit import services as cs
@@ -57,10 +59,6 @@ CARD_ENTRIES = 20  # the customer card shows the newest entries; the ledger list
 CLIENT_FILTER = IntEqualFilter(LedgerEntry.client_id, _l("Customer"))
 
 
-def _client_link(view, context, model, name):
-    client = model.client
-    url = view.get_url("client.details_view", id=client.id)
-    return Markup(f'<a href="{escape(url)}">{escape(client.name)}</a>')
 
 
 def _choice(options):
@@ -81,6 +79,29 @@ def _utilisation(view, context, model, name):
     return _percent(rules.utilisation(owed, model.credit_limit))
 
 
+def _level_options():
+    if not has_request_context():  # Flask-Admin asks once at start-up; the base asks per request
+        return []
+    return [(str(t), f"{t}%") for t in cs.thresholds()] + [(cs.OVER_LIMIT, _("Over the limit"))]
+
+
+class UtilisationFilter(BaseSQLAFilter):
+    """Customers whose credit use reaches a threshold (80, 90 …) or the limit, as the credit
+    check counts them: the list the check's result links to."""
+
+    def __init__(self):
+        super().__init__(CreditProfile.client_id, _l("Credit use"), options=_level_options)
+
+    def validate(self, value) -> bool:
+        return cs.customers_over(value) is not None
+
+    def apply(self, query, value, alias=None):
+        return query.filter(CreditProfile.client_id.in_(cs.customers_over(value)))
+
+    def operation(self):
+        return _l("at least")
+
+
 class CreditProfileView(ScopedModelView):
     area = "credit"
     roles = CREDIT_READERS
@@ -97,10 +118,11 @@ class CreditProfileView(ScopedModelView):
         "payment_method": _l("Payment method"), "direct_export": _l("Direct export"),
         "collateral": _l("Collateral registration"), "updated_at": _l("Updated at"),
     }
-    column_formatters = {"client": _client_link, "outstanding": _outstanding,
+    column_formatters = {"client": client_link, "outstanding": _outstanding,
                          "utilisation": _utilisation,
                          "updated_at": lambda v, c, m, p: format_local(m.updated_at)}
     column_searchable_list = ("grade",)
+    column_filters = (*customer_filters(CreditProfile.client_id), UtilisationFilter())
     column_sortable_list = ("grade", "credit_limit", "updated_at")
 
     @property
@@ -132,15 +154,31 @@ class CreditProfileView(ScopedModelView):
         flash(_check_message(result), "success")
 
 
-def _check_message(result: dict) -> str:
-    return _("Checked: %(n)s owing; %(o80)s over 80%%, %(o90)s over 90%%, %(over)s over the "
-             "limit, %(late)s with overdue debts.", n=result.get("customers", 0),
-             o80=result.get("over_80", 0), o90=result.get("over_90", 0),
-             over=result.get("over_limit", 0), late=result.get("overdue_customers", 0))
+def _check_message(result: dict) -> Markup:
+    """The check's result, each count of customers over 80%, 90% and the limit a link to the
+    credit profiles filtered to those customers."""
+    def count(key, level):
+        n = result.get(key, 0)
+        url = filter_url("credit_profile", UtilisationFilter, level)
+        return Markup(f'<a class="crm-over-{escape(level)}" href="{escape(url)}">{n}</a>') \
+            if n and url else n
+
+    return Markup(_("Checked: %(n)s owing; %(o80)s over 80%%, %(o90)s over 90%%, %(over)s "
+                    "over the limit, %(late)s with overdue debts.",
+                    n=result.get("customers", 0), o80=count("over_80", "80"),
+                    o90=count("over_90", "90"), over=count("over_limit", cs.OVER_LIMIT),
+                    late=result.get("overdue_customers", 0)))
 
 
-class LedgerView(ScopedModelView):
-    """Charges and payments are added through the services; nothing here edits or deletes."""
+class LedgerView(ListTotalsMixin, ScopedModelView):
+    """Charges and payments are added through the services; nothing here edits or deletes.
+    Under the list: the amounts of the rows found, summed per kind of entry."""
+
+    total_columns = ("amount",)
+    total_group = "kind"
+
+    def total_label(self, group) -> str:
+        return str(dict(ENTRY_KINDS).get(group, group))
 
     area = "credit"
     roles = CREDIT_READERS
@@ -154,12 +192,12 @@ class LedgerView(ScopedModelView):
         "override_reason": _l("Limit override reason"), "recorded_by": _l("Recorded by"),
         "reverses_id": _l("Reverses entry"), "recorded_at": _l("Recorded at"),
     }
-    column_formatters = {"client": _client_link, "kind": _choice(ENTRY_KINDS),
+    column_formatters = {"client": client_link, "kind": _choice(ENTRY_KINDS),
                          "source": _choice(CHARGE_SOURCES)}
     column_sortable_list = ("entry_date", "amount")
     column_default_sort = [("entry_date", True), ("id", True)]
     column_searchable_list = ("reference",)
-    column_filters = (CLIENT_FILTER,)
+    column_filters = (CLIENT_FILTER, *customer_filters(LedgerEntry.client_id))
     form_columns = ("client", "kind", "source", "entry_date", "amount", "reference", "note",
                     "reverses", "override_reason")
     form_choices = {"kind": ENTRY_KINDS, "source": CHARGE_SOURCES}
@@ -225,7 +263,7 @@ class RepaymentPlanView(ScopedModelView):
     column_labels = {"client": _l("Customer"), "kind": _l("Kind"), "signed_on": _l("Signed on"),
                      "amount": _l("Amount"), "schedule": _l("Instalments"),
                      "created_at": _l("Recorded at")}
-    column_formatters = {"client": _client_link, "kind": _choice(PLAN_KINDS),
+    column_formatters = {"client": client_link, "kind": _choice(PLAN_KINDS),
                          "created_at": lambda v, c, m, p: format_local(m.created_at)}
     form_columns = ("client", "kind", "signed_on", "amount", "schedule")
     form_choices = {"kind": PLAN_KINDS}
@@ -304,7 +342,7 @@ class CreditReviewView(ScopedModelView):
         "gm_opinion": _l("General manager's decision"), "gm_by": _l("General manager"),
         "gm_at": _l("Decided at"),
     }
-    column_formatters = {"client": _client_link, "status": _choice(REVIEW_STATUS),
+    column_formatters = {"client": client_link, "status": _choice(REVIEW_STATUS),
                          "origin": _choice([("proposal", _l("Proposal")),
                                             ("reevaluation", _l("Quarterly re-evaluation")),
                                             (onsite.CUSTOMER_REQUEST,
@@ -365,16 +403,17 @@ class AgingReportView(RoleView):
         if group not in ("client", "owner", "region"):
             abort(404)
         rows = cs.aging_report(db.session, group)
+        totals = cs.aging_totals(db.session)
+        buckets = (*rules.AGING_BUCKETS, "total")
         if request.args.get("format") == "csv":
             if not can(current_actor(), "export", area="credit"):
                 abort(403)
-            header = [str(AGING_ROWS[group]), *[str(BUCKET_LABELS[k]) for k in
-                                         (*rules.AGING_BUCKETS, "total")]]
-            return csv_response(header, ([r["label"], *[r[k] for k in
-                                                        (*rules.AGING_BUCKETS, "total")]]
-                                         for r in rows), f"aging-{group}.csv")
+            header = [str(AGING_ROWS[group]), *[str(BUCKET_LABELS[k]) for k in buckets]]
+            lines = [[r["label"], *[r[k] for k in buckets]] for r in rows]
+            lines.append([_("Total"), *[totals[k] for k in buckets]])
+            return csv_response(header, lines, f"aging-{group}.csv")
         return self.render("admin/crm/credit_aging.html", rows=rows, group=group,
-                           buckets=(*rules.AGING_BUCKETS, "total"), labels=BUCKET_LABELS,
+                           buckets=buckets, labels=BUCKET_LABELS, totals=totals,
                            row_label=AGING_ROWS[group])
 
 

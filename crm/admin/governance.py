@@ -8,7 +8,7 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Length, Optional
@@ -17,6 +17,7 @@ from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView, perform, select_one
 from crm.admin.clients import entity_label
+from crm.admin.formatters import customer_anchor
 from crm.bounds import id_arg
 from crm.clients.models import Client
 from crm.extensions import db
@@ -71,8 +72,7 @@ def _client(v, c, m, p):
     row = select_one(Client, m.client_id) if m.client_id else None
     if row is None:
         return f"#{m.client_id}" if m.client_id else ""
-    url = v.get_url("client.details_view", id=row.id)
-    return Markup(f'<a href="{escape(url)}">{escape(row.name)}</a>')
+    return customer_anchor(v, row.id, row.name)
 
 
 def _diff(v, c, m, p):

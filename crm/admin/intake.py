@@ -7,13 +7,13 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import SelectField
 
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, current_actor
 from crm.admin.base import RoleView, ScopedModelView, select_one
+from crm.admin.formatters import client_link
 from crm.auth.models import User
 from crm.bounds import id_arg, id_list
 from crm.clients.models import Client
@@ -55,11 +55,6 @@ def show_existing_card(view):
     return None
 
 
-def _client_link(view, context, model, name):
-    if model.client_id is None:
-        return ""
-    url = view.get_url("client.details_view", id=model.client_id)
-    return Markup(f'<a href="{escape(url)}">{escape(model.client.name)}</a>')
 
 
 # --- first contacts awaiting registration (R12) --------------------------------------------
@@ -80,7 +75,7 @@ class FirstContactView(ScopedModelView):
     }
     column_formatters = {
         "deadline": lambda v, c, m, p: services.deadline_of(m),
-        "client": _client_link,
+        "client": client_link,
     }
     column_searchable_list = ("name", "phone", "mobile")
     column_default_sort = ("contact_date", True)
@@ -186,7 +181,7 @@ class InvitationClaimView(XlsxExportMixin, ScopedModelView):
         "late": _l("After the cut-off"), "notes": _l("Notes"),
     }
     column_formatters = {
-        "client": _client_link,
+        "client": client_link,
         "division": lambda v, c, m, p: services.divisions().get(m.division, m.division),
         "status": lambda v, c, m, p: STATUS_LABELS.get(m.status, m.status),
         "claimed_at": lambda v, c, m, p: format_local(m.claimed_at),

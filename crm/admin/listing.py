@@ -17,6 +17,9 @@ The role scope is added by crm.access in the query layer to the count, the id qu
 row query alike.
 """
 
+from decimal import Decimal
+
+from flask import request
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -128,3 +131,50 @@ class BoundedListMixin:
             first = next(iter(self._get_default_order()), None)
             sort_desc = bool(first and first[2])
         return query.order_by(pk.desc() if sort_desc else pk), joins
+
+
+class ListTotalsMixin:
+    """A totals row under a list (issue 14 point 5): the columns of `total_columns` summed over
+    every row the list's search and filters select — all pages, not the page shown — in one
+    aggregate statement (the scope narrows it as it narrows the list). With `total_group` the
+    sums are given per value of that column (the ledger: per kind of entry)."""
+
+    total_columns: tuple = ()
+    total_group: str | None = None
+
+    def filtered_query(self):
+        """The list's query with the request's search and filters, as get_list builds it."""
+        query, joins = self.get_query(), {}
+        search = request.args.get("search", type=str)
+        if self._search_supported and search:
+            query, _c, joins, _cj = self._apply_search(query, None, joins, {}, search)
+        filters = self._get_list_filter_args()
+        if filters and self._filters:
+            query, _c, joins, _cj = self._apply_filters(query, None, joins, {}, filters)
+        return query
+
+    def list_totals(self) -> list[tuple]:
+        """[(group value or None, {column: sum})] over the filtered rows."""
+        sums = [func.coalesce(func.sum(getattr(self.model, c)), 0) for c in self.total_columns]
+        query = self.filtered_query().order_by(None)
+        if self.total_group:
+            group = getattr(self.model, self.total_group)
+            rows = query.with_entities(group, *sums).group_by(group).order_by(group).all()
+            return [(row[0], dict(zip(self.total_columns, row[1:], strict=True)))
+                    for row in rows]
+        row = query.with_entities(*sums).one()
+        return [(None, dict(zip(self.total_columns, row, strict=True)))]
+
+    def render(self, template, **kwargs):
+        if template == self.list_template and self.total_columns:
+            kwargs["list_totals"] = [
+                (self.total_label(group), [(self.get_column_name(c), self.total_value(v))
+                                           for c, v in sums.items()])
+                for group, sums in self.list_totals()]
+        return super().render(template, **kwargs)
+
+    def total_label(self, group) -> str:
+        return "" if group is None else str(group)
+
+    def total_value(self, value) -> str:
+        return f"{Decimal(value or 0).quantize(Decimal('0.01')):,}"

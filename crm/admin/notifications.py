@@ -1,6 +1,6 @@
 """My notifications (我的通知): each user sees only their own inbox (crm.access 'recipient')."""
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext as _
@@ -18,14 +18,16 @@ from crm.crypto import encrypt
 from crm.extensions import db
 from crm.notifications import delivery
 from crm.notifications import services as notices
-from crm.notifications.models import NoticeRobot
+from crm.notifications.models import NoticeRobot, Notification
 from crm.notifications.services import mark_read
 from crm.timeutil import format_local
+from crm.urls import target_path
 
 
 def _title(view, context, model, name):
-    text = escape(model.title)
-    return Markup(f'<a href="{escape(model.link)}">{text}</a>') if model.link else text
+    """The subject, linked through "open" (marks the notice read, then goes to its target)."""
+    return Markup(f'<a href="{escape(view.get_url(".open", id=model.id))}">'
+                  f'{escape(model.title)}</a>')
 
 
 class InboxView(ScopedModelView):
@@ -41,6 +43,18 @@ class InboxView(ScopedModelView):
         "created_at": lambda v, c, m, p: format_local(m.created_at),
         "read_at": lambda v, c, m, p: format_local(m.read_at),
     }
+
+    @expose("/open/<int:id>")
+    def open(self, id):
+        """Open a notice: mark it read (the bell counts one fewer), then go where it leads
+        (the inbox when it leads nowhere). Another user's notice is not found (scope)."""
+        note = select_one(Notification, id)
+        if note is None or note.recipient_id != current_actor().id:
+            abort(404)
+        mark_read(db.session, current_actor(), [note.id])
+        db.session.commit()
+        target = target_path(note.link_endpoint, note.link_id, note.link)
+        return redirect(target or url_for(".index_view"))
 
     @action("mark_read", _l("Mark as read"))
     def action_mark_read(self, ids):

@@ -18,7 +18,8 @@ from wtforms.validators import Length, Optional
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView, perform
-from crm.admin.contracts import choice, client_link
+from crm.admin.contracts import choice
+from crm.admin.formatters import client_link
 from crm.clients.models import Client
 from crm.extensions import db
 from crm.records import services

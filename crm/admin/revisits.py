@@ -3,13 +3,13 @@
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from markupsafe import Markup, escape
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER
 from crm.admin.base import ScopedModelView
+from crm.admin.formatters import client_link
 from crm.clients import choices as ch
 from crm.excel.export import XlsxExportMixin
 from crm.extensions import db
@@ -20,9 +20,6 @@ from crm.timeutil import local_today
 STATUS = [("open", lazy_pgettext("revisit status", "Open")), ("done", _l("Done"))]
 
 
-def _client_link(view, context, model, name):
-    url = view.get_url("client.details_view", id=model.client_id)
-    return Markup(f'<a href="{escape(url)}">{escape(model.client.name)}</a>')
 
 
 class RevisitView(XlsxExportMixin, ScopedModelView):
@@ -39,7 +36,7 @@ class RevisitView(XlsxExportMixin, ScopedModelView):
         "notes": _l("Record"),
     }
     column_formatters = {
-        "client": _client_link,
+        "client": client_link,
         "status": lambda v, c, m, p: ch.label(STATUS, m.status),
         "way": lambda v, c, m, p: ch.label(ch.CONTACT_WAY, m.way) if m.way else "",
         "satisfaction": lambda v, c, m, p: ch.label(ch.SATISFACTION, m.satisfaction)

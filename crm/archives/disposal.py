@@ -158,14 +158,14 @@ def propose_disposal(session, today=None, periodic: bool = False) -> DisposalLis
 def _tell_sales_managers(session, disposal, count: int) -> None:
     from crm import access
     from crm.auth.models import User
-    from crm.notifications.services import notify
+    from crm.notifications.services import Target, notify
 
     managers = session.scalars(select(User).where(User.role == access.SALES_MANAGER,
                                                   User.active.is_(True))).all()
     notify(session, managers, f"disposal:{disposal.id}", "disposal",
            _("Disposal list #%(id)s awaits your approval", id=disposal.id),
            _("%(count)s documents whose retention has ended.", count=count),
-           link=f"/admin/disposal/details/?id={disposal.id}")
+           target=Target("disposal.details_view", disposal.id))
 
 
 def _open(session, list_id: int, status: str) -> DisposalList:

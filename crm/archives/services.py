@@ -28,7 +28,7 @@ from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
 from crm.governance import audit
 from crm.governance.services import add_record, change_record
-from crm.notifications.services import notify
+from crm.notifications.services import Target, notify
 from crm.settings import get_setting
 from crm.timeutil import utcnow
 from crm.uploads import check_document
@@ -487,7 +487,7 @@ def _flag(session, doc, kind: str, key: str, detail: str) -> int:
     title = _("Archive integrity: %(kind)s — %(number)s", kind=rules.FLAG_KINDS[kind],
               number=doc.archive_no or doc.title)
     notify(session, archivists, f"archive-flag:{key}", "archive_flag", title, detail or "",
-           client_id=doc.client_id, link=f"/admin/archive_document/details/?id={doc.id}")
+           client_id=doc.client_id, target=Target("archive_document.details_view", doc.id))
     return 1
 
 

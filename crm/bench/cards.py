@@ -19,7 +19,7 @@ from crm.bench import bench, report, timed
 from crm.cards import rules, services
 from crm.cards.models import MemberCard
 from crm.extensions import db
-from crm.notifications.services import notify
+from crm.notifications.services import Target, notify
 from crm.timeutil import local_today
 
 
@@ -57,7 +57,7 @@ def naive_daily(session, today, share: float, rng: random.Random) -> dict:
                 session, [owner] if owner else [], key, "card_expiry",
                 f"Member card expires within {days} days",
                 f"Card {card.number}, {holder.name}, expiry date {card.expiry_date}",
-                client_id=holder.id, link=f"/admin/card/details/?id={card.id}",
+                client_id=holder.id, target=Target("card.details_view", card.id),
                 addresses=[holder.email] if holder.email else [])
     session.flush()
     return {"reminded": reminded, "expired": expired, "visited": visited}

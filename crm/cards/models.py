@@ -122,4 +122,4 @@ class CardUse(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     card: Mapped[MemberCard] = relationship()
-    client: Mapped[Client] = relationship()  # the uses list shows the holder
+    client: Mapped[Client] = relationship(lazy="joined")  # the holder (the list's name link)

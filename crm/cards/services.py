@@ -24,7 +24,7 @@ from crm.clients import identifiers as ids
 from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
 from crm.notifications.models import Notification, OutboxMail, RobotItem
-from crm.notifications.services import notify, robots_by_kind, wants_mail
+from crm.notifications.services import Target, notify, robots_by_kind, wants_mail
 from crm.sequences import next_value
 from crm.settings import get_setting
 from crm.timeutil import local_today, utcnow
@@ -329,7 +329,7 @@ def record_use(session, number: str, presented_holder: str, place: str, list_pri
                _("Attempted use of blocked card %(number)s", number=card.number),
                _("At %(place)s, holder %(holder)s: %(why)s", place=use.place,
                  holder=card.client.name, why=use.refusal),
-               client_id=card.client_id, link=f"/admin/card/details/?id={card.id}")
+               client_id=card.client_id, target=Target("card.details_view", card.id))
     return use
 
 
@@ -365,34 +365,35 @@ def _notify_cards(session, where, key, kind: str, title: str, body_lead: str) ->
             + cast(MemberCard.expiry_date, String))
     live = (*where, Client.deleted_at.is_(None))
     base = select().select_from(MemberCard).join(Client, Client.id == MemberCard.client_id)
-    link = literal("/admin/card/details/?id=") + cast(MemberCard.id, String)
+    target = (literal("card.details_view"), MemberCard.id)  # where the notice leads
     inbox = base.add_columns(
-        Client.owner_id, key, literal(kind), literal(title), body, link, Client.id,
+        Client.owner_id, key, literal(kind), literal(title), body, *target, Client.id,
         literal(now),
     ).where(*live, Client.owner_id.is_not(None), _not_sent(INBOX, INBOX.c.recipient_id,
                                                            Client.owner_id, key))
     created = _insert_select_ignore(
         session, Notification,
-        ["recipient_id", "event_key", "kind", "title", "body", "link", "client_id",
-         "created_at"], inbox, ["recipient_id", "event_key"])
+        ["recipient_id", "event_key", "kind", "title", "body", "link_endpoint", "link_id",
+         "client_id", "created_at"], inbox, ["recipient_id", "event_key"])
     mail_cols = ["event_key", "to_address", "subject", "body", "status", "attempts",
-                 "created_at", "kind", "link"]
+                 "created_at", "kind", "link_endpoint", "link_id"]
     to_manager = base.add_columns(key, User.email, literal(title), body, literal("pending"),
-                                  literal(0), literal(now), literal(kind), link) \
+                                  literal(0), literal(now), literal(kind), *target) \
         .join(User, User.id == Client.owner_id).where(
             *live, User.email.is_not(None), wants_mail(User.id, kind),
             _not_sent(MAIL, MAIL.c.to_address, User.email, key))
     to_holder = base.add_columns(key, Client.email, literal(title), body, literal("pending"),
-                                 literal(0), literal(now), literal(kind), link).where(
+                                 literal(0), literal(now), literal(kind), *target).where(
         *live, Client.email.is_not(None), _not_sent(MAIL, MAIL.c.to_address, Client.email, key))
     for query in (to_manager, to_holder):
         _insert_select_ignore(session, OutboxMail, mail_cols, query, ["event_key", "to_address"])
     for robot_id in robots_by_kind(session).get(kind, ()):  # the groups that take this kind
         items = base.add_columns(literal(robot_id), key, literal(kind), literal(title[:200]),
-                                 link, Client.id, literal(now)).where(
+                                 *target, Client.id, literal(now)).where(
             *live, _not_sent(ROBOT, ROBOT.c.robot_id, robot_id, key))
         _insert_select_ignore(session, RobotItem, ["robot_id", "event_key", "kind", "title",
-                                                   "link", "client_id", "created_at"],
+                                                   "link_endpoint", "link_id", "client_id",
+                                                   "created_at"],
                               items, ["robot_id", "event_key"])
     return created
 

@@ -24,7 +24,7 @@ from crm.errors import DomainError, NotAllowed
 from crm.governance.audit import audit_reason
 from crm.governance.changes import column_changes
 from crm.governance.services import add_record, change_record, soft_delete
-from crm.notifications.services import Event, notify_many
+from crm.notifications.services import Event, Target, notify_many
 from crm.sequences import next_value
 from crm.settings import get_setting
 from crm.timeutil import local_today
@@ -492,7 +492,7 @@ def check_contact_staff(session, today: date | None = None) -> dict:
                     str(_l("%(code)s %(name)s: %(n)d staff in contact; an important customer "
                            "has at least two (R12).", code=c.code or "", name=c.name,
                            n=staff[c.id])),
-                    client_id=c.id, link=f"/admin/client/details/?id={c.id}")
+                    client_id=c.id, target=Target("client.details_view", c.id))
               for c in clients]
     notify_many(session, events)
     return {"listed": len(clients)}

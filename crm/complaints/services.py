@@ -32,7 +32,7 @@ from crm.complaints.models import (
 from crm.errors import DomainError, NotAllowed
 from crm.governance.audit import audit_reason
 from crm.governance.services import add_record, change_record
-from crm.notifications.services import notify
+from crm.notifications.services import Target, notify
 from crm.timeutil import local_today, utcnow
 
 MOVES = {OPEN: {OPEN, HANDLING, SOLVED}, HANDLING: {HANDLING, SOLVED}, SOLVED: {SOLVED}}
@@ -132,7 +132,8 @@ def hand_over(session, complaint: Complaint, to_user: User, note: str) -> Compla
     with audit_reason(session, note.strip()):
         session.flush()
     notify(session, [to_user], f"complaint:{complaint.id}:handover:{row.id}", "complaint",
-           _("A complaint was handed over to you"), note.strip(), client_id=complaint.client_id)
+           _("A complaint was handed over to you"), note.strip(), client_id=complaint.client_id,
+           target=Target("complaint.details_view", complaint.id))
     return row
 
 

@@ -54,7 +54,7 @@ from crm.credit.models import (
     RepaymentPlan,
 )
 from crm.errors import DomainError, NotAllowed
-from crm.notifications.services import Event, notify_many
+from crm.notifications.services import Event, Target, notify_many
 from crm.settings import get_setting
 from crm.timeutil import local_today, utcnow
 
@@ -367,10 +367,40 @@ def aging_report(session, group: str = "client", today: date | None = None) -> l
     return out
 
 
+def aging_totals(session, today: date | None = None) -> dict:
+    """The totals row of the aging report: every bucket summed over the reader's customers in
+    one statement (the same rows the report groups; the scope narrows it alike)."""
+    today = today or local_today()
+    row = session.execute(
+        select(*_aging_columns(today)).select_from(OpenItem)
+        .join(Client, Client.id == OpenItem.client_id).where(OpenItem.kind == CHARGE)
+    ).one()._mapping
+    return {k: rules.money(row[k] or 0) for k in (*rules.AGING_BUCKETS, "total")}
+
+
 # --- thresholds ------------------------------------------------------------------------------
 def _above(t: int):
     return and_(BAL.c.outstanding > 0,
                 BAL.c.outstanding * 100 >= t * func.coalesce(BAL.c.credit_limit, 0))
+
+
+OVER_LIMIT = "over"  # the check's "over the limit" (owes more than the limit)
+
+
+def customers_over(level):
+    """SELECT of the ids of the customers the credit check counts at `level`: a threshold in
+    per cent (80 → owes at least 80% of the limit) or OVER_LIMIT (owes more than the limit),
+    from the balances table, as `check_summary` counts them. None for an unknown level (or a
+    percentage no one owes: over 10000%)."""
+    owing = BAL.c.outstanding != 0
+    if level == OVER_LIMIT:
+        return select(BAL.c.client_id).where(
+            owing, BAL.c.outstanding > func.coalesce(BAL.c.credit_limit, 0))
+    try:
+        t = int(level)
+    except (TypeError, ValueError):
+        return None
+    return select(BAL.c.client_id).where(owing, _above(t)) if 0 < t <= 10000 else None
 
 
 def _within(col, client_ids=None, id_range=None):
@@ -458,10 +488,10 @@ def _notify_crossings(session, crossed) -> None:
         title = _("Credit use of %(name)s passed %(t)s%%", name=client.name, t=t)
         body = _("%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
                  name=client.name, code=client.code or "", t=t)
-        link = (f"/admin/credit_profile/details/?id={client.profile_id}"
-                if client.profile_id else None)
+        target = (Target("credit_profile.details_view", client.profile_id)
+                  if client.profile_id else Target("client.details_view", cid))
         events.append(Event(recipients, f"credit:{t}:client:{cid}:crossing:{n}",
-                            f"credit_{t}", title, body, cid, link, addresses))
+                            f"credit_{t}", title, body, cid, target, addresses))
     notify_many(session, events)
 
 

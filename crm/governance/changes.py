@@ -146,13 +146,13 @@ def hold_for_approval(session, row, reason: str | None) -> ChangeRequest | None:
 
 def _tell_approvers(session, request) -> None:
     from crm.auth.models import User
-    from crm.notifications.services import notify
+    from crm.notifications.services import Target, notify
 
     approvers = session.scalars(select(User).where(User.role.in_(APPROVERS),
                                                    User.active.is_(True))).all()
     notify(session, approvers, f"change_request:{request.id}", "change_request",
            str(_l("A change awaits your approval")), request.reason,
-           client_id=request.client_id, link=f"/admin/change_request/details/?id={request.id}")
+           client_id=request.client_id, target=Target("change_request.details_view", request.id))
 
 
 def _load_request(session, request_id: int) -> ChangeRequest:
@@ -221,13 +221,13 @@ def _decide(request, status, comment) -> None:
 
 
 def _tell_author(session, request) -> None:
-    from crm.notifications.services import notify
+    from crm.notifications.services import Target, notify
 
     title = (_l("Your change was approved") if request.status == APPROVED
              else _l("Your change was rejected"))
     notify(session, [request.author], f"change_request:{request.id}:{request.status}",
            "change_request", str(title), request.comment or "", client_id=request.client_id,
-           link=f"/admin/change_request/details/?id={request.id}")
+           target=Target("change_request.details_view", request.id))
 
 
 def pending_for(session, client_id: int) -> list[ChangeRequest]:

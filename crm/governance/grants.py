@@ -57,13 +57,13 @@ def request_grant(session, client_code: str, reason: str) -> ViewGrant:
     session.add(grant)
     session.flush()
     from crm.auth.models import User
-    from crm.notifications.services import notify
+    from crm.notifications.services import Target, notify
 
     approvers = session.scalars(select(User).where(User.role.in_(APPROVERS),
                                                    User.active.is_(True))).all()
     notify(session, approvers, f"view_grant:{grant.id}", "view_grant",
            str(_l("A request to read a customer's archive awaits you")), reason,
-           link="/admin/view_grant/")
+           target=Target("view_grant.details_view", grant.id))
     return grant
 
 

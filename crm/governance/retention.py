@@ -107,13 +107,14 @@ def _hide(session, request, rows) -> None:
 
 def _tell_approvers(session, request) -> None:
     from crm.auth.models import User
-    from crm.notifications.services import notify
+    from crm.notifications.services import Target, notify
 
     approvers = session.scalars(select(User).where(User.role == access.SALES_MANAGER,
                                                    User.active.is_(True))).all()
     notify(session, approvers, f"deletion_request:{request.id}", "deletion_request",
            str(_l("A deletion awaits your approval")), f"{request.label}: {request.reason}",
-           client_id=request.client_id, link="/admin/deletion_request/")
+           client_id=request.client_id,
+           target=Target("deletion_request.details_view", request.id))
 
 
 def _decide(request, status, comment) -> None:

@@ -14,7 +14,7 @@ from crm.governance.services import change_record
 from crm.intake import rules
 from crm.intake.duplicates import existing_matches, match_keys
 from crm.intake.models import FirstContact, InvitationClaim
-from crm.notifications.services import notify
+from crm.notifications.services import Target, notify
 from crm.settings import get_setting
 from crm.timeutil import local_today, to_local, utcnow
 from crm.workdays import company_calendar
@@ -113,13 +113,15 @@ def check_registrations(session, today: date | None = None) -> dict:
                 f"intake:late:{contact.id}", "registration_late",
                 str(_l("Customer not registered in time: %(name)s", name=contact.name)),
                 str(_l("First contact %(first)s by %(owner)s; the card was due by %(due)s.",
-                       first=contact.contact_date, owner=contact.owner, due=deadline)))
+                       first=contact.contact_date, owner=contact.owner, due=deadline)),
+                target=Target("first_contact.details_view", contact.id))
         elif today >= rules.reminder_day(deadline, calendar):
             reminded += notify(
                 session, [contact.owner], f"intake:remind:{contact.id}", "registration_due",
                 str(_l("Register the customer %(name)s by %(due)s", name=contact.name,
                        due=deadline)),
-                str(_l("Costs for an unregistered customer are not reimbursed.")))
+                str(_l("Costs for an unregistered customer are not reimbursed.")),
+                target=Target("first_contact.details_view", contact.id))
     return {"linked": linked, "reminded": reminded, "alerted": alerted}
 
 
@@ -163,7 +165,7 @@ def assign_client(session, client: Client, owner: User) -> Client:
     change_record(session, client, str(_l("Assigned by %(who)s", who=actor)))
     notify(session, [owner], f"intake:assigned:{client.id}:{owner.id}", "client_assigned",
            str(_l("A customer was assigned to you: %(name)s", name=client.name)),
-           client_id=client.id)
+           client_id=client.id, target=Target("client.details_view", client.id))
     return client
 
 
@@ -200,7 +202,8 @@ def hand_over(session, leaving: User, successor: User, deactivate: bool = True) 
     notify(session, [successor, *regional_managers(session, successor.region_id)],
            f"intake:handover:{leaving.id}:{successor.id}:{len(clients)}", "handover",
            str(_l("%(n)d customers of %(old)s are now yours; tell each of them",
-                  n=len(clients), old=leaving)), lines)
+                  n=len(clients), old=leaving)), lines,
+           target=Target("client.index_view"))
     return clients
 
 

@@ -70,6 +70,7 @@ from crm.notifications.models import (
 )
 from crm.notifications.services import DIGEST, kind_label
 from crm.timeutil import utcnow
+from crm.urls import target_path
 
 logger = logging.getLogger(__name__)
 
@@ -84,21 +85,33 @@ ITEMS_PER_SWEEP = 3000  # per robot; more wait for the next sweep
 UNKNOWN_NOTE = "worker stopped while sending: delivered or not is unknown — check, then retry"
 
 # Where a burst's items of one kind can be read in the CRM (the inbox otherwise).
-KIND_LISTS = {"credit_": "/admin/credit_profile/", "archive_flag": "/admin/archive_flag/",
-              "card_": "/admin/card/", "change_request": "/admin/change_request/",
-              "deletion_request": "/admin/deletion_request/", "view_grant": "/admin/view_grant/"}
+KIND_LISTS = {"credit_": "credit_profile.index_view", "archive_flag": "archive_flag.index_view",
+              "card_": "card.index_view", "change_request": "change_request.index_view",
+              "deletion_request": "deletion_request.index_view",
+              "view_grant": "view_grant.index_view"}
+INBOX_ENDPOINT = "inbox.index_view"
 
 
 class DeliveryError(Exception):
     """The far end answered and refused the message."""
 
 
-def absolute(link: str | None) -> str | None:
-    if not link:
-        return None
-    if re.match(r"https?://", link):
+def absolute(link: str | None = None, endpoint: str | None = None,
+             record_id: int | None = None) -> str | None:
+    """The absolute URL (BASE_URL) of a notice's target: its endpoint and record id, or the
+    path stored by rows written before targets (`link`)."""
+    if not endpoint and link and re.match(r"https?://", link):
         return link
-    return current_app.config["BASE_URL"].rstrip("/") + "/" + link.lstrip("/")
+    path = target_path(endpoint, record_id, link)
+    if not path:
+        return None
+    return current_app.config["BASE_URL"].rstrip("/") + "/" + path.lstrip("/")
+
+
+def absolute_for(row) -> str | None:
+    """`absolute` of a notice, mail or robot item row."""
+    return absolute(getattr(row, "link", None), getattr(row, "link_endpoint", None),
+                    getattr(row, "link_id", None))
 
 
 # --- the outbox machinery, the same for every channel -----------------------------------------
@@ -250,10 +263,10 @@ def build_mail(mail: OutboxMail) -> EmailMessage:
     link to the record."""
     cfg = current_app.config
     with force_locale(cfg.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")):
-        url = absolute(mail.link)
+        url = absolute_for(mail)
         footer = _("Sent by the customer archive system. Choose mail, inbox only or a daily "
                    "digest in your notice settings: %(url)s",
-                   url=absolute("/admin/notice_preferences/"))
+                   url=absolute(endpoint="notice_preferences.index"))
         text = mail.body or ""
         if url:
             text += ("\n\n" if text else "") + _("Open the record: %(url)s", url=url)
@@ -339,7 +352,7 @@ def _kind_list(kind: str) -> str:
     for prefix, path in KIND_LISTS.items():
         if kind.startswith(prefix):
             return path
-    return "/admin/inbox/"
+    return INBOX_ENDPOINT
 
 
 def _lines(items) -> list[tuple[str, str, list[int]]]:
@@ -354,13 +367,13 @@ def _lines(items) -> list[tuple[str, str, list[int]]]:
         if detailed:
             header = f"**{kind_label(kind)}**"
             for it in members:
-                url = absolute(it.link)
+                url = absolute_for(it)
                 text = f"- [{_md(it.title)}]({url})" if url else f"- {_md(it.title)}"
                 out.append((header, text, [it.id]))
             continue
         open_list = _("open the list")
         header = (f"**{kind_label(kind)}**（{len(members)}）"
-                  f"[{open_list}]({absolute(_kind_list(kind))})")
+                  f"[{open_list}]({absolute(endpoint=_kind_list(kind))})")
         chunk, ids = [], []
         for it in members:
             chunk.append(_md(it.label or it.title))
@@ -415,6 +428,7 @@ def make_robot_messages(session) -> int:
     for robot_id in robot_ids:
         rows = session.execute(
             select(RobotItem.id, RobotItem.kind, RobotItem.title, RobotItem.link,
+                   RobotItem.link_endpoint, RobotItem.link_id,
                    Client.name.label("label"))
             .outerjoin(Client, Client.id == RobotItem.client_id)
             .where(RobotItem.robot_id == robot_id, RobotItem.message_id.is_(None))
@@ -530,11 +544,11 @@ def send_digests(session, now: datetime | None = None) -> int:
                 lines.append(f"· {n.title}")
                 if n.body:
                     lines.append(f"  {n.body}")
-                if n.link:
-                    lines.append(f"  {absolute(n.link)}")
+                if url := absolute_for(n):
+                    lines.append(f"  {url}")
         queued += _insert_ignore(session, OutboxMail, [{
             "event_key": key, "to_address": user.email, "subject": subject[:200],
             "body": "\n".join(lines), "status": PENDING, "attempts": 0, "created_at": utcnow(),
-            "kind": "digest", "link": "/admin/inbox/"}], ["event_key", "to_address"])
+            "kind": "digest", "link_endpoint": INBOX_ENDPOINT}], ["event_key", "to_address"])
     session.commit()
     return queued

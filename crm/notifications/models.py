@@ -24,7 +24,11 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(String(50))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
-    link: Mapped[str | None] = mapped_column(String(300))
+    link: Mapped[str | None] = mapped_column(String(300))  # rows written before link_endpoint
+    # Where the notice leads: a screen's endpoint and the record's id (crm.admin.links builds
+    # the URL; the domain knows no URL).
+    link_endpoint: Mapped[str | None] = mapped_column(String(100))
+    link_id: Mapped[int | None]
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
@@ -59,6 +63,8 @@ class OutboxMail(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str | None] = mapped_column(String(50))
     link: Mapped[str | None] = mapped_column(String(300))
+    link_endpoint: Mapped[str | None] = mapped_column(String(100))
+    link_id: Mapped[int | None]
     next_attempt_at: Mapped[datetime | None]
 
     __table_args__ = (
@@ -102,6 +108,8 @@ class RobotItem(db.Model):
     kind: Mapped[str] = mapped_column(String(50))
     title: Mapped[str] = mapped_column(String(200))
     link: Mapped[str | None] = mapped_column(String(300))
+    link_endpoint: Mapped[str | None] = mapped_column(String(100))
+    link_id: Mapped[int | None]
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_robot_messages.id"))

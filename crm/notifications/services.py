@@ -70,11 +70,26 @@ def _insert_ignore(session, model, rows, conflict_cols) -> int:
 
 
 def notify(session, recipients, event_key: str, kind: str, title: str, body: str = "",
-           client_id=None, link=None, addresses=()) -> int:
+           client_id=None, target=None, addresses=()) -> int:
     """Notify users (inbox + mail to their address) and plain addresses (mail only) once for
     `event_key`. Returns how many inbox rows were new."""
     return notify_many(session, [Event(recipients, event_key, kind, title, body, client_id,
-                                       link, addresses)])
+                                       target, addresses)])
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a notice leads: a screen's endpoint (e.g. "change_request.details_view") and the
+    record's id. The screens and the mail turn it into a URL (crm.urls.target_path); the
+    domain never writes one."""
+
+    endpoint: str
+    id: int | None = None
+
+
+def _target_columns(target) -> dict:
+    return {"link_endpoint": target.endpoint if target else None,
+            "link_id": target.id if target else None}
 
 
 @dataclass
@@ -85,7 +100,7 @@ class Event:
     title: str
     body: str = ""
     client_id: int | None = None
-    link: str | None = None
+    target: Target | None = None
     addresses: tuple = ()
 
 
@@ -101,17 +116,19 @@ def notify_many(session, events: list[Event]) -> int:
     for e in events:
         users = {u.id: u for u in e.recipients if u is not None}
         inbox += [{"recipient_id": uid, "event_key": e.event_key, "kind": e.kind,
-                   "title": e.title, "body": e.body, "link": e.link, "client_id": e.client_id,
+                   "title": e.title, "body": e.body, **_target_columns(e.target),
+                   "client_id": e.client_id,
                    "created_at": now} for uid in users]
         addresses = {u.email for u in users.values()
                      if u.email and modes.get((u.id, e.kind), MAIL) == MAIL}
         addresses |= {a for a in e.addresses if a}
         mails += [{"event_key": e.event_key, "to_address": a, "subject": e.title,
                    "body": e.body, "status": "pending", "attempts": 0, "created_at": now,
-                   "kind": e.kind, "link": e.link}
+                   "kind": e.kind, **_target_columns(e.target)}
                   for a in sorted(addresses)]
         items += [{"robot_id": rid, "event_key": e.event_key, "kind": e.kind,
-                   "title": e.title[:200], "link": e.link, "client_id": e.client_id,
+                   "title": e.title[:200], **_target_columns(e.target),
+                   "client_id": e.client_id,
                    "created_at": now} for rid in robots.get(e.kind, ())]
     created = _insert_ignore(session, Notification, inbox, ["recipient_id", "event_key"])
     _insert_ignore(session, OutboxMail, mails, ["event_key", "to_address"])

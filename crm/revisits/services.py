@@ -14,7 +14,7 @@ from crm.errors import DomainError, NotAllowed
 from crm.governance.audit import audit_reason
 from crm.governance.services import change_record
 from crm.intake.services import regional_managers
-from crm.notifications.services import notify
+from crm.notifications.services import Target, notify
 from crm.revisits.models import Revisit
 from crm.revisits.rules import greeting_on, plan_dates
 from crm.settings import get_setting
@@ -80,7 +80,8 @@ def notify_due_revisits(session, today: date | None = None) -> int:
     for rid, day, assignee_id, cid, name, region_id in due:
         sent += notify(session, _recipients(session, assignee_id, region_id), f"revisit:{rid}",
                        "revisit_due", str(_l("Revisit due: %(name)s", name=name)),
-                       str(_l("Planned for %(day)s.", day=day)), client_id=cid)
+                       str(_l("Planned for %(day)s.", day=day)), client_id=cid,
+                       target=Target("revisit.details_view", rid))
     return sent
 
 
@@ -106,11 +107,12 @@ def send_greetings(session, today: date | None = None) -> int:
         if birth and greeting_on(birth, today):
             sent += notify(session, to, f"greeting:birthday:client:{cid}:{today.year}",
                            "greeting", str(_l("Birthday greeting: %(name)s", name=name)),
-                           client_id=cid)
+                           client_id=cid, target=Target("client.details_view", cid))
         if first_deal and first_deal < today and greeting_on(first_deal, today):
             sent += notify(session, to, f"greeting:anniversary:{cid}:{today.year}", "greeting",
                            str(_l("%(n)d years with us: %(name)s",
-                                  n=today.year - first_deal.year, name=name)), client_id=cid)
+                                  n=today.year - first_deal.year, name=name)), client_id=cid,
+                           target=Target("client.details_view", cid))
     people = session.execute(
         select(KeyPerson.id, KeyPerson.name, KeyPerson.birth_date, Client.id, Client.name,
                Client.owner_id, Client.region_id)
@@ -122,7 +124,8 @@ def send_greetings(session, today: date | None = None) -> int:
             sent += notify(session, _recipients(session, owner_id, region_id),
                            f"greeting:birthday:person:{pid}:{today.year}", "greeting",
                            str(_l("Birthday greeting: %(person)s of %(name)s",
-                                  person=person, name=name)), client_id=cid)
+                                  person=person, name=name)), client_id=cid,
+                           target=Target("keyperson.details_view", pid))
     return sent
 
 

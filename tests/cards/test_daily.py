@@ -119,8 +119,9 @@ def test_card_reminders_follow_the_managers_choice_and_reach_the_groups_that_tak
         db.session.commit()
     assert keys() == sorted([key(c1, 7), key(c2, 7)])  # both managers' inboxes
     mails = sorted(db.session.execute(select(OutboxMail.to_address, OutboxMail.kind,
-                                             OutboxMail.link)).all())
-    assert mails == [("am2@example.com", "card_expiry", f"/admin/card/details/?id={c2.id}"),
-                     ("holder1@example.com", "card_expiry", f"/admin/card/details/?id={c1.id}")]
+                                             OutboxMail.link_endpoint,
+                                             OutboxMail.link_id)).all())
+    assert mails == [("am2@example.com", "card_expiry", "card.details_view", c2.id),
+                     ("holder1@example.com", "card_expiry", "card.details_view", c1.id)]
     assert sorted(db.session.scalars(select(RobotItem.event_key))) == sorted(
         [key(c1, 7), key(c2, 7)])

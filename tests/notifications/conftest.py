@@ -22,6 +22,7 @@ from cryptography.x509.oid import NameOID
 from crm.crypto import encrypt
 from crm.extensions import db
 from crm.notifications.models import NoticeRobot
+from tests.records.support import act  # noqa: F401  (services run as a user)
 
 SMTP_USER, SMTP_PASSWORD = "crm-notices", "s3cret-pass"
 BASE_URL = "https://crm.example.test"

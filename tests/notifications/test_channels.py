@@ -15,7 +15,7 @@ from crm.credit import services as cs
 from crm.extensions import db
 from crm.notifications import delivery
 from crm.notifications.models import Notification, OutboxMail, RobotItem, RobotMessage
-from crm.notifications.services import notify, send_outbox
+from crm.notifications.services import Target, notify, send_outbox
 from crm.timeutil import utcnow
 from tests.credit.conftest import give_profile
 from tests.factories import valid_credit_code
@@ -101,7 +101,7 @@ def test_dingtalk_message_is_signed_as_dingtalk_documents(world, webhooks):
     secret = "SEC0123456789abcdef"
     _robot, path = add_robot(webhooks, ["archive_flag"], platform="dingtalk", secret=secret)
     notify(db.session, [world.archivist], "archive-flag:1", "archive_flag", "档案完整性：文件缺失",
-           link="/admin/archive_document/details/?id=5")
+           target=Target("archive_document.details_view", 5))
     db.session.commit()
     assert send_outbox(db.session) == 1
     (p, query, body), = webhooks.requests

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from crm.extensions import db
 from crm.notifications.delivery import send_digests
 from crm.notifications.models import NoticePreference, Notification, OutboxMail
-from crm.notifications.services import notify, send_outbox
+from crm.notifications.services import Target, notify, send_outbox
 from crm.settings import Setting
 from crm.timeutil import utcnow
 
@@ -61,7 +61,7 @@ def test_a_person_who_chose_the_digest_gets_one_message_a_day(world, login_as, a
     hour = (local.hour + 1) % 24  # the digest hour comes an hour from now
     db.session.add(Setting(key="notice_digest_hour", value=hour))
     notify(db.session, [world.am1], "credit:80:a", "credit_80", "甲公司额度八成",
-           "甲公司欠款已达额度的 80%。", link="/admin/credit_profile/details/?id=1")
+           "甲公司欠款已达额度的 80%。", target=Target("credit_profile.details_view", 1))
     notify(db.session, [world.am1], "flag:a", "archive_flag", "档案文件缺失")
     notify(db.session, [world.am1], "grant:a", "view_grant", "查阅申请")  # mailed at once
     db.session.commit()

@@ -1,0 +1,89 @@
+"""Formatters and filters shared by the admin lists (issue 14 point 5): the customer's name as a
+link to its card, and the search of a customer's records by the customer's name or code.
+
+The customer filter answers from the customers table, whose name and code are indexed for the
+list search (trigrams of migration 0009, the short grams of migration 0011): the condition is
+`<model>.client_id IN (SELECT clients.id … WHERE <name or code matches>)`, each word written by
+crm.admin.search exactly as the customer list's own search box writes it, so the same index
+serves it. The role scope (crm.access) applies to that inner SELECT as to any other, so a
+filter never reaches a customer the reader may not see.
+"""
+
+from flask import current_app, url_for
+from flask_admin.babel import lazy_gettext as admin_l
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import and_, or_, select
+
+from crm.admin import search as searching
+from crm.clients.models import Client
+from crm.extensions import db
+
+
+def customer_anchor(view, client_id, name) -> Markup | str:
+    """`name` as a link to the card of customer `client_id` (plain text without an id)."""
+    if client_id is None:
+        return ""
+    url = view.get_url("client.details_view", id=client_id)
+    return Markup(f'<a class="crm-client-link" href="{escape(url)}">{escape(name or "")}</a>')
+
+
+def client_link(view, context, model, name):
+    """The row's customer (`model.client`) by name, linked to the customer's card."""
+    client = getattr(model, "client", None)
+    if client is None:
+        return ""
+    return customer_anchor(view, client.id, client.name)
+
+
+def name_link(view, context, model, name):
+    """A customer row's own name, linked to its card (the customer list)."""
+    return customer_anchor(view, model.id, model.name)
+
+
+def customer_condition(text: str):
+    """SQL condition on the customers table: every word of `text` in the name, short name or
+    code (each word as the list search reads it, so an index answers)."""
+    dialect = db.session.get_bind().dialect.name
+    words = []
+    for word in (text or "").split():
+        words.append(or_(*(searching.condition(col, col, word, dialect)
+                           for col in (Client.name, Client.short_name, Client.code))))
+    return and_(*words) if words else None
+
+
+class CustomerFilter(BaseSQLAFilter):
+    """"Customer (name or code) contains": rows whose customer matches every word."""
+
+    def __init__(self, column, name=None, options=None, data_type=None):
+        super().__init__(column, name or _l("Customer (name or code)"), options, data_type)
+
+    def apply(self, query, value, alias=None):
+        condition = customer_condition(value)
+        if condition is None:
+            return query
+        return query.filter(self.column.in_(select(Client.id).where(condition)))
+
+    def operation(self):
+        return admin_l("contains")
+
+
+def customer_filters(client_id_column) -> tuple:
+    """The customer filter for a list of a customer's records (the column holding the
+    customer's id)."""
+    return (CustomerFilter(client_id_column),)
+
+
+def filter_url(endpoint: str, filter_type: type, value, **args) -> str | None:
+    """The list URL of the admin view `endpoint` filtered by its filter of `filter_type` at
+    `value` (Flask-Admin names a filter's argument by its position in the view)."""
+    for admin in current_app.extensions.get("admin", []):
+        for view in admin._views:
+            if getattr(view, "endpoint", None) != endpoint or not getattr(view, "_filters", None):
+                continue
+            for i, flt in enumerate(view._filters):
+                if isinstance(flt, filter_type):
+                    return url_for(f"{endpoint}.index_view",
+                                   **{f"flt0_{view.get_filter_arg(i, flt)}": value}, **args)
+    return None
