@@ -33,7 +33,7 @@ def test_a_manager_sets_up_a_robot_and_chooses_its_kinds(world, login_as):
     db.session.refresh(robot)
     assert robot.kinds == ["credit_90"] and delivery.robot_webhook(robot) == URL  # kept
     audit = db.session.scalars(select(AuditEvent).where(AuditEvent.entity == "notice_robots")
-                               ).all()
+                               .order_by(AuditEvent.id)).all()
     assert [a.action for a in audit] == ["create", "update"]
     assert URL not in str(audit[0].changes)  # masked in the audit trail
     notify(db.session, [world.am1], "e:80", "credit_80", "八成")

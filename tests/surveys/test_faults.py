@@ -48,7 +48,8 @@ def test_a_fault_report_links_the_customers_complaint_and_is_analysed(world, act
     db.session.commit()
     assert fault.status == ANALYSED and fault.analysed_by_id == world.service.id
     actions = db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.entity == "fault_reports", AuditEvent.entity_id == fault.id)).all()
+        AuditEvent.entity == "fault_reports", AuditEvent.entity_id == fault.id)
+        .order_by(AuditEvent.id)).all()
     assert actions == ["create", "update"]
 
 
