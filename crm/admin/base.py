@@ -41,6 +41,7 @@ from crm.excel.safe import csv_response
 from crm.extensions import db
 from crm.governance.consent import screen_details
 from crm.governance.services import add_record, change_record, soft_delete
+from crm.timeutil import format_local
 from crm.urls import local_path
 
 PENDING_KEYS = ("crm_pending_changes", "crm_pending_deletions")
@@ -201,6 +202,77 @@ def _filter_value_ok(type_, value) -> bool:
     return value_error(type_, value) is None
 
 
+# --- staff words: every value a list, a details page or an export shows ---------------------
+# Flask-Admin shows a value through the view's per-column formatter, else its column choices,
+# else the first of these type formatters it is an instance of (in this order), else str().
+def staff_value(value) -> str:
+    """One value as staff read it: 是/否, local time to the minute, money with separators and
+    two decimals, a record by its name, the system by name; nothing developer-shaped."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, datetime):
+        return format_local(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, type):  # crm.access.SYSTEM acts as a class, never an instance
+        return str(_("System"))
+    if isinstance(value, list | tuple | set):
+        return "、".join(staff_value(v) for v in value)
+    if isinstance(value, db.Model):
+        return record_name(value)
+    return str(value)
+
+
+def format_decimal(value: Decimal) -> str:
+    """Money (two decimals) with thousands separators; a rate keeps its own places."""
+    if not value.is_finite():
+        return str(value)
+    places = -value.as_tuple().exponent if value.as_tuple().exponent < 0 else 0
+    if places == 2 or abs(value) >= 1000:
+        return f"{value:,.2f}"
+    return f"{value:,.{places}f}"
+
+
+def record_name(row) -> str:
+    """A record by what staff call it: its own __str__ when it has one, else a name or a code."""
+    if type(row).__str__ is not object.__str__:
+        return str(row)
+    for attr in ("name", "full_name", "number", "code", "title"):
+        text = getattr(row, attr, None)
+        if text:
+            return str(text)
+    label = getattr(type(row), "__label__", None)
+    return f"{label or type(row).__name__} {getattr(row, 'id', '')}".strip()
+
+
+def _staff_formatter(view, value, name):
+    return staff_value(value)
+
+
+def _staff_bool(view, value, name):
+    return _("Yes") if value else _("No")
+
+
+STAFF_FORMATTERS = {
+    type(None): lambda view, value, name: "",
+    bool: _staff_bool,
+    datetime: _staff_formatter,
+    date: _staff_formatter,
+    Decimal: _staff_formatter,
+    type: _staff_formatter,
+    list: _staff_formatter,
+    tuple: _staff_formatter,
+    set: _staff_formatter,
+    db.Model: _staff_formatter,
+}
+# Exports keep amounts as numbers (a spreadsheet adds them up); the rest reads as on screen.
+STAFF_EXPORT_FORMATTERS = {k: v for k, v in STAFF_FORMATTERS.items() if k is not Decimal}
+
+
 class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     area: str = ""
     form_base_class = SecureForm
@@ -210,6 +282,9 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     can_set_page_size = True
     page_size = 20
     list_template = "admin/crm/list.html"
+    column_type_formatters = STAFF_FORMATTERS
+    column_type_formatters_detail = STAFF_FORMATTERS
+    column_type_formatters_export = STAFF_EXPORT_FORMATTERS
 
     def __init__(self, model, **kwargs):
         super().__init__(model, db, **kwargs)

@@ -116,3 +116,4 @@ class CardUse(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     card: Mapped[MemberCard] = relationship()
+    client: Mapped[Client] = relationship()  # the list and its export name the holder
