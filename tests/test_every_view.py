@@ -144,8 +144,10 @@ def test_no_view_answers_a_server_error(walked, username):
 REPR = re.compile(r"<class |<crm\.|object at 0x|<sqlalchemy|<flask|\bInstrumentedList\b")
 BARE = re.compile(r"^(True|False|None)$")
 MICRO = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+|[+-]00:00\b|\d{2}:\d{2}:\d{2}\b")
-CODES = re.compile(r"^(pending|queued|done|running|marketing|zh_Hans_CN|approved|rejected|"
-                   r"users|view_grants|clients|[a-z]+_id)$")
+RAW = r"(pending|queued|done|running|proposed|approved|rejected|marketing|zh_Hans_CN|system)"
+CODES = re.compile(r"^(" + RAW + r"|anonymous|users|view_grants|clients|[a-z]+_id)$")
+CODE_IN_LINE = re.compile(r"(?:[:：]|→)\s*" + RAW + r"\b|\b[a-z]+_[a-z_]+[:：]")
+MONEY = re.compile(r"^-?\d{4,}\.\d{2}$")  # an amount without thousands separators
 ENGLISH = ("Created At", "Updated At", "Actor", " items", "Failed to create record",
            "Please select model", "请选择模型", "decided_by_id", "view_grants", "zh_Hans_CN",
            "membership=")
@@ -156,7 +158,8 @@ def bad_cells(body: str) -> list[str]:
     found = []
     for cell in cells_of(body):
         if (REPR.search(cell) or BARE.match(cell) or MICRO.search(cell) or CODES.match(cell)
-                or ID_CHANGE.search(cell) or any(p in cell for p in ENGLISH)):
+                or ID_CHANGE.search(cell) or CODE_IN_LINE.search(cell) or MONEY.match(cell)
+                or any(p in cell for p in ENGLISH)):
             found.append(cell[:160])
     return found
 
@@ -176,6 +179,9 @@ def test_every_cell_speaks_the_staff_words(walked, username):
 def test_the_cell_check_catches_developer_values():
     page = ("<table><tr><td>False</td><td>2026-11-30 15:16:08.123456+00:00</td>"
             "<td>&lt;class 'crm.access.SYSTEM'&gt;</td><td>客户经理: 8 → 7</td>"
-            "<td>pending</td><td>王芳</td></tr></table><script>var a = true;</script>")
+            "<td>pending</td><td>王芳</td><td>decided_by_id: — → 2</td><td>状态: — → queued</td>"
+            "<td>12345.60</td><td>12,345.60</td><td>2026-11-30 23:16</td></tr></table>"
+            "<script>var a = true;</script>")
     assert bad_cells(page) == ["False", "2026-11-30 15:16:08.123456+00:00",
-                               "<class 'crm.access.SYSTEM'>", "客户经理: 8 → 7", "pending"]
+                               "<class 'crm.access.SYSTEM'>", "客户经理: 8 → 7", "pending",
+                               "decided_by_id: — → 2", "状态: — → queued", "12345.60"]

@@ -227,6 +227,20 @@ def staff_value(value) -> str:
     return str(value)
 
 
+# What an event stores as its actor's label when no user acted (and what older rows hold).
+ACTOR_WORDS = {"system": _l("System"), "anonymous": _l("Anonymous visitor"),
+               "<class 'crm.access.SYSTEM'>": _l("System")}
+
+
+def who(event) -> str:
+    """Who did it: the user's name when one acted, else the system or an anonymous visitor."""
+    actor = getattr(event, "actor", None)
+    if actor is not None:
+        return staff_value(actor)
+    label = getattr(event, "actor_label", None) or "system"
+    return str(ACTOR_WORDS.get(label, label))
+
+
 def format_decimal(value: Decimal) -> str:
     """Money (two decimals) with thousands separators; a rate keeps its own places."""
     if not value.is_finite():
@@ -248,6 +262,22 @@ def record_name(row) -> str:
     label = getattr(type(row), "__label__", None)
     return f"{label or type(row).__name__} {getattr(row, 'id', '')}".strip()
 
+
+# Columns many tables share, for the tables no view labels.
+COMMON_LABELS = {
+    "created_at": _l("Created at"), "updated_at": _l("Updated at"), "status": _l("Status"),
+    "decided_by_id": _l("Decided by"), "decided_by": _l("Decided by"),
+    "decided_at": _l("Decided at"), "requested_at": _l("Requested at"),
+    "requested_by_id": _l("Requested by"), "requested_by": _l("Requested by"),
+    "approved_by_id": _l("Approved by"), "approved_by": _l("Approved by"),
+    "approved_at": _l("Approved at"), "recorded_by_id": _l("Recorded by"),
+    "recorded_by": _l("Recorded by"), "actor": _l("Who"), "actor_id": _l("Who"),
+    "actor_label": _l("Who"), "owner_id": _l("Account manager"), "owner": _l("Account manager"),
+    "region_id": _l("Region"), "region": _l("Region"), "client_id": _l("Customer"),
+    "client": _l("Customer"), "user_id": _l("User"), "reason": _l("Reason"),
+    "comment": _l("Comment"), "note": _l("Note"), "amount": _l("Amount"),
+    "name": _l("Name"), "locale": _l("Language"), "active": _l("Active"),
+}
 
 def _staff_formatter(view, value, name):
     return staff_value(value)
@@ -288,6 +318,15 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
 
     def __init__(self, model, **kwargs):
         super().__init__(model, db, **kwargs)
+
+    def get_column_name(self, field):
+        """A column's label: the view's own, else the staff's word for a shared column (never
+        Flask-Admin's English "Created At" made from the column's name)."""
+        if self.column_labels and field in self.column_labels:
+            return self.column_labels[field]
+        if field in COMMON_LABELS:
+            return COMMON_LABELS[field]
+        return super().get_column_name(field)
 
     # --- what the signed-in user may do, asked of crm.access -----------------------------
     @property
