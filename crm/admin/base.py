@@ -277,10 +277,16 @@ COMMON_LABELS = {
     "client": _l("Customer"), "user_id": _l("User"), "reason": _l("Reason"),
     "comment": _l("Comment"), "note": _l("Note"), "amount": _l("Amount"),
     "name": _l("Name"), "locale": _l("Language"), "active": _l("Active"),
+    "at": _l("Time"), "deleted_at": _l("Deleted at"), "from_user_id": _l("From"),
+    "to_user_id": _l("To"),
 }
 
 def _staff_formatter(view, value, name):
     return staff_value(value)
+
+
+def _staff_text(view, value, name):
+    return str(ACTOR_WORDS[value]) if value in ACTOR_WORDS else value
 
 
 def _staff_bool(view, value, name):
@@ -298,6 +304,7 @@ STAFF_FORMATTERS = {
     tuple: _staff_formatter,
     set: _staff_formatter,
     db.Model: _staff_formatter,
+    str: _staff_text,  # "system" stored as who acted
 }
 # Exports keep amounts as numbers (a spreadsheet adds them up); the rest reads as on screen.
 STAFF_EXPORT_FORMATTERS = {k: v for k, v in STAFF_FORMATTERS.items() if k is not Decimal}

@@ -475,7 +475,8 @@ REFERENCE_LABELS = {"owner_id": CLIENT_LABELS["owner"], "region_id": CLIENT_LABE
 
 
 def history_items(changes: dict | None) -> list:
-    return [(k, pair) for k, pair in (changes or {}).items() if k not in HISTORY_HIDDEN]
+    return [(k, pair) for k, pair in (changes or {}).items()
+            if k not in HISTORY_HIDDEN and not words.internal(k)]
 
 
 def history_field(entity: str, field: str) -> str:

@@ -60,7 +60,15 @@ def field_label(entity: str, field: str) -> str | None:
     for key in (field, base):
         if key and key in COMMON_LABELS:
             return str(COMMON_LABELS[key])
-    return None
+    target = _referenced(entity, field)  # complaint_id: the complaint
+    label = getattr(target, "__label__", None) if target is not None else None
+    return str(label) if label else None
+
+
+def internal(field: str) -> bool:
+    """Columns that hold a machine's copy of a value (a cipher, a lookup hash, a stored path):
+    the reader of a history sees the value itself on its own line, or nothing."""
+    return field.endswith(("_enc", "_hash", "_path"))
 
 
 def _referenced(entity: str, field: str):
