@@ -278,7 +278,7 @@ COMMON_LABELS = {
     "comment": _l("Comment"), "note": _l("Note"), "amount": _l("Amount"),
     "name": _l("Name"), "locale": _l("Language"), "active": _l("Active"),
     "at": _l("Time"), "deleted_at": _l("Deleted at"), "from_user_id": _l("From"),
-    "to_user_id": _l("To"),
+    "to_user_id": _l("To"), "destruction_id": _l("Destruction record"),
 }
 
 def _staff_formatter(view, value, name):
