@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from crm import access
 from crm.admin.audit import ACTION_LABELS, AuditView
-from crm.admin.base import HomeView
+from crm.admin.base import HomeView, format_decimal, who
 from crm.admin.clients import (
     ClientView,
     ContactLogView,
@@ -134,6 +134,8 @@ def init_admin(app) -> Admin:
         change_lines=change_lines,
         history_value=history_value,
         entity_label=entity_label,
+        who=who,
+        money=lambda value: "" if value is None else format_decimal(value),
     )
 
     @app.context_processor

@@ -4,8 +4,9 @@ from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual, Int
 from flask_babel import lazy_gettext as _l
 
 from crm import access
-from crm.admin.base import ScopedModelView
+from crm.admin.base import ScopedModelView, select_one, staff_value, who
 from crm.admin.clients import changes_formatter, entity_label
+from crm.clients.models import Client
 from crm.governance.models import AuditEvent
 from crm.timeutil import format_local
 
@@ -22,6 +23,14 @@ ACTION_LABELS = {
     "detach": _l("Kept past its customer under retention"),
     "dispose": _l("Disposed of (retention ended)"),
 }
+
+
+def _customer(client_id) -> str:
+    """The customer an event concerns, by name when the reader may see it (else its number)."""
+    if client_id is None:
+        return ""
+    row = select_one(Client, client_id)
+    return staff_value(row) if row is not None else f"#{client_id}"
 
 
 class AuditView(ScopedModelView):
@@ -49,5 +58,7 @@ class AuditView(ScopedModelView):
         "at": lambda v, c, m, p: format_local(m.at),
         "action": lambda v, c, m, p: str(ACTION_LABELS.get(m.action, m.action)),
         "entity": lambda v, c, m, p: entity_label(m.entity),
+        "client_id": lambda v, c, m, p: _customer(m.client_id),
+        "actor_label": lambda v, c, m, p: who(m),
     }
     column_formatters = {**column_formatters_export, "changes": changes_formatter}

@@ -28,6 +28,7 @@ from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, select
@@ -43,6 +44,7 @@ from crm.excel.safe import csv_response
 from crm.extensions import db
 from crm.governance.consent import screen_details
 from crm.governance.services import add_record, change_record, soft_delete
+from crm.timeutil import format_local
 from crm.urls import local_path
 
 PENDING_KEYS = ("crm_pending_changes", "crm_pending_deletions")
@@ -204,6 +206,115 @@ def _filter_value_ok(type_, value) -> bool:
     return value_error(type_, value) is None
 
 
+# --- staff words: every value a list, a details page or an export shows ---------------------
+# Flask-Admin shows a value through the view's per-column formatter, else its column choices,
+# else the first of these type formatters it is an instance of (in this order), else str().
+def staff_value(value) -> str:
+    """One value as staff read it: 是/否, local time to the minute, money with separators and
+    two decimals, a record by its name, the system by name; nothing developer-shaped."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, datetime):
+        return format_local(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, type):  # crm.access.SYSTEM acts as a class, never an instance
+        return str(_("System"))
+    if isinstance(value, list | tuple | set):
+        return "、".join(staff_value(v) for v in value)
+    if isinstance(value, db.Model):
+        return record_name(value)
+    return str(value)
+
+
+# What an event stores as its actor's label when no user acted (and what older rows hold).
+ACTOR_WORDS = {"system": _l("System"), "anonymous": _l("Anonymous visitor"),
+               "<class 'crm.access.SYSTEM'>": _l("System")}
+
+
+def who(event) -> str:
+    """Who did it: the user's name when one acted, else the system or an anonymous visitor."""
+    actor = getattr(event, "actor", None)
+    if actor is not None:
+        return staff_value(actor)
+    label = getattr(event, "actor_label", None) or "system"
+    return str(ACTOR_WORDS.get(label, label))
+
+
+def format_decimal(value: Decimal) -> str:
+    """Money (two decimals) with thousands separators; a rate keeps its own places."""
+    if not value.is_finite():
+        return str(value)
+    places = -value.as_tuple().exponent if value.as_tuple().exponent < 0 else 0
+    if places == 2 or abs(value) >= 1000:
+        return f"{value:,.2f}"
+    return f"{value:,.{places}f}"
+
+
+def record_name(row) -> str:
+    """A record by what staff call it: its own __str__ when it has one, else a name or a code."""
+    if type(row).__str__ is not object.__str__:
+        return str(row)
+    for attr in ("name", "full_name", "number", "code", "title"):
+        text = getattr(row, attr, None)
+        if text:
+            return str(text)
+    label = getattr(type(row), "__label__", None)
+    return f"{label or type(row).__name__} {getattr(row, 'id', '')}".strip()
+
+
+# Columns many tables share, for the tables no view labels.
+COMMON_LABELS = {
+    "created_at": _l("Created at"), "updated_at": _l("Updated at"), "status": _l("Status"),
+    "decided_by_id": _l("Decided by"), "decided_by": _l("Decided by"),
+    "decided_at": _l("Decided at"), "requested_at": _l("Requested at"),
+    "requested_by_id": _l("Requested by"), "requested_by": _l("Requested by"),
+    "approved_by_id": _l("Approved by"), "approved_by": _l("Approved by"),
+    "approved_at": _l("Approved at"), "recorded_by_id": _l("Recorded by"),
+    "recorded_by": _l("Recorded by"), "actor": _l("Who"), "actor_id": _l("Who"),
+    "actor_label": _l("Who"), "owner_id": _l("Account manager"), "owner": _l("Account manager"),
+    "region_id": _l("Region"), "region": _l("Region"), "client_id": _l("Customer"),
+    "client": _l("Customer"), "user_id": _l("User"), "reason": _l("Reason"),
+    "comment": _l("Comment"), "note": _l("Note"), "amount": _l("Amount"),
+    "name": lazy_pgettext("thing", "Name"), "locale": _l("Language"),
+    "active": lazy_pgettext("in use", "Active"),
+    "at": _l("Time"), "deleted_at": _l("Deleted at"), "from_user_id": _l("From"),
+    "to_user_id": _l("To"), "destruction_id": _l("Destruction record"),
+}
+
+def _staff_formatter(view, value, name):
+    return staff_value(value)
+
+
+def _staff_text(view, value, name):
+    return str(ACTOR_WORDS[value]) if value in ACTOR_WORDS else value
+
+
+def _staff_bool(view, value, name):
+    return _("Yes") if value else _("No")
+
+
+STAFF_FORMATTERS = {
+    type(None): lambda view, value, name: "",
+    bool: _staff_bool,
+    datetime: _staff_formatter,
+    date: _staff_formatter,
+    Decimal: _staff_formatter,
+    type: _staff_formatter,
+    list: _staff_formatter,
+    tuple: _staff_formatter,
+    set: _staff_formatter,
+    db.Model: _staff_formatter,
+    str: _staff_text,  # "system" stored as who acted
+}
+# Exports keep amounts as numbers (a spreadsheet adds them up); the rest reads as on screen.
+STAFF_EXPORT_FORMATTERS = {k: v for k, v in STAFF_FORMATTERS.items() if k is not Decimal}
+
+
 class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     area: str = ""
     form_base_class = SecureForm
@@ -213,9 +324,23 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     can_set_page_size = True
     page_size = 20
     list_template = "admin/crm/list.html"
+    column_type_formatters = STAFF_FORMATTERS
+    column_type_formatters_detail = STAFF_FORMATTERS
+    column_type_formatters_export = STAFF_EXPORT_FORMATTERS
 
     def __init__(self, model, **kwargs):
         super().__init__(model, db, **kwargs)
+
+    def get_column_name(self, field):
+        """A column's label: the view's own, else the staff's word for a shared column (never
+        Flask-Admin's English "Created At" made from the column's name)."""
+        if self.column_labels and field in self.column_labels:
+            return self.column_labels[field]
+        if field in FIELD_LABELS:  # crm/admin/labels.py
+            return FIELD_LABELS[field]
+        if field in COMMON_LABELS:
+            return COMMON_LABELS[field]
+        return super().get_column_name(field)
 
     # --- what the signed-in user may do, asked of crm.access -----------------------------
     @property
@@ -242,11 +367,6 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
                 for row in data)
         name = secure_filename(self.get_export_name(export_type="csv"))
         return csv_response(header, rows, name, stream=True)
-
-    def get_column_name(self, field: str) -> str:
-        if not (self.column_labels and field in self.column_labels) and field in FIELD_LABELS:
-            return FIELD_LABELS[field]  # not the attribute's English name (crm/admin/labels.py)
-        return super().get_column_name(field)
 
     # --- reads ------------------------------------------------------------------------------
     def get_one(self, id):

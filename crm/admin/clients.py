@@ -16,6 +16,7 @@ from wtforms.validators import Length, Optional, StopValidation
 from crm import access, printing
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin import intake as intake_admin
+from crm.admin import words
 from crm.admin.base import ScopedModelView, select_one
 from crm.admin.formatters import client_link, customer_filters, name_link
 from crm.auth.models import Region, User
@@ -601,25 +602,32 @@ REFERENCE_LABELS = {"owner_id": CLIENT_LABELS["owner"], "region_id": CLIENT_LABE
 
 
 def history_items(changes: dict | None) -> list:
-    return [(k, pair) for k, pair in (changes or {}).items() if k not in HISTORY_HIDDEN]
+    return [(k, pair) for k, pair in (changes or {}).items()
+            if k not in HISTORY_HIDDEN and not words.internal(k)]
 
 
 def history_field(entity: str, field: str) -> str:
     """The staff's word for a changed field on the card's history (falls back to the column)."""
-    label = HISTORY_LABELS.get(entity, {}).get(field) or REFERENCE_LABELS.get(field, field)
+    label = (HISTORY_LABELS.get(entity, {}).get(field) or REFERENCE_LABELS.get(field)
+             or words.field_label(entity, field) or field)
     return str(label)
 
 
-def history_value(field: str, value) -> str:
+def history_value(field: str, value, entity: str | None = None) -> str:
+    """A stored value in words: a choice by its label, a reference by the record's name, a
+    time in the company's zone, a yes/no as 是/否."""
     if value is None:
         return "—"
-    if field in HISTORY_CHOICES:
+    if field in HISTORY_CHOICES and isinstance(value, str):
         return ch.label(HISTORY_CHOICES[field], value)
-    return str(value)
+    if entity is None:
+        entity = "clients" if field in REFERENCE_LABELS else ""
+    return words.field_value(entity, field, value)
 
 
 def entity_label(entity: str) -> str:
-    return str(ENTITY_LABELS.get(entity, entity))
+    label = ENTITY_LABELS.get(entity)
+    return str(label) if label else words.record_type(entity)
 
 
 # Events that record a read, not a change: their "changes" say what was read
@@ -637,8 +645,9 @@ def change_lines(event) -> list[str]:
             lines.append("、".join(history_field(event.entity, str(v)) for v in read))
         else:
             old, new = value
-            lines.append(f"{history_field(event.entity, k)}: {history_value(k, old)} → "
-                         f"{history_value(k, new)}")
+            lines.append(f"{history_field(event.entity, k)}: "
+                         f"{history_value(k, old, event.entity)} → "
+                         f"{history_value(k, new, event.entity)}")
     return lines
 
 

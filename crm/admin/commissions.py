@@ -57,7 +57,7 @@ LABELS = {
 
 
 def _rates(view, context, model, name):
-    return rules.format_rates(model.rates).replace("\n", "; ")
+    return rules.describe_rates(model.rule_kind, model.rates)
 
 
 def _promoter_options():

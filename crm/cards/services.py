@@ -23,6 +23,7 @@ from crm.cards.models import CardEvent, CardType, CardUse, MemberCard
 from crm.clients import identifiers as ids
 from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
+from crm.governance.audit import actor_label
 from crm.notifications.models import Notification, OutboxMail, RobotItem
 from crm.notifications.services import Target, notify, robots_by_kind, wants_mail
 from crm.sequences import next_value
@@ -35,8 +36,7 @@ BENEFIT_FIELDS = ("discount_rate", "privileges")
 # --- helpers ------------------------------------------------------------------------------
 def _actor_fields() -> dict:
     actor = current_actor()
-    return {"actor_id": getattr(actor, "id", None),
-            "actor_label": str(getattr(actor, "username", actor))[:100]}
+    return {"actor_id": getattr(actor, "id", None), "actor_label": actor_label(actor)}
 
 
 def _event(session, card, kind, from_status, to_status, fee=Decimal("0"), reason=None,

@@ -9,6 +9,7 @@ import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from crm.errors import DomainError
@@ -63,6 +64,23 @@ def parse_rates(text: str, rule_kind: str) -> list[list[str]]:
 
 def format_rates(rates) -> str:
     return "\n".join(f"{k}={Decimal(r) * 100:.4g}%" for k, r in rates or [])
+
+
+def describe_rates(rule_kind: str, rates) -> str:
+    """A scheme's rates as staff read them: 会员 10%；餐饮 5%；其他 3% (by product kind), or
+    "满 100,000.00 付 4%" per tier."""
+    kinds = dict(PRODUCT_KINDS)
+    parts = []
+    for key, rate in rates or []:
+        percent = f"{Decimal(rate) * 100:.4g}%"
+        if rule_kind == TIERED:
+            parts.append(_("From %(amount)s: %(rate)s", amount=f"{Decimal(key):,.2f}",
+                           rate=percent))
+        elif key == ANY:
+            parts.append(_("Any other kind") + " " + percent)
+        else:
+            parts.append(f"{kinds.get(key, key)} {percent}")
+    return "；".join(str(p) for p in parts)
 
 
 def rate_for(rule_kind: str, rates, product_kind: str, amount: Decimal) -> Decimal | None:

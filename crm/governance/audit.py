@@ -76,14 +76,18 @@ def _action(obj, new: bool, changes: dict) -> str:
     return "update"
 
 
+def actor_label(actor) -> str:
+    """Who acted, as stored beside the actor's id: a username, "system" or "anonymous"."""
+    if actor is None:
+        return "anonymous"
+    if actor is SYSTEM:  # a class, so str() would give its repr
+        return "system"
+    return str(getattr(actor, "username", actor))[:100]
+
+
 def event_row(session, action, entity, entity_id, client_id, changes=None, reason=None) -> dict:
     actor = current_actor()
-    if actor is None:
-        label = "anonymous"
-    elif actor is SYSTEM:  # a class, so str() would give its repr
-        label = "system"
-    else:
-        label = str(getattr(actor, "username", actor))
+    label = actor_label(actor)
     return {
         "at": utcnow(),
         "actor_id": getattr(actor, "id", None),

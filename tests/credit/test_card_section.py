@@ -79,16 +79,16 @@ def test_the_card_shows_the_credit_to_those_who_read_it(books, login_as, who, ma
     html = login_as(getattr(books, who)).get(CARD.format(books.c1.id)).get_data(as_text=True)
     want = _expected_figures(books.entries)
     assert want["overdue"] > 0 and want["outstanding"] > want["overdue"]  # the set-up holds
-    assert _field(html, "card-outstanding") == f"{want['outstanding']:.2f}"
-    assert _field(html, "card-overdue") == f"{want['overdue']:.2f}"
-    assert _field(html, "card-credit-limit") == "20000.00"
+    assert _field(html, "card-outstanding") == f"{want['outstanding']:,.2f}"
+    assert _field(html, "card-overdue") == f"{want['overdue']:,.2f}"
+    assert _field(html, "card-credit-limit") == "20,000.00"
     assert _field(html, "card-utilisation") == (
         f"{rules.utilisation(want['outstanding'], Decimal('20000.00'))}%")
     assert _field(html, "card-grade") == "B" and _field(html, "card-period") == "30"
     # the 20 newest, newest first; the oldest of the 21 is not shown
     assert _shown_references(html) == [e.reference for e in books.entries[:20]]
     assert books.entries[-1].reference not in _section(html)
-    assert "OTHER-1" not in html and "7777.00" not in html
+    assert "OTHER-1" not in html and "7,777.00" not in html
     assert ('id="card-credit-check"' in html) is may_check
 
 

@@ -21,7 +21,7 @@ def ledger(credit_world):
 
 
 def visible(c, url):
-    body = c.get(url).get_data(as_text=True)
+    body = c.get(url).get_data(as_text=True).replace(",", "")  # amounts show separators
     return {n for n in ("1111.00", "2222.00", "4444.00") if n in body}
 
 
