@@ -13,6 +13,7 @@ from flask import current_app, has_app_context
 from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
 
+from crm.access import request_cache
 from crm.admin.base import COMMON_LABELS, select_one, staff_value
 from crm.extensions import db
 from crm.timeutil import format_local
@@ -92,8 +93,7 @@ def field_value(entity: str, field: str, value) -> str:
         return staff_value(value)
     target = _referenced(entity, field) if isinstance(value, int) else None
     if target is not None:
-        row = select_one(target, value)  # through the scope: a hidden record keeps its number
-        return staff_value(row) if row is not None else f"#{value}"
+        return _name_of(target, value)
     if field == "locale" and isinstance(value, str):
         return LOCALE_NAMES.get(value, value)
     if isinstance(value, str) and _ISO_TIME.match(value):
@@ -112,6 +112,17 @@ def field_value(entity: str, field: str, value) -> str:
     if isinstance(value, list | tuple):
         return "、".join(field_value(entity, field, v) for v in value)
     return str(value)
+
+
+def _name_of(target, record_id: int) -> str:
+    """A referenced record's name, read once per request (a card's history names the same
+    customer and people on every row: no statement per row)."""
+    names = request_cache().setdefault("words.names", {})
+    key = (target, record_id)
+    if key not in names:
+        row = select_one(target, record_id)  # through the scope: a hidden record keeps its number
+        names[key] = staff_value(row) if row is not None else f"#{record_id}"
+    return names[key]
 
 
 def _through_formatter(view, field: str, value):

@@ -102,7 +102,7 @@ def test_the_header_shows_the_figures_at_a_glance(crafted, login_as):
     assert w.figures["overdue"] == Decimal("3000.00")  # the set-up holds
     shown = re.search(r'id="card-utilisation">([^<]*)<', html).group(1).strip()
     assert _head(html, "utilisation") == shown and shown.startswith("40")  # 4,000 of 10,000
-    assert _head(html, "overdue") == "3000.00"
+    assert _head(html, "overdue") == "3,000.00"
     assert _head(html, "cards") == "2"  # active and lost; not the cancelled one
     assert _head(html, "complaints") == "2"  # open and being handled; not the solved one
     assert _head(html, "revisit") == str(local_today() + timedelta(days=5))

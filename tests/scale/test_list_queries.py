@@ -149,9 +149,10 @@ def test_card_page_runs_the_same_statements_for_a_long_or_short_card(scene, logi
     assert ledger.count("<tr>") == 21  # the head and the 20 newest entries
     assert 'id="card-ledger"' in plain_html
     assert rich_count == plain_count
-    # The tabs (cards, complaints, documents, revisits), the staff in contact and the survey
-    # answers and fault reports each read by the customer's id: a fixed number, no N+1.
-    assert rich_count <= 30
+    # The tabs (cards, complaints, documents, revisits), the staff in contact, the survey
+    # answers and fault reports each read by the customer's id, and the history names each
+    # distinct person or record it refers to once: a fixed number, no N+1.
+    assert rich_count <= 34
 
 
 @pytest.mark.parametrize("who", ROLES)
