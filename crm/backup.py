@@ -12,7 +12,6 @@ The database is copied first, then the files: a file a copied row names is in th
 are only ever added under a new name while the application runs, or removed by a destruction
 that is then also missing from the copy's rows at the next backup)."""
 
-import hashlib
 import json
 import os
 import re
@@ -28,12 +27,12 @@ from flask import current_app
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
+from crm.archives.services import sha256_of
 from crm.extensions import db
 
 MANIFEST = "manifest.json"
 ARCHIVE_DIR = "archive"
 FORMAT = 1
-CHUNK = 1024 * 1024
 PG_LIB = Path("/usr/lib/postgresql")  # Debian: one bin folder per client version
 
 Echo = Callable[[str], None]
@@ -41,15 +40,6 @@ Echo = Callable[[str], None]
 
 class BackupError(Exception):
     """A backup or restore that cannot go on; the message says why."""
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def app_version() -> str:
@@ -178,7 +168,7 @@ def backup(out: Path, echo: Echo = print) -> dict:
     echo(f"archive: {count} files copied from {root}")
     entries = {}
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        sha, size = _sha256(path)
+        sha, size = sha256_of(path)
         entries[path.relative_to(out).as_posix()] = {"sha256": sha, "size": size}
     manifest = {
         "format": FORMAT,
@@ -218,7 +208,7 @@ def verify(folder: Path, echo: Echo = print) -> dict:
         path = folder / name
         if not path.is_file():
             raise BackupError(f"The backup is incomplete: {name} is missing.")
-        sha, size = _sha256(path)
+        sha, size = sha256_of(path)
         if size != entry["size"] or sha != entry["sha256"]:
             raise BackupError(f"The backup was altered: {name} does not match its manifest "
                               f"sum.")
@@ -274,7 +264,7 @@ def restore(folder: Path, echo: Echo = print) -> dict:
         target = root / name[len(prefix):]
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(folder / name, target)
-        if _sha256(target)[0] != manifest["files"][name]["sha256"]:
+        if sha256_of(target)[0] != manifest["files"][name]["sha256"]:
             raise BackupError(f"{target} did not copy intact.")
     echo(f"archive: {len(names)} files restored into {root}")
     revision = _schema_revision()

@@ -19,7 +19,7 @@ from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, SERVICE, can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice, prefill_client
-from crm.admin.formatters import client_link, customer_filters
+from crm.admin.formatters import client_link, customer_filters, local_time
 from crm.auth.models import User
 from crm.bounds import id_arg
 from crm.clients.choices import SATISFACTION
@@ -39,7 +39,6 @@ from crm.complaints.models import (
 )
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.timeutil import format_local
 
 COMPLAINT_READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE})
 LABELS = {
@@ -57,9 +56,6 @@ LABELS = {
     "recorded_by": _l("Recorded by"), "recorded_at": _l("Recorded at"),
 }
 
-
-def _time(field):
-    return lambda v, c, m, p: format_local(getattr(m, field))
 
 
 def _complaint_link(view, context, model, name):
@@ -81,7 +77,8 @@ class ComplaintView(ScopedModelView):
     column_formatters = {"client": client_link, "channel": choice(CHANNELS),
                          "category": choice(CATEGORIES), "status": choice(STATUSES),
                          "liability": choice(LIABILITY), "satisfaction": choice(SATISFACTION),
-                         "received_at": _time("received_at"), "solved_at": _time("solved_at")}
+                         "received_at": local_time("received_at"),
+                         "solved_at": local_time("solved_at")}
     column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
                                 "channel": choice(CHANNELS), "category": choice(CATEGORIES),
                                 "status": choice(STATUSES), "liability": choice(LIABILITY)}
@@ -196,7 +193,8 @@ class DiscountView(ScopedModelView):
     column_labels = LABELS
     column_formatters = {"client": client_link, "complaint": _complaint_link,
                          "status": _discount_status,
-                         "requested_at": _time("requested_at"), "decided_at": _time("decided_at")}
+                         "requested_at": local_time("requested_at"),
+                         "decided_at": local_time("decided_at")}
     column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
                                 "complaint": lambda v, c, m, p: m.complaint_id,
                                 "status": choice(DISCOUNT_STATUSES)}
@@ -230,7 +228,7 @@ class WithdrawalView(ScopedModelView):
                    "recorded_at")
     column_export_list = column_list
     column_labels = LABELS
-    column_formatters = {"client": client_link, "recorded_at": _time("recorded_at")}
+    column_formatters = {"client": client_link, "recorded_at": local_time("recorded_at")}
     column_sortable_list = ("withdrawn_on",)
     column_default_sort = ("withdrawn_on", True)
     form_columns = ("client", "withdrawn_on", "reason")

@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 from crm import printing
 from crm.access import ARCHIVIST, MANAGERS, can, current_actor
 from crm.admin.base import ScopedModelView, perform
+from crm.admin.formatters import local_time
 from crm.archives import disposal, rules
 from crm.archives.models import DisposalList
 from crm.extensions import db
@@ -30,9 +31,6 @@ LABELS = {
     "files_deleted": _l("Files deleted"), "items": _l("Documents"),
 }
 
-
-def _time(name):
-    return lambda v, c, m, p: format_local(getattr(m, name))
 
 
 class DisposalListView(ScopedModelView):
@@ -54,8 +52,8 @@ class DisposalListView(ScopedModelView):
             f'<a href="{escape(v.get_url(".details_view", id=m.id))}">#{m.id}</a>'),
         "status": lambda v, c, m, p: rules.DISPOSAL_STATUSES.get(m.status, m.status),
         "items": lambda v, c, m, p: len(m.items),
-        "proposed_at": _time("proposed_at"), "decided_at": _time("decided_at"),
-        "carried_out_at": _time("carried_out_at"),
+        "proposed_at": local_time("proposed_at"), "decided_at": local_time("decided_at"),
+        "carried_out_at": local_time("carried_out_at"),
     }
     column_filters = (FilterEqual(DisposalList.status, _l("Status"), options=lambda: [
         (k, str(v)) for k, v in rules.DISPOSAL_STATUSES.items()]),)

@@ -19,6 +19,12 @@ from sqlalchemy import and_, or_, select
 from crm.admin import search as searching
 from crm.clients.models import Client
 from crm.extensions import db
+from crm.timeutil import format_local
+
+
+def local_time(field: str):
+    """A list column showing the record's `field` in the company's zone, to the minute."""
+    return lambda v, c, m, p: format_local(getattr(m, field))
 
 
 def customer_anchor(view, client_id, name) -> Markup | str:

@@ -17,7 +17,7 @@ from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
 from crm.admin.base import ScopedModelView, perform, select_one
 from crm.admin.clients import entity_label
-from crm.admin.formatters import customer_anchor
+from crm.admin.formatters import customer_anchor, local_time
 from crm.bounds import id_arg
 from crm.clients.models import Client
 from crm.extensions import db
@@ -59,9 +59,6 @@ LABELS = {
 }
 
 
-def _time(name):
-    return lambda v, c, m, p: format_local(getattr(m, name))
-
 
 def _status(v, c, m, p):
     return str(dict(STATUSES).get(m.status, m.status))
@@ -101,7 +98,7 @@ class ChangeRequestView(ReadOnlyView):
     column_list = ("requested_at", "client_id", "entity", "changes", "reason", "author",
                    "status", "decided_by", "comment")
     column_details_list = column_list
-    column_formatters = {"requested_at": _time("requested_at"), "client_id": _client,
+    column_formatters = {"requested_at": local_time("requested_at"), "client_id": _client,
                          "changes": _diff, "status": _status}
     column_filters = (FilterEqual(ChangeRequest.status, _l("Status"), options=STATUSES[:3]),)
     column_default_sort = ("requested_at", True)
@@ -133,8 +130,8 @@ class DeletionRequestView(ReadOnlyView):
     column_list = ("requested_at", "label", "reason", "requested_by", "status", "decided_by",
                    "deleted_at", "comment")
     column_details_list = column_list
-    column_formatters = {"requested_at": _time("requested_at"), "status": _status,
-                         "deleted_at": _time("deleted_at")}
+    column_formatters = {"requested_at": local_time("requested_at"), "status": _status,
+                         "deleted_at": local_time("deleted_at")}
     column_filters = (FilterEqual(DeletionRequest.status, _l("Status"), options=STATUSES),)
     column_default_sort = ("requested_at", True)
 
@@ -196,8 +193,9 @@ class DestructionRecordView(ReadOnlyView):
     column_list = ("id", "destroyed_at", "label", "reason", "requested_by", "approved_by",
                    "approved_at", "deleted_at", "row_count")
     column_details_list = (*column_list, "detail")
-    column_formatters = {"destroyed_at": _time("destroyed_at"),
-                         "approved_at": _time("approved_at"), "deleted_at": _time("deleted_at"),
+    column_formatters = {"destroyed_at": local_time("destroyed_at"),
+                         "approved_at": local_time("approved_at"),
+                         "deleted_at": local_time("deleted_at"),
                          "detail": lambda v, c, m, p: _destruction_detail(m.detail)}
     column_default_sort = ("destroyed_at", True)
 
@@ -226,8 +224,8 @@ class ViewGrantView(ReadOnlyView):
     column_list = ("requested_at", "client_id", "author", "reason", "state", "ends_at",
                    "decided_by", "comment")
     column_details_list = column_list
-    column_formatters = {"requested_at": _time("requested_at"), "client_id": _client,
-                         "ends_at": _time("ends_at"),
+    column_formatters = {"requested_at": local_time("requested_at"), "client_id": _client,
+                         "ends_at": local_time("ends_at"),
                          "state": lambda v, c, m, p: str(GRANT_STATES.get(grants.state(m)))}
     column_filters = (FilterEqual(ViewGrant.status, _l("Status"), options=STATUSES[:3]),)
     column_default_sort = ("requested_at", True)
@@ -294,7 +292,8 @@ class ConsentView(ScopedModelView):
     column_formatters = {"client": lambda v, c, m, p: _client(v, c, m, p),
                          "purpose": lambda v, c, m, p: str(dict(consent.PURPOSES)[m.purpose]),
                          "given_how": lambda v, c, m, p: str(dict(consent.WAYS)[m.given_how]),
-                         "given_at": _time("given_at"), "withdrawn_at": _time("withdrawn_at")}
+                         "given_at": local_time("given_at"),
+                         "withdrawn_at": local_time("withdrawn_at")}
     column_filters = (FilterEqual(Consent.purpose, _l("Purpose"), options=consent.PURPOSES),)
     details_template = "admin/crm/governance_consent.html"
     form_columns = ("client", "purpose", "given_how", "notes")

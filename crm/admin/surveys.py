@@ -18,6 +18,7 @@ from crm import access
 from crm.access import MANAGERS, REGIONAL_MANAGER, SERVICE, can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice, client_link, prefill_client
+from crm.admin.formatters import local_time
 from crm.extensions import db
 from crm.faults import services as faults
 from crm.faults.models import STATUSES as FAULT_STATUSES
@@ -30,7 +31,7 @@ from crm.surveys.models import (
     SurveyCampaign,
     SurveyResponse,
 )
-from crm.timeutil import format_local, local_to_utc, to_local
+from crm.timeutil import local_to_utc, to_local
 
 READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE})
 LABELS = {
@@ -47,9 +48,6 @@ LABELS = {
 }
 
 
-def _time(field):
-    return lambda v, c, m, p: format_local(getattr(m, field))
-
 
 class SurveyCampaignView(ScopedModelView):
     """The yearly surveys; a manager sets the questions and launches it over active customers."""
@@ -61,8 +59,9 @@ class SurveyCampaignView(ScopedModelView):
     column_list = ("year", "title", "status", "created_at", "launched_at")
     column_details_list = ("year", "title", "status", "created_at", "launched_at")
     column_labels = LABELS
-    column_formatters = {"status": choice(CAMPAIGN_STATUSES), "created_at": _time("created_at"),
-                         "launched_at": _time("launched_at")}
+    column_formatters = {"status": choice(CAMPAIGN_STATUSES),
+                         "created_at": local_time("created_at"),
+                         "launched_at": local_time("launched_at")}
     column_default_sort = ("year", True)
     form_columns = ("year", "title", "questions")
     form_extra_fields = {
@@ -115,7 +114,7 @@ class SurveyResponseView(ScopedModelView):
     column_export_list = column_list
     column_labels = LABELS
     column_formatters = {"client": client_link, "status": choice(RESPONSE_STATUSES),
-                         "answered_at": _time("answered_at")}
+                         "answered_at": local_time("answered_at")}
     column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
                                 "status": choice(RESPONSE_STATUSES)}
     column_filters = (FilterEqual(SurveyResponse.status, _l("Status"),
@@ -161,13 +160,13 @@ class FaultReportView(ScopedModelView):
     column_export_list = column_details_list
     column_labels = LABELS
     column_formatters = {"client": client_link, "complaint": _complaint,
-                         "status": choice(FAULT_STATUSES), "occurred_at": _time("occurred_at"),
-                         "reported_at": _time("reported_at"),
-                         "analysed_at": _time("analysed_at")}
+                         "status": choice(FAULT_STATUSES), "occurred_at": local_time("occurred_at"),
+                         "reported_at": local_time("reported_at"),
+                         "analysed_at": local_time("analysed_at")}
     column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
                                 "complaint": lambda v, c, m, p: m.complaint_id or "",
                                 "status": choice(FAULT_STATUSES),
-                                "occurred_at": _time("occurred_at")}
+                                "occurred_at": local_time("occurred_at")}
     column_filters = (FilterEqual(FaultReport.status, _l("Status"), options=FAULT_STATUSES),)
     column_default_sort = ("occurred_at", True)
     column_sortable_list = ("occurred_at", "status")
