@@ -17,6 +17,8 @@ FIELD_LABELS = {
     "recipient": _l("Recipient"),
     "kind": _l("Kind"),
     "link": lazy_pgettext("notice", "Leads to"),
+    "link_endpoint": lazy_pgettext("notice", "Screen it leads to"),
+    "link_id": lazy_pgettext("notice", "Record it leads to"),
     "event_key": _l("Event key"),
     "body": lazy_pgettext("mail", "Body"),
     "content": _l("Content"),
