@@ -4,7 +4,9 @@ Each request goes through the real Flask-Admin view with Flask's test client, te
 included, as an account manager (the largest book), their regional manager and the sales
 manager: the first page, page 500, sorted by name, filtered by level, searched by name (and by
 its first two and first character, which trigrams cannot serve) and by phone, and a customer's
-card page with its contracts, ledger, contact log and history. Every request starts with an
+card page with its contracts, ledger, contact log and history; and every list of a customer's
+records (contracts, ledger, cards, …) filtered by the customer's name, where the role may open
+it. Every request starts with an
 empty session, as a real request does. Figures are the median and 95th percentile over
 `--repeat` runs after a warm-up, with this process's CPU time and the SQL statements of a
 request (on a busy machine the CPU time is the steadier figure). `--stock` measures the same
@@ -95,6 +97,21 @@ def list_cases(name_term: str, phone_term: str) -> dict:
     }
 
 
+def record_cases(app, name_term: str) -> dict:
+    """Each list of a customer's records filtered by the customer's name (issue 14: these
+    filters must keep the list targets): one case per list that has the customer filter."""
+    from crm.admin.formatters import CustomerFilter, filter_url
+
+    endpoints = [view.endpoint for admin in app.extensions.get("admin", [])
+                 for view in admin._views
+                 if any(isinstance(f, CustomerFilter) for f in getattr(view, "_filters", None)
+                        or ())]
+    with app.test_request_context():
+        return {f"{endpoint}: filtered by customer name": filter_url(endpoint, CustomerFilter,
+                                                                     name_term)
+                for endpoint in endpoints}
+
+
 def sign_in(app, username: str):
     web = app.test_client()
     response = web.post("/login", data={"username": username, "password": PASSWORD})
@@ -104,8 +121,12 @@ def sign_in(app, username: str):
     return web
 
 
-def measure(web, url: str, repeat: int, warmup: int) -> dict:
+def measure(web, url: str, repeat: int, warmup: int) -> dict | None:
+    """The figures of `url`, None when this role may not open that list at all (403)."""
     counter = QueryCounter(db.engine)
+    db.session.remove()
+    if web.get(url).status_code == 403:
+        return None
 
     def get():
         db.session.remove()  # every request starts from an empty session, as in production
@@ -145,12 +166,16 @@ def run(repeat: int, warmup: int, stock: bool, out: str | None) -> dict:
     cases = list_cases(card.short_name or card.name[:4], card.mobile[-8:])
     total = db.session.scalar(select(func.count()).select_from(Client)
                               .where(Client.deleted_at.is_(None)))
+    records = record_cases(app, card.short_name or card.name[:4])
     rows, figures = {}, {}
     for role, (username, _id) in people.items():
         web = sign_in(app, username)
-        runs = {**cases, "card page (contracts, ledger, contact log, history)": card_url}
+        runs = {**cases, "card page (contracts, ledger, contact log, history)": card_url,
+                **records}
         for case, url in runs.items():
             result = measure(web, url, repeat, warmup)
+            if result is None:
+                continue
             figures[f"{role} | {case}"] = {**result, "url": url}
             rows[f"{role} | {case}"] = (f"median {result['median_ms']:6.1f} ms  p95 "
                                         f"{result['p95_ms']:6.1f} ms  cpu {result['cpu_ms']:5.1f}"
