@@ -55,8 +55,7 @@ def test_the_retention_sweep_logs_each_destruction_and_its_count(celery_app, wor
     assert name not in caplog.text  # ids and counts, never a customer's name
 
 
-def test_a_backup_logs_where_it_went_and_what_it_holds(app, ctx, tmp_path, monkeypatch,
-                                                       caplog):
+def test_a_backup_logs_where_it_went_and_what_it_holds(app, ctx, tmp_path, monkeypatch, caplog):
     monkeypatch.setitem(app.config, "ARCHIVE_ROOT", str(tmp_path / "archive"))
     with caplog.at_level(logging.INFO, logger="crm"):
         backups.backup(tmp_path / "backup", echo=lambda line: None)
@@ -70,16 +69,32 @@ def test_a_refused_start_logs_which_keys_are_wrong_never_a_value(tmp_path, caplo
         check_keys(config, tmp_path)
     [line] = [r for r in caplog.records if r.name == "crm.keys"]
     assert line.levelno == logging.ERROR
-    assert line.getMessage() == ("start refused: CRM_LOOKUP_HASH_KEY is not set; "
-                                 "CRM_FIELD_ENCRYPTION_KEY holds a value that is not a Fernet key")
+    assert line.getMessage() == (
+        "start refused: CRM_LOOKUP_HASH_KEY is not set; "
+        "CRM_FIELD_ENCRYPTION_KEY holds a value that is not a Fernet key"
+    )
     assert "a-real-looking-secret-value" not in caplog.text and "not-fernet" not in caplog.text
 
 
-@pytest.mark.parametrize("name", [
-    "crm.tasks.cards", "crm.tasks.intake", "crm.tasks.revisits", "crm.tasks.governance",
-    "crm.tasks.notifications", "crm.tasks.credit", "crm.tasks.archives", "crm.backup",
-    "crm.keys", "crm.archives.services", "crm.archives.disposal", "crm.governance.retention",
-    "crm.notifications.delivery", "crm.auth.services"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "crm.tasks.cards",
+        "crm.tasks.intake",
+        "crm.tasks.revisits",
+        "crm.tasks.governance",
+        "crm.tasks.notifications",
+        "crm.tasks.credit",
+        "crm.tasks.archives",
+        "crm.backup",
+        "crm.keys",
+        "crm.archives.services",
+        "crm.archives.disposal",
+        "crm.governance.retention",
+        "crm.notifications.delivery",
+        "crm.auth.services",
+    ],
+)
 def test_module_loggers_go_through_the_one_crm_handler(app, name):
     import importlib
 
