@@ -88,3 +88,13 @@ def test_the_pre_commit_hooks_use_the_locked_tools():
     dev = _locked("requirements-dev.lock")
     assert set(re.findall(r'"ruff==([^"]+)"', config)) == {dev["ruff"]}
     assert "tests/test_migrations.py::test_the_migrations_have_one_head" in config
+
+
+def test_the_pre_commit_config_is_valid():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "pre_commit", "validate-config",
+                             ".pre-commit-config.yaml"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

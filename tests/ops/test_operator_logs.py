@@ -64,3 +64,17 @@ def test_module_loggers_go_through_the_one_crm_handler(app, name):
     handlers = [h for h in logging.getLogger("crm").handlers if getattr(h, "crm_handler", False)]
     assert handlers and any(isinstance(f, RequestIdFilter) for f in handlers[0].filters)
     assert not logger.handlers and logger.propagate  # no handler of its own: crm's writes it
+
+
+def test_every_module_logger_is_named_after_its_module():
+    """A logger named otherwise would sit outside `crm` and miss its handler and level."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "crm"
+    calls = [(path.relative_to(root.parent).as_posix(), call)
+             for path in root.rglob("*.py")
+             for call in re.findall(r"getLogger\(([^)]*)\)", path.read_text(encoding="utf-8"))]
+    odd = [(path, call) for path, call in calls
+           if call != "__name__" and not re.fullmatch(r"""["']crm(\.[\w.]+)?["']""", call)]
+    assert len(calls) > 15 and odd == []
