@@ -88,6 +88,8 @@ def test_the_pre_commit_hooks_use_the_locked_tools():
     dev = _locked("requirements-dev.lock")
     assert set(re.findall(r'"ruff==([^"]+)"', config)) == {dev["ruff"]}
     assert "tests/test_migrations.py::test_the_migrations_have_one_head" in config
+    ci = (ROOT / ".ci/run").read_text()
+    assert "ruff check crm tests" in ci and "ruff format --check" in ci  # CI checks the same
 
 
 def test_the_pre_commit_config_is_valid():
