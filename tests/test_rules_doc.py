@@ -1,6 +1,6 @@
 """Issue 18 point 5: the rules the code names (R1 … R17) are written in the repository, in
-docs/rules.md: every "R<n>" in crm/ resolves to a heading with its anchor, each rule says where
-it lives in the code and which tests hold it, and every path it names exists."""
+docs/rules.md: every "R<n>" in crm/ and tests/ resolves to a heading with its anchor, each rule
+says where it lives in the code and which tests hold it, and every path it names exists."""
 
 import re
 from pathlib import Path
@@ -24,10 +24,11 @@ def _sections() -> dict[int, str]:
 
 def test_every_rule_the_code_names_has_its_heading_and_anchor():
     named = {}
-    for path in sorted((ROOT / "crm").rglob("*.py")):
+    files = [*(ROOT / "crm").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]
+    for path in sorted(p for p in files if "node_modules" not in p.parts):
         for number in RULE.findall(path.read_text(encoding="utf-8")):
             named.setdefault(int(number), path.relative_to(ROOT).as_posix())
-    assert named, "no R-number found in crm/: the pattern is wrong"
+    assert len(named) > 10, "hardly an R-number found in crm/: the pattern is wrong"
     missing = {f"R{n}": where for n, where in named.items() if n not in _sections()}
     assert missing == {}, f"named in the code, not in docs/rules.md: {missing}"
 
