@@ -13,6 +13,7 @@ are only ever added under a new name while the application runs, or removed by a
 that is then also missing from the copy's rows at the next backup)."""
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -36,6 +37,7 @@ FORMAT = 1
 PG_LIB = Path("/usr/lib/postgresql")  # Debian: one bin folder per client version
 
 Echo = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 class BackupError(Exception):
@@ -183,6 +185,8 @@ def backup(out: Path, echo: Echo = print) -> dict:
                                 encoding="utf-8")
     total = sum(e["size"] for e in entries.values())
     echo(f"manifest: {len(entries)} files, {total} bytes, revision {', '.join(revision)}")
+    logger.info("backup written to %s: %s archive files, %s files, %s bytes, revision %s", out,
+                count, len(entries), total, ", ".join(revision))
     return manifest
 
 
@@ -270,4 +274,6 @@ def restore(folder: Path, echo: Echo = print) -> dict:
     revision = _schema_revision()
     echo(f"done: schema revision {', '.join(revision)} (app {manifest['app_version']} "
          f"at backup, {app_version()} now; run `flask --app wsgi db upgrade` if newer)")
+    logger.info("restored from %s (made %s): %s archive files, revision %s", folder,
+                manifest["created_at"], len(names), ", ".join(revision))
     return manifest

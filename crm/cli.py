@@ -11,7 +11,33 @@ from crm.errors import DomainError
 from crm.extensions import db
 
 logger = logging.getLogger(__name__)
-crm_cli = AppGroup("crm", help="Customer-archive commands.")
+
+# Commands of crm/bench (1.2k lines, measurement only): imported when one of them is asked for,
+# never at app start (the web app and the workers do not need them).
+BENCH_COMMANDS = ("bench", "bench-data")
+
+
+class CrmGroup(AppGroup):
+    """`flask crm …`: the commands below, plus crm/bench's loaded on first use."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *BENCH_COMMANDS})
+
+    def get_command(self, ctx, name):
+        if name in BENCH_COMMANDS and name not in self.commands:
+            _load_bench()
+        return super().get_command(ctx, name)
+
+
+def _load_bench() -> None:
+    from crm.bench import bench, load_areas
+
+    load_areas()  # each area module adds its subcommands (crm.bench.data adds `bench-data`)
+    if "bench" not in crm_cli.commands:
+        crm_cli.add_command(bench)
+
+
+crm_cli = CrmGroup("crm", help="Customer-archive commands.")
 
 
 @crm_cli.command("create-user")
@@ -119,9 +145,4 @@ def restore_cmd(folder):
 
 
 def register_cli(app: Flask) -> None:
-    from crm.bench import bench, load_areas
-
-    load_areas()
-    if "bench" not in crm_cli.commands:
-        crm_cli.add_command(bench)
     app.cli.add_command(crm_cli)

@@ -6,6 +6,7 @@ comes from the environment, and the app refuses to start when one is missing. No
 default in the code: a default would be public, and a cookie signed with it would open the app.
 """
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -15,6 +16,7 @@ from cryptography.fernet import Fernet
 DEMO_KEY_FILE = "demo-keys.env"
 # The default this app once shipped with: whoever read the code could sign a session with it.
 PUBLISHED_SECRET = "dev-only-secret-change-me"
+logger = logging.getLogger(__name__)
 
 _RANDOM = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
 _FERNET = ('python3 -c "from cryptography.fernet import Fernet; '
@@ -83,6 +85,8 @@ def check_keys(config, instance_dir) -> None:
                 problems.append(("FIELD_ENCRYPTION_KEY", "holds a value that is not a Fernet key"))
                 break
     if problems:
+        # The keys' names and what is wrong, never a value.
+        logger.error("start refused: %s", "; ".join(f"CRM_{n} {p}" for n, p in problems))
         raise MissingKeys(missing_message(problems))
 
 

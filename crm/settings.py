@@ -1,4 +1,4 @@
-"""Settings a manager may change, stored in the database with defaults from RULES.md."""
+"""Settings a manager may change, stored in the database; defaults from docs/rules.md."""
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, String, select

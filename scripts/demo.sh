@@ -19,7 +19,9 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 echo "Installing the CRM into .venv …"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+# The exact versions of requirements.lock (with their hashes), then the project itself.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 
 mkdir -p "$CRM_INSTANCE_DIR"
 .venv/bin/flask --app wsgi db upgrade

@@ -10,6 +10,8 @@ if [ ! -x .venv/bin/python ]; then
     echo "Creating .venv …"
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# The exact versions of requirements-dev.lock (with their hashes), then the project itself.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 
 exec .venv/bin/pytest "$@"

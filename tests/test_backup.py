@@ -55,6 +55,10 @@ def empty_instance(app, tmp_path):
     with other.app_context():
         db.session.remove()
         db.engine.dispose()
+    # create_app made the other app's Celery the default: tasks run after this test (eagerly,
+    # through shared_task) must find the session's app and database again.
+    app.extensions["celery"].set_current()
+    app.extensions["celery"].set_default()
     if IS_POSTGRES:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -11,6 +11,7 @@ demand), the sales manager approves or rejects it with a reason, and carrying it
 the files, marks the documents disposed and their volume lines, and records who and when.
 """
 
+import logging
 from datetime import date
 
 from flask_babel import gettext as _
@@ -27,6 +28,7 @@ from crm.governance.models import AuditEvent
 from crm.timeutil import local_today, utcnow
 
 UNSCOPED = {"crm_unscoped": True, "crm_include_deleted": True}
+logger = logging.getLogger(__name__)
 
 
 def _number(doc) -> str:
@@ -218,4 +220,6 @@ def carry_out_disposal(session, list_id: int) -> DisposalList:
         {"status": [rules.ARCHIVED, rules.DISPOSED]},
         _("Disposal list %(id)s", id=disposal.id)) for doc_id in ids])
     session.flush()
+    logger.info("disposal list %s carried out: %s documents, %s files deleted", disposal.id,
+                len(ids), disposal.files_deleted)
     return disposal

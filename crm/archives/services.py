@@ -8,6 +8,7 @@ volume), and unique constraints back every step (one number, one item per volume
 per document and set, one volume per year × category × account manager)."""
 
 import hashlib
+import logging
 import os
 import shutil
 import uuid
@@ -33,6 +34,7 @@ from crm.settings import get_setting
 from crm.timeutil import utcnow
 from crm.uploads import check_document
 
+logger = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
 # Fields fixed once a document has its number: they are part of the number or its volume.
 NUMBERED_FIELDS = ("client_id", "manager_id", "category", "doc_date", "retention")
@@ -337,6 +339,7 @@ def index_document(session, doc_id: int) -> dict:
     doc.status = rules.ARCHIVED
     session.flush()
     write_lines(session, doc)
+    logger.info("document %s indexed: %s in volume %s", doc.id, doc.archive_no, doc.volume_id)
     return {"document": doc.id, "archive_no": doc.archive_no, "stored": doc.has_file}
 
 
@@ -482,6 +485,7 @@ def _flag(session, doc, kind: str, key: str, detail: str) -> int:
                                     client_id=doc.client_id, detail=detail or ""))
     except IntegrityError:  # another sweep flagged it first
         return 0
+    logger.warning("archive integrity: document %s flagged %s", doc.id, kind)
     archivists = session.scalars(select(User).where(User.role == ARCHIVIST,
                                                     User.active.is_(True))).all()
     title = _("Archive integrity: %(kind)s — %(number)s", kind=rules.FLAG_KINDS[kind],

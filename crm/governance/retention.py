@@ -339,6 +339,8 @@ def destroy(session, request: DeletionRequest, now=None) -> DestructionRecord:
         session, "destroy", request.entity, request.entity_id, request.client_id,
         {"rows": [None, record.row_count], "destruction_record": [None, record.id]},
         record.reason)])
+    logger.info("deletion request %s destroyed (%s %s): destruction record %s, %s rows",
+                request.id, request.entity, request.entity_id, record.id, record.row_count)
     return record
 
 

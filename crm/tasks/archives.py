@@ -55,6 +55,7 @@ def close_year(year: int | None = None) -> int:
     year = year or local_today().year - 1
     closed = arch.close_year(db.session, year)
     db.session.commit()
+    logger.info("archives: %s volumes of %s closed", closed, year)
     return {"year": year, "closed": closed}
 
 
@@ -69,6 +70,8 @@ def propose_disposal() -> dict:
     result = {"list": listed.id if listed else None,
               "documents": len(listed.items) if listed else 0}
     db.session.commit()
+    logger.info("archives disposal: list %s proposed with %s documents", result["list"],
+                result["documents"])
     return result
 
 

@@ -21,6 +21,7 @@ def run_check(self, run_id: int) -> dict:
     died comes back before the dead claim is stale) looks again once it would be stale; a
     delivery of a finished run does nothing."""
     result = cs.run_check(db.session, run_id)
+    logger.info("credit check %s: %s", run_id, result)
     if result.get("skipped") == "running":
         raise self.retry(countdown=max(1, int(current_app.config["TASK_STALE_MINUTES"] * 60)))
     return result
@@ -51,6 +52,7 @@ def nightly_check() -> dict:
 def quarterly_reevaluation() -> int:
     made = cs.quarterly_reevaluation(db.session)
     db.session.commit()
+    logger.info("credit re-evaluation: %s proposals made", made)
     return {"proposals": made}
 
 

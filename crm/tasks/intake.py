@@ -1,3 +1,4 @@
+import logging
 from datetime import date
 
 from celery import shared_task
@@ -7,6 +8,8 @@ from crm.extensions import db
 from crm.intake.services import check_registrations
 from crm.tasks.locks import locked_task
 
+logger = logging.getLogger(__name__)
+
 
 @shared_task(name="crm.tasks.intake.daily")
 @locked_task("intake_daily")
@@ -14,6 +17,7 @@ def daily(today: str | None = None) -> dict:
     """R12: registration reminders and late alerts; re-running sends nothing twice."""
     result = check_registrations(db.session, date.fromisoformat(today) if today else None)
     db.session.commit()
+    logger.info("intake daily: %s", result)
     return result
 
 
@@ -24,4 +28,5 @@ def weekly_staff_check(today: str | None = None) -> dict:
     once per customer per week; re-running in the same week sends nothing twice."""
     result = check_contact_staff(db.session, date.fromisoformat(today) if today else None)
     db.session.commit()
+    logger.info("intake weekly staff check: %s", result)
     return result

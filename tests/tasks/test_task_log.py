@@ -2,12 +2,15 @@
 eagerly and by a real worker."""
 
 import logging
+from datetime import timedelta
 
 import celery.contrib.testing.tasks  # noqa: F401  (registers celery.ping, which start_worker sends)
 import pytest
 from celery.contrib.testing.worker import start_worker
 
+from crm.extensions import db
 from crm.tasks.cards import daily as cards_daily
+from crm.tasks.governance import destroy_expired_deletions
 from crm.tasks.maintenance import heartbeat
 
 TASK_LOG = "crm.tasks"
@@ -15,6 +18,10 @@ TASK_LOG = "crm.tasks"
 
 def task_lines(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == TASK_LOG]
+
+
+def lines(caplog, name: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == name]
 
 
 def test_a_task_run_eagerly_logs_its_start_and_end_with_the_duration(celery_app, caplog):
@@ -43,6 +50,35 @@ def test_a_failing_task_logs_its_failure_without_its_arguments(celery_app, caplo
     assert "crm/tasks/cards.py:" in failed.getMessage()  # where it was raised
     assert "13912345678" not in failed.getMessage()
     assert ended.getMessage().startswith("task crm.tasks.cards.daily ended FAILURE in ")
+
+
+# Issue 18 point 5: each task then says what it did, with its counts, on its own logger.
+def test_a_task_run_logs_its_summary_with_counts(celery_app, caplog):
+    with caplog.at_level(logging.INFO, logger="crm"):
+        result = cards_daily.apply(args=("2026-03-02",))
+    assert result.successful(), result.traceback
+    assert lines(caplog, "crm.tasks.cards") == ["cards daily: 0 reminded, 0 expired"]
+    [summary] = [r for r in caplog.records if r.name == "crm.tasks.cards"]
+    assert summary.levelno == logging.INFO
+    assert summary.request_id == result.id  # the task's id, as on every line inside it
+
+
+def test_the_retention_sweep_logs_each_destruction_and_its_count(celery_app, world, caplog):
+    from crm.governance.retention import APPROVED, ask_deletion
+    from crm.timeutil import utcnow
+
+    client_id, name = world.c1.id, world.c1.name
+    request = ask_deletion(db.session, [world.c1], "重复录入")  # the system deletes at once
+    assert request.status == APPROVED
+    request.deleted_at = utcnow() - timedelta(days=400)
+    db.session.commit()
+    with caplog.at_level(logging.INFO, logger="crm"):
+        result = destroy_expired_deletions.apply()
+    assert result.successful(), result.traceback
+    assert lines(caplog, "crm.tasks.governance") == ["retention sweep: 1 deletions destroyed"]
+    [destroyed] = lines(caplog, "crm.governance.retention")[:1]
+    assert destroyed.startswith(f"deletion request {request.id} destroyed (clients {client_id})")
+    assert name not in caplog.text  # ids and counts, never a customer's name
 
 
 @pytest.mark.worker
