@@ -14,11 +14,12 @@ from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, StopValidation
 
 from crm import access, printing
-from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.access import REGIONAL_MANAGER, can, current_actor
 from crm.admin import intake as intake_admin
 from crm.admin import words
 from crm.admin.base import ScopedModelView, select_one
 from crm.admin.formatters import client_link, customer_filters, name_link
+from crm.audit import AuditEvent, record
 from crm.auth.models import Region, User
 from crm.bounds import id_arg
 from crm.clients import choices as ch
@@ -26,9 +27,7 @@ from crm.clients import services
 from crm.clients.models import Client, ContactLog, KeyPerson, SituationChange
 from crm.excel.export import XlsxExportMixin
 from crm.extensions import db
-from crm.governance.audit import record
 from crm.governance.consent import screen_details
-from crm.governance.models import AuditEvent
 from crm.timeutil import format_local, local_today
 
 CLIENT_LABELS = {
@@ -191,8 +190,6 @@ def form_sections(form, kind: str | None) -> list[dict]:
 
 class ClientView(XlsxExportMixin, ScopedModelView):
     area = "clients"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, access.FINANCE,
-                       access.CLERK, access.SERVICE})
     details_template = "admin/crm/client_details.html"
     create_template = "admin/crm/client_create.html"
     edit_template = "admin/crm/client_edit.html"
@@ -427,7 +424,6 @@ class ArchiveDetailView(ScopedModelView):
     """Rows under a customer's card. Everyone in scope may add (R6)."""
 
     area = "archive_detail"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
     column_formatters = {"client": client_link}
     form_excluded_columns = ("deleted_at", "deleted_by", "deleted_by_id", "created_at")
@@ -530,8 +526,8 @@ class ClientStaffView(ScopedModelView):
     """R12: the staff in contact with a customer besides its owner; the owner and the managers
     over the customer add and remove them (audited)."""
 
+    screen = "client_staff"
     area = "clients"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     can_edit = False
     can_view_details = False
     column_list = ("client", "user", "role", "created_at")
@@ -560,8 +556,8 @@ class SituationChangeView(ScopedModelView):
     the late ones filtered, counted per account manager. Read-only; the scope is the reader's
     customers (a regional manager: their region)."""
 
+    screen = "situation_changes"
     area = "clients"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     list_template = "admin/crm/situation_changes.html"
     can_create = can_edit = can_delete = False
     can_view_details = False

@@ -19,14 +19,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from crm import access
+from crm import access, audit
 from crm.access import ARCHIVIST, SYSTEM, can, current_actor
 from crm.archives import rules
 from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
 from crm.auth.models import User
 from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
-from crm.governance import audit
 from crm.governance.services import add_record, change_record
 from crm.notifications.services import Target, notify
 from crm.settings import get_setting

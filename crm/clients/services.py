@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 
 from crm import crypto
 from crm.access import ACCOUNT_MANAGER, ADMIN, REGIONAL_MANAGER, can, current_actor
+from crm.audit import AuditEvent, audit_reason, event_row
 from crm.auth.models import User
 from crm.clients import identifiers as ids
 from crm.clients.models import (
@@ -21,7 +22,7 @@ from crm.clients.models import (
     StaffShortfall,
 )
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import audit_reason
+from crm.extensions import db
 from crm.governance.changes import column_changes
 from crm.governance.services import add_record, change_record, soft_delete
 from crm.notifications.services import Event, Target, notify_many
@@ -176,9 +177,6 @@ def _apply_ownership(client: Client, actor) -> None:
     elif role == REGIONAL_MANAGER:
         client.region_id = actor.region_id
     if client.owner_id and not client.region_id:
-        from crm.auth.models import User
-        from crm.extensions import db
-
         client.region_id = db.session.get(User, client.owner_id).region_id
 
 
@@ -277,9 +275,6 @@ def rotate_id_number_key(session, chunk_size: int = 500, echo=None) -> dict:
     soft-deleted ones included, no version bump, no change of "updated at". A value edited
     meanwhile is skipped (it was written with the newest key). A value no key reads is counted
     and left as it is."""
-    from crm.governance.audit import event_row
-    from crm.governance.models import AuditEvent
-
     table = Client.__table__
     totals = {"rotated": 0, "current": 0, "unreadable": 0}
     unreadable_ids: list[int] = []

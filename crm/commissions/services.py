@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, inspect, select
 
 from crm.access import SYSTEM, can, current_actor
+from crm.audit import audit_reason
 from crm.auth.models import User
 from crm.commissions import rules
 from crm.commissions.models import (
@@ -33,7 +34,6 @@ from crm.commissions.models import (
 )
 from crm.complaints.services import parse_amount
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import audit_reason
 from crm.timeutil import local_today, utcnow
 
 

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from crm.access import MANAGERS, SYSTEM, can, current_actor
+from crm.audit import audit_reason
 from crm.auth.models import User
 from crm.bounds import money_value
 from crm.clients.models import Client
@@ -30,7 +31,6 @@ from crm.complaints.models import (
     Withdrawal,
 )
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import audit_reason
 from crm.governance.services import add_record, change_record
 from crm.notifications.services import Target, notify
 from crm.timeutil import local_today, utcnow

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from crm.audit import AuditEvent
 from crm.extensions import db
-from crm.governance.models import AuditEvent, ViewGrant
+from crm.governance.models import ViewGrant
 from crm.settings import Setting
 from crm.timeutil import utcnow
 from tests import factories
