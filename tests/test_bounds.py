@@ -29,7 +29,8 @@ def model_views(app):
 
 
 def users_for(world, view):
-    users = [u for u in vars(world).values() if isinstance(u, User) and allowed(u.role, view.gate, "view")]
+    users = [u for u in vars(world).values()
+             if isinstance(u, User) and allowed(u.role, view.gate, "view")]
     assert users, view.endpoint
     return users[0]
 

@@ -124,17 +124,13 @@ def _region_options():
     if actor is access.SYSTEM or actor is None:
         return []
     stmt = select(Region.id, Region.name)
-    if actor.role in (access.ACCOUNT_MANAGER, REGIONAL_MANAGER):
+    if actor.role in access.FIELD_SALES:
         stmt = stmt.where(Region.id == actor.region_id)
     return [(str(i), n) for i, n in db.session.execute(stmt.order_by(Region.name))]
 
 
 def _owners_query():
-    actor = current_actor()
-    stmt = select(User).where(User.role == access.ACCOUNT_MANAGER, User.active.is_(True))
-    if actor.role == REGIONAL_MANAGER:
-        stmt = stmt.where(User.region_id == actor.region_id)
-    return db.session.scalars(stmt.order_by(User.full_name)).all()
+    return services.assignable_owners(db.session, current_actor())
 
 
 def _name_required(form, field):

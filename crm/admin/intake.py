@@ -11,11 +11,12 @@ from sqlalchemy import select
 from wtforms import SelectField
 
 from crm import access
-from crm.access import REGIONAL_MANAGER, current_actor
+from crm.access import current_actor
 from crm.admin.base import RoleView, ScopedModelView, select_one
 from crm.admin.formatters import client_link
 from crm.auth.models import User
 from crm.bounds import id_arg, id_list
+from crm.clients import services as client_services
 from crm.clients.models import Client
 from crm.errors import DomainError
 from crm.excel.export import XlsxExportMixin
@@ -95,11 +96,7 @@ class FirstContactView(ScopedModelView):
 
 
 def _account_managers():
-    actor = current_actor()
-    stmt = select(User).where(User.role == access.ACCOUNT_MANAGER, User.active.is_(True))
-    if actor.role in (REGIONAL_MANAGER, access.ACCOUNT_MANAGER):
-        stmt = stmt.where(User.region_id == actor.region_id)
-    return db.session.scalars(stmt.order_by(User.full_name)).all()
+    return client_services.assignable_owners(db.session, current_actor())
 
 
 # --- the assignment queue (R12) ------------------------------------------------------------
