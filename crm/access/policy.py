@@ -101,6 +101,7 @@ ACTIONS = {
         "create": _({*SALES, SERVICE}),
         "edit": _({*SALES, SERVICE}),
         "approve": MANAGERS,
+        "handle_any": MANAGERS,  # change or hand over a complaint another person took
         "delete": MANAGERS,
         "export": _({*SALES, SERVICE}),
     },
