@@ -546,6 +546,15 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
         return result
 
     # --- details: sensitive fields by role, reads under a view grant audited (R5, R17) -----
+    @expose("/details/")
+    def details_view(self):
+        """Flask-Admin's details page; what reading it recorded (a read only a view grant
+        allows, a full view of sensitive fields: crm.governance.consent.screen_details) is
+        committed once the page is rendered, by the request, not while rendering."""
+        response = super().details_view()
+        db.session.commit()
+        return response
+
     def render(self, template, **kwargs):
         model = kwargs.get("model")
         if (template == self.details_template and model is not None

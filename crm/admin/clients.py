@@ -308,8 +308,8 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         context.update(self._card_sections(actor, client))
         if client.id_number_enc and can(actor, "see_id_number", client):
             context["id_number_full"] = services.reveal_id_number(client)
+            # Recorded in the request's transaction: the details view commits it (base).
             record(db.session, "view_sensitive", client, {"field": "id_number"})
-            db.session.commit()
         return context
 
 
@@ -403,6 +403,7 @@ class ClientView(XlsxExportMixin, ScopedModelView):
                               for log in lists["contact_logs"]], (5, 12, 12, 14, 40, 25)))
         pdf = printing.document_pdf(_("Customer card") + " " + client.name, sections,
                                     subtitle=client.code or "", footer=client.code or "")
+        db.session.commit()  # what screen_details recorded of this read (R5, R17)
         return send_file(io.BytesIO(pdf), mimetype=printing.PDF_MIMETYPE, as_attachment=True,
                          download_name=f"{client.code or client.id}.pdf")
 
