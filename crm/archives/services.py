@@ -401,7 +401,11 @@ def close_volume(session, volume: ArchiveVolume) -> bool:
 
 
 def close_year(session, year: int) -> int:
-    """Close every open volume of `year` (R3: archives are closed every year)."""
+    """Close every open volume of `year` (R3: archives are closed every year). Refused
+    before anything is read to whoever may not close volumes, even in a year with none."""
+    actor = current_actor()
+    if actor is not SYSTEM and not can(actor, "bind", area="archives"):
+        raise NotAllowed(_l("Only the archivist closes volumes."))
     volumes = session.scalars(select(ArchiveVolume).where(
         ArchiveVolume.year == year, ArchiveVolume.status == rules.OPEN)
         .order_by(ArchiveVolume.id)).all()
