@@ -152,8 +152,7 @@ def _init_database_hooks(app: Flask) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    from crm import access, bounds
-    from crm.governance import audit
+    from crm import access, audit, bounds
 
     access.install(Session)
     audit.install(Session)

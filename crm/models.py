@@ -6,6 +6,7 @@ from crm.archives.models import (  # noqa: F401
     ArchiveVolume,
     CatalogueLine,
 )
+from crm.audit import AuditEvent  # noqa: F401
 from crm.auth.models import LoginFailure, Region, User  # noqa: F401
 from crm.cards.models import CardEvent, CardType, CardUse, MemberCard  # noqa: F401
 from crm.clients.models import Client, ContactLog, KeyPerson  # noqa: F401
@@ -16,7 +17,6 @@ from crm.credit import models as credit_models  # noqa: F401
 from crm.credit import onsite as credit_onsite  # noqa: F401
 from crm.faults.models import FaultReport  # noqa: F401
 from crm.governance.models import (  # noqa: F401
-    AuditEvent,
     ChangeRequest,
     Consent,
     DeletionRequest,

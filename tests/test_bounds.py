@@ -12,6 +12,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
+from crm.access import allowed
 from crm.admin.base import ScopedModelView
 from crm.auth.models import Region, User
 from crm.bounds import INT32, value_error
@@ -28,7 +29,8 @@ def model_views(app):
 
 
 def users_for(world, view):
-    users = [u for u in vars(world).values() if isinstance(u, User) and u.role in view.roles]
+    users = [u for u in vars(world).values()
+             if isinstance(u, User) and allowed(u.role, view.gate, "view")]
     assert users, view.endpoint
     return users[0]
 

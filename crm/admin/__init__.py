@@ -20,11 +20,12 @@ from crm.admin.clients import (
     history_value,
 )
 from crm.admin.users import RegionView, SettingView, UserView
+from crm.audit import AuditEvent
 from crm.auth.models import Region, User
 from crm.clients import choices as ch
 from crm.clients.models import Client
 from crm.extensions import db
-from crm.governance.models import AuditEvent, TaskRun
+from crm.governance.models import TaskRun
 from crm.notifications.models import Notification
 from crm.security import csp_nonce
 from crm.settings import Setting
@@ -37,10 +38,9 @@ CHOICE_SETS = {"key_person_role": ch.KEY_PERSON_ROLE, "contact_way": ch.CONTACT_
 class Home(HomeView):
     @expose("/")
     def index(self):
-        counts = None
-        if access.can(access.current_actor(), "view", area="clients"):
-            visible = db.session.execute(select(func.count()).select_from(Client)).scalar()
-            counts = [(_l("Customers you can see"), visible)]
+        # Every role sees how many customers its scope holds (none, for some).
+        visible = db.session.execute(select(func.count()).select_from(Client)).scalar()
+        counts = [(_l("Customers you can see"), visible)]
         # The inbox is narrowed to the signed-in user by crm.access ("recipient" scope).
         unread = db.session.scalars(
             select(Notification).where(Notification.read_at.is_(None))
@@ -48,7 +48,7 @@ class Home(HomeView):
         run = db.session.get(TaskRun, "heartbeat")
         heartbeat = format_local(run.finished_at) if run else None
         undelivered = None
-        if access.current_actor().role == access.ADMIN:  # nothing lost in silence
+        if access.can(access.current_actor(), "view", area="undelivered"):  # nothing lost
             from crm.notifications.delivery import undelivered_count
 
             undelivered = undelivered_count(db.session)

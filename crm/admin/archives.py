@@ -20,7 +20,7 @@ from wtforms import FileField, SelectField
 from wtforms.validators import DataRequired, NumberRange
 
 from crm import access, printing
-from crm.access import ARCHIVIST, MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.access import ARCHIVIST, can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.admin.formatters import customer_anchor, customer_filters
 from crm.archives import rules, services
@@ -32,8 +32,6 @@ from crm.excel.safe import XLSX_MIMETYPE, SafeWorkbook, print_setup
 from crm.extensions import db
 from crm.timeutil import format_local, local_today
 
-DOC_READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, ARCHIVIST})
-VOLUME_READERS = frozenset({ARCHIVIST, *MANAGERS})
 LOCATION = ("room", "cabinet", "shelf", "box")
 CATALOGUE_WIDTHS = (6, 28, 14, 40, 12, 6, 60)
 LABELS = {
@@ -83,7 +81,6 @@ def _category_options():
 
 class ArchiveDocumentView(ScopedModelView):
     area = "archives"
-    roles = DOC_READERS
     list_template = "admin/crm/archive_list.html"
     details_template = "admin/crm/archive_document_details.html"
     column_list = ("archive_no", "title", "client_name", "category", "doc_date", "form",
@@ -246,8 +243,8 @@ class ArchiveDocumentView(ScopedModelView):
 
 
 class ArchiveVolumeView(ScopedModelView):
+    screen = "archive_volumes"
     area = "archives"
-    roles = VOLUME_READERS
     can_create = can_edit = can_delete = False
     can_export = False
     list_template = "admin/crm/archive_volumes.html"
@@ -401,7 +398,6 @@ class ArchiveVolumeView(ScopedModelView):
 
 class ArchiveFlagView(ScopedModelView):
     area = "archives"
-    roles = DOC_READERS
     can_create = can_edit = can_delete = False
     can_export = False
     column_list = ("detected_at", "kind", "document", "client", "detail", "resolved_at")

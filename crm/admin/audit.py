@@ -3,11 +3,10 @@
 from flask_admin.contrib.sqla.filters import DateBetweenFilter, FilterEqual, IntEqualFilter
 from flask_babel import lazy_gettext as _l
 
-from crm import access
 from crm.admin.base import ScopedModelView, select_one, staff_value, who
 from crm.admin.clients import changes_formatter, entity_label
+from crm.audit import AuditEvent
 from crm.clients.models import Client
-from crm.governance.models import AuditEvent
 from crm.timeutil import format_local
 
 ACTION_LABELS = {
@@ -34,7 +33,7 @@ def _customer(client_id) -> str:
 
 
 class AuditView(ScopedModelView):
-    roles = frozenset(access.MANAGERS)
+    screen = "audit"
     can_create = can_edit = can_delete = False
     can_export = True
     column_list = ("at", "actor_label", "action", "entity", "entity_id", "client_id", "changes",

@@ -51,9 +51,17 @@ PENDING_KEYS = ("crm_pending_changes", "crm_pending_deletions")
 
 
 class RoleGate:
-    """Which roles may open a view at all; the row scope is decided separately."""
+    """Who may open a view at all is the policy's answer (crm.access.ACTIONS[area]["view"]);
+    the row scope is decided separately. A screen whose gate is not its area's names its own
+    entry of the table in `screen`."""
 
-    roles: frozenset = frozenset()
+    area: str = ""
+    screen: str = ""
+
+    @property
+    def gate(self) -> str:
+        """The policy area whose "view" action opens this screen."""
+        return self.screen or self.area
 
     def _handle_view(self, name, **kwargs):
         # Flask-Admin redirects to its `url` parameter (the return target of create, edit,
@@ -66,7 +74,7 @@ class RoleGate:
         return super()._handle_view(name, **kwargs)
 
     def is_accessible(self) -> bool:
-        return current_user.is_authenticated and current_user.role in self.roles
+        return can(current_actor(), "view", area=self.gate)
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:
@@ -316,7 +324,6 @@ STAFF_EXPORT_FORMATTERS = {k: v for k, v in STAFF_FORMATTERS.items() if k is not
 
 
 class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
-    area: str = ""
     form_base_class = SecureForm
     model_form_converter = BoundedModelConverter
     extra_form_fields: tuple = ()
@@ -539,6 +546,15 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
         return result
 
     # --- details: sensitive fields by role, reads under a view grant audited (R5, R17) -----
+    @expose("/details/")
+    def details_view(self):
+        """Flask-Admin's details page; what reading it recorded (a read only a view grant
+        allows, a full view of sensitive fields: crm.governance.consent.screen_details) is
+        committed once the page is rendered, by the request, not while rendering."""
+        response = super().details_view()
+        db.session.commit()
+        return response
+
     def render(self, template, **kwargs):
         model = kwargs.get("model")
         if (template == self.details_template and model is not None
@@ -585,8 +601,10 @@ def _drop_flashes(start: int, texts: set) -> None:
 
 
 class HomeView(AdminIndexView):
+    gate = "home"
+
     def is_accessible(self) -> bool:
-        return current_user.is_authenticated
+        return can(current_actor(), "view", area=self.gate)
 
     def inaccessible_callback(self, name, **kwargs):
         return redirect(url_for("auth.login", next=request.full_path))

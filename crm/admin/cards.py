@@ -16,8 +16,7 @@ from sqlalchemy import and_, case, func, select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from crm import access
-from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.access import can, current_actor
 from crm.admin.base import RoleView, ScopedModelView, perform
 from crm.admin.formatters import client_link, customer_filters
 from crm.cards import rules, services
@@ -26,8 +25,6 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.timeutil import format_local, local_today
 
-CARD_READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, access.CLERK,
-                          access.SERVICE, access.FINANCE})
 EXPIRING_DAYS = 30
 EVENT_LABELS = {
     "issue": _l("Issued"), "extend": _l("Renewed before expiry"), "expire": _l("Expired"),
@@ -62,7 +59,6 @@ def _type_options():
 
 class CardTypeView(ScopedModelView):
     area = "card_types"
-    roles = CARD_READERS
     can_delete = False  # a type still on cards is retired (active off), never removed
     can_export = False
     column_list = ("code", "name", "discount_rate", "privileges", "issue_fee", "renewal_fee",
@@ -100,7 +96,6 @@ class CardTypeView(ScopedModelView):
 
 class MemberCardView(ScopedModelView):
     area = "cards"
-    roles = CARD_READERS
     can_edit = can_delete = False  # a card changes only by the moves on its page
     details_template = "admin/crm/card_details.html"
     column_list = ("number", "client", "card_type", "status", "issue_date", "expiry_date")
@@ -223,7 +218,6 @@ class CardUseView(ScopedModelView):
     """The log of uses; "create" records a use after the checks of R15."""
 
     area = "cards"
-    roles = CARD_READERS
     can_edit = can_delete = False
     column_list = ("used_at", "card", "client", "place", "list_price", "discount_rate",
                    "benefit", "paid", "accepted", "refusal")
@@ -279,7 +273,7 @@ class CardUseView(ScopedModelView):
 class CardCountsView(RoleView):
     """Active, expiring, lost, expired and cancelled cards per type, in the user's scope."""
 
-    roles = CARD_READERS
+    screen = "cards"
 
     @expose("/")
     def index(self):

@@ -14,11 +14,12 @@ from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, StopValidation
 
 from crm import access, printing
-from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.access import REGIONAL_MANAGER, can, current_actor
 from crm.admin import intake as intake_admin
 from crm.admin import words
 from crm.admin.base import ScopedModelView, select_one
 from crm.admin.formatters import client_link, customer_filters, name_link
+from crm.audit import AuditEvent, record
 from crm.auth.models import Region, User
 from crm.bounds import id_arg
 from crm.clients import choices as ch
@@ -26,9 +27,7 @@ from crm.clients import services
 from crm.clients.models import Client, ContactLog, KeyPerson, SituationChange
 from crm.excel.export import XlsxExportMixin
 from crm.extensions import db
-from crm.governance.audit import record
 from crm.governance.consent import screen_details
-from crm.governance.models import AuditEvent
 from crm.timeutil import format_local, local_today
 
 CLIENT_LABELS = {
@@ -125,17 +124,13 @@ def _region_options():
     if actor is access.SYSTEM or actor is None:
         return []
     stmt = select(Region.id, Region.name)
-    if actor.role in (access.ACCOUNT_MANAGER, REGIONAL_MANAGER):
+    if actor.role in access.FIELD_SALES:
         stmt = stmt.where(Region.id == actor.region_id)
     return [(str(i), n) for i, n in db.session.execute(stmt.order_by(Region.name))]
 
 
 def _owners_query():
-    actor = current_actor()
-    stmt = select(User).where(User.role == access.ACCOUNT_MANAGER, User.active.is_(True))
-    if actor.role == REGIONAL_MANAGER:
-        stmt = stmt.where(User.region_id == actor.region_id)
-    return db.session.scalars(stmt.order_by(User.full_name)).all()
+    return services.assignable_owners(db.session, current_actor())
 
 
 def _name_required(form, field):
@@ -191,8 +186,6 @@ def form_sections(form, kind: str | None) -> list[dict]:
 
 class ClientView(XlsxExportMixin, ScopedModelView):
     area = "clients"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, access.FINANCE,
-                       access.CLERK, access.SERVICE})
     details_template = "admin/crm/client_details.html"
     create_template = "admin/crm/client_create.html"
     edit_template = "admin/crm/client_edit.html"
@@ -315,8 +308,8 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         context.update(self._card_sections(actor, client))
         if client.id_number_enc and can(actor, "see_id_number", client):
             context["id_number_full"] = services.reveal_id_number(client)
+            # Recorded in the request's transaction: the details view commits it (base).
             record(db.session, "view_sensitive", client, {"field": "id_number"})
-            db.session.commit()
         return context
 
 
@@ -410,6 +403,7 @@ class ClientView(XlsxExportMixin, ScopedModelView):
                               for log in lists["contact_logs"]], (5, 12, 12, 14, 40, 25)))
         pdf = printing.document_pdf(_("Customer card") + " " + client.name, sections,
                                     subtitle=client.code or "", footer=client.code or "")
+        db.session.commit()  # what screen_details recorded of this read (R5, R17)
         return send_file(io.BytesIO(pdf), mimetype=printing.PDF_MIMETYPE, as_attachment=True,
                          download_name=f"{client.code or client.id}.pdf")
 
@@ -427,7 +421,6 @@ class ArchiveDetailView(ScopedModelView):
     """Rows under a customer's card. Everyone in scope may add (R6)."""
 
     area = "archive_detail"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
     column_formatters = {"client": client_link}
     form_excluded_columns = ("deleted_at", "deleted_by", "deleted_by_id", "created_at")
@@ -530,8 +523,8 @@ class ClientStaffView(ScopedModelView):
     """R12: the staff in contact with a customer besides its owner; the owner and the managers
     over the customer add and remove them (audited)."""
 
+    screen = "client_staff"
     area = "clients"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     can_edit = False
     can_view_details = False
     column_list = ("client", "user", "role", "created_at")
@@ -560,8 +553,8 @@ class SituationChangeView(ScopedModelView):
     the late ones filtered, counted per account manager. Read-only; the scope is the reader's
     customers (a regional manager: their region)."""
 
+    screen = "situation_changes"
     area = "clients"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     list_template = "admin/crm/situation_changes.html"
     can_create = can_edit = can_delete = False
     can_view_details = False

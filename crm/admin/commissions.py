@@ -15,8 +15,7 @@ from sqlalchemy import select
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm import access
-from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.access import can, current_actor
 from crm.admin.base import ScopedModelView
 from crm.admin.contracts import choice, prefill_client
 from crm.admin.formatters import client_link, customer_filters
@@ -39,8 +38,6 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.timeutil import format_local
 
-SALES_ROLES = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
-SETUP_READERS = frozenset({REGIONAL_MANAGER, *MANAGERS, FINANCE})
 LABELS = {
     "name": lazy_pgettext("thing", "Name"), "kind": _l("Kind"), "user": _l("Member of staff"),
     "phone": _l("Phone"), "active": lazy_pgettext("in use", "Active"), "notes": _l("Notes"),
@@ -71,7 +68,6 @@ class SetupView(ScopedModelView):
     """Schemes and promoters belong to no customer: the role alone decides (as card types)."""
 
     area = "commission_setup"
-    roles = SETUP_READERS
     can_delete = False  # retired (inactive / period over), never removed: sales point at them
     can_export = False
 
@@ -133,7 +129,6 @@ class InviterView(ScopedModelView):
     """Whom each customer's sales count for (R13: the current inviter)."""
 
     area = "commissions"
-    roles = SALES_ROLES
     can_edit = can_delete = False
     column_list = ("client", "promoter", "since")
     column_labels = LABELS
@@ -156,9 +151,9 @@ class InviterView(ScopedModelView):
 
 
 class SalesRecordView(ListTotalsMixin, ScopedModelView):
+    screen = "commission_sales"
     total_columns = ("amount", "commission")
     area = "commissions"
-    roles = SALES_ROLES | {FINANCE}
     can_delete = False  # a wrong sale is corrected (an adjustment), never removed
     column_list = ("sold_on", "client", "promoter", "scheme", "product_kind", "amount",
                    "commission")
@@ -200,10 +195,10 @@ class SalesRecordView(ListTotalsMixin, ScopedModelView):
 class StatementView(ListTotalsMixin, ScopedModelView):
     """Each promoter's month; a manager confirms a month that is over, and it is frozen."""
 
+    screen = "commission_statements"
     total_columns = ("total",)
 
     area = "commissions"
-    roles = frozenset({*MANAGERS, FINANCE})
     can_create = can_edit = can_delete = False
     details_template = "admin/crm/commission_statement_details.html"
     column_list = ("month", "promoter", "status", "total", "confirmed_by", "confirmed_at")

@@ -16,7 +16,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm import access
-from crm.access import MANAGERS, REGIONAL_MANAGER, SERVICE, can, current_actor
+from crm.access import can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice, prefill_client
 from crm.admin.formatters import client_link, customer_filters, local_time
@@ -40,7 +40,6 @@ from crm.complaints.models import (
 from crm.errors import DomainError
 from crm.extensions import db
 
-COMPLAINT_READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE})
 LABELS = {
     "client": _l("Customer"), "received_at": _l("Received at"), "channel": _l("Channel"),
     "category": _l("Category"), "description": _l("Description"),
@@ -65,7 +64,6 @@ def _complaint_link(view, context, model, name):
 
 class ComplaintView(ScopedModelView):
     area = "complaints"
-    roles = COMPLAINT_READERS
     details_template = "admin/crm/complaint_details.html"
     column_list = ("received_at", "client", "channel", "category", "status", "responder",
                    "first_responder", "liability", "satisfaction")
@@ -185,7 +183,6 @@ class DiscountView(ScopedModelView):
     """Discounts (折价); pending ones wait for the sales manager, who decides here."""
 
     area = "complaints"
-    roles = COMPLAINT_READERS
     can_create = can_edit = can_delete = False  # asked for on the complaint, decided here
     column_list = ("requested_at", "client", "complaint", "amount", "reason", "status",
                    "requested_by", "decided_by", "decided_at", "decision_note")
@@ -222,7 +219,6 @@ class WithdrawalView(ScopedModelView):
     """退会: recorded with its reason; the customer becomes former and keeps the archive."""
 
     area = "complaints"
-    roles = COMPLAINT_READERS
     can_edit = can_delete = False
     column_list = ("withdrawn_on", "client", "reason", "previous_stage", "recorded_by",
                    "recorded_at")

@@ -16,8 +16,7 @@ from markupsafe import Markup, escape
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm import access
-from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.access import can, current_actor
 from crm.admin.base import ScopedModelView, perform, select_one
 from crm.admin.formatters import client_link, customer_filters
 from crm.bounds import id_arg
@@ -28,7 +27,6 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.timeutil import format_local
 
-CONTRACT_READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE})
 LABELS = {
     "client": _l("Customer"), "seq": _l("No."), "number": _l("Contract number"),
     "kind": _l("Kind"), "title": lazy_pgettext("document", "Title"),
@@ -66,7 +64,6 @@ def prefill_client(form) -> None:
 
 class ContractView(ScopedModelView):
     area = "contracts"
-    roles = CONTRACT_READERS
     details_template = "admin/crm/contract_details.html"
     column_list = ("client", "seq", "number", "kind", "title", "signed_on", "ends_on", "amount",
                    "status", "file_name")

@@ -17,8 +17,7 @@ from sqlalchemy import Integer, select
 from wtforms import BooleanField, IntegerField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm import access
-from crm.access import FINANCE, MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.access import can, current_actor
 from crm.admin import credit_onsite
 from crm.admin.base import RoleView, ScopedModelView, SecureForm
 from crm.admin.formatters import client_link, customer_filters, filter_url
@@ -48,7 +47,6 @@ from crm.settings import DEFAULTS
 from crm.timeutil import format_local
 from crm.urls import safe_target
 
-CREDIT_READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE})
 PLAN_KINDS = [("plan", _l("Repayment plan")), ("agreement", _l("Repayment agreement"))]
 BUCKET_LABELS = {"not_due": _l("Not due"), "d1_30": _l("1–30 days"), "d31_60": _l("31–60 days"),
                  "d61_90": _l("61–90 days"), "d90_plus": _l("Over 90 days"),
@@ -104,7 +102,6 @@ class UtilisationFilter(BaseSQLAFilter):
 
 class CreditProfileView(ScopedModelView):
     area = "credit"
-    roles = CREDIT_READERS
     can_create = can_edit = can_delete = False  # set only through the review chain (R11)
     details_template = "admin/crm/credit_profile_details.html"
     column_list = ("client", "grade", "credit_limit", "outstanding", "utilisation",
@@ -181,7 +178,6 @@ class LedgerView(ListTotalsMixin, ScopedModelView):
         return str(dict(ENTRY_KINDS).get(group, group))
 
     area = "credit"
-    roles = CREDIT_READERS
     can_edit = can_delete = False
     column_list = ("client", "entry_date", "kind", "source", "amount", "due_date", "reference",
                    "note", "override_reason", "recorded_by", "reverses_id")
@@ -257,7 +253,6 @@ class RepaymentPlanView(ScopedModelView):
     """Repayment plans and agreements on file (R3 cat. 3)."""
 
     area = "credit"
-    roles = CREDIT_READERS
     can_edit = can_delete = False
     column_list = ("client", "kind", "signed_on", "amount", "schedule", "created_at")
     column_labels = {"client": _l("Customer"), "kind": _l("Kind"), "signed_on": _l("Signed on"),
@@ -284,7 +279,6 @@ class DeferralView(ScopedModelView):
     """Deferred-payment approvals: a manager moves a charge's due date, with a reason."""
 
     area = "credit"
-    roles = CREDIT_READERS
     can_edit = can_delete = False
     column_list = ("client_id", "charge_id", "old_due_date", "new_due_date", "reason",
                    "created_at")
@@ -322,7 +316,6 @@ class CreditReviewView(ScopedModelView):
     """Proposals and the R11 chain. "Edit" is the decision of whoever's turn it is."""
 
     area = "credit_review"
-    roles = CREDIT_READERS
     can_delete = False
     column_list = ("client", "origin", "period", "status", "grade", "credit_limit",
                    "period_days", "proposed_by", "proposed_at")
@@ -395,7 +388,7 @@ class CreditReviewView(ScopedModelView):
 class AgingReportView(RoleView):
     """Open charges by age past due, per customer, account manager or region; CSV export."""
 
-    roles = CREDIT_READERS
+    screen = "credit"
 
     @expose("/")
     def index(self):
@@ -420,7 +413,7 @@ class AgingReportView(RoleView):
 class CreditCheckView(RoleView):
     """Finance's check of all customers: runs as a Celery task; the page follows its progress."""
 
-    roles = frozenset({FINANCE, *MANAGERS})
+    screen = "credit_checks"
 
     @expose("/")
     def index(self):
@@ -488,7 +481,7 @@ def client_credit(ledger: LedgerView, client_id: int) -> CardCredit | None:
     credit screens. The figures are read unscoped by the services (as on the profile page,
     once the scope has been asked); the entries go through the scope hook as the list does."""
     actor = current_actor()
-    if getattr(actor, "role", None) not in ledger.roles or not can(
+    if not can(actor, "view", area=ledger.gate) or not can(
             actor, "view", CreditBalance(client_id=client_id), area="credit"):
         return None
     entries = db.session.execute(
@@ -512,7 +505,7 @@ def register(admin) -> None:
     admin.add_view(ledger)
     admin.add_view(CreditReviewView(CreditReview, name=_l("Credit reviews"),
                                     endpoint="credit_review", category=category))
-    credit_onsite.register(admin, category, CREDIT_READERS)
+    credit_onsite.register(admin, category)
     admin.add_view(RepaymentPlanView(RepaymentPlan, name=_l("Repayment plans"),
                                      endpoint="credit_plan", category=category))
     admin.add_view(DeferralView(Deferral, name=_l("Deferred-payment approvals"),

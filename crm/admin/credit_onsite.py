@@ -44,7 +44,6 @@ class OnsiteCheckView(ScopedModelView):
     """Every on-site check in the user's scope; they are recorded on the proposal's screen."""
 
     area = "credit_review"
-    roles = frozenset()  # set by register: those who read credit reviews
     can_create = can_edit = can_delete = False
     column_list = ("review", "checked_by", "checked_on", "findings", "recorded_by",
                    "recorded_at")
@@ -67,8 +66,7 @@ class OnsiteCheckView(ScopedModelView):
         return redirect(self.get_url("credit_review.details_view", id=review.id))
 
 
-def register(admin, category, roles) -> None:
+def register(admin, category) -> None:
     view = OnsiteCheckView(onsite.OnsiteCheck, name=_l("On-site checks"),
                            endpoint="credit_onsite", category=category)
-    view.roles = roles
     admin.add_view(view)

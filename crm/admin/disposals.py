@@ -15,7 +15,7 @@ from flask_babel import pgettext
 from markupsafe import Markup, escape
 
 from crm import printing
-from crm.access import ARCHIVIST, MANAGERS, can, current_actor
+from crm.access import can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.admin.formatters import local_time
 from crm.archives import disposal, rules
@@ -35,7 +35,6 @@ LABELS = {
 
 class DisposalListView(ScopedModelView):
     area = "disposals"
-    roles = frozenset({ARCHIVIST, *MANAGERS})
     can_create = can_edit = can_delete = False
     can_export = False
     can_view_details = True

@@ -5,8 +5,6 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from crm import access
-from crm.access import MANAGERS, REGIONAL_MANAGER
 from crm.admin.base import RoleView
 from crm.excel.cards import import_cards, template_workbook
 from crm.excel.export import XLSX_MIMETYPE
@@ -16,7 +14,7 @@ MAX_UPLOAD = 20 * 1024 * 1024
 
 
 class CardImportView(RoleView):
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
+    screen = "card_import"
 
     @expose("/", methods=("GET", "POST"))
     def index(self):

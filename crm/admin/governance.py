@@ -13,8 +13,7 @@ from sqlalchemy import select
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm import access
-from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.access import can, current_actor
 from crm.admin.base import ScopedModelView, perform, select_one
 from crm.admin.clients import entity_label
 from crm.admin.formatters import customer_anchor, local_time
@@ -92,8 +91,7 @@ class ReadOnlyView(ScopedModelView):
 class ChangeRequestView(ReadOnlyView):
     """R6: changes awaiting the sales manager; the asker sees their own."""
 
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, access.SERVICE,
-                       access.FINANCE})
+    screen = "changes"
     details_template = "admin/crm/governance_change.html"
     column_list = ("requested_at", "client_id", "entity", "changes", "reason", "author",
                    "status", "decided_by", "comment")
@@ -104,13 +102,13 @@ class ChangeRequestView(ReadOnlyView):
     column_default_sort = ("requested_at", True)
 
     def render(self, template, **kwargs):
-        kwargs["may_decide"] = getattr(current_actor(), "role", None) in changes.APPROVERS
+        kwargs["may_decide"] = can(current_actor(), "decide", area="changes")
         return super().render(template, **kwargs)
 
     @expose("/decide/", methods=("POST",))
     def decide_view(self):
         cr = self.get_one(request.form.get("id"))
-        if getattr(current_actor(), "role", None) not in changes.APPROVERS:
+        if not can(current_actor(), "decide", area="changes"):
             abort(403)
         comment = request.form.get("comment", "")
         if request.form.get("decision") == "approve":
@@ -125,7 +123,7 @@ class ChangeRequestView(ReadOnlyView):
 class DeletionRequestView(ReadOnlyView):
     """R6: deletions awaiting the sales manager's approval, and their outcome."""
 
-    roles = frozenset(MANAGERS)
+    screen = "deletions"
     details_template = "admin/crm/governance_deletion.html"
     column_list = ("requested_at", "label", "reason", "requested_by", "status", "decided_by",
                    "deleted_at", "comment")
@@ -186,7 +184,7 @@ class RecycleBinView(DeletionRequestView):
 class DestructionRecordView(ReadOnlyView):
     """001 客户档案的销毁: the record of every destruction; it outlives the data."""
 
-    roles = frozenset(MANAGERS)
+    screen = "destructions"
     can_export = True
     can_view_details = True
     # The number is what a volume's "destroyed, see destruction record N" line points at.
@@ -219,7 +217,7 @@ class ViewGrantView(ReadOnlyView):
     """R5: asking to read another's customer; the sales or general manager approves until an
     end date; the grant ends by itself."""
 
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
+    screen = "view_grants"
     list_template = "admin/crm/governance_grants.html"
     column_list = ("requested_at", "client_id", "author", "reason", "state", "ends_at",
                    "decided_by", "comment")
@@ -231,14 +229,15 @@ class ViewGrantView(ReadOnlyView):
     column_default_sort = ("requested_at", True)
 
     def render(self, template, **kwargs):
-        role = getattr(current_actor(), "role", None)
-        kwargs.update(may_ask=role in grants.REQUESTERS, may_decide=role in grants.APPROVERS,
+        actor = current_actor()
+        kwargs.update(may_ask=can(actor, "ask", area="view_grants"),
+                      may_decide=can(actor, "decide", area="view_grants"),
                       default_end=local_today() + timedelta(days=_grant_days()))
         return super().render(template, **kwargs)
 
     @expose("/ask/", methods=("POST",))
     def ask_view(self):
-        if getattr(current_actor(), "role", None) not in grants.REQUESTERS:
+        if not can(current_actor(), "ask", area="view_grants"):
             abort(403)
         _decide(lambda: grants.request_grant(db.session, request.form.get("client_code"),
                                              request.form.get("reason")),
@@ -247,7 +246,7 @@ class ViewGrantView(ReadOnlyView):
 
     @expose("/decide/", methods=("POST",))
     def decide_view(self):
-        if getattr(current_actor(), "role", None) not in grants.APPROVERS:
+        if not can(current_actor(), "decide", area="view_grants"):
             abort(403)
         grant = self.get_one(request.form.get("id"))
         comment = request.form.get("comment", "")
@@ -285,7 +284,6 @@ class ConsentView(ScopedModelView):
     """R17: consents per purpose; a consent is withdrawn, never edited or deleted."""
 
     area = "consents"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     can_edit = can_delete = False
     column_list = ("client", "purpose", "given_at", "given_how", "withdrawn_at", "notes")
     column_labels = LABELS
@@ -325,8 +323,8 @@ class ConsentView(ScopedModelView):
 class MarketingListView(ReadOnlyView):
     """R17: the customers who consented to marketing, and only their contact fields."""
 
+    screen = "marketing"
     area = "clients"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     can_view_details = False
     column_list = ("code", "name", "level", "city", "phone", "mobile", "email")
     column_export_list = column_list

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from wtforms import SelectField
 
 from crm import access
-from crm.access import MANAGERS, REGIONAL_MANAGER, current_actor
+from crm.access import current_actor
 from crm.admin.base import RoleView, ScopedModelView, select_one
 from crm.admin.formatters import client_link
 from crm.auth.models import User
 from crm.bounds import id_arg, id_list
+from crm.clients import services as client_services
 from crm.clients.models import Client
 from crm.errors import DomainError
 from crm.excel.export import XlsxExportMixin
@@ -61,7 +62,6 @@ def show_existing_card(view):
 
 class FirstContactView(ScopedModelView):
     area = "intake"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     can_edit = False
     can_delete = False
     column_list = ("name", "contact_date", "deadline", "owner", "phone", "mobile", "client",
@@ -96,17 +96,13 @@ class FirstContactView(ScopedModelView):
 
 
 def _account_managers():
-    actor = current_actor()
-    stmt = select(User).where(User.role == access.ACCOUNT_MANAGER, User.active.is_(True))
-    if actor.role in (REGIONAL_MANAGER, access.ACCOUNT_MANAGER):
-        stmt = stmt.where(User.region_id == actor.region_id)
-    return db.session.scalars(stmt.order_by(User.full_name)).all()
+    return client_services.assignable_owners(db.session, current_actor())
 
 
 # --- the assignment queue (R12) ------------------------------------------------------------
 
 class AssignmentQueueView(RoleView):
-    roles = frozenset({REGIONAL_MANAGER, *MANAGERS})
+    screen = "assignment_queue"
 
     @expose("/")
     def index(self):
@@ -136,7 +132,7 @@ class AssignmentQueueView(RoleView):
 # --- a leaver's hand-over (R12) -------------------------------------------------------------
 
 class HandOverView(RoleView):
-    roles = frozenset({access.SALES_MANAGER})
+    screen = "handover"
 
     def _staff(self):
         return db.session.scalars(select(User).where(User.role == access.ACCOUNT_MANAGER)
@@ -169,7 +165,6 @@ STATUS_LABELS = {"pending": _l("Pending"), "confirmed": _l("Confirmed"), "lost":
 
 class InvitationClaimView(XlsxExportMixin, ScopedModelView):
     area = "invitations"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, access.CLERK})
     can_edit = False
     can_delete = False
     column_list = ("client", "division", "status", "claimed_by", "claimed_at", "confirmed_at",

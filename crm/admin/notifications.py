@@ -10,7 +10,6 @@ from markupsafe import Markup, escape
 from wtforms import SelectMultipleField, StringField
 from wtforms.validators import Optional
 
-from crm import access
 from crm.access import current_actor
 from crm.admin.base import RoleView, ScopedModelView, perform, select_one
 from crm.bounds import id_list
@@ -31,7 +30,7 @@ def _title(view, context, model, name):
 
 
 class InboxView(ScopedModelView):
-    roles = frozenset(access.ROLES)
+    screen = "inbox"
     can_create = can_edit = can_delete = can_export = False
     column_list = ("created_at", "title", "body", "read_at")
     column_labels = {"created_at": _l("Time"), "title": _l("Subject"), "body": _l("Message"),
@@ -75,7 +74,6 @@ class RobotView(ScopedModelView):
     """The group robots and the kinds each takes: managers and the administrator set them up.
     The webhook URL and DingTalk's secret are write-only here and stored encrypted."""
 
-    roles = frozenset({access.ADMIN, *access.MANAGERS})
     area = "notice_robots"
     can_delete = can_export = False
     column_list = ("name", "platform", "kinds", "active", "created_at")
@@ -141,7 +139,7 @@ class UndeliveredView(ScopedModelView):
     """What the outbox could not deliver (failed after the last try, or unknown after a dead
     worker), newest first, with the error and a retry action: nothing is lost in silence."""
 
-    roles = frozenset({access.ADMIN})
+    screen = "undelivered"
     can_create = can_edit = can_delete = can_export = False
     column_default_sort = ("id", True)
     column_filters = ("status",)
@@ -187,7 +185,7 @@ class UndeliveredRobotView(UndeliveredView):
 class PreferencesView(RoleView):
     """Each person's own choice per kind of notice: inbox only, mail, or the daily digest."""
 
-    roles = frozenset(access.ROLES)
+    screen = "notice_preferences"
 
     @expose("/", methods=("GET", "POST"))
     def index(self):

@@ -15,8 +15,7 @@ from sqlalchemy import select
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
-from crm import access
-from crm.access import MANAGERS, REGIONAL_MANAGER, can, current_actor
+from crm.access import can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice
 from crm.admin.formatters import client_link
@@ -61,7 +60,6 @@ class AuthoredView(ScopedModelView):
 
 class IndustryNoteView(AuthoredView):
     area = "industry"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     column_list = ("noted_on", "competitor", "competitor_class", "topic", "title", "source",
                    "author")
     column_details_list = ("noted_on", "competitor", "competitor_class", "topic", "title",
@@ -87,8 +85,6 @@ class IndustryNoteView(AuthoredView):
 
 class DailyRecordView(AuthoredView):
     area = "daily_records"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, access.SERVICE,
-                       access.CLERK})
     details_template = "admin/crm/record_details.html"
     column_list = ("record_date", "kind", "period", "title", "counterpart", "author")
     column_details_list = ("record_date", "kind", "period", "title", "counterpart", "content",
@@ -145,8 +141,8 @@ def _record_link(view, context, model, name):
 class RecordPromotionView(ScopedModelView):
     """Daily records filed in customers' archives, each linking back to its record."""
 
+    screen = "record_promotions"
     area = "daily_records"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})
     can_create = can_edit = can_delete = False
     column_list = ("promoted_at", "client", "category", "kind", "record_date", "title",
                    "archive_document_id", "promoted_by")

@@ -6,8 +6,6 @@ from flask_babel import lazy_pgettext
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm import access
-from crm.access import MANAGERS, REGIONAL_MANAGER
 from crm.admin.base import ScopedModelView
 from crm.admin.formatters import client_link
 from crm.clients import choices as ch
@@ -24,7 +22,6 @@ STATUS = [("open", lazy_pgettext("revisit status", "Open")), ("done", _l("Done")
 
 class RevisitView(XlsxExportMixin, ScopedModelView):
     area = "revisits"
-    roles = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, access.SERVICE})
     can_create = False  # the plan creates them (crm.revisits.services.plan_revisits)
     can_delete = False
     column_list = ("due_date", "client", "assignee", "status", "done_on", "way", "person_met",

@@ -14,8 +14,7 @@ from markupsafe import Markup, escape
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm import access
-from crm.access import MANAGERS, REGIONAL_MANAGER, SERVICE, can, current_actor
+from crm.access import can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice, client_link, prefill_client
 from crm.admin.formatters import local_time
@@ -33,7 +32,6 @@ from crm.surveys.models import (
 )
 from crm.timeutil import local_to_utc, to_local
 
-READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE})
 LABELS = {
     "year": _l("Year"), "title": lazy_pgettext("document", "Title"), "status": _l("Status"),
     "questions": _l("Questions"), "created_at": _l("Created at"),
@@ -53,7 +51,6 @@ class SurveyCampaignView(ScopedModelView):
     """The yearly surveys; a manager sets the questions and launches it over active customers."""
 
     area = "survey_setup"
-    roles = READERS
     can_edit = can_delete = False
     details_template = "admin/crm/survey_campaign_details.html"
     column_list = ("year", "title", "status", "created_at", "launched_at")
@@ -106,7 +103,6 @@ class SurveyResponseView(ScopedModelView):
     """Each customer's answers; recorded on the row's page by whoever asks the customer."""
 
     area = "surveys"
-    roles = READERS
     can_create = can_edit = can_delete = False  # rows come from the launch; answers below
     details_template = "admin/crm/survey_response_details.html"
     column_list = ("campaign", "client", "status", "answered_by", "answered_at")
@@ -150,7 +146,6 @@ class FaultReportView(ScopedModelView):
     """Fault reports and, on edit, their fault analysis."""
 
     area = "faults"
-    roles = READERS
     can_delete = False
     column_list = ("occurred_at", "client", "place", "symptom", "handled_by", "status",
                    "complaint")

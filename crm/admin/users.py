@@ -14,8 +14,7 @@ from crm.extensions import db
 
 
 class AdminOnly(ScopedModelView):
-    roles = frozenset({access.ADMIN})
-    can_create = can_edit = can_export = True
+    area = "users"
     can_delete = False  # users are disabled, not deleted: their names stay on the records
 
     @expose("/edit/", methods=("GET", "POST"))
@@ -99,13 +98,14 @@ class UserView(AdminOnly):
 
 
 class RegionView(AdminOnly):
+    area = "regions"
     column_list = ("code", "name")
     column_labels = {"code": _l("Code"), "name": _l("Region name")}
     form_columns = ("code", "name")
 
 
 class SettingView(AdminOnly):
-    roles = frozenset({access.ADMIN, access.SALES_MANAGER, access.GENERAL_MANAGER})
+    area = "settings"
     can_create = False
     column_list = ("key", "value")
     column_labels = {"key": _l("Setting"), "value": _l("Value")}

@@ -18,13 +18,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
 
-from crm.access import SYSTEM, can, current_actor
+from crm import audit
+from crm.access import SYSTEM, can, current_actor, roles_for
 from crm.archives import rules
 from crm.archives.models import ArchiveDocument, CatalogueLine, DisposalItem, DisposalList
 from crm.archives.services import remove_file
+from crm.audit import AuditEvent
 from crm.errors import DomainError, NotAllowed
-from crm.governance import audit
-from crm.governance.models import AuditEvent
 from crm.timeutil import local_today, utcnow
 
 UNSCOPED = {"crm_unscoped": True, "crm_include_deleted": True}
@@ -158,11 +158,11 @@ def propose_disposal(session, today=None, periodic: bool = False) -> DisposalLis
 
 
 def _tell_sales_managers(session, disposal, count: int) -> None:
-    from crm import access
     from crm.auth.models import User
     from crm.notifications.services import Target, notify
 
-    managers = session.scalars(select(User).where(User.role == access.SALES_MANAGER,
+    managers = session.scalars(select(User).where(User.role.in_(roles_for("disposals",
+                                                                         "approve")),
                                                   User.active.is_(True))).all()
     notify(session, managers, f"disposal:{disposal.id}", "disposal",
            _("Disposal list #%(id)s awaits your approval", id=disposal.id),

@@ -20,14 +20,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from crm import access
+from crm import access, audit
 from crm.access import ARCHIVIST, SYSTEM, can, current_actor
 from crm.archives import rules
 from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
 from crm.auth.models import User
 from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
-from crm.governance import audit
 from crm.governance.services import add_record, change_record
 from crm.notifications.services import Target, notify
 from crm.settings import get_setting
@@ -405,7 +404,11 @@ def close_volume(session, volume: ArchiveVolume) -> bool:
 
 
 def close_year(session, year: int) -> int:
-    """Close every open volume of `year` (R3: archives are closed every year)."""
+    """Close every open volume of `year` (R3: archives are closed every year). Refused
+    before anything is read to whoever may not close volumes, even in a year with none."""
+    actor = current_actor()
+    if actor is not SYSTEM and not can(actor, "bind", area="archives"):
+        raise NotAllowed(_l("Only the archivist closes volumes."))
     volumes = session.scalars(select(ArchiveVolume).where(
         ArchiveVolume.year == year, ArchiveVolume.status == rules.OPEN)
         .order_by(ArchiveVolume.id)).all()

@@ -10,18 +10,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from crm.access import ACCOUNT_MANAGER, ADMIN, REGIONAL_MANAGER, ROLES, SYSTEM, current_actor
+from crm.access import FIELD_SALES, ROLES, can, current_actor
+from crm.audit import AuditEvent, event_row
 from crm.auth.models import LoginFailure, Region, User, new_session_token
 from crm.auth.passwords import hash_password, verify_dummy, verify_password
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import event_row
-from crm.governance.models import AuditEvent
 from crm.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
 MIN_PASSWORD = 8
-REGIONAL_ROLES = {ACCOUNT_MANAGER, REGIONAL_MANAGER}
 REFUSED = _l("Wrong user name or password.")
 LOCKED = _l("Too many failed sign-ins. Try again later.")
 
@@ -38,7 +36,7 @@ def _require_admin(user: User | None = None) -> None:
     """Users are managed by the system administrator (and the CLI, acting as the system);
     a user may also set their own password."""
     actor = current_actor()
-    if actor is SYSTEM or getattr(actor, "role", None) == ADMIN:
+    if can(actor, "edit", area="users"):
         return
     if user is not None and actor is not None and getattr(actor, "id", None) == user.id:
         return
@@ -65,7 +63,7 @@ def _check_role(session, role: str, region) -> Region | None:
         if region_obj is None:
             message = _l("Unknown region: %(region)s", region=region)
             raise DomainError(message, {"region": message})
-    if role in REGIONAL_ROLES and region_obj is None:
+    if role in FIELD_SALES and region_obj is None:
         # Their scope is their region: without one they would see nothing, or file customers
         # no regional manager ever sees.
         message = _l("The role %(role)s needs a region.", role=ROLES[role])

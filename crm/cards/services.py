@@ -16,6 +16,7 @@ from sqlalchemy.orm import attributes
 
 from crm import crypto
 from crm.access import can, current_actor
+from crm.audit import actor_label
 from crm.auth.models import User
 from crm.bounds import money_value
 from crm.cards import rules
@@ -23,7 +24,6 @@ from crm.cards.models import CardEvent, CardType, CardUse, MemberCard
 from crm.clients import identifiers as ids
 from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import actor_label
 from crm.notifications.models import Notification, OutboxMail, RobotItem
 from crm.notifications.services import Target, notify, robots_by_kind, wants_mail
 from crm.sequences import next_value

@@ -9,7 +9,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from crm import crypto
-from crm.access import ACCOUNT_MANAGER, ADMIN, REGIONAL_MANAGER, can, current_actor
+from crm.access import ACCOUNT_MANAGER, ADMIN, FIELD_SALES, REGIONAL_MANAGER, can, current_actor
+from crm.audit import AuditEvent, audit_reason, event_row
 from crm.auth.models import User
 from crm.clients import identifiers as ids
 from crm.clients.models import (
@@ -21,7 +22,7 @@ from crm.clients.models import (
     StaffShortfall,
 )
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import audit_reason
+from crm.extensions import db
 from crm.governance.changes import column_changes
 from crm.governance.services import add_record, change_record, soft_delete
 from crm.notifications.services import Event, Target, notify_many
@@ -167,6 +168,20 @@ def _normalise(client: Client) -> None:
         client.nature = "individual"
 
 
+def assignable_owners(session, actor) -> list[User]:
+    """R12: the account managers `actor` may make a customer's owner (on the card, a first
+    contact, the assignment queue): active ones; a regional manager's of their own region; an
+    account manager only herself (her new customers are hers); the managers and the system
+    any. The one answer the customer form and the first-contact form both offer."""
+    stmt = select(User).where(User.role == ACCOUNT_MANAGER, User.active.is_(True))
+    role = getattr(actor, "role", None)
+    if role == ACCOUNT_MANAGER:
+        stmt = stmt.where(User.id == actor.id)
+    elif role == REGIONAL_MANAGER:
+        stmt = stmt.where(User.region_id == actor.region_id)
+    return session.scalars(stmt.order_by(User.full_name, User.id)).all()
+
+
 def _apply_ownership(client: Client, actor) -> None:
     """R12: an account manager's new customer is their own; a regional manager's stays in region."""
     role = getattr(actor, "role", None)
@@ -176,9 +191,6 @@ def _apply_ownership(client: Client, actor) -> None:
     elif role == REGIONAL_MANAGER:
         client.region_id = actor.region_id
     if client.owner_id and not client.region_id:
-        from crm.auth.models import User
-        from crm.extensions import db
-
         client.region_id = db.session.get(User, client.owner_id).region_id
 
 
@@ -233,7 +245,7 @@ def update_client(session, client: Client, id_number: str | None = None, reason=
     # changes must reach the database in change_record's flush, which carries the reason.
     with session.no_autoflush:
         actor = current_actor()
-        if getattr(actor, "role", None) in (ACCOUNT_MANAGER, REGIONAL_MANAGER):
+        if getattr(actor, "role", None) in FIELD_SALES:
             _apply_ownership(client, actor)  # an account manager cannot give a customer away
         _check(client, id_number)
         set_id_number(client, id_number)
@@ -277,9 +289,6 @@ def rotate_id_number_key(session, chunk_size: int = 500, echo=None) -> dict:
     soft-deleted ones included, no version bump, no change of "updated at". A value edited
     meanwhile is skipped (it was written with the newest key). A value no key reads is counted
     and left as it is."""
-    from crm.governance.audit import event_row
-    from crm.governance.models import AuditEvent
-
     table = Client.__table__
     totals = {"rotated": 0, "current": 0, "unreadable": 0}
     unreadable_ids: list[int] = []

@@ -110,11 +110,14 @@ class SalesRecord(db.Model):
 
 
 class CommissionStatement(db.Model):
-    """A promoter's month; once a manager confirms it, it is frozen."""
+    """A promoter's month; once a manager confirms it, it is frozen. Its promoter's member of
+    staff reads it; the managers and finance read every one (crm.access "promoter" policy)."""
 
     __tablename__ = "commission_statements"
     __audited__ = True
     __label__ = _l("Commission statement")
+    __scope__ = "promoter"
+    __scope_area__ = "commission_statements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     promoter_id: Mapped[int] = mapped_column(ForeignKey("promoters.id"))

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, inspect, select
 
 from crm.access import SYSTEM, can, current_actor
+from crm.audit import audit_reason
 from crm.auth.models import User
 from crm.commissions import rules
 from crm.commissions.models import (
@@ -33,7 +34,6 @@ from crm.commissions.models import (
 )
 from crm.complaints.services import parse_amount
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import audit_reason
 from crm.timeutil import local_today, utcnow
 
 
@@ -128,11 +128,14 @@ def current_inviter(session, client_id: int) -> Promoter | None:
 
 # --- sales --------------------------------------------------------------------------------
 def _open_statement(session, promoter_id: int, month: str) -> CommissionStatement:
-    """The statement for `month`, or for the first month after it that is still open."""
+    """The statement for `month`, or for the first month after it that is still open.
+    Unscoped: a sale entered by anyone counts on its promoter's statement, which the person
+    entering it need not be able to read."""
     while True:
         statement = session.scalars(select(CommissionStatement).where(
             CommissionStatement.promoter_id == promoter_id,
-            CommissionStatement.month == month)).first()
+            CommissionStatement.month == month)
+            .execution_options(crm_unscoped=True)).first()
         if statement is None:
             statement = CommissionStatement(promoter_id=promoter_id, month=month, status=OPEN,
                                             total=Decimal("0"))
@@ -249,7 +252,8 @@ def ensure_month(session, month: str) -> int:
     """A statement for every active promoter for `month`, so that nobody is missed at
     confirmation; returns how many were created."""
     have = set(session.scalars(select(CommissionStatement.promoter_id)
-                               .where(CommissionStatement.month == month)))
+                               .where(CommissionStatement.month == month)
+                               .execution_options(crm_unscoped=True)))
     new = [CommissionStatement(promoter_id=pid, month=month, status=OPEN, total=Decimal("0"))
            for pid in session.scalars(select(Promoter.id).where(Promoter.active.is_(True)))
            if pid not in have]

@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from crm.access import MANAGERS, SYSTEM, can, current_actor
+from crm.access import SYSTEM, can, current_actor
+from crm.audit import audit_reason
 from crm.auth.models import User
 from crm.bounds import money_value
 from crm.clients.models import Client
@@ -30,7 +31,6 @@ from crm.complaints.models import (
     Withdrawal,
 )
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import audit_reason
 from crm.governance.services import add_record, change_record
 from crm.notifications.services import Target, notify
 from crm.timeutil import local_today, utcnow
@@ -63,7 +63,8 @@ def parse_amount(value) -> Decimal:
 
 
 def is_owner(actor, complaint: Complaint) -> bool:
-    return actor is SYSTEM or getattr(actor, "role", None) in MANAGERS \
+    """R14: whoever takes a complaint owns it; the managers (and the system) handle any."""
+    return can(actor, "handle_any", area="complaints") \
         or complaint.responder_id == getattr(actor, "id", None)
 
 

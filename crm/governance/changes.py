@@ -15,10 +15,13 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 
-from crm import access
-from crm.access import SYSTEM, current_actor
+from crm.access import SYSTEM, can, current_actor, roles_for
+from crm.audit import client_id_of
+from crm.auth.models import User
 from crm.errors import DomainError, NotAllowed
+from crm.extensions import db
 from crm.governance.models import APPROVED, PENDING, REJECTED, ChangeRequest
+from crm.notifications.services import Target, notify
 from crm.timeutil import utcnow
 
 # Governed tables and the fields whose change waits (None: every field of the record).
@@ -28,9 +31,6 @@ GOVERNED = {
     "complaints": {"liability", "liability_notes"},  # 责任鉴定: the finding, not the handling
     "credit_profiles": None,
 }
-# Who edits a governed record at once (with a reason); everyone else asks.
-DIRECT_EDITORS = {access.REGIONAL_MANAGER, *access.MANAGERS}
-APPROVERS = access.MANAGERS
 # Bookkeeping that moves by itself and is never part of a change.
 IGNORED = {"id", "version", "updated_at", "created_at", "deleted_at", "deleted_by_id"}
 
@@ -44,8 +44,6 @@ class Conflict(DomainError):
 
 
 def model_for(table: str):
-    from crm.extensions import db
-
     for mapper in db.Model.registry.mappers:
         if getattr(mapper.class_, "__tablename__", None) == table:
             return mapper.class_
@@ -124,12 +122,10 @@ def hold_for_approval(session, row, reason: str | None) -> ChangeRequest | None:
     if not reason:
         raise DomainError(_l("A change of the archive needs a reason."),
                           {"change_reason": _l("Give the reason for the change.")})
-    if getattr(actor, "role", None) in DIRECT_EDITORS:
+    if can(actor, "edit_directly", area="changes"):  # with a reason; everyone else asks
         return None
-    from crm.governance.audit import _client_id
-
     request = ChangeRequest(
-        client_id=_client_id(row), entity=row.__tablename__, entity_id=row.id,
+        client_id=client_id_of(row), entity=row.__tablename__, entity_id=row.id,
         changes={k: [plain(old), plain(new)] for k, (old, new) in diff.items()},
         base_version=getattr(row, "version", None), reason=reason, author_id=actor.id,
         status=PENDING)
@@ -145,10 +141,7 @@ def hold_for_approval(session, row, reason: str | None) -> ChangeRequest | None:
 
 
 def _tell_approvers(session, request) -> None:
-    from crm.auth.models import User
-    from crm.notifications.services import Target, notify
-
-    approvers = session.scalars(select(User).where(User.role.in_(APPROVERS),
+    approvers = session.scalars(select(User).where(User.role.in_(roles_for("changes", "decide")),
                                                    User.active.is_(True))).all()
     notify(session, approvers, f"change_request:{request.id}", "change_request",
            str(_l("A change awaits your approval")), request.reason,
@@ -157,7 +150,7 @@ def _tell_approvers(session, request) -> None:
 
 def _load_request(session, request_id: int) -> ChangeRequest:
     actor = current_actor()
-    if actor is not SYSTEM and getattr(actor, "role", None) not in APPROVERS:
+    if not can(actor, "decide", area="changes"):
         raise NotAllowed(_l("Only the sales manager or the general manager decides changes."))
     request = session.execute(
         select(ChangeRequest).where(ChangeRequest.id == request_id)
@@ -221,8 +214,6 @@ def _decide(request, status, comment) -> None:
 
 
 def _tell_author(session, request) -> None:
-    from crm.notifications.services import Target, notify
-
     title = (_l("Your change was approved") if request.status == APPROVED
              else _l("Your change was rejected"))
     notify(session, [request.author], f"change_request:{request.id}:{request.status}",

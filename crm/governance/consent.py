@@ -5,8 +5,13 @@ sensitive fields are shown only to the roles that need them, and each full view 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from crm.access import can, current_actor
+from crm.audit import record
+from crm.clients.models import Client
 from crm.errors import DomainError
+from crm.governance.grants import audit_read
 from crm.governance.models import Consent
+from crm.governance.services import add_record, change_record
 from crm.timeutil import utcnow
 
 PURPOSES = [("marketing", _l("Marketing")), ("disclosure", _l("Disclosure to partners")),
@@ -20,17 +25,12 @@ SENSITIVE = {"key_persons": ("religion", "character", "family_notes", "birth_dat
 
 def consenting(purpose: str):
     """Condition on Client: the customer has a consent for `purpose` that is not withdrawn."""
-    from crm.clients.models import Client
-
     t = Consent.__table__
     return Client.id.in_(select(t.c.client_id).where(t.c.purpose == purpose,
                                                      t.c.withdrawn_at.is_(None)))
 
 
 def record_consent(session, consent: Consent) -> Consent:
-    from crm.access import current_actor
-    from crm.governance.services import add_record
-
     if consent.purpose not in dict(PURPOSES):
         raise DomainError(_l("Unknown purpose."), {"purpose": _l("Choose a purpose.")})
     consent.given_at = consent.given_at or utcnow()
@@ -39,8 +39,6 @@ def record_consent(session, consent: Consent) -> Consent:
 
 
 def withdraw_consent(session, consent: Consent, reason: str | None = None) -> Consent:
-    from crm.governance.services import change_record
-
     if consent.withdrawn_at is not None:
         raise DomainError(_l("This consent is already withdrawn."))
     # No autoflush: the scope check's query must not write the change before its reason.
@@ -55,11 +53,9 @@ def sensitive_fields(model) -> tuple:
 
 def screen_details(session, actor, row, columns):
     """The details columns `actor` may see of `row`: sensitive ones only for the roles that
-    need them, each full view recorded; a read that only a view grant allows is recorded."""
-    from crm.access import can
-    from crm.governance.audit import record
-    from crm.governance.grants import audit_read
-
+    need them, each full view recorded; a read that only a view grant allows is recorded.
+    The records are written in the session's transaction: the details screen commits them
+    once the page is rendered (crm.admin.base), so nothing is kept of a page that failed."""
     if getattr(row, "__scope__", None) is None:
         return columns
     audit_read(session, actor, row)
@@ -70,6 +66,5 @@ def screen_details(session, actor, row, columns):
         shown = [f for f in hidden if getattr(row, f, None)]
         if shown:
             record(session, "view_sensitive", row, {"fields": shown})
-            session.commit()
         return columns
     return [c for c in columns if c[0] not in hidden]

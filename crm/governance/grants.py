@@ -1,7 +1,8 @@
 """R5 view grants: another account manager or a department manager reads a customer's archive
 only with the sales or general manager's approval, until an end date. The grant is read-only
-and ends by itself: crm.access compares its end with the current time on every query, so no
-task has to close it. Every read of a card that only a grant opens is audited.
+and ends by itself: crm.access.scope compares its end with the current time on every query,
+so no task has to close it. Every read of a card that only a grant opens is audited
+(`audit_read`, recorded in the caller's transaction).
 """
 
 from datetime import datetime, timedelta
@@ -9,39 +10,32 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from crm import access
-from crm.access import SYSTEM, current_actor
+from crm.access import (
+    SYSTEM,
+    can,
+    current_actor,
+    forget_grants,
+    in_scope,
+    live_client_ids,
+    roles_for,
+)
+from crm.audit import client_id_of, record
+from crm.auth.models import User
+from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
+from crm.extensions import db
 from crm.governance.models import APPROVED, PENDING, REJECTED, ViewGrant
+from crm.notifications.services import Target, notify
+from crm.settings import get_setting
 from crm.timeutil import utcnow
 
-REQUESTERS = {access.ACCOUNT_MANAGER, access.REGIONAL_MANAGER}
-APPROVERS = access.MANAGERS
-
-
-def live_client_ids(user) -> list[int]:
-    """The customers `user` reads under a live grant now (asked once per request)."""
-    from crm.extensions import db
-
-    cache = access.request_cache().setdefault("crm.grant_ids", {})
-    if user.id not in cache:
-        t = ViewGrant.__table__
-        stmt = select(t.c.client_id).where(t.c.author_id == user.id, t.c.status == APPROVED,
-                                           t.c.ends_at > utcnow())
-        cache[user.id] = list(db.session.execute(stmt.execution_options(crm_unscoped=True))
-                              .scalars())
-    return cache[user.id]
-
-
-def _forget() -> None:
-    access.request_cache().pop("crm.grant_ids", None)
+__all__ = ["approve_grant", "audit_read", "live_client_ids", "only_by_grant", "reject_grant",
+           "request_grant", "state"]
 
 
 def request_grant(session, client_code: str, reason: str) -> ViewGrant:
-    from crm.clients.models import Client
-
     actor = current_actor()
-    if getattr(actor, "role", None) not in REQUESTERS:
+    if actor is SYSTEM or not can(actor, "ask", area="view_grants"):
         raise NotAllowed(_l("Only account managers and department managers ask to read."))
     reason = (reason or "").strip()
     if not reason:
@@ -51,15 +45,13 @@ def request_grant(session, client_code: str, reason: str) -> ViewGrant:
                              .execution_options(crm_unscoped=True)).scalar_one_or_none()
     if client is None:
         raise DomainError(_l("No customer has that code."), {"client_code": _l("Unknown code.")})
-    if access.in_scope(actor, client, grants=False):
+    if in_scope(actor, client, grants=False):
         raise DomainError(_l("You already read this customer's archive."))
     grant = ViewGrant(client_id=client.id, author_id=actor.id, reason=reason, status=PENDING)
     session.add(grant)
     session.flush()
-    from crm.auth.models import User
-    from crm.notifications.services import Target, notify
-
-    approvers = session.scalars(select(User).where(User.role.in_(APPROVERS),
+    deciders = roles_for("view_grants", "decide")
+    approvers = session.scalars(select(User).where(User.role.in_(deciders),
                                                    User.active.is_(True))).all()
     notify(session, approvers, f"view_grant:{grant.id}", "view_grant",
            str(_l("A request to read a customer's archive awaits you")), reason,
@@ -69,7 +61,7 @@ def request_grant(session, client_code: str, reason: str) -> ViewGrant:
 
 def _load(session, grant_id) -> ViewGrant:
     actor = current_actor()
-    if actor is not SYSTEM and getattr(actor, "role", None) not in APPROVERS:
+    if not can(actor, "decide", area="view_grants"):
         raise NotAllowed(_l("Only the sales manager or the general manager decides."))
     grant = session.execute(select(ViewGrant).where(ViewGrant.id == grant_id)
                             .execution_options(populate_existing=True)).scalar_one_or_none()
@@ -80,8 +72,6 @@ def _load(session, grant_id) -> ViewGrant:
 
 def approve_grant(session, grant_id: int, ends_at: datetime | None = None,
                   comment: str | None = None) -> ViewGrant:
-    from crm.settings import get_setting
-
     grant = _load(session, grant_id)
     now = utcnow()
     ends_at = ends_at or now + timedelta(days=int(get_setting("view_grant_days")))
@@ -91,7 +81,7 @@ def approve_grant(session, grant_id: int, ends_at: datetime | None = None,
     grant.status, grant.ends_at = APPROVED, ends_at
     _decided(grant, comment)
     session.flush()
-    _forget()
+    forget_grants()
     return grant
 
 
@@ -117,25 +107,22 @@ def state(grant: ViewGrant) -> str:
 
 def only_by_grant(user, client_id: int) -> bool:
     """Does `user` read this customer only because of a grant?"""
-    if user is SYSTEM or getattr(user, "role", None) not in REQUESTERS:
-        return False
+    if user is SYSTEM or not can(user, "ask", area="view_grants"):
+        return False  # only the field sales read under a grant
     return client_id in live_client_ids(user) and not _owns(user, client_id)
 
 
 def _owns(user, client_id) -> bool:
-    from crm.clients.models import Client
-    from crm.extensions import db
-
     client = db.session.execute(select(Client).where(Client.id == client_id)
                                 .execution_options(crm_unscoped=True)).scalar_one_or_none()
-    return client is not None and access.in_scope(user, client, grants=False)
+    return client is not None and in_scope(user, client, grants=False)
 
 
-def audit_read(session, user, row) -> None:
-    """R5: record a read that only a grant allows (the card, or any row under it)."""
-    from crm.governance.audit import _client_id, record
-
-    client_id = _client_id(row)
+def audit_read(session, user, row) -> bool:
+    """R5: record a read that only a grant allows (the card, or any row under it), in the
+    session's transaction: the caller's request commits it. True when one was recorded."""
+    client_id = client_id_of(row)
     if client_id is not None and only_by_grant(user, client_id):
         record(session, "read_under_grant", row)
-        session.commit()
+        return True
+    return False

@@ -8,8 +8,9 @@ were destroyed. Values of fields that are personal by name are replaced whatever
 
 from sqlalchemy import bindparam, func, or_, select, update
 
+from crm.audit import AuditEvent
 from crm.crypto import decrypt
-from crm.governance.models import AuditEvent, DeletionRequest
+from crm.governance.models import DeletionRequest
 
 # Fields whose value is personal whatever it is (the card's identity and contact, a key
 # person's particulars, a first contact's).

@@ -13,10 +13,12 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 
-from crm import access
-from crm.access import SYSTEM, current_actor
+from crm.access import can, current_actor, roles_for
+from crm.audit import AuditEvent, audit_reason, client_id_of, event_row
+from crm.auth.models import User
+from crm.clients.models import Client, SoftDeleted
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import audit_reason, event_row
+from crm.extensions import db
 from crm.governance.changes import model_for
 from crm.governance.models import (
     APPROVED,
@@ -24,10 +26,11 @@ from crm.governance.models import (
     PENDING,
     REJECTED,
     RESTORED,
-    AuditEvent,
     DeletionRequest,
     DestructionRecord,
 )
+from crm.notifications.services import Target, notify
+from crm.settings import get_setting
 from crm.timeutil import to_local, utcnow
 
 logger = logging.getLogger(__name__)
@@ -36,29 +39,20 @@ UNSCOPED = {"crm_unscoped": True, "crm_include_deleted": True, "populate_existin
 
 
 def retention_days() -> int:
-    from crm.settings import get_setting
-
     return int(get_setting("deleted_retention_days"))
 
 
 def deletes_at_once(actor) -> bool:
-    return actor is SYSTEM or getattr(actor, "role", None) == access.SALES_MANAGER
+    """R6: the sales manager's deletion (and the system's) takes effect at once; others ask."""
+    return can(actor, "decide", area="deletions")
 
 
 def _label(row) -> str:
     return f"{getattr(row, '__label__', row.__tablename__)}: {row}"[:300]
 
 
-def _client_id(row):
-    from crm.governance.audit import _client_id
-
-    return _client_id(row)
-
-
 def rows_under(session, root) -> list:
     """The row and, for a customer, every soft-deletable row of that customer still live."""
-    from crm.clients.models import Client, SoftDeleted
-    from crm.extensions import db
 
     rows = [root]
     if isinstance(root, Client):
@@ -77,7 +71,7 @@ def ask_deletion(session, rows, reason: str) -> DeletionRequest:
     actor = current_actor()
     root = rows[0]
     request = DeletionRequest(
-        entity=root.__tablename__, entity_id=root.id, client_id=_client_id(root),
+        entity=root.__tablename__, entity_id=root.id, client_id=client_id_of(root),
         label=_label(root), reason=reason, status=PENDING,
         requested_by_id=getattr(actor, "id", None))
     session.add(request)
@@ -106,10 +100,8 @@ def _hide(session, request, rows) -> None:
 
 
 def _tell_approvers(session, request) -> None:
-    from crm.auth.models import User
-    from crm.notifications.services import Target, notify
-
-    approvers = session.scalars(select(User).where(User.role == access.SALES_MANAGER,
+    approvers = session.scalars(select(User).where(User.role.in_(roles_for("deletions",
+                                                                          "decide")),
                                                    User.active.is_(True))).all()
     notify(session, approvers, f"deletion_request:{request.id}", "deletion_request",
            str(_l("A deletion awaits your approval")), f"{request.label}: {request.reason}",
@@ -197,7 +189,6 @@ def _purge(session, table, ids: list, seen: set, counts: dict | None = None) -> 
     """Hard-delete rows of `table` and, first, whatever points at them: rows that cannot exist
     without them go too; optional references (a notification, a first contact) are cut.
     `counts` collects the rows deleted per table."""
-    from crm.extensions import db
 
     if not ids or table.name in seen:
         return 0
@@ -248,7 +239,6 @@ def _remove_unshared(session, paths: list[str]) -> int:
 
 def _record_label(session, request) -> str:
     """What the record calls a destroyed customer: its kind, id and code (not its name)."""
-    from crm.clients.models import Client
 
     code = session.scalar(select(Client.code).where(Client.id == request.entity_id)
                           .execution_options(**UNSCOPED))
@@ -288,7 +278,6 @@ def _destroy_customer(session, request, record, purge) -> dict:
 def destroy(session, request: DeletionRequest, now=None) -> DestructionRecord:
     """Destroy a deletion's rows for good and record it; the record keeps plain, non-personal
     values only: what kind of row, how many rows per table, which documents went and stayed."""
-    from crm.clients.models import Client
 
     existing = session.scalars(select(DestructionRecord).where(
         DestructionRecord.request_id == request.id)).first()

@@ -4,8 +4,8 @@ against crm.access and audited (the audit hook records the columns; these add th
 from flask_babel import lazy_gettext as _l
 
 from crm.access import can, current_actor
+from crm.audit import audit_reason
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import audit_reason
 from crm.governance.models import TaskRun
 from crm.timeutil import utcnow
 

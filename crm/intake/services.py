@@ -6,10 +6,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from crm.access import ACCOUNT_MANAGER, REGIONAL_MANAGER, can, current_actor
+from crm.audit import audit_reason
 from crm.auth.models import User
 from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import audit_reason
 from crm.governance.services import change_record
 from crm.intake import rules
 from crm.intake.duplicates import existing_matches, match_keys

@@ -59,6 +59,7 @@ from flask_babel import gettext as _
 from markupsafe import escape
 from sqlalchemy import func, or_, select, update
 
+from crm.audit import record
 from crm.crypto import decrypt
 from crm.notifications.models import (
     NoticePreference,
@@ -160,8 +161,6 @@ def _settle(session, row, error: Exception | None) -> None:
 
 def retry(session, model, ids) -> int:
     """The administrator's decision: send these failed or unknown rows again, from scratch."""
-    from crm.governance.audit import record
-
     rows = session.scalars(select(model).where(model.id.in_(ids),
                                                model.status.in_((FAILED, UNKNOWN)))).all()
     for row in rows:

@@ -7,11 +7,11 @@ from sqlalchemy import extract, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.access import can, current_actor
+from crm.audit import audit_reason
 from crm.auth.models import User
 from crm.clients.models import Client, ContactLog, KeyPerson
 from crm.clients.services import add_contact_log
 from crm.errors import DomainError, NotAllowed
-from crm.governance.audit import audit_reason
 from crm.governance.services import change_record
 from crm.intake.services import regional_managers
 from crm.notifications.services import Target, notify

@@ -9,8 +9,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
+from crm.audit import AuditEvent
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from tests.archives.conftest import index, make_doc
 
 

@@ -11,10 +11,11 @@ from sqlalchemy import func, select, text
 from crm.access import set_actor
 from crm.archives import services
 from crm.archives.models import ArchiveDocument, CatalogueLine
+from crm.audit import AuditEvent
 from crm.crypto import encrypt
 from crm.extensions import db
 from crm.governance import retention
-from crm.governance.models import AuditEvent, ChangeRequest, DeletionRequest, DestructionRecord
+from crm.governance.models import ChangeRequest, DeletionRequest, DestructionRecord
 from crm.governance.services import change_record
 from crm.notifications.delivery import make_robot_messages
 from crm.notifications.models import NoticeRobot, Notification, RobotMessage

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from crm.access import set_actor
 from crm.archives import disposal, rules, services
 from crm.archives.models import ArchiveDocument, CatalogueLine, DisposalList
+from crm.audit import AuditEvent
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
-from crm.governance.models import AuditEvent, DeletionRequest
+from crm.governance.models import DeletionRequest
 from crm.tasks.archives import propose_disposal
 from crm.tasks.governance import destroy_expired_deletions
 from tests.archives.conftest import index, make_doc

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from crm.access import set_actor
 from crm.archives import services
 from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
+from crm.audit import AuditEvent
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from crm.notifications.models import Notification
 from crm.settings import Setting
 from tests.archives.conftest import index, make_doc

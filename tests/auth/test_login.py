@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from crm import create_app
+from crm.audit import AuditEvent
 from crm.auth.models import LoginFailure, User
 from crm.clients.models import Client
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from crm.timeutil import utcnow
 from tests import factories
 

@@ -6,11 +6,10 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from crm import access
+from crm.audit import MASK, AuditEvent
 from crm.auth.models import User
 from crm.auth.passwords import verify_password
 from crm.extensions import db
-from crm.governance.audit import MASK
-from crm.governance.models import AuditEvent
 from tests import factories
 
 NEW_PASSWORD = "screen-pass-2026"

@@ -16,10 +16,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from crm import crypto
+from crm.audit import AuditEvent
 from crm.clients import identifiers as ids
 from crm.clients.models import Client
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from tests import factories
 
 NEW = "/admin/client/new/"

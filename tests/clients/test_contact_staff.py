@@ -6,11 +6,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from crm.audit import AuditEvent
 from crm.clients import services
 from crm.clients.models import Client, ClientStaff
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from crm.notifications.models import Notification
 from crm.tasks.intake import weekly_staff_check
 from tests import factories

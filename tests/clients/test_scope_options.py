@@ -18,7 +18,7 @@ def _kept(statement) -> set:
     options.append(with_loader_criteria(SoftDeleted, lambda cls: cls.deleted_at.is_(None),
                                         include_aliases=True))
     return {o.entity.class_ if o.entity is not None else o.root_entity
-            for o in access._present(statement, options)}
+            for o in access.hook._present(statement, options)}
 
 
 def test_a_statement_keeps_the_criteria_of_what_it_reads_and_joins(ctx):
@@ -41,6 +41,6 @@ def test_a_statement_with_loader_options_keeps_every_criterion(ctx):
 
 
 def test_a_table_the_map_does_not_know_keeps_every_criterion(ctx, monkeypatch):
-    monkeypatch.delitem(access._classes_by_table(KeyPerson.registry), "key_persons")
+    monkeypatch.delitem(access.hook._classes_by_table(KeyPerson.registry), "key_persons")
     every = {Client, Contract, KeyPerson, ContactLog, Notification, User, SoftDeleted}
     assert _kept(select(KeyPerson)) == every

@@ -46,6 +46,8 @@ def sell(shop, amount, day, kind="membership", client=None, **kw) -> SalesRecord
 
 
 def statement(shop, promoter, month) -> CommissionStatement:
+    """The stored statement, whoever the test acts as (statements are scoped to their
+    promoter's member of staff)."""
     return db.session.scalars(select(CommissionStatement).where(
         CommissionStatement.promoter_id == promoter.id,
-        CommissionStatement.month == month)).one()
+        CommissionStatement.month == month).execution_options(crm_unscoped=True)).one()

@@ -4,12 +4,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from crm.audit import AuditEvent
 from crm.clients.models import Client
 from crm.complaints import services
 from crm.complaints.models import Complaint, ComplaintHandover, Discount, Withdrawal
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from crm.notifications.models import Notification
 
 

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from crm.access import set_actor
+from crm.audit import AuditEvent
 from crm.credit import services as cs
 from crm.credit.models import Allocation, CreditBalance, LedgerEntry, OpenItem
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from tests.conftest import IS_POSTGRES
 from tests.credit.conftest import TODAY
 

@@ -8,12 +8,12 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from crm.access import set_actor
+from crm.audit import AuditEvent
 from crm.credit import onsite
 from crm.credit import services as cs
 from crm.credit.models import CreditReview
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from crm.timeutil import local_today
 from tests.credit.conftest import give_profile
 

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select, text
 
 from crm.access import set_actor
+from crm.audit import MASK, AuditEvent
 from crm.auth.models import User
 from crm.clients import services
 from crm.clients.models import Client, ContactLog, KeyPerson
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
-from crm.governance.audit import MASK
-from crm.governance.models import AuditEvent, ChangeRequest
+from crm.governance.models import ChangeRequest
 from crm.governance.services import soft_delete
 from tests import factories
 

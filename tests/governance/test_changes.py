@@ -5,10 +5,11 @@ material never waits."""
 
 from sqlalchemy import func, select
 
+from crm.audit import AuditEvent
 from crm.clients.models import Client, KeyPerson
 from crm.extensions import db
 from crm.governance import changes
-from crm.governance.models import AuditEvent, ChangeRequest
+from crm.governance.models import ChangeRequest
 
 
 def load(client_id) -> Client:

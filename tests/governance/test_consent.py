@@ -9,8 +9,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from crm.audit import AuditEvent
 from crm.extensions import db
-from crm.governance.models import AuditEvent, Consent
+from crm.governance.models import Consent
 from crm.timeutil import utcnow
 from tests import factories
 from tests.clients.scope import count_badge

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from crm.audit import AuditEvent
 from crm.extensions import db
-from crm.governance.models import AuditEvent, ViewGrant
+from crm.governance.models import ViewGrant
 from crm.settings import Setting
 from crm.timeutil import utcnow
 from tests import factories
@@ -117,3 +118,44 @@ def test_a_department_manager_reads_the_region_unless_the_setting_says_no(world,
 def test_a_grant_for_a_customer_already_in_scope_is_refused(world, login_as):
     ask(login_as(world.am1), world.c1)
     assert grants() == []
+
+
+def test_the_read_is_recorded_by_the_request_not_committed_while_rendering(world, login_as,
+                                                                          monkeypatch):
+    """Issue 18: the details page's bookkeeping is written in the request's transaction and
+    committed once the page is rendered: a page that fails to render keeps no read."""
+    from crm.access import set_actor
+    from crm.governance.grants import audit_read
+
+    client = factories.create_client(world.am1)
+    grant(world, login_as, world.am2, client)
+    am2 = login_as(world.am2)
+    # The domain function records and leaves the commit to its caller.
+    with db.session.no_autoflush:
+        set_actor(world.am2)
+        assert audit_read(db.session, world.am2, client) is True
+        db.session.rollback()
+        set_actor(None)
+    assert reads(world.am2.id) == []
+    # A details page whose template fails after the read was recorded keeps nothing of it.
+    from flask_admin.base import BaseView
+
+    from crm.governance import consent
+
+    recorded = []
+    real_audit_read = consent.audit_read
+    monkeypatch.setattr(consent, "audit_read", lambda *a: recorded.append(real_audit_read(*a)))
+
+    def broken(self, template, **kwargs):
+        raise RuntimeError("the page failed")
+
+    monkeypatch.setattr(BaseView, "render", broken)
+    am2.application.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        assert am2.get(f"/admin/client/details/?id={client.id}").status_code == 500
+    finally:
+        am2.application.config["PROPAGATE_EXCEPTIONS"] = None
+    assert recorded == [True] and reads(world.am2.id) == []
+    monkeypatch.undo()
+    assert am2.get(f"/admin/client/details/?id={client.id}").status_code == 200
+    assert len(reads(world.am2.id)) == 1

@@ -4,10 +4,10 @@ a leaver's customers are handed over in one action."""
 import pytest
 from sqlalchemy import select
 
+from crm.audit import AuditEvent
 from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from crm.intake import services
 from crm.notifications.models import Notification
 from tests import factories

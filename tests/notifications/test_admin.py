@@ -3,8 +3,8 @@ secret are kept encrypted and never shown again."""
 
 from sqlalchemy import select
 
+from crm.audit import AuditEvent
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from crm.notifications import delivery
 from crm.notifications.models import NoticeRobot, RobotItem
 from crm.notifications.services import notify

@@ -42,7 +42,7 @@ def test_the_scope_is_built_once_per_request_and_not_shared_by_the_next(app, wor
 
     built = []
     original = access.scope_condition
-    monkeypatch.setattr(access, "scope_condition",
+    monkeypatch.setattr(access.scope, "scope_condition",
                         lambda user, model: built.append(getattr(user, "id", None))
                         or original(user, model))
     am1, am3 = login_as(world.am1), login_as(world.am3)

@@ -9,10 +9,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from crm import crypto
+from crm.audit import AuditEvent
 from crm.clients.models import Client
 from crm.clients.services import delete_client, reveal_id_number
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from tests import factories
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()

@@ -7,13 +7,13 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from crm.audit import AuditEvent
 from crm.complaints import services as complaints
 from crm.complaints.models import Complaint
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
 from crm.faults import services
 from crm.faults.models import ANALYSED, FaultReport
-from crm.governance.models import AuditEvent
 
 WHEN = datetime(2026, 11, 20, 6, 30)  # UTC: 14:30 in Shanghai
 

@@ -4,9 +4,9 @@ answers kept per customer and shown on the card, progress per account manager, s
 import pytest
 from sqlalchemy import func, select
 
+from crm.audit import AuditEvent
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from crm.surveys import services
 from crm.surveys.models import ANSWERED, LAUNCHED, SurveyCampaign, SurveyResponse
 from tests import factories

@@ -1,0 +1,139 @@
+"""The query hook: every ORM SELECT made while someone is signed in is narrowed by
+crm.access.scope (a `do_orm_execute` hook adding `with_loader_criteria`). Lists, counts,
+search, filters, exports, look-ups, relationship loads and reports are therefore covered by
+construction. Soft-deleted rows, and the rows of a soft-deleted customer, are hidden from
+everyone.
+
+Ways out are explicit execution options: ``crm_unscoped`` (a named sweep or a duplicate check
+that must see every customer) and ``crm_include_deleted`` (the recycle bin). An unscoped
+statement opens only its own rows: lazy loads from them are narrowed for the user again, so a
+sweep that needs children unscoped asks for them explicitly. Outside a request (CLI, Celery
+tasks) the actor is the system and sees everything.
+
+The statement-pruning optimiser (`_present`) reads SQLAlchemy internals
+(`Select._with_options`, `sql.util.find_tables`, loader options' `entity`/`root_entity`): it is
+why pyproject pins SQLAlchemy tightly. tests/clients/test_scope_options.py guards it.
+"""
+
+from sqlalchemy import Table, event, or_, select
+from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.sql.selectable import Alias
+from sqlalchemy.sql.util import find_tables
+
+from crm.access import scope
+from crm.access.actor import SYSTEM, current_actor, request_cache
+from crm.clients.models import Client, SoftDeleted
+from crm.extensions import db
+
+
+def _soft_delete_filter(cls):
+    return cls.deleted_at.is_(None)
+
+
+def _deleted_customer_criteria() -> list:
+    """Rows of a soft-deleted customer are hidden from everyone, the system's sweeps included,
+    as the customer is (R6: a deleted customer leaves every list, count, report and task).
+    Written on the Core table, so that no loader criterion on Client reaches the sub-select;
+    the deleted customers are few (the recycle bin), so the NOT IN stays small."""
+    global _DELETED_CUSTOMER_CRITERIA
+    if _DELETED_CUSTOMER_CRITERIA is not None:
+        return _DELETED_CUSTOMER_CRITERIA
+    table = Client.__table__
+    deleted = select(table.c.id).where(table.c.deleted_at.is_not(None))
+    _DELETED_CUSTOMER_CRITERIA = [with_loader_criteria(
+        model, or_(model.client_id.is_(None), model.client_id.not_in(deleted)),
+        include_aliases=True)
+        for model in scope.scoped_models()
+        if model is not Client and hasattr(model, "client_id")]
+    return _DELETED_CUSTOMER_CRITERIA
+
+
+_DELETED_CUSTOMER_CRITERIA = None
+
+
+def _narrow(state) -> None:
+    if not state.is_select or state.is_column_load:
+        return
+    options = []
+    # A lazy load inherits the soft-delete criterion (or, from the recycle bin, its absence)
+    # from the query that loaded its parent. The user's scope is added to it all the same:
+    # the parent may come from an unscoped duplicate check, and its children must not.
+    if not state.is_relationship_load and not state.execution_options.get("crm_include_deleted"):
+        options.append(with_loader_criteria(SoftDeleted, _soft_delete_filter, include_aliases=True))
+        options.extend(_deleted_customer_criteria())
+    if not state.execution_options.get("crm_unscoped"):
+        actor = current_actor()
+        if actor is not SYSTEM:
+            options.extend(_scope_options(actor))
+    if options:
+        state.statement = state.statement.options(*_present(state.statement, options))
+
+
+def _present(statement, options) -> list:
+    """The options whose class the statement can load: SQLAlchemy builds a cache key of every
+    option on every execution, and the scope holds one per scoped model (a third of a page's
+    Python time). Kept whenever it cannot be told: loader options of the statement's own."""
+    classes = _classes_in(statement)
+    if classes is None:
+        return options
+    return [o for o in options if _applies(o, classes)]
+
+
+def _applies(option, classes) -> bool:
+    if option.entity is not None:  # a mapped class
+        return option.entity.class_ in classes
+    return any(issubclass(c, option.root_entity) for c in classes)  # a mixin: SoftDeleted
+
+
+def _classes_in(statement) -> set | None:
+    """The mapped classes of every table the statement reads (FROM, joins, subqueries), and
+    those their eager joined relationships bring along; None if it has loader options or
+    reads a table the map does not know."""
+    if any(not getattr(o, "_is_criteria_option", False) for o in statement._with_options):
+        return None
+    by_table = _classes_by_table(db.Model.registry)
+    found, todo = set(), []
+    for table in find_tables(statement, check_columns=True, include_aliases=True,
+                             include_joins=True):
+        if isinstance(table, Alias):  # aliased(Model)
+            table = table.element
+        if isinstance(table, Table):
+            if table.name not in by_table:  # mapped after the map was made: keep them all
+                return None
+            todo += by_table[table.name]
+    while todo:
+        cls = todo.pop()
+        if cls in found:
+            continue
+        found.add(cls)
+        todo += [r.mapper.class_ for r in cls.__mapper__.relationships if r.lazy == "joined"]
+    return found
+
+
+_BY_TABLE = {}
+
+
+def _classes_by_table(registry) -> dict:
+    if not _BY_TABLE:
+        for mapper in registry.mappers:
+            for table in mapper.tables:
+                _BY_TABLE.setdefault(table.name, []).append(mapper.class_)
+    return _BY_TABLE
+
+
+def _scope_options(actor) -> list:
+    """The actor's loader criteria, built once per request and reused by each of its
+    statements: rebuilt per statement they cost more than a list page's SQL (issue 8)."""
+    cache = request_cache()
+    key = ("crm.scope_options", id(actor))
+    if key not in cache:
+        cache[key] = [with_loader_criteria(model, cond, include_aliases=True)
+                      for model in scope.scoped_models()
+                      if (cond := scope.scope_condition(actor, model)) is not None]
+    return cache[key]
+
+
+def install(session_class) -> None:
+    """Hook the scope into every ORM SELECT made through sessions of `session_class`."""
+    if not event.contains(session_class, "do_orm_execute", _narrow):
+        event.listen(session_class, "do_orm_execute", _narrow)
