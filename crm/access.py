@@ -465,7 +465,7 @@ _DELETED_CUSTOMER_CRITERIA = None
 def _narrow(state) -> None:
     if not state.is_select or state.is_column_load:
         return
-    from crm.clients.models import SoftDeleted
+    from crm.kernel import SoftDeleted
 
     options = []
     # A lazy load inherits the soft-delete criterion (or, from the recycle bin, its absence)

@@ -44,6 +44,7 @@ from crm.excel.safe import csv_response
 from crm.extensions import db
 from crm.governance.consent import screen_details
 from crm.governance.services import add_record, change_record, soft_delete
+from crm.kernel import to_decimal
 from crm.timeutil import format_local
 from crm.urls import local_path
 
@@ -154,7 +155,7 @@ def _typed(type_, text):
             raise ValueError(text)
         return number
     if isinstance(type_, Numeric) and getattr(type_, "asdecimal", True):
-        return Decimal(text)
+        return to_decimal(text)
     if isinstance(type_, DateTime):
         return datetime.fromisoformat(text)
     if isinstance(type_, Date):

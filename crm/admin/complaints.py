@@ -51,7 +51,7 @@ LABELS = {
     "change_reason": _l("Reason for the change"), "complaint": _l("Complaint"),
     "amount": _l("Amount"), "reason": _l("Reason"), "requested_by": _l("Requested by"),
     "requested_at": _l("Requested at"), "decided_by": _l("Decided by"),
-    "decided_at": _l("Decided at"), "decision_note": _l("Decision note"),
+    "decided_at": _l("Decided at"),
     "withdrawn_on": _l("Withdrawal date"), "previous_stage": _l("Stage before"),
     "recorded_by": _l("Recorded by"), "recorded_at": _l("Recorded at"),
 }
@@ -188,9 +188,9 @@ class DiscountView(ScopedModelView):
     roles = COMPLAINT_READERS
     can_create = can_edit = can_delete = False  # asked for on the complaint, decided here
     column_list = ("requested_at", "client", "complaint", "amount", "reason", "status",
-                   "requested_by", "decided_by", "decided_at", "decision_note")
+                   "requested_by", "decided_by", "decided_at", "comment")
     column_export_list = column_list
-    column_labels = LABELS
+    column_labels = {**LABELS, "comment": _l("Decision note")}
     column_formatters = {"client": client_link, "complaint": _complaint_link,
                          "status": _discount_status,
                          "requested_at": local_time("requested_at"),

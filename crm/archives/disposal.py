@@ -24,9 +24,10 @@ from crm.archives.services import remove_file
 from crm.errors import DomainError, NotAllowed
 from crm.governance import audit
 from crm.governance.models import AuditEvent
+from crm.kernel import unscoped
 from crm.timeutil import local_today, utcnow
 
-UNSCOPED = {"crm_unscoped": True, "crm_include_deleted": True}
+UNSCOPED = unscoped("disposal of documents past retention", deleted=True)
 
 
 def _number(doc) -> str:

@@ -17,7 +17,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -30,9 +29,8 @@ from crm.auth.models import User
 from crm.clients.models import Client
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.kernel import Money
 from crm.timeutil import utcnow
-
-Money = Numeric(14, 2)
 
 CHARGE, PAYMENT, REVERSAL = "charge", "payment", "reversal"
 ENTRY_KINDS = [(CHARGE, _l("Charge")), (PAYMENT, _l("Payment")), (REVERSAL, _l("Reversal"))]

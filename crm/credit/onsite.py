@@ -20,6 +20,7 @@ from crm.auth.models import User
 from crm.credit.models import CreditReview, CreditScoped
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
+from crm.kernel import unscoped
 from crm.timeutil import local_today, utcnow
 
 CUSTOMER_REQUEST = "customer_request"  # CreditReview.origin of the customer's own request
@@ -70,7 +71,7 @@ def checks_of(session, review_id: int) -> list[OnsiteCheck]:
 def missing_check(session, review: CreditReview) -> bool:
     return needs_check(review) and not session.scalar(
         select(OnsiteCheck.id).where(OnsiteCheck.review_id == review.id)
-        .execution_options(crm_unscoped=True).limit(1))
+        .execution_options(**unscoped("has the review its on-site check")).limit(1))
 
 
 def before_decision(session, review: CreditReview, target: str) -> None:

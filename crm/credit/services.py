@@ -9,7 +9,7 @@ what the other wrote.
 """
 
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from uuid import uuid4
 
 from flask import current_app, has_app_context
@@ -30,7 +30,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from crm import access
@@ -54,6 +53,7 @@ from crm.credit.models import (
     RepaymentPlan,
 )
 from crm.errors import DomainError, NotAllowed
+from crm.kernel import dialect_insert, insert_or_ignore, parse_money, unscoped
 from crm.notifications.services import Event, Target, notify_many
 from crm.settings import get_setting
 from crm.timeutil import local_today, utcnow
@@ -61,33 +61,13 @@ from crm.timeutil import local_today, utcnow
 BAL, PROF, CROSS, OPEN = (CreditBalance.__table__, CreditProfile.__table__, Crossing.__table__,
               OpenItem.__table__)
 LEDGER, ALLOC = LedgerEntry.__table__, Allocation.__table__
-UNSCOPED = {"crm_unscoped": True}  # scope is asked once, explicitly, before writing
+UNSCOPED = unscoped("scope asked once, explicitly, before writing")
 
 
 # --- helpers ---------------------------------------------------------------------------------
 def _require(actor, action: str, client_id: int, message) -> None:
     if not can(actor, action, CreditBalance(client_id=client_id), area="credit"):
         raise NotAllowed(message)
-
-
-def _insert_ignore(session, table, rows, conflict_cols):
-    return session.execute(_dialect_insert(session)(table).values(rows).on_conflict_do_nothing(
-        index_elements=conflict_cols))
-
-
-def _amount(value) -> Decimal:
-    try:
-        amount = rules.money(value)
-        if not amount.is_finite():
-            raise InvalidOperation
-    except ArithmeticError as exc:
-        raise DomainError(_l("This is not an amount."), {"amount": _l("Not a number.")}) from exc
-    if amount <= 0:
-        raise DomainError(_l("An amount must be more than zero."),
-                          {"amount": _l("More than zero.")})
-    if amount >= Decimal(10) ** 12:
-        raise DomainError(_l("This amount is too large."), {"amount": _l("Too large.")})
-    return amount
 
 
 def thresholds() -> list[int]:
@@ -101,9 +81,9 @@ def lock_balance(session, client_id: int) -> Decimal:
     row = session.execute(stmt).first()
     if row is None:
         limit = select(PROF.c.credit_limit).where(PROF.c.client_id == client_id)
-        _insert_ignore(session, BAL, [{"client_id": client_id, "outstanding": Decimal("0"),
-                                       "credit_limit": limit.scalar_subquery(),
-                                       "updated_at": utcnow()}], ["client_id"])
+        session.execute(insert_or_ignore(session, BAL, ["client_id"]).values(
+            client_id=client_id, outstanding=Decimal("0"), credit_limit=limit.scalar_subquery(),
+            updated_at=utcnow()))
         row = session.execute(stmt).first()
     return row[0]
 
@@ -173,7 +153,7 @@ def record_charge(session, client_id: int, amount, entry_date: date, reference: 
     the customer over the limit, unless a manager's override is given with a reason."""
     actor = current_actor()
     _require(actor, "charge", client_id, _l("You may not record charges for this customer."))
-    amount = _amount(amount)
+    amount = parse_money(amount, positive=True, round_cents=True)
     outstanding = lock_balance(session, client_id)
     profile = profile_of(session, client_id)
     limit = profile.credit_limit if profile else None
@@ -209,7 +189,7 @@ def record_payment(session, client_id: int, amount, entry_date: date, reference:
                    note: str | None = None) -> LedgerEntry:
     actor = current_actor()
     _require(actor, "payment", client_id, _l("Only finance records payments."))
-    amount = _amount(amount)
+    amount = parse_money(amount, positive=True, round_cents=True)
     lock_balance(session, client_id)
     entry = _entry(session, client_id=client_id, kind=PAYMENT, entry_date=entry_date,
                    amount=amount, reference=reference or "", note=note)
@@ -296,7 +276,8 @@ def add_repayment_plan(session, client_id: int, kind: str, signed_on: date, amou
     actor = current_actor()
     _require(actor, "plan", client_id, _l("You may not file plans for this customer."))
     plan = RepaymentPlan(client_id=client_id, kind=kind, signed_on=signed_on,
-                         amount=_amount(amount), schedule=schedule or "",
+                         amount=parse_money(amount, positive=True, round_cents=True),
+                         schedule=schedule or "",
                          recorded_by_id=getattr(actor, "id", None))
     session.add(plan)
     session.flush()
@@ -429,7 +410,7 @@ def evaluate_thresholds(session, client_ids=None, id_range=None) -> list[tuple[i
                                 CROSS.c.above == true())
         above = (select(BAL.c.client_id, literal(t), literal(True, Boolean), literal(1),
                         literal(now)).where(_above(t), where, ~marked))
-        ins = _dialect_insert(session)(CROSS).from_select(
+        ins = dialect_insert(session, CROSS).from_select(
             ["client_id", "threshold", "above", "crossing_no", "crossed_at"], above)
         rows = session.execute(ins.on_conflict_do_update(
             index_elements=["client_id", "threshold"],
@@ -445,11 +426,6 @@ def evaluate_thresholds(session, client_ids=None, id_range=None) -> list[tuple[i
     if crossed:
         _notify_crossings(session, crossed)
     return crossed
-
-
-def _dialect_insert(session):
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert)
 
 
 def _notify_crossings(session, crossed) -> None:

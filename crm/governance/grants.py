@@ -13,6 +13,7 @@ from crm import access
 from crm.access import SYSTEM, current_actor
 from crm.errors import DomainError, NotAllowed
 from crm.governance.models import APPROVED, PENDING, REJECTED, ViewGrant
+from crm.kernel import unscoped
 from crm.timeutil import utcnow
 
 REQUESTERS = {access.ACCOUNT_MANAGER, access.REGIONAL_MANAGER}
@@ -28,8 +29,8 @@ def live_client_ids(user) -> list[int]:
         t = ViewGrant.__table__
         stmt = select(t.c.client_id).where(t.c.author_id == user.id, t.c.status == APPROVED,
                                            t.c.ends_at > utcnow())
-        cache[user.id] = list(db.session.execute(stmt.execution_options(crm_unscoped=True))
-                              .scalars())
+        cache[user.id] = list(db.session.execute(
+            stmt.execution_options(**unscoped("the user's own live view grants"))).scalars())
     return cache[user.id]
 
 
@@ -48,7 +49,8 @@ def request_grant(session, client_code: str, reason: str) -> ViewGrant:
         raise DomainError(_l("A request to read needs a reason."),
                           {"reason": _l("Give a reason.")})
     client = session.execute(select(Client).where(Client.code == (client_code or "").strip())
-                             .execution_options(crm_unscoped=True)).scalar_one_or_none()
+                             .execution_options(**unscoped("a customer asked for by code"))
+                             ).scalar_one_or_none()
     if client is None:
         raise DomainError(_l("No customer has that code."), {"client_code": _l("Unknown code.")})
     if access.in_scope(actor, client, grants=False):
@@ -127,7 +129,8 @@ def _owns(user, client_id) -> bool:
     from crm.extensions import db
 
     client = db.session.execute(select(Client).where(Client.id == client_id)
-                                .execution_options(crm_unscoped=True)).scalar_one_or_none()
+                                .execution_options(**unscoped("the customer a grant names"))
+                                ).scalar_one_or_none()
     return client is not None and access.in_scope(user, client, grants=False)
 
 
