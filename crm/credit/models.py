@@ -299,3 +299,10 @@ class CheckRun(db.Model):
     heartbeat_at: Mapped[datetime | None]
 
     started_by: Mapped[User | None] = relationship()
+
+
+# The Core tables of crm.credit's set-based statements (no ORM events, no scope hook: the
+# services ask the scope themselves before they write).
+BAL, PROF, CROSS, OPEN = (CreditBalance.__table__, CreditProfile.__table__, Crossing.__table__,
+                          OpenItem.__table__)
+LEDGER, ALLOC = LedgerEntry.__table__, Allocation.__table__

@@ -3,7 +3,7 @@
 A proposal whose origin is the customer's own request (`CUSTOMER_REQUEST`) and whose limit is
 above the customer's current one cannot reach approval until an on-site check is recorded on
 it: who went, on which day, what they found. The R11 chain calls `before_decision` at each
-step (crm.credit.services.decide_review); the check is asked at the step that would approve.
+step (crm.credit.reviews.decide_review); the check is asked at the step that would approve.
 A manager's proposal and the quarterly re-evaluation (whose raise is capped by a setting) need
 none. Checks are audited (``__audited__``) and scoped like the rest of the customer's credit.
 """
