@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, login_manager, migrate
+from crm.kernel import unscoped
 from crm.keys import check_keys
 from crm.logs import configure_logging, init_request_log
 from crm.security import init_security
@@ -129,7 +130,7 @@ def _init_login(app: Flask) -> None:
             return None
         # The sign-in lookup itself: nobody is signed in yet, so no scope applies to it (one
         # built for "nobody" would be thrown away a moment later).
-        user = db.session.get(User, int(user_id), execution_options={"crm_unscoped": True})
+        user = db.session.get(User, int(user_id), execution_options=unscoped("the sign-in look-up"))
         if user is None or not user.active:
             return None
         return user if hmac.compare_digest(user.session_token, token) else None

@@ -90,26 +90,6 @@ def numeric_error(value, type_):
     return None
 
 
-MONEY = Numeric(14, 2)
-
-
-def money_value(value, field: str = "amount", type_=MONEY) -> Decimal:
-    """An amount typed or passed to a service: a Decimal its column holds, or a DomainError
-    naming the field. Thousands separators are allowed; "1e3" is 1000."""
-    if isinstance(value, Decimal):
-        number = value
-    else:
-        try:
-            number = Decimal(str(value).strip().replace(",", ""))
-        except (InvalidOperation, ValueError):
-            raise DomainError(_l("This is not a number."),
-                              {field: _l("This is not a number.")}) from None
-    message = numeric_error(number, type_)
-    if message is not None:
-        raise DomainError(message, {field: message})
-    return number
-
-
 def string_error(value, type_):
     length = getattr(type_, "length", None)
     if isinstance(value, str) and length and len(value) > length:

@@ -80,7 +80,7 @@ def credit_check_cmd(check_all, code):
     from sqlalchemy import select
 
     from crm.clients.models import Client
-    from crm.credit.services import check_now
+    from crm.credit.checks import check_now
 
     ids = None
     if code:

@@ -99,10 +99,11 @@ def _tell_administrators(session, year: int) -> None:
 
     from crm.access import ADMIN
     from crm.auth.models import User
+    from crm.kernel import unscoped
     from crm.notifications.services import Target, notify
 
     admins = session.scalars(select(User).where(User.role == ADMIN, User.active.is_(True))
-                             .execution_options(crm_unscoped=True)).all()
+                             .execution_options(**unscoped("the administrators to warn"))).all()
     notify(session, admins, f"workdays:missing:{year}", "calendar_missing",
            str(_l("China's official working days of %(year)d are not installed", year=year)),
            str(_l("Until the chinesecalendar package is upgraded, dates of %(year)d count "

@@ -21,7 +21,7 @@ from crm.complaints import services as complaints
 from crm.complaints.models import Complaint
 from crm.contracts import services as contracts
 from crm.contracts.models import Contract
-from crm.credit import services as cs
+from crm.credit import ledger
 from crm.credit.models import LedgerEntry
 from crm.extensions import db
 from tests import factories
@@ -66,8 +66,8 @@ def records(world, shop, act):  # noqa: F811
         contracts.add_contract(db.session, Contract(client_id=c.id, kind="membership",
                                                     title="会籍协议", amount=Decimal("12000.00")))
         give_profile(c, "10000.00")
-        cs.record_charge(db.session, c.id, f"{n}000.50", date(2026, 9, 1), f"A-{c.id}")
-        cs.record_charge(db.session, c.id, f"{n}00.25", date(2026, 9, 2), f"B-{c.id}")
+        ledger.record_charge(db.session, c.id, f"{n}000.50", date(2026, 9, 1), f"A-{c.id}")
+        ledger.record_charge(db.session, c.id, f"{n}00.25", date(2026, 9, 2), f"B-{c.id}")
         make_doc(c, form="paper", content=None)
         if c is not world.c1:  # the shop's c1 was invited by the outside promoter
             commissions.set_inviter(db.session, c.id, shop.staff, shop.before)
@@ -187,7 +187,7 @@ def test_the_ledger_total_is_the_sum_of_the_filtered_rows_on_every_page(records,
 def test_the_ledger_totals_are_per_kind_of_entry(records, app, login_as):
     w = records.world
     set_actor(w.finance)
-    cs.record_payment(db.session, w.c1.id, "500.00", date(2026, 9, 5), "PAY-1")
+    ledger.record_payment(db.session, w.c1.id, "500.00", date(2026, 9, 5), "PAY-1")
     db.session.commit()
     html = login_as(w.finance).get(
         f"/admin/credit_ledger/?{filter_arg(app, 'credit_ledger')}={w.c1.code}").get_data(True)
@@ -232,7 +232,7 @@ def test_the_credit_check_result_leads_to_the_customers_over_each_level(world, l
     profiles = {}
     for c, owed in ((world.c1, "8500.00"), (world.c2, "9500.00"), (world.c3, "11000.00")):
         profiles[c.id] = give_profile(c, "10000.00").id
-        cs.record_charge(db.session, c.id, owed, date(2026, 9, 1), f"R-{c.id}",
+        ledger.record_charge(db.session, c.id, owed, date(2026, 9, 1), f"R-{c.id}",
                          override_reason="测试超额" if c is world.c3 else None,
                          override_by=world.sales_manager if c is world.c3 else None)
     db.session.commit()

@@ -22,8 +22,9 @@ from sqlalchemy.sql.util import find_tables
 
 from crm.access import scope
 from crm.access.actor import SYSTEM, current_actor, request_cache
-from crm.clients.models import Client, SoftDeleted
+from crm.clients.models import Client
 from crm.extensions import db
+from crm.kernel import SoftDeleted
 
 
 def _soft_delete_filter(cls):

@@ -26,8 +26,14 @@ from crm.access.roles import (
 from crm.clients.models import Client
 from crm.extensions import db
 from crm.governance.models import APPROVED, ViewGrant
+from crm.kernel import unscoped
 from crm.settings import DEFAULTS, Setting
 from crm.timeutil import utcnow
+
+# The scope's own look-ups read past the scope they compute.
+_SETTING = unscoped("a setting everyone's scope depends on")
+_GRANTS = unscoped("the user's own live view grants")
+_CHECK = unscoped("the scope check asks the database itself")
 
 
 def _client_condition(user, level: str, grants: bool = True):
@@ -55,7 +61,7 @@ def _regional_reads_region() -> bool:
     cache = request_cache()
     if "crm.rm_reads_region" not in cache:
         stmt = select(Setting.value).where(Setting.key == "regional_manager_reads_region")
-        row = db.session.execute(stmt.execution_options(crm_unscoped=True)).first()
+        row = db.session.execute(stmt.execution_options(**_SETTING)).first()
         cache["crm.rm_reads_region"] = bool(
             row[0] if row else DEFAULTS["regional_manager_reads_region"][0])
     return cache["crm.rm_reads_region"]
@@ -69,7 +75,7 @@ def live_client_ids(user) -> list[int]:
         t = ViewGrant.__table__
         stmt = select(t.c.client_id).where(t.c.author_id == user.id, t.c.status == APPROVED,
                                            t.c.ends_at > utcnow())
-        cache[user.id] = list(db.session.execute(stmt.execution_options(crm_unscoped=True))
+        cache[user.id] = list(db.session.execute(stmt.execution_options(**_GRANTS))
                               .scalars())
     return cache[user.id]
 
@@ -136,7 +142,7 @@ def in_scope(user, obj, write: bool = False, level: str | None = None,
     stmt = select(func.count()).where(Client.id.in_(client_ids), Client.deleted_at.is_(None))
     if cond is not None:
         stmt = stmt.where(cond)
-    return db.session.execute(stmt.execution_options(crm_unscoped=True)).scalar() == len(
+    return db.session.execute(stmt.execution_options(**_CHECK)).scalar() == len(
         client_ids)
 
 
@@ -149,7 +155,7 @@ def _row_visible(user, obj) -> bool:
     if obj.id is None:
         return False
     stmt = select(func.count()).select_from(model).where(model.id == obj.id, cond)
-    return db.session.execute(stmt.execution_options(crm_unscoped=True)).scalar() == 1
+    return db.session.execute(stmt.execution_options(**_CHECK)).scalar() == 1
 
 
 def readable_models(user, client_id: int, models) -> set:
@@ -167,7 +173,7 @@ def readable_models(user, client_id: int, models) -> set:
         columns.append(case((cond, 1), else_=0) if cond is not None else literal(1))
     row = db.session.execute(
         select(*columns).where(Client.id == client_id, Client.deleted_at.is_(None))
-        .execution_options(crm_unscoped=True)).first()
+        .execution_options(**_CHECK)).first()
     return {m for m, ok in zip(models, row or (), strict=False) if ok}
 
 

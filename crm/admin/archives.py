@@ -27,7 +27,6 @@ from crm.archives import rules, services
 from crm.archives.models import ArchiveDocument, ArchiveFlag, ArchiveVolume, CatalogueLine
 from crm.auth.models import User
 from crm.bounds import id_arg, id_list
-from crm.errors import NotAllowed
 from crm.excel.safe import XLSX_MIMETYPE, SafeWorkbook, print_setup
 from crm.extensions import db
 from crm.timeutil import format_local, local_today
@@ -386,13 +385,10 @@ class ArchiveVolumeView(ScopedModelView):
         year = request.form.get("year", type=id_arg)
         if not year:
             abort(400)
-        try:
-            closed = services.close_year(db.session, year)
-            db.session.commit()
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        flash(_("%(count)d volumes of %(year)d closed.", count=closed, year=year), "success")
+        ok, closed = perform(lambda: services.close_year(db.session, year), forbid=True)
+        if ok:
+            flash(_("%(count)d volumes of %(year)d closed.", count=closed, year=year),
+                  "success")
         return redirect(self.get_url(".index_view"))
 
 
@@ -420,10 +416,8 @@ class ArchiveFlagView(ScopedModelView):
         if not can(current_actor(), "bind", area="archives"):
             abort(403)
         rows = self.get_query().filter(ArchiveFlag.id.in_(id_list(ids))).all()
-        for flag in rows:
-            services.resolve_flag(db.session, flag)
-        db.session.commit()
-        flash(_("%(count)d flags resolved.", count=len(rows)), "success")
+        perform(lambda: [services.resolve_flag(db.session, flag) for flag in rows],
+                _("%(count)d flags resolved.", count=len(rows)))
 
 
 def register(admin) -> None:

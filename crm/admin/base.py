@@ -44,6 +44,7 @@ from crm.excel.safe import csv_response
 from crm.extensions import db
 from crm.governance.consent import screen_details
 from crm.governance.services import add_record, change_record, soft_delete
+from crm.kernel import to_decimal
 from crm.timeutil import format_local
 from crm.urls import local_path
 
@@ -102,23 +103,48 @@ def select_one(model, pk):
     return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
-def perform(operation, success: str | None = None, forbid: bool = False):
-    """Run one domain operation behind a button: commit it, or roll back and say why.
-    Returns (True, result) or (False, None); with `forbid`, a NotAllowed answers 403."""
+def perform(operation, success: str | None = None, forbid: bool = False, form=None,
+            prefix: str | None = None, autoflush: bool = True):
+    """The one way a screen runs a domain operation: call it, commit, or roll back and say why
+    (every view's buttons, forms and bulk actions come here).
+    Returns (True, result) or (False, None).
+
+    - `success`: flashed once it is committed;
+    - `forbid`: a NotAllowed answers 403 instead of a message;
+    - `form`: a refusal's field errors go beside the form's fields; those no field shows
+      follow the rule's sentence in the one flash;
+    - `prefix`: the flash names the record (a bulk action refusing one of several);
+    - `autoflush=False`: a form's half-built object is not flushed while the rule reads."""
     try:
-        result = operation()
+        if autoflush:
+            result = operation()
+        else:
+            with db.session.no_autoflush:
+                result = operation()
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         if forbid and isinstance(exc, NotAllowed):
             abort(403)
-        # One message per refusal: the rule's sentence. Field hints belong beside form fields;
-        # behind a button they would repeat it in other words (issue 14).
-        flash(str(exc.message or next(iter(exc.field_errors.values()), "")), "error")
+        flash(_refusal(exc, form, prefix), "error")
         return False, None
     if success:
         flash(success, "success")
     return True, result
+
+
+def _refusal(exc: DomainError, form, prefix: str | None) -> str:
+    """One message per refusal: the rule's sentence. Field hints belong beside form fields;
+    behind a button they would repeat it in other words (issue 14)."""
+    said = [str(exc.message or next(iter(exc.field_errors.values()), ""))]
+    if form is not None and not isinstance(exc, NotAllowed):
+        for name, message in exc.field_errors.items():
+            if name in form:
+                form[name].errors = [*form[name].errors, str(message)]
+            elif str(message) not in said:
+                said.append(str(message))
+    text = " ".join(said)
+    return f"{prefix}: {text}" if prefix else text
 
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):
@@ -162,7 +188,7 @@ def _typed(type_, text):
             raise ValueError(text)
         return number
     if isinstance(type_, Numeric) and getattr(type_, "asdecimal", True):
-        return Decimal(text)
+        return to_decimal(text)
     if isinstance(type_, DateTime):
         return datetime.fromisoformat(text)
     if isinstance(type_, Date):
@@ -486,29 +512,14 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
         return self._write(None, lambda: self.delete_record(model, reason))
 
     def _write(self, form, operation) -> bool:
+        """A form's save through `perform`, then the R6 notice if it now waits."""
         for key in PENDING_KEYS:
             db.session.info.pop(key, None)
-        try:
-            with db.session.no_autoflush:
-                operation()
-            db.session.commit()
-        except NotAllowed as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-            return False
-        except DomainError as exc:
-            db.session.rollback()
-            # One flash: the rule's sentence, and the hints no form field can show after it.
-            said = [str(exc.message)]
-            for name, message in exc.field_errors.items():
-                if form is not None and name in form:
-                    form[name].errors = [*form[name].errors, str(message)]
-                elif str(message) not in said:
-                    said.append(str(message))
-            flash(" ".join(said), "error")
-            return False
-        self._announce_pending()
-        return True
+        ok, _result = perform(operation, form=form if form is not None else {},
+                              autoflush=False)
+        if ok:
+            self._announce_pending()
+        return ok
 
     def _announce_pending(self) -> bool:
         """R6: note that an edit or a deletion now waits for the sales manager. The notice is

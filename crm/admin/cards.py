@@ -18,10 +18,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.access import can, current_actor
 from crm.admin.base import RoleView, ScopedModelView, perform
-from crm.admin.formatters import client_link, customer_filters
+from crm.admin.formatters import client_link, client_name, customer_filters
 from crm.cards import rules, services
 from crm.cards.models import CardEvent, CardType, CardUse, MemberCard
-from crm.errors import DomainError
 from crm.extensions import db
 from crm.timeutil import format_local, local_today
 
@@ -106,7 +105,7 @@ class MemberCardView(ScopedModelView):
     column_formatters = {"number": _card_link, "client": client_link, "status": _status,
                          "lost_reported_at": lambda v, c, m, p: format_local(m.lost_reported_at),
                          "created_at": lambda v, c, m, p: format_local(m.created_at)}
-    column_formatters_export = {"status": _status, "client": lambda v, c, m, p: m.client.name}
+    column_formatters_export = {"status": _status, "client": client_name}
     column_searchable_list = ("number",)
     column_sortable_list = ("number", "issue_date", "expiry_date", "status")
     column_default_sort = ("expiry_date", False)
@@ -251,16 +250,10 @@ class CardUseView(ScopedModelView):
         return can(current_actor(), "use", area="cards")
 
     def create_model(self, form):
-        try:
-            use = services.record_use(db.session, form.number.data, form.holder.data,
-                                      form.place.data, form.list_price.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            for name, message in exc.field_errors.items():
-                if name in form:
-                    form[name].errors = [*form[name].errors, str(message)]
-            flash(str(exc.message), "error")
+        ok, use = perform(lambda: services.record_use(
+            db.session, form.number.data, form.holder.data, form.place.data,
+            form.list_price.data), form=form)
+        if not ok:
             return False
         if not use.accepted:  # logged as an attempt; the form stays for the clerk
             flash(_("Use refused: %(why)s", why=use.refusal), "error")

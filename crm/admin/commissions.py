@@ -16,9 +16,9 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.access import can, current_actor
-from crm.admin.base import ScopedModelView
+from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice, prefill_client
-from crm.admin.formatters import client_link, customer_filters
+from crm.admin.formatters import client_link, client_name, customer_filters
 from crm.admin.listing import ListTotalsMixin
 from crm.auth.models import User
 from crm.bounds import id_list
@@ -34,7 +34,6 @@ from crm.commissions.models import (
     PromotionScheme,
     SalesRecord,
 )
-from crm.errors import DomainError
 from crm.extensions import db
 from crm.timeutil import format_local
 
@@ -160,7 +159,7 @@ class SalesRecordView(ListTotalsMixin, ScopedModelView):
     column_export_list = column_list
     column_labels = LABELS
     column_formatters = {"client": client_link, "product_kind": choice(rules.PRODUCT_KINDS)}
-    column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
+    column_formatters_export = {"client": client_name,
                                 "product_kind": choice(rules.PRODUCT_KINDS)}
     column_sortable_list = ("sold_on",)
     column_default_sort = ("sold_on", True)
@@ -229,13 +228,9 @@ class StatementView(ListTotalsMixin, ScopedModelView):
             abort(403)
         done = 0
         for statement in statements:
-            try:
-                services.confirm_statement(db.session, statement)
-                db.session.commit()
-                done += 1
-            except DomainError as exc:
-                db.session.rollback()
-                flash(f"{statement}: {exc.message}", "error")
+            ok, _result = perform(lambda s=statement: services.confirm_statement(db.session, s),
+                                  prefix=str(statement))
+            done += ok
         return done
 
     @expose("/confirm/", methods=("POST",))

@@ -19,7 +19,13 @@ from crm import access
 from crm.access import can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice, prefill_client
-from crm.admin.formatters import client_link, customer_filters, local_time
+from crm.admin.formatters import (
+    client_link,
+    client_name,
+    complaint_link,
+    customer_filters,
+    local_time,
+)
 from crm.auth.models import User
 from crm.bounds import id_arg
 from crm.clients.choices import SATISFACTION
@@ -37,7 +43,6 @@ from crm.complaints.models import (
     Discount,
     Withdrawal,
 )
-from crm.errors import DomainError
 from crm.extensions import db
 
 LABELS = {
@@ -50,16 +55,11 @@ LABELS = {
     "change_reason": _l("Reason for the change"), "complaint": _l("Complaint"),
     "amount": _l("Amount"), "reason": _l("Reason"), "requested_by": _l("Requested by"),
     "requested_at": _l("Requested at"), "decided_by": _l("Decided by"),
-    "decided_at": _l("Decided at"), "decision_note": _l("Decision note"),
+    "decided_at": _l("Decided at"),
     "withdrawn_on": _l("Withdrawal date"), "previous_stage": _l("Stage before"),
     "recorded_by": _l("Recorded by"), "recorded_at": _l("Recorded at"),
 }
 
-
-
-def _complaint_link(view, context, model, name):
-    url = view.get_url("complaint.details_view", id=model.complaint_id)
-    return Markup(f'<a href="{escape(url)}">#{model.complaint_id}</a>')
 
 
 class ComplaintView(ScopedModelView):
@@ -77,7 +77,7 @@ class ComplaintView(ScopedModelView):
                          "liability": choice(LIABILITY), "satisfaction": choice(SATISFACTION),
                          "received_at": local_time("received_at"),
                          "solved_at": local_time("solved_at")}
-    column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
+    column_formatters_export = {"client": client_name,
                                 "channel": choice(CHANNELS), "category": choice(CATEGORIES),
                                 "status": choice(STATUSES), "liability": choice(LIABILITY)}
     column_sortable_list = ("received_at", "status")
@@ -185,14 +185,14 @@ class DiscountView(ScopedModelView):
     area = "complaints"
     can_create = can_edit = can_delete = False  # asked for on the complaint, decided here
     column_list = ("requested_at", "client", "complaint", "amount", "reason", "status",
-                   "requested_by", "decided_by", "decided_at", "decision_note")
+                   "requested_by", "decided_by", "decided_at", "comment")
     column_export_list = column_list
-    column_labels = LABELS
-    column_formatters = {"client": client_link, "complaint": _complaint_link,
+    column_labels = {**LABELS, "comment": _l("Decision note")}
+    column_formatters = {"client": client_link, "complaint": complaint_link,
                          "status": _discount_status,
                          "requested_at": local_time("requested_at"),
                          "decided_at": local_time("decided_at")}
-    column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
+    column_formatters_export = {"client": client_name,
                                 "complaint": lambda v, c, m, p: m.complaint_id,
                                 "status": choice(DISCOUNT_STATUSES)}
     column_sortable_list = ("requested_at", "status")
@@ -204,14 +204,9 @@ class DiscountView(ScopedModelView):
         discount = self.get_one(request.form.get("id"))
         if not can(current_actor(), "approve", discount):
             abort(403)
-        try:
-            approve = request.form.get("decision") == "approve"
-            services.decide_discount(db.session, discount, approve, request.form.get("note", ""))
-            db.session.commit()
-            flash(_("Done."), "success")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
+        approve = request.form.get("decision") == "approve"
+        perform(lambda: services.decide_discount(db.session, discount, approve,
+                                                 request.form.get("note", "")), _("Done."))
         return redirect(self.get_url(".index_view"))
 
 

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from crm.access import can, current_actor
 from crm.admin.base import ScopedModelView, perform, select_one
-from crm.admin.formatters import client_link, customer_filters
+from crm.admin.formatters import client_link, client_name, customer_filters
 from crm.bounds import id_arg
 from crm.clients.models import Client
 from crm.contracts import services
@@ -78,7 +78,7 @@ class ContractView(ScopedModelView):
     column_formatters = {"client": client_link, "kind": choice(KINDS),
                          "status": choice(STATUSES), "file_name": _original,
                          "created_at": lambda v, c, m, p: format_local(m.created_at)}
-    column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
+    column_formatters_export = {"client": client_name,
                                 "kind": choice(KINDS), "status": choice(STATUSES)}
     column_searchable_list = ("number", "title")
     column_sortable_list = ("signed_on", "status", "number")  # each backed by an index

@@ -1,7 +1,7 @@
 """Credit screens (信用管理): profiles, the ledger, the R11 review chain, aging, credit checks.
 
-Thin: every write goes through crm.credit.services; reads are narrowed by crm.access (finance
-reads every customer's credit, the others their own scope)."""
+Thin: every write goes through crm.credit (ledger, checks, reviews); reads are narrowed by
+crm.access (finance reads every customer's credit, the others their own scope)."""
 
 from dataclasses import dataclass
 from functools import partial
@@ -19,12 +19,14 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from crm.access import can, current_actor
 from crm.admin import credit_onsite
-from crm.admin.base import RoleView, ScopedModelView, SecureForm
+from crm.admin.base import RoleView, ScopedModelView, SecureForm, perform
 from crm.admin.formatters import client_link, customer_filters, filter_url
 from crm.admin.listing import ListTotalsMixin
 from crm.bounds import FormBounds, id_arg, id_list
+from crm.credit import checks as credit_checks
+from crm.credit import ledger as credit_ledger
 from crm.credit import onsite, rules
-from crm.credit import services as cs
+from crm.credit import reviews as credit_reviews
 from crm.credit.models import (
     CHARGE,
     CHARGE_SOURCES,
@@ -40,7 +42,6 @@ from crm.credit.models import (
     LedgerEntry,
     RepaymentPlan,
 )
-from crm.errors import DomainError
 from crm.excel.safe import csv_response
 from crm.extensions import db
 from crm.settings import DEFAULTS
@@ -80,7 +81,8 @@ def _utilisation(view, context, model, name):
 def _level_options():
     if not has_request_context():  # Flask-Admin asks once at start-up; the base asks per request
         return []
-    return [(str(t), f"{t}%") for t in cs.thresholds()] + [(cs.OVER_LIMIT, _("Over the limit"))]
+    return [(str(t), f"{t}%") for t in credit_checks.thresholds()] + [
+        (credit_checks.OVER_LIMIT, _("Over the limit"))]
 
 
 class UtilisationFilter(BaseSQLAFilter):
@@ -91,10 +93,10 @@ class UtilisationFilter(BaseSQLAFilter):
         super().__init__(CreditProfile.client_id, _l("Credit use"), options=_level_options)
 
     def validate(self, value) -> bool:
-        return cs.customers_over(value) is not None
+        return credit_checks.customers_over(value) is not None
 
     def apply(self, query, value, alias=None):
-        return query.filter(CreditProfile.client_id.in_(cs.customers_over(value)))
+        return query.filter(CreditProfile.client_id.in_(credit_checks.customers_over(value)))
 
     def operation(self):
         return _l("at least")
@@ -130,7 +132,7 @@ class CreditProfileView(ScopedModelView):
         model = kwargs.get("model")
         if template == self.details_template and model is not None:
             kwargs.update(
-                figures=cs.client_credit(db.session, model.client_id),
+                figures=credit_ledger.client_credit(db.session, model.client_id),
                 bucket_labels=BUCKET_LABELS,
                 entries=db.session.scalars(
                     select(LedgerEntry).where(LedgerEntry.client_id == model.client_id)
@@ -147,8 +149,10 @@ class CreditProfileView(ScopedModelView):
         if not can(current_actor(), "check", area="credit"):
             abort(403)
         rows = self.get_query().filter(CreditProfile.id.in_(id_list(ids))).all()
-        result = cs.check_now(db.session, [p.client_id for p in rows], current_actor())
-        flash(_check_message(result), "success")
+        ok, result = perform(lambda: credit_checks.check_now(
+            db.session, [p.client_id for p in rows], current_actor()))
+        if ok:
+            flash(_check_message(result), "success")
 
 
 def _check_message(result: dict) -> Markup:
@@ -163,7 +167,7 @@ def _check_message(result: dict) -> Markup:
     return Markup(_("Checked: %(n)s owing; %(o80)s over 80%%, %(o90)s over 90%%, %(over)s "
                     "over the limit, %(late)s with overdue debts.",
                     n=result.get("customers", 0), o80=count("over_80", "80"),
-                    o90=count("over_90", "90"), over=count("over_limit", cs.OVER_LIMIT),
+                    o90=count("over_90", "90"), over=count("over_limit", credit_checks.OVER_LIMIT),
                     late=result.get("overdue_customers", 0)))
 
 
@@ -234,17 +238,17 @@ class LedgerView(ListTotalsMixin, ScopedModelView):
         def record():
             data = form.data
             if data["kind"] == CHARGE:
-                created.append(cs.record_charge(
+                created.append(credit_ledger.record_charge(
                     db.session, data["client"].id, data["amount"], data["entry_date"],
                     data["reference"], source=data["source"] or "bill", note=data["note"],
                     override_reason=data["override_reason"]))
             elif data["kind"] == PAYMENT:
-                created.append(cs.record_payment(db.session, data["client"].id, data["amount"],
-                                                 data["entry_date"], data["reference"],
-                                                 data["note"]))
+                created.append(credit_ledger.record_payment(
+                    db.session, data["client"].id, data["amount"], data["entry_date"],
+                    data["reference"], data["note"]))
             else:
-                created.append(cs.reverse_entry(db.session, data["reverses"], data["note"],
-                                                data["entry_date"]))
+                created.append(credit_ledger.reverse_entry(
+                    db.session, data["reverses"], data["note"], data["entry_date"]))
 
         return self._write(form, record) and created[0]
 
@@ -269,7 +273,7 @@ class RepaymentPlanView(ScopedModelView):
 
         def add():
             d = form.data
-            created.append(cs.add_repayment_plan(db.session, d["client"].id, d["kind"],
+            created.append(credit_ledger.add_repayment_plan(db.session, d["client"].id, d["kind"],
                                                  d["signed_on"], d["amount"], d["schedule"]))
 
         return self._write(form, add) and created[0]
@@ -299,7 +303,7 @@ class DeferralView(ScopedModelView):
 
         def defer():
             d = form.data
-            created.append(cs.defer_charge(db.session, d["charge"], d["new_due_date"],
+            created.append(credit_ledger.defer_charge(db.session, d["charge"], d["new_due_date"],
                                            d["reason"]))
 
         return self._write(form, defer) and created[0]
@@ -370,9 +374,9 @@ class CreditReviewView(ScopedModelView):
 
         def propose():
             data = form.data
-            created.append(cs.propose_credit(
+            created.append(credit_reviews.propose_credit(
                 db.session, data["client"].id,
-                {k: data[k] for k in cs.PROFILE_FIELDS}, data["situation"],
+                {k: data[k] for k in credit_reviews.PROFILE_FIELDS}, data["situation"],
                 origin=onsite.CUSTOMER_REQUEST if data["customer_request"] else "proposal"))
 
         return self._write(form, propose) and created[0]
@@ -381,7 +385,7 @@ class CreditReviewView(ScopedModelView):
         return DecisionForm()
 
     def update_model(self, form, model):
-        return self._write(form, lambda: cs.decide_review(
+        return self._write(form, lambda: credit_reviews.decide_review(
             db.session, model.id, form.decision.data == "approve", form.opinion.data))
 
 
@@ -395,8 +399,8 @@ class AgingReportView(RoleView):
         group = request.args.get("group", "client")
         if group not in ("client", "owner", "region"):
             abort(404)
-        rows = cs.aging_report(db.session, group)
-        totals = cs.aging_totals(db.session)
+        rows = credit_ledger.aging_report(db.session, group)
+        totals = credit_ledger.aging_totals(db.session)
         buckets = (*rules.AGING_BUCKETS, "total")
         if request.args.get("format") == "csv":
             if not can(current_actor(), "export", area="credit"):
@@ -418,9 +422,9 @@ class CreditCheckView(RoleView):
     @expose("/")
     def index(self):
         runs = db.session.scalars(select(CheckRun).order_by(CheckRun.id.desc()).limit(20)).all()
-        live = cs.live_check(db.session)
-        stalled = {r.id for r in runs if cs.is_stalled(r)}
-        following = any(r.status in cs.LIVE and r.id not in stalled for r in runs)
+        live = credit_checks.live_check(db.session)
+        stalled = {r.id for r in runs if credit_checks.is_stalled(r)}
+        following = any(r.status in credit_checks.LIVE and r.id not in stalled for r in runs)
         return self.render("admin/crm/credit_check.html", runs=runs, live=live,
                            stalled=stalled, running=following, message=_check_message,
                            status_labels=CHECK_STATUS)
@@ -431,27 +435,24 @@ class CreditCheckView(RoleView):
 
         client_id = request.form.get("client_id", type=id_arg)
         if client_id is not None:
-            result = cs.check_now(db.session, [client_id], current_actor())
-            flash(_check_message(result), "success")
+            ok, result = perform(lambda: credit_checks.check_now(db.session, [client_id],
+                                                                 current_actor()))
+            if ok:
+                flash(_check_message(result), "success")
             return redirect(safe_target(request.form.get("next"), url_for(".index")))
-        try:
-            run = cs.start_check(db.session, None, current_actor())
-            db.session.commit()
-            enqueue_check(run.id)
-        except DomainError as exc:
-            flash(str(exc.message), "error")
+        ok, run = perform(lambda: credit_checks.start_check(db.session, None, current_actor()))
+        if ok:
+            perform(lambda: enqueue_check(run.id))
         return redirect(url_for(".index"))
 
     @expose("/resume", methods=("POST",))
     def resume(self):
         from crm.tasks.credit import enqueue_check
 
-        try:
-            run = cs.resume_check(db.session, request.form.get("run_id", type=int))
-            db.session.commit()
-            enqueue_check(run.id, resumed=True)
-        except DomainError as exc:
-            flash(str(exc.message), "error")
+        ok, run = perform(lambda: credit_checks.resume_check(
+            db.session, request.form.get("run_id", type=int)))
+        if ok:
+            perform(lambda: enqueue_check(run.id, resumed=True))
         return redirect(url_for(".index"))
 
 
@@ -464,7 +465,7 @@ class CardCredit:
     """The customer card's credit section: the profile page's figures, the newest ledger
     entries and where to read or act further."""
 
-    figures: dict  # crm.credit.services.client_credit
+    figures: dict  # crm.credit.ledger.client_credit
     profile: CreditProfile | None
     entries: list
     ledger_url: str
@@ -490,7 +491,7 @@ def client_credit(ledger: LedgerView, client_id: int) -> CardCredit | None:
         .where(LedgerEntry.client_id == client_id)
         .order_by(LedgerEntry.entry_date.desc(), LedgerEntry.id.desc())
         .limit(CARD_ENTRIES)).all()
-    figures = cs.client_credit(db.session, client_id)
+    figures = credit_ledger.client_credit(db.session, client_id)
     return CardCredit(figures=figures, profile=figures["profile"], entries=entries,
                       ledger_url=ledger.client_url(client_id),
                       may_check=can(actor, "check", area="credit"))

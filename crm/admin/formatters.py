@@ -43,6 +43,20 @@ def client_link(view, context, model, name):
     return customer_anchor(view, client.id, client.name)
 
 
+def client_name(view, context, model, name):
+    """The row's customer by name, as an export shows it (text, no link)."""
+    client = getattr(model, "client", None)
+    return client.name if client is not None else ""
+
+
+def complaint_link(view, context, model, name):
+    """The row's complaint (`model.complaint_id`) as #id, linked to the complaint."""
+    if model.complaint_id is None:
+        return ""
+    url = view.get_url("complaint.details_view", id=model.complaint_id)
+    return Markup(f'<a href="{escape(url)}">#{model.complaint_id}</a>')
+
+
 def name_link(view, context, model, name):
     """A customer row's own name, linked to its card (the customer list)."""
     return customer_anchor(view, model.id, model.name)

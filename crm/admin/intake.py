@@ -12,13 +12,12 @@ from wtforms import SelectField
 
 from crm import access
 from crm.access import current_actor
-from crm.admin.base import RoleView, ScopedModelView, select_one
-from crm.admin.formatters import client_link
+from crm.admin.base import RoleView, ScopedModelView, perform, select_one
+from crm.admin.formatters import client_link, client_name
 from crm.auth.models import User
 from crm.bounds import id_arg, id_list
 from crm.clients import services as client_services
 from crm.clients.models import Client
-from crm.errors import DomainError
 from crm.excel.export import XlsxExportMixin
 from crm.extensions import db
 from crm.intake import services
@@ -118,14 +117,8 @@ class AssignmentQueueView(RoleView):
         owner = db.session.get(User, request.form.get("owner_id", type=id_arg) or 0)
         if client is None or owner is None:
             abort(404)
-        try:
-            services.assign_client(db.session, client, owner)
-            db.session.commit()
-            flash(_("%(client)s is now with %(owner)s.", client=client.name, owner=owner),
-                  "success")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
+        perform(lambda: services.assign_client(db.session, client, owner),
+                _("%(client)s is now with %(owner)s.", client=client.name, owner=owner))
         return redirect(url_for(".index"))
 
 
@@ -146,14 +139,10 @@ class HandOverView(RoleView):
             successor = db.session.get(User, request.form.get("successor_id", type=id_arg) or 0)
             if leaving is None or successor is None:
                 abort(404)
-            try:
-                handed = services.hand_over(db.session, leaving, successor)
-                db.session.commit()
+            ok, handed = perform(lambda: services.hand_over(db.session, leaving, successor))
+            if ok:
                 flash(_("%(n)d customers handed over to %(who)s.", n=len(handed),
                         who=successor), "success")
-            except DomainError as exc:
-                db.session.rollback()
-                flash(str(exc.message), "error")
         return self.render("admin/crm/intake_handover.html", staff=self._staff(),
                            handed=handed)
 
@@ -182,7 +171,7 @@ class InvitationClaimView(XlsxExportMixin, ScopedModelView):
         "claimed_at": lambda v, c, m, p: format_local(m.claimed_at),
         "confirmed_at": lambda v, c, m, p: format_local(m.confirmed_at),
     }
-    column_formatters_export = {"client": lambda v, c, m, p: m.client.name}
+    column_formatters_export = {"client": client_name}
     column_filters = (FilterEqual(InvitationClaim.status, _l("Status"),
                                   options=list(STATUS_LABELS.items())),)
     column_default_sort = ("claimed_at", True)
@@ -196,27 +185,17 @@ class InvitationClaimView(XlsxExportMixin, ScopedModelView):
 
     def create_model(self, form):
         # The claim is built by the service; Flask-Admin's own instance stays out of it.
-        try:
-            with db.session.no_autoflush:
-                claim = services.claim_invitation(db.session, form.client.data,
-                                                  form.division.data, form.notes.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-            return False
-        return claim
+        ok, claim = perform(lambda: services.claim_invitation(
+            db.session, form.client.data, form.division.data, form.notes.data), autoflush=False)
+        return claim if ok else False
 
     @action("confirm", _l("Confirm"), _l("Confirm the selected invitations now?"))
     def action_confirm(self, ids):
         claims = self.get_query().filter(InvitationClaim.id.in_(id_list(ids))).all()
         for claim in claims:
-            try:
-                services.confirm_invitation(db.session, claim)
-                db.session.commit()
-            except DomainError as exc:
-                db.session.rollback()
-                flash(f"{claim.client.name}: {exc.message}", "error")
+            ok, _result = perform(lambda c=claim: services.confirm_invitation(db.session, c),
+                                  prefix=claim.client.name)
+            if not ok:
                 continue
             if claim.status == "lost":
                 flash(_("%(name)s: the other division's confirmation counts.",

@@ -50,16 +50,14 @@ class InboxView(ScopedModelView):
         note = select_one(Notification, id)
         if note is None or note.recipient_id != current_actor().id:
             abort(404)
-        mark_read(db.session, current_actor(), [note.id])
-        db.session.commit()
+        perform(lambda: mark_read(db.session, current_actor(), [note.id]))
         target = target_path(note.link_endpoint, note.link_id, note.link)
         return redirect(target or url_for(".index_view"))
 
     @action("mark_read", _l("Mark as read"))
     def action_mark_read(self, ids):
-        mark_read(db.session, current_actor(), id_list(ids))
-        db.session.commit()
-        flash(_("Marked as read."), "success")
+        perform(lambda: mark_read(db.session, current_actor(), id_list(ids)),
+                _("Marked as read."))
 
 
 # --- the channels: group robots, undelivered messages, each person's preferences ---------------

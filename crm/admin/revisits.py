@@ -7,7 +7,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.admin.base import ScopedModelView
-from crm.admin.formatters import client_link
+from crm.admin.formatters import client_link, client_name
 from crm.clients import choices as ch
 from crm.excel.export import XlsxExportMixin
 from crm.extensions import db
@@ -39,7 +39,7 @@ class RevisitView(XlsxExportMixin, ScopedModelView):
         "satisfaction": lambda v, c, m, p: ch.label(ch.SATISFACTION, m.satisfaction)
         if m.satisfaction else "",
     }
-    column_formatters_export = {"client": lambda v, c, m, p: m.client.name}
+    column_formatters_export = {"client": client_name}
     column_filters = (FilterEqual(Revisit.status, _l("Status"), options=STATUS),
                       FilterEqual(Revisit.due_date, _l("Due")))
     column_default_sort = ("due_date", False)

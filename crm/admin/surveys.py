@@ -10,14 +10,13 @@ from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from markupsafe import Markup, escape
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.access import can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice, client_link, prefill_client
-from crm.admin.formatters import local_time
+from crm.admin.formatters import client_name, complaint_link, local_time
 from crm.extensions import db
 from crm.faults import services as faults
 from crm.faults.models import STATUSES as FAULT_STATUSES
@@ -111,7 +110,7 @@ class SurveyResponseView(ScopedModelView):
     column_labels = LABELS
     column_formatters = {"client": client_link, "status": choice(RESPONSE_STATUSES),
                          "answered_at": local_time("answered_at")}
-    column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
+    column_formatters_export = {"client": client_name,
                                 "status": choice(RESPONSE_STATUSES)}
     column_filters = (FilterEqual(SurveyResponse.status, _l("Status"),
                                   options=RESPONSE_STATUSES),)
@@ -135,13 +134,6 @@ class SurveyResponseView(ScopedModelView):
         return redirect(self.get_url(".details_view", id=response.id))
 
 
-def _complaint(view, context, model, name):
-    if model.complaint_id is None:
-        return ""
-    url = view.get_url("complaint.details_view", id=model.complaint_id)
-    return Markup(f'<a href="{escape(url)}">#{model.complaint_id}</a>')
-
-
 class FaultReportView(ScopedModelView):
     """Fault reports and, on edit, their fault analysis."""
 
@@ -154,11 +146,11 @@ class FaultReportView(ScopedModelView):
                            "analysis", "prevention", "analysed_by", "analysed_at")
     column_export_list = column_details_list
     column_labels = LABELS
-    column_formatters = {"client": client_link, "complaint": _complaint,
+    column_formatters = {"client": client_link, "complaint": complaint_link,
                          "status": choice(FAULT_STATUSES), "occurred_at": local_time("occurred_at"),
                          "reported_at": local_time("reported_at"),
                          "analysed_at": local_time("analysed_at")}
-    column_formatters_export = {"client": lambda v, c, m, p: m.client.name,
+    column_formatters_export = {"client": client_name,
                                 "complaint": lambda v, c, m, p: m.complaint_id or "",
                                 "status": choice(FAULT_STATUSES),
                                 "occurred_at": local_time("occurred_at")}

@@ -25,9 +25,10 @@ from crm.archives.models import ArchiveDocument, CatalogueLine, DisposalItem, Di
 from crm.archives.services import remove_file
 from crm.audit import AuditEvent
 from crm.errors import DomainError, NotAllowed
+from crm.kernel import unscoped
 from crm.timeutil import local_today, utcnow
 
-UNSCOPED = {"crm_unscoped": True, "crm_include_deleted": True}
+UNSCOPED = unscoped("disposal of documents past retention", deleted=True)
 logger = logging.getLogger(__name__)
 
 

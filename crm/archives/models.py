@@ -9,8 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.archives import rules
 from crm.auth.models import User
-from crm.clients.models import Client, SoftDeleted
+from crm.clients.models import Client
 from crm.extensions import db
+from crm.kernel import Decision, SoftDeleted
 from crm.timeutil import utcnow
 
 
@@ -215,7 +216,7 @@ class ArchiveFlag(db.Model):
     document: Mapped[ArchiveDocument] = relationship(lazy="joined")
 
 
-class DisposalList(db.Model):
+class DisposalList(Decision, db.Model):
     """销毁清册: documents whose retention has ended, proposed (by the daily task or on demand),
     approved or rejected by the sales manager with a reason, then carried out and recorded."""
 
@@ -229,14 +230,10 @@ class DisposalList(db.Model):
     status: Mapped[str] = mapped_column(String(12), default=rules.PROPOSED, index=True)
     proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
     proposed_by: Mapped[str] = mapped_column(String(100))
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None]
-    comment: Mapped[str | None] = mapped_column(Text)
     carried_out_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     carried_out_at: Mapped[datetime | None]
     files_deleted: Mapped[int] = mapped_column(default=0)
 
-    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
     carried_out_by: Mapped[User | None] = relationship(foreign_keys=[carried_out_by_id],
                                                        lazy="joined")
     items: Mapped[list["DisposalItem"]] = relationship(

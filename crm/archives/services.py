@@ -28,6 +28,7 @@ from crm.auth.models import User
 from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
 from crm.governance.services import add_record, change_record
+from crm.kernel import unscoped
 from crm.notifications.services import Target, notify
 from crm.settings import get_setting
 from crm.timeutil import utcnow
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
 # Fields fixed once a document has its number: they are part of the number or its volume.
 NUMBERED_FIELDS = ("client_id", "manager_id", "category", "doc_date", "retention")
-UNSCOPED = {"crm_unscoped": True}
+UNSCOPED = unscoped("the archive office numbers and files every customer's documents")
 LOCATION_FIELDS = {"room", "cabinet", "shelf", "box"}
 SIGN_OFF_FIELDS = ("customer_signed", "handler", "approved_by_id", "approved_at")
 CONTENT_FIELDS = ("client_id", "category", "title", "doc_date", "pages", "form")

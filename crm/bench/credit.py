@@ -1,6 +1,6 @@
 """`flask --app wsgi crm bench credit`: the credit check of all customers.
 
-Times the set-based check of every customer's credit (crm.credit.services.check_now) on the
+Times the set-based check of every customer's credit (crm.credit.checks.check_now) on the
 data of `crm bench-data` against the same check written as a per-customer ORM loop, run on a
 random sample of customers and scaled to all of them (the whole loop would take hours at a
 million customers; the output says so).
@@ -14,8 +14,8 @@ import click
 from sqlalchemy import func, select
 
 from crm.bench import bench, report, timed
-from crm.credit import rules
-from crm.credit import services as cs
+from crm.credit import checks, rules
+from crm.credit import ledger as credit_ledger
 from crm.credit.models import (
     CreditBalance,
     CreditProfile,
@@ -30,7 +30,7 @@ from crm.timeutil import local_today
 def naive_check(client_ids, today) -> dict:
     """The same check, one customer at a time through the ORM: what set-based SQL replaces."""
     result = {"over_limit": 0, "overdue_customers": 0, "notified": 0}
-    thresholds = cs.thresholds()
+    thresholds = checks.thresholds()
     for cid in client_ids:
         profile = db.session.scalars(select(CreditProfile).where(CreditProfile.client_id == cid)
                                      ).first()
@@ -61,15 +61,15 @@ def run(sample: int, repeat: int, out: str | None) -> dict:
     today = local_today()
 
     start = time.perf_counter()
-    first = cs.check_now(db.session, today=today)  # marks and notifies every new crossing
+    first = checks.check_now(db.session, today=today)  # marks and notifies every new crossing
     first_ms = (time.perf_counter() - start) * 1000
-    steady = timed(lambda: cs.check_now(db.session, today=today), repeat=repeat, warmup=0)
+    steady = timed(lambda: checks.check_now(db.session, today=today), repeat=repeat, warmup=0)
     ids = db.session.scalars(select(CreditBalance.client_id)).all()
     picked = rng.sample(ids, min(sample, len(ids)))
     loop = timed(lambda: naive_check(picked, today), repeat=1, warmup=1)
     per_customer = loop["median_ms"] / len(picked)
     scaled_ms = per_customer * customers
-    rec = timed(lambda: cs.reconcile_balances(db.session), repeat=1, warmup=0)
+    rec = timed(lambda: credit_ledger.reconcile_balances(db.session), repeat=1, warmup=0)
     figures = {
         "first check (marks + notifies crossings)": f"{first_ms:.0f} ms, "
         f"{first.get('notified', 0)} crossings notified",

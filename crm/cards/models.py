@@ -8,8 +8,9 @@ from sqlalchemy import ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
-from crm.clients.models import Client, Money
+from crm.clients.models import Client
 from crm.extensions import db
+from crm.kernel import Money
 from crm.timeutil import utcnow
 
 

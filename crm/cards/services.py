@@ -11,19 +11,18 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, cast, exists, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import attributes
 
 from crm import crypto
 from crm.access import can, current_actor
 from crm.audit import actor_label
 from crm.auth.models import User
-from crm.bounds import money_value
 from crm.cards import rules
 from crm.cards.models import CardEvent, CardType, CardUse, MemberCard
 from crm.clients import identifiers as ids
 from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
+from crm.kernel import insert_or_ignore, parse_money, unscoped
 from crm.notifications.models import Notification, OutboxMail, RobotItem
 from crm.notifications.services import Target, notify, robots_by_kind, wants_mail
 from crm.sequences import next_value
@@ -162,7 +161,7 @@ def issue_card(session, client: Client, card_type: CardType, id_number: str | No
         select(MemberCard.number).where(MemberCard.client_id == client.id,
                                         MemberCard.card_type_id == card_type.id,
                                         MemberCard.status.in_(rules.LIVE))
-        .execution_options(crm_unscoped=True)
+        .execution_options(**unscoped("one live card of a type per customer"))
     ).scalar()
     if live:
         raise DomainError(_l("The holder already has a live card of this type (%(number)s).",
@@ -304,7 +303,7 @@ def record_use(session, number: str, presented_holder: str, place: str, list_pri
     refused use is logged too, as an attempt with its reason and no benefit; an attempt with
     a blocked card alerts the holder's account manager. The caller commits."""
     today = today or local_today()
-    list_price = money_value(list_price or 0, "list_price")
+    list_price = parse_money(list_price or 0, "list_price")
     if list_price < 0:
         raise DomainError(_l("An amount cannot be negative."),
                           {"list_price": _l("Not negative.")})
@@ -335,10 +334,7 @@ def record_use(session, number: str, presented_holder: str, place: str, list_pri
 
 # --- the daily task -------------------------------------------------------------------------
 def _insert_select_ignore(session, model, columns, query, conflict) -> int:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model.__table__).from_select(columns, query).on_conflict_do_nothing(
-        index_elements=conflict)
+    stmt = insert_or_ignore(session, model.__table__, conflict).from_select(columns, query)
     # Without preserve_rowcount SQLAlchemy reports -1 for an INSERT on psycopg.
     return session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 

@@ -7,16 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import Region, User
 from crm.extensions import db
+from crm.kernel import Money, SoftDeleted
 from crm.timeutil import utcnow
-
-Money = Numeric(14, 2)
-
-
-class SoftDeleted:
-    """Rows are hidden, not removed, when deleted; crm.access filters them out everywhere."""
-
-    deleted_at: Mapped[datetime | None] = mapped_column(index=True)
-    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Client(SoftDeleted, db.Model):

@@ -5,7 +5,6 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, distinct, exists, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from crm import crypto
@@ -25,6 +24,7 @@ from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
 from crm.governance.changes import column_changes
 from crm.governance.services import add_record, change_record, soft_delete
+from crm.kernel import insert_or_ignore, unscoped
 from crm.notifications.services import Event, Target, notify_many
 from crm.sequences import next_value
 from crm.settings import get_setting
@@ -272,7 +272,7 @@ def add_contact_log(session, log: ContactLog) -> ContactLog:
     last = session.execute(
         select(func.max(ContactLog.seq))
         .where(ContactLog.client_id == client_id)
-        .execution_options(crm_unscoped=True, crm_include_deleted=True)
+        .execution_options(**unscoped("sequence numbers count deleted rows", deleted=True))
     ).scalar()
     log.seq = (last or 0) + 1
     log.recorded_by_id = log.recorded_by_id or getattr(current_actor(), "id", None)
@@ -447,7 +447,7 @@ def add_contact_staff(session, row: ClientStaff) -> ClientStaff:
                           {"user": _l("Choose someone besides the account manager.")})
     if session.execute(select(ClientStaff.id).where(
             ClientStaff.client_id == client.id, ClientStaff.user_id == user.id)
-            .execution_options(crm_unscoped=True)).first():
+            .execution_options(**unscoped("one staff row per person"))).first():
         raise DomainError(_l("Already one of the contact staff."), {"user": _l("Already listed.")})
     row.client, row.user = client, user
     session.add(row)
@@ -484,13 +484,14 @@ def check_contact_staff(session, today: date | None = None) -> dict:
                                StaffShortfall.week_start == week))
         .group_by(Client.id).having(count < MIN_CONTACT_STAFF))
     rows = [{"client_id": cid, "week_start": week, "staff_count": n}
-            for cid, n in session.execute(found.execution_options(crm_unscoped=True))]
+            for cid, n in session.execute(
+                found.execution_options(**unscoped("weekly contact-staff sweep")))]
     new_ids = _insert_new_shortfalls(session, rows)
     if not new_ids:
         return {"listed": 0}
     clients = session.execute(select(Client.id, Client.name, Client.code, Client.region_id)
                               .where(Client.id.in_(new_ids))
-                              .execution_options(crm_unscoped=True)).all()
+                              .execution_options(**unscoped("weekly contact-staff sweep"))).all()
     managers = session.scalars(select(User).where(
         User.role == REGIONAL_MANAGER, User.active.is_(True),
         User.region_id.in_({c.region_id for c in clients} - {None}))).all()
@@ -511,8 +512,6 @@ def _insert_new_shortfalls(session, rows) -> list[int]:
     if not rows:
         return []
     table = StaffShortfall.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else \
-        sqlite.insert
-    stmt = (insert(table).on_conflict_do_nothing(index_elements=["client_id", "week_start"])
+    stmt = (insert_or_ignore(session, table, ["client_id", "week_start"])
             .returning(table.c.client_id))
     return [r[0] for r in session.execute(stmt, rows).all()]

@@ -9,8 +9,9 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
-from crm.clients.models import Client, Money
+from crm.clients.models import Client
 from crm.extensions import db
+from crm.kernel import Money
 from crm.timeutil import utcnow
 
 INTERNAL, EXTERNAL = "internal", "external"

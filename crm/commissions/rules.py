@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from crm.errors import DomainError
+from crm.kernel import to_decimal
 
 BY_PRODUCT, TIERED = "by_product", "tiered"
 RULE_KINDS = [(BY_PRODUCT, _l("Percentage per product kind")), (TIERED, _l("Tiered by amount"))]
@@ -44,8 +45,8 @@ def parse_rates(text: str, rule_kind: str) -> list[list[str]]:
             continue
         if rule_kind == TIERED:
             try:
-                key = str(Decimal(key.replace(",", "")))
-            except InvalidOperation:
+                key = str(to_decimal(key))
+            except ValueError:
                 errors.append(n)
                 continue
         rates.append([key, str(rate.normalize())])

@@ -32,8 +32,8 @@ from crm.commissions.models import (
     PromotionScheme,
     SalesRecord,
 )
-from crm.complaints.services import parse_amount
 from crm.errors import DomainError, NotAllowed
+from crm.kernel import parse_money, unscoped
 from crm.timeutil import local_today, utcnow
 
 
@@ -90,7 +90,8 @@ def set_inviter(session, client_id: int, promoter: Promoter, since: date | None 
     if not can(current_actor(), "create", row):
         raise NotAllowed(_l("You may not change this customer's inviter."))
     existing = session.scalars(select(ClientInviter).where(ClientInviter.client_id == client_id)
-                               .execution_options(crm_unscoped=True)).first()
+                               .execution_options(**unscoped("one inviter per customer"))
+                               ).first()
     if existing:
         existing.promoter_id, existing.since = promoter.id, row.since
         row = existing
@@ -107,7 +108,7 @@ def current_inviter(session, client_id: int) -> Promoter | None:
         select(Promoter, ClientInviter.since)
         .join(ClientInviter, ClientInviter.promoter_id == Promoter.id)
         .where(ClientInviter.client_id == client_id)
-        .execution_options(crm_unscoped=True)).first()
+        .execution_options(**unscoped("the customer's inviter, checked in scope before"))).first()
     candidates = [(recorded.since, recorded.Promoter)] if recorded else []
     try:
         from crm.intake.services import current_inviter as confirmed_claim
@@ -135,7 +136,7 @@ def _open_statement(session, promoter_id: int, month: str) -> CommissionStatemen
         statement = session.scalars(select(CommissionStatement).where(
             CommissionStatement.promoter_id == promoter_id,
             CommissionStatement.month == month)
-            .execution_options(crm_unscoped=True)).first()
+            .execution_options(**unscoped("a sale counts on its promoter's statement"))).first()
         if statement is None:
             statement = CommissionStatement(promoter_id=promoter_id, month=month, status=OPEN,
                                             total=Decimal("0"))
@@ -185,7 +186,7 @@ def record_sale(session, sale: SalesRecord) -> SalesRecord:
             raise NotAllowed(_l("You may not record sales for this customer."))
         if sale.sold_on is None:
             raise DomainError(_l("Give the sale date."), {"sold_on": _l("Required.")})
-        sale.amount = parse_amount(sale.amount)
+        sale.amount = parse_money(sale.amount, positive=True)
         inviter = current_inviter(session, client_id)
         if inviter is None:
             raise DomainError(_l("This customer has no inviter yet: record who invited them "
@@ -208,7 +209,7 @@ def correct_sale(session, sale: SalesRecord, reason: str, amount=None,
         raise DomainError(_l("A correction records its reason."), {"reason": _l("Required.")})
     before = sale.commission
     if amount is not None:
-        sale.amount = parse_amount(amount)
+        sale.amount = parse_money(amount, positive=True)
     if product_kind:
         sale.product_kind = product_kind
     sale.commission = _commission(session, sale)
@@ -253,7 +254,7 @@ def ensure_month(session, month: str) -> int:
     confirmation; returns how many were created."""
     have = set(session.scalars(select(CommissionStatement.promoter_id)
                                .where(CommissionStatement.month == month)
-                               .execution_options(crm_unscoped=True)))
+                               .execution_options(**unscoped("every promoter gets a statement"))))
     new = [CommissionStatement(promoter_id=pid, month=month, status=OPEN, total=Decimal("0"))
            for pid in session.scalars(select(Promoter.id).where(Promoter.active.is_(True)))
            if pid not in have]

@@ -9,8 +9,9 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
-from crm.clients.models import Client, Money, SoftDeleted
+from crm.clients.models import Client
 from crm.extensions import db
+from crm.kernel import Approval, Money, RequestedBy, SoftDeleted
 from crm.timeutil import utcnow
 
 CHANNELS = [("phone", _l("Phone")), ("visit", _l("In person")), ("letter", _l("Letter")),
@@ -85,29 +86,25 @@ class ComplaintHandover(ComplaintScoped, db.Model):
     to_user: Mapped[User] = relationship(foreign_keys=[to_user_id], lazy="joined")
 
 
-class Discount(ComplaintScoped, db.Model):
+class Discount(ComplaintScoped, RequestedBy, Approval, db.Model):
     """折价: counts only once the sales manager (or general manager) has approved it."""
 
     __tablename__ = "discounts"
     __audited__ = True
     __label__ = _l("Discount")
+    __approval_status_index__ = False  # ix_discounts_status_requested serves it
+    __approval_lazy__ = "select"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default=PENDING)
-    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None]
-    decision_note: Mapped[str | None] = mapped_column(Text)
+    # The decider's note: the approval's `comment`, in the column the table has always had.
+    comment: Mapped[str | None] = mapped_column("decision_note", Text)
 
     complaint: Mapped[Complaint] = relationship()
     client: Mapped[Client] = relationship(lazy="joined")
-    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
-    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
     __table_args__ = (Index("ix_discounts_status_requested", "status", "requested_at"),
                       Index("ix_discounts_requested", "requested_at"))

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from crm.access import SYSTEM, can, current_actor
 from crm.audit import audit_reason
 from crm.auth.models import User
-from crm.bounds import money_value
 from crm.clients.models import Client
 from crm.complaints.models import (
     APPROVED,
@@ -32,6 +31,7 @@ from crm.complaints.models import (
 )
 from crm.errors import DomainError, NotAllowed
 from crm.governance.services import add_record, change_record
+from crm.kernel import parse_money
 from crm.notifications.services import Target, notify
 from crm.timeutil import local_today, utcnow
 
@@ -52,14 +52,6 @@ def complaint_errors(complaint: Complaint, stored_status: str | None = None) -> 
     if complaint.status == SOLVED and not (complaint.resolution or "").strip():
         errors["resolution"] = _l("A solved complaint records its resolution.")
     return errors
-
-
-def parse_amount(value) -> Decimal:
-    amount = money_value(value)
-    if amount <= 0:
-        raise DomainError(_l("The amount is a number above zero."),
-                          {"amount": _l("The amount is a number above zero.")})
-    return amount.quantize(Decimal("0.01"))
 
 
 def is_owner(actor, complaint: Complaint) -> bool:
@@ -145,7 +137,8 @@ def request_discount(session, complaint: Complaint, amount, reason: str) -> Disc
     if not (reason or "").strip():
         raise DomainError(_l("A discount records its reason."), {"reason": _l("Give a reason.")})
     discount = Discount(complaint_id=complaint.id, client_id=complaint.client_id,
-                        amount=parse_amount(amount), reason=reason.strip(), status=PENDING,
+                        amount=parse_money(amount, positive=True), reason=reason.strip(),
+                        status=PENDING,
                         requested_by_id=getattr(current_actor(), "id", None),
                         requested_at=utcnow())
     session.add(discount)
@@ -168,8 +161,8 @@ def decide_discount(session, discount: Discount, approve: bool, note: str = "",
     discount.status = APPROVED if approve else REJECTED
     discount.decided_by_id = getattr(decider, "id", None)
     discount.decided_at = utcnow()
-    discount.decision_note = (note or "").strip() or None
-    with audit_reason(session, discount.decision_note):
+    discount.comment = (note or "").strip() or None
+    with audit_reason(session, discount.comment):
         session.flush()
     return discount
 

@@ -9,8 +9,9 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
-from crm.clients.models import Client, Money, SoftDeleted
+from crm.clients.models import Client
 from crm.extensions import db
+from crm.kernel import Money, SoftDeleted
 from crm.timeutil import utcnow
 
 KINDS = [

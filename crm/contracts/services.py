@@ -8,7 +8,6 @@ the paper and electronic sets can point at each other (R9).
 
 import hashlib
 import io
-from decimal import Decimal
 from pathlib import Path, PurePosixPath
 
 from flask import current_app
@@ -28,6 +27,7 @@ from crm.contracts.models import (
 )
 from crm.errors import DomainError, NotAllowed
 from crm.governance.services import change_record
+from crm.kernel import to_decimal, unscoped
 from crm.sequences import next_value
 from crm.uploads import check_document
 
@@ -53,8 +53,11 @@ def transition_error(current: str, target: str):
 
 def contract_errors(contract: Contract) -> dict:
     errors = {}
-    amount = contract.amount
-    if amount is None or not Decimal(amount).is_finite() or Decimal(amount) < 0:
+    try:
+        refused = to_decimal(contract.amount) < 0
+    except ValueError:
+        refused = True
+    if refused:
         errors["amount"] = _l("The amount is a number, zero or more.")
     if contract.kind not in dict(KINDS):
         errors["kind"] = _l("Unknown kind of contract.")
@@ -94,9 +97,9 @@ def add_contract(session, contract: Contract, original: tuple[bytes, str] | None
         _check(contract)
         _require("create", contract)
         client_id = contract.client.id if contract.client is not None else contract.client_id
-        last = session.execute(
+        last = session.scalar(
             select(func.max(Contract.seq)).where(Contract.client_id == client_id)
-            .execution_options(crm_unscoped=True, crm_include_deleted=True)).scalar()
+            .execution_options(**unscoped("sequence numbers count deleted rows", deleted=True)))
     contract.client_id = client_id
     if original is not None:
         _set_original(contract, *original)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crm.auth.models import User
 from crm.clients.models import Client
-from crm.credit import services as cs
+from crm.credit import ledger, reviews
 from crm.timeutil import local_today
 
 # (share of the limit signed recently, an older debt left overdue, days it is past due)
@@ -31,7 +31,7 @@ def seed_credit(session, shared_rng=None, count: int = 40) -> int:
     today = local_today()
     for i, client in enumerate(clients[:count]):
         grade, limit = GRADES[i % len(GRADES)]
-        review = cs.propose_credit(session, client.id, {
+        review = reviews.propose_credit(session, client.id, {
             "grade": grade, "credit_limit": limit, "period_days": 30,
             "payment_terms": "月结30天", "payment_method": rng.choice(["转账", "支票", "承兑汇票"]),
             "direct_export": client.market == "export"}, "客户经营正常，申请授信")
@@ -39,27 +39,27 @@ def seed_credit(session, shared_rng=None, count: int = 40) -> int:
                               and u.region_id == client.region_id)
         for actor, opinion in ((region_manager, "情况属实，同意"), (chain[0], "同意"),
                                (chain[1], "同意授信")):
-            cs.decide_review(session, review.id, True, opinion, actor=actor)
+            reviews.decide_review(session, review.id, True, opinion, actor=actor)
         recent, old, late = PATTERNS[(i + i // 4) % len(PATTERNS)]  # every manager gets each
         if old:
             day = today - timedelta(days=30 + late)
-            cs.record_charge(session, client.id, limit * old * 2, day, f"QD{client.id:05d}A")
-            cs.record_payment(session, client.id, limit * old, day + timedelta(days=20),
+            ledger.record_charge(session, client.id, limit * old * 2, day, f"QD{client.id:05d}A")
+            ledger.record_payment(session, client.id, limit * old, day + timedelta(days=20),
                               f"SK{client.id:05d}A")
         if recent:
             amount = limit * recent - (limit * old if old else 0)
             over = limit * recent > limit
             day = today - timedelta(days=rng.randrange(3, 20))
-            cs.record_charge(session, client.id, amount, day, f"QD{client.id:05d}B",
+            ledger.record_charge(session, client.id, amount, day, f"QD{client.id:05d}B",
                              override_reason="年底大单，销售部经理特批" if over else None,
                              override_by=users["sales_mgr"] if over else None)
     # Proposals waiting at each step of the chain.
     for client, steps in zip(clients[count:], (0, 1, 2), strict=False):
-        review = cs.propose_credit(session, client.id, {
+        review = reviews.propose_credit(session, client.id, {
             "grade": "B", "credit_limit": 50000, "period_days": 45}, "新签单客户，申请授信")
         region_manager = next(u for u in users.values() if u.role == "regional_manager"
                               and u.region_id == client.region_id)
         for actor in [region_manager, *chain][:steps]:
-            cs.decide_review(session, review.id, True, "同意", actor=actor)
+            reviews.decide_review(session, review.id, True, "同意", actor=actor)
     session.flush()
     return count

@@ -17,7 +17,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -30,9 +29,8 @@ from crm.auth.models import User
 from crm.clients.models import Client
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.kernel import Money
 from crm.timeutil import utcnow
-
-Money = Numeric(14, 2)
 
 CHARGE, PAYMENT, REVERSAL = "charge", "payment", "reversal"
 ENTRY_KINDS = [(CHARGE, _l("Charge")), (PAYMENT, _l("Payment")), (REVERSAL, _l("Reversal"))]
@@ -301,3 +299,10 @@ class CheckRun(db.Model):
     heartbeat_at: Mapped[datetime | None]
 
     started_by: Mapped[User | None] = relationship()
+
+
+# The Core tables of crm.credit's set-based statements (no ORM events, no scope hook: the
+# services ask the scope themselves before they write).
+BAL, PROF, CROSS, OPEN = (CreditBalance.__table__, CreditProfile.__table__, Crossing.__table__,
+                          OpenItem.__table__)
+LEDGER, ALLOC = LedgerEntry.__table__, Allocation.__table__

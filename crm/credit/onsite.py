@@ -3,7 +3,7 @@
 A proposal whose origin is the customer's own request (`CUSTOMER_REQUEST`) and whose limit is
 above the customer's current one cannot reach approval until an on-site check is recorded on
 it: who went, on which day, what they found. The R11 chain calls `before_decision` at each
-step (crm.credit.services.decide_review); the check is asked at the step that would approve.
+step (crm.credit.reviews.decide_review); the check is asked at the step that would approve.
 A manager's proposal and the quarterly re-evaluation (whose raise is capped by a setting) need
 none. Checks are audited (``__audited__``) and scoped like the rest of the customer's credit.
 """
@@ -20,6 +20,7 @@ from crm.auth.models import User
 from crm.credit.models import CreditReview, CreditScoped
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
+from crm.kernel import unscoped
 from crm.timeutil import local_today, utcnow
 
 CUSTOMER_REQUEST = "customer_request"  # CreditReview.origin of the customer's own request
@@ -70,7 +71,7 @@ def checks_of(session, review_id: int) -> list[OnsiteCheck]:
 def missing_check(session, review: CreditReview) -> bool:
     return needs_check(review) and not session.scalar(
         select(OnsiteCheck.id).where(OnsiteCheck.review_id == review.id)
-        .execution_options(crm_unscoped=True).limit(1))
+        .execution_options(**unscoped("has the review its on-site check")).limit(1))
 
 
 def before_decision(session, review: CreditReview, target: str) -> None:

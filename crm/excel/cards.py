@@ -9,7 +9,6 @@ register_clients (register_client's checks, one flush) in the caller's one trans
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
@@ -26,6 +25,7 @@ from crm.clients.services import check_new_client, register_clients
 from crm.errors import DomainError
 from crm.excel.safe import SafeWorkbook
 from crm.intake.duplicates import existing_matches, match_keys
+from crm.kernel import to_decimal
 from crm.uploads import is_xlsx
 
 # The card's columns in the order of the paper card (RULES R1), with the staff's headers.
@@ -143,15 +143,8 @@ def _date(value):
     raise ValueError(_l("Not a date; write it as YYYY-MM-DD."))
 
 
-def _decimal(value):
-    try:
-        return Decimal(_text(value).replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(_l("This is not a number.")) from None
-
-
 def _integer(value):
-    number = _decimal(value)
+    number = to_decimal(_text(value))
     if number != number.to_integral_value():
         raise ValueError(_l("A whole number is needed."))
     return int(number)
@@ -173,7 +166,7 @@ def _converter(name):
     if isinstance(kind, Date):
         return _date
     if isinstance(kind, Numeric):
-        return _decimal
+        return lambda value: to_decimal(_text(value))
     if isinstance(kind, Integer):
         return _integer
     return _text

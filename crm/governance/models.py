@@ -5,6 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.extensions import db
+from crm.kernel import Approval, RequestedBy
 from crm.timeutil import utcnow
 
 
@@ -39,7 +40,7 @@ PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 RESTORED, DESTROYED = "restored", "destroyed"
 
 
-class ChangeRequest(db.Model):
+class ChangeRequest(Approval, db.Model):
     """R6: an edit that waits for the sales manager: the field-level difference and its reason.
     Only its author and the managers see it (the row scope's author policy)."""
 
@@ -54,21 +55,15 @@ class ChangeRequest(db.Model):
     changes: Mapped[dict] = mapped_column(JSON)  # {field: [old, new]}
     base_version: Mapped[int | None]
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default=PENDING, index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None]
-    comment: Mapped[str | None] = mapped_column(Text)
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
-    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
 
     def __str__(self) -> str:
         return f"#{self.id} {self.entity}/{self.entity_id}"
 
 
-class DeletionRequest(db.Model):
+class DeletionRequest(RequestedBy, Approval, db.Model):
     """R6: a deletion from request to approval, the recycle bin, restoration or destruction.
     No foreign key to the deleted rows: it must outlive them."""
 
@@ -80,20 +75,10 @@ class DeletionRequest(db.Model):
     client_id: Mapped[int | None] = mapped_column(index=True)
     label: Mapped[str] = mapped_column(String(300))
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default=PENDING, index=True)
-    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None]
-    comment: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None] = mapped_column(index=True)
     rows: Mapped[list | None] = mapped_column(JSON)  # [[table, id], ...] hidden together
     restored_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     restored_at: Mapped[datetime | None]
-
-    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id],
-                                                     lazy="joined")
-    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
 
     def __str__(self) -> str:
         return self.label
@@ -123,7 +108,7 @@ class DestructionRecord(db.Model):
     detail: Mapped[dict | None] = mapped_column(JSON)
 
 
-class ViewGrant(db.Model):
+class ViewGrant(Approval, db.Model):
     """R5: another account manager or a department manager reads a customer's archive for a
     while, read-only, after the sales or general manager's approval. The grantee is the
     author (they see their own requests)."""
@@ -131,21 +116,16 @@ class ViewGrant(db.Model):
     __tablename__ = "view_grants"
     __audited__ = True
     __scope__ = "author"
+    __approval_status_index__ = False  # ix_view_grants_live leads with the author
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default=PENDING)
-    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None]
-    comment: Mapped[str | None] = mapped_column(Text)
     ends_at: Mapped[datetime | None]
 
     client: Mapped["Client"] = relationship(lazy="joined")  # noqa: F821
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
-    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="joined")
 
     __table_args__ = (Index("ix_view_grants_live", "author_id", "status", "ends_at"),)
 

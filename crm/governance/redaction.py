@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from crm.audit import AuditEvent
 from crm.crypto import decrypt
 from crm.governance.models import DeletionRequest
+from crm.kernel import unscoped
 
 # Fields whose value is personal whatever it is (the card's identity and contact, a key
 # person's particulars, a first contact's).
@@ -21,7 +22,7 @@ PERSONAL_FIELDS = {
     "native_place", "hobbies", "character", "family_notes", "religion", "notes", "address",
 }
 MIN_LENGTH = 2  # shorter strings are no identifying value (and would mark everything)
-UNSCOPED = {"crm_unscoped": True, "crm_include_deleted": True}
+UNSCOPED = unscoped("redaction of a destroyed customer's trail", deleted=True)
 
 
 def personal_values(session, client_id: int) -> list[str]:

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from crm.access import can, current_actor, roles_for
 from crm.audit import AuditEvent, audit_reason, client_id_of, event_row
 from crm.auth.models import User
-from crm.clients.models import Client, SoftDeleted
+from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
 from crm.governance.changes import model_for
@@ -29,13 +29,14 @@ from crm.governance.models import (
     DeletionRequest,
     DestructionRecord,
 )
+from crm.kernel import SoftDeleted, unscoped
 from crm.notifications.services import Target, notify
 from crm.settings import get_setting
 from crm.timeutil import to_local, utcnow
 
 logger = logging.getLogger(__name__)
 
-UNSCOPED = {"crm_unscoped": True, "crm_include_deleted": True, "populate_existing": True}
+UNSCOPED = {**unscoped("retention and destruction", deleted=True), "populate_existing": True}
 
 
 def retention_days() -> int:
@@ -62,7 +63,8 @@ def rows_under(session, root) -> list:
                     and hasattr(model, "client_id")):
                 rows += session.scalars(select(model).where(
                     model.client_id == root.id, model.deleted_at.is_(None))
-                    .execution_options(crm_unscoped=True)).all()
+                    .execution_options(**unscoped("a deletion takes the customer's rows"))
+                ).all()
     return rows
 
 
@@ -136,7 +138,8 @@ def approve_deletion(session, request_id: int, comment: str | None = None):
         raise DomainError(_l("This deletion request is not open for that."))
     model = model_for(request.entity)
     root = session.execute(select(model).where(model.id == request.entity_id)
-                           .execution_options(crm_unscoped=True, populate_existing=True)
+                           .execution_options(**unscoped("the deleted row itself"),
+                                              populate_existing=True)
                            ).scalar_one_or_none()
     if root is None:  # deleted meanwhile by another request
         raise DomainError(_l("The record is already deleted."))
@@ -220,7 +223,7 @@ def _contract_files(session, client_id: int) -> list[str]:
 
     return list(session.scalars(select(Contract.file_path).where(
         Contract.client_id == client_id, Contract.file_path.is_not(None))
-        .execution_options(crm_unscoped=True, crm_include_deleted=True)).all())
+        .execution_options(**unscoped("the customer's contract files", deleted=True))).all())
 
 
 def _remove_unshared(session, paths: list[str]) -> int:
@@ -232,8 +235,8 @@ def _remove_unshared(session, paths: list[str]) -> int:
     if not paths:
         return 0
     shared = set(session.scalars(select(Contract.file_path).where(Contract.file_path.in_(paths))
-                                 .execution_options(crm_unscoped=True,
-                                                    crm_include_deleted=True)))
+                                 .execution_options(**unscoped("files other rows still use",
+                                                             deleted=True))))
     return sum(remove_file(path) for path in set(paths) - shared)
 
 

@@ -16,6 +16,7 @@ from crm.auth.models import User
 from crm.clients import identifiers as ids
 from crm.clients.models import Client
 from crm.intake.rules import name_key
+from crm.kernel import unscoped
 
 KEY_FIELDS = ("credit_code", "id_number", "phone", "mobile", "name")
 CHUNK = 500
@@ -71,7 +72,7 @@ def _rows(session, stmt):
     owner = func.coalesce(func.nullif(User.full_name, ""), User.username)
     stmt = stmt.add_columns(Client.id, Client.name, owner).outerjoin(
         User, User.id == Client.owner_id)
-    return session.execute(stmt.execution_options(crm_unscoped=True)).all()
+    return session.execute(stmt.execution_options(**unscoped("duplicate check"))).all()
 
 
 def existing_matches(session, key_sets: list[dict]) -> dict:

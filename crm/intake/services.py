@@ -14,6 +14,7 @@ from crm.governance.services import change_record
 from crm.intake import rules
 from crm.intake.duplicates import existing_matches, match_keys
 from crm.intake.models import FirstContact, InvitationClaim
+from crm.kernel import unscoped
 from crm.notifications.services import Target, notify
 from crm.settings import get_setting
 from crm.timeutil import local_today, to_local, utcnow
@@ -70,7 +71,7 @@ def link_registered_contacts(session) -> int:
     """Close open first contacts whose customer has since been registered (by the form or an
     import), matched by name, phone or mobile."""
     contacts = session.scalars(select(FirstContact).where(FirstContact.client_id.is_(None))
-                               .execution_options(crm_unscoped=True)).all()
+                               .execution_options(**unscoped("first-contact closing sweep"))).all()
     keys = [match_keys({"name": c.name, "phone": c.phone, "mobile": c.mobile})
             for c in contacts]
     found = existing_matches(session, keys)
@@ -80,7 +81,7 @@ def link_registered_contacts(session) -> int:
         if match is not None:
             registered = session.execute(
                 select(Client.created_at).where(Client.id == match.client_id)
-                .execution_options(crm_unscoped=True)).scalar()
+                .execution_options(**unscoped("first-contact closing sweep"))).scalar()
             link_registration(session, contact, session.get(Client, match.client_id),
                               to_local(registered).date())
             linked += 1
@@ -104,7 +105,7 @@ def check_registrations(session, today: date | None = None) -> dict:
     reminded = alerted = 0
     open_contacts = session.scalars(
         select(FirstContact).where(FirstContact.client_id.is_(None))
-        .execution_options(crm_unscoped=True)).all()
+        .execution_options(**unscoped("first-contact reminder sweep"))).all()
     for contact in open_contacts:
         deadline = _deadline(contact.contact_date, calendar)
         if today > deadline:
@@ -145,7 +146,7 @@ def active_counts(session, region_id) -> list[tuple[User, int]]:
         select(User, count).where(User.role == ACCOUNT_MANAGER, User.active.is_(True),
                                   User.region_id == region_id)
         .order_by(count, User.full_name, User.id)
-        .execution_options(crm_unscoped=True)).all()
+        .execution_options(**unscoped("assignment load of the region"))).all()
     return [(user, n) for user, n in rows]
 
 
@@ -178,7 +179,7 @@ def hand_over(session, leaving: User, successor: User, deactivate: bool = True) 
     _require("handover")
     if successor.id == leaving.id or successor.role != ACCOUNT_MANAGER or not successor.active:
         raise DomainError(_l("Hand over to another active account manager."))
-    everything = {"crm_unscoped": True, "crm_include_deleted": True}
+    everything = unscoped("a leaver's hand-over moves all", deleted=True)
     clients = session.scalars(
         select(Client).where(Client.owner_id == leaving.id).order_by(Client.name)
         .execution_options(**everything)).all()
@@ -231,7 +232,7 @@ def claim_invitation(session, client: Client, division: str, notes: str | None =
     if session.execute(select(InvitationClaim.id).where(
             InvitationClaim.client_id == client.id, InvitationClaim.division == division,
             InvitationClaim.status.in_(("pending", "confirmed")))
-            .execution_options(crm_unscoped=True)).first():
+            .execution_options(**unscoped("one claim per customer and division"))).first():
         raise DomainError(_l("Your division has already claimed this customer."))
     claim = InvitationClaim(client_id=client.id, division=division, notes=notes, claimed_at=at,
                             claimed_by_id=getattr(actor, "id", None), status="pending")
@@ -255,7 +256,7 @@ def current_inviter(session, client_id: int) -> InvitationClaim | None:
                                       InvitationClaim.status == "confirmed")
         .order_by(InvitationClaim.count_day, InvitationClaim.late,
                   InvitationClaim.confirmed_at, InvitationClaim.id)
-        .execution_options(crm_unscoped=True)).first()
+        .execution_options(**unscoped("the invitation counted first"))).first()
 
 
 def confirm_invitation(session, claim: InvitationClaim, at: datetime | None = None):
@@ -267,7 +268,7 @@ def confirm_invitation(session, claim: InvitationClaim, at: datetime | None = No
         raise DomainError(_l("Only a pending claim can be confirmed."))
     # Two divisions confirming the same customer at once: the customer's row serialises them.
     session.execute(select(Client.id).where(Client.id == claim.client_id).with_for_update()
-                    .execution_options(crm_unscoped=True))
+                    .execution_options(**unscoped("lock the customer's row")))
     claim.confirmed_at = at or utcnow()
     claim.count_day, claim.late = _counting(claim.confirmed_at)
     holder = current_inviter(session, claim.client_id)

@@ -61,6 +61,7 @@ from sqlalchemy import func, or_, select, update
 
 from crm.audit import record
 from crm.crypto import decrypt
+from crm.kernel import unscoped
 from crm.notifications.models import (
     NoticePreference,
     NoticeRobot,
@@ -432,7 +433,7 @@ def make_robot_messages(session) -> int:
             .outerjoin(Client, Client.id == RobotItem.client_id)
             .where(RobotItem.robot_id == robot_id, RobotItem.message_id.is_(None))
             .order_by(RobotItem.id).limit(ITEMS_PER_SWEEP)
-            .execution_options(crm_unscoped=True)).all()
+            .execution_options(**unscoped("robot delivery sweep"))).all()
         with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")):
             packed = pack_messages(rows)
         ok = True
@@ -532,7 +533,7 @@ def send_digests(session, now: datetime | None = None) -> int:
                                        Notification.created_at >= start_utc,
                                        Notification.created_at < end_utc)
             .order_by(Notification.created_at, Notification.id)
-            .execution_options(crm_unscoped=True)).all()
+            .execution_options(**unscoped("daily digest sweep"))).all()
         if not notes:
             continue
         with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")):

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from crm.kernel import insert_or_ignore
 from crm.notifications.models import (
     NoticePreference,
     NoticeRobot,
@@ -62,10 +62,7 @@ def _insert_ignore(session, model, rows, conflict_cols) -> int:
     if not rows:
         return 0
     table = model.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else \
-        sqlite.insert
-    stmt = (insert(table).on_conflict_do_nothing(index_elements=conflict_cols)
-            .returning(table.c.id))
+    stmt = insert_or_ignore(session, table, conflict_cols).returning(table.c.id)
     return len(session.execute(stmt, rows).all())
 
 

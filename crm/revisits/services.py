@@ -4,7 +4,6 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.access import can, current_actor
 from crm.audit import audit_reason
@@ -14,6 +13,7 @@ from crm.clients.services import add_contact_log
 from crm.errors import DomainError, NotAllowed
 from crm.governance.services import change_record
 from crm.intake.services import regional_managers
+from crm.kernel import insert_or_ignore, unscoped
 from crm.notifications.services import Target, notify
 from crm.revisits.models import Revisit
 from crm.revisits.rules import greeting_on, plan_dates
@@ -33,11 +33,10 @@ def cadence() -> tuple[int, int]:
 
 def _insert_new(session, rows) -> int:
     """Insert planned revisits; one already planned for that customer and day is kept."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     created = 0
     for i in range(0, len(rows), CHUNK):
-        stmt = insert(Revisit).values(rows[i:i + CHUNK]).on_conflict_do_nothing(
-            index_elements=["client_id", "due_date"])
+        stmt = insert_or_ignore(session, Revisit, ["client_id", "due_date"]).values(
+            rows[i:i + CHUNK])
         created += session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
     return created
 
@@ -50,7 +49,7 @@ def plan_revisits(session, today: date | None = None) -> int:
     customers = session.execute(
         select(Client.id, Client.first_deal_date, Client.owner_id)
         .where(Client.first_deal_date.is_not(None), Client.stage != "former")
-        .execution_options(crm_unscoped=True)).all()
+        .execution_options(**unscoped("revisit planning sweep"))).all()
     now = utcnow()
     rows = [{"client_id": cid, "due_date": day, "assignee_id": owner, "status": "open",
              "created_at": now}
@@ -75,7 +74,7 @@ def notify_due_revisits(session, today: date | None = None) -> int:
         .join(Client, Client.id == Revisit.client_id)
         .where(Revisit.status == "open", Revisit.due_date <= today,
                Revisit.due_date >= today - CATCH_UP)
-        .execution_options(crm_unscoped=True)).all()
+        .execution_options(**unscoped("revisit reminder sweep"))).all()
     sent = 0
     for rid, day, assignee_id, cid, name, region_id in due:
         sent += notify(session, _recipients(session, assignee_id, region_id), f"revisit:{rid}",
@@ -101,7 +100,7 @@ def send_greetings(session, today: date | None = None) -> int:
                Client.first_deal_date)
         .where(or_(_same_day(Client.birth_date, today),
                    _same_day(Client.first_deal_date, today)))
-        .execution_options(crm_unscoped=True)).all()
+        .execution_options(**unscoped("anniversary sweep"))).all()
     for cid, name, owner_id, region_id, birth, first_deal in clients:
         to = _recipients(session, owner_id, region_id)
         if birth and greeting_on(birth, today):
@@ -118,7 +117,7 @@ def send_greetings(session, today: date | None = None) -> int:
                Client.owner_id, Client.region_id)
         .join(Client, Client.id == KeyPerson.client_id)
         .where(_same_day(KeyPerson.birth_date, today))
-        .execution_options(crm_unscoped=True)).all()
+        .execution_options(**unscoped("key persons' birthday sweep"))).all()
     for pid, person, birth, cid, name, owner_id, region_id in people:
         if greeting_on(birth, today):
             sent += notify(session, _recipients(session, owner_id, region_id),

@@ -7,7 +7,9 @@ from celery import shared_task
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from crm.credit import services as cs
+from crm.credit import checks
+from crm.credit import ledger as credit_ledger
+from crm.credit import reevaluation as credit_reevaluation
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.tasks.locks import locked_task
@@ -20,7 +22,7 @@ def run_check(self, run_id: int) -> dict:
     """A second delivery while another worker's claim is fresh (a redelivery after a worker
     died comes back before the dead claim is stale) looks again once it would be stale; a
     delivery of a finished run does nothing."""
-    result = cs.run_check(db.session, run_id)
+    result = checks.run_check(db.session, run_id)
     logger.info("credit check %s: %s", run_id, result)
     if result.get("skipped") == "running":
         raise self.retry(countdown=max(1, int(current_app.config["TASK_STALE_MINUTES"] * 60)))
@@ -32,12 +34,12 @@ def run_check(self, run_id: int) -> dict:
 def nightly_check() -> dict:
     """A new check of all customers; when one is live already, the night's check is that one
     (taken up again when it stalled, left to its worker otherwise)."""
-    live = cs.live_check(db.session)
+    live = checks.live_check(db.session)
     if live is None:
-        live = cs.start_check(db.session)
+        live = checks.start_check(db.session)
         db.session.commit()
-    result = cs.run_check(db.session, live.id)
-    mismatches = cs.reconcile_balances(db.session)
+    result = checks.run_check(db.session, live.id)
+    mismatches = credit_ledger.reconcile_balances(db.session)
     if mismatches:
         # Balances kept with each ledger row disagree with the ledger: finance must look.
         logger.warning("credit nightly: %s customers' balances differ from their ledgers "
@@ -50,7 +52,7 @@ def nightly_check() -> dict:
 @shared_task(name="crm.tasks.credit.quarterly_reevaluation")
 @locked_task("credit-reevaluation")
 def quarterly_reevaluation() -> int:
-    made = cs.quarterly_reevaluation(db.session)
+    made = credit_reevaluation.quarterly_reevaluation(db.session)
     db.session.commit()
     logger.info("credit re-evaluation: %s proposals made", made)
     return {"proposals": made}
@@ -63,13 +65,13 @@ def enqueue_check(run_id: int, resumed: bool = False) -> None:
     OperationalError, redis' ConnectionError, the backend's RuntimeError...) leaves no run
     waiting for a task that does not exist, and is a message for the screen."""
     if current_app.config.get("CREDIT_CHECK_INLINE"):
-        cs.run_check(db.session, run_id)
+        checks.run_check(db.session, run_id)
         return
     try:
         run_check.delay(run_id)
     except Exception as exc:
         logger.warning("credit check %s could not be queued: %s", run_id, type(exc).__name__)
-        cs.abandon_enqueue(db.session, run_id, resumed)
+        checks.abandon_enqueue(db.session, run_id, resumed)
         raise DomainError(_l("The task queue is not reachable, so the check was not started. "
                              "Try again in a few minutes or tell the system administrator."),
                           ) from exc

@@ -16,7 +16,7 @@ from crm.archives.models import ArchiveDocument, ArchiveVolume
 from crm.auth.models import User
 from crm.cards.models import MemberCard
 from crm.clients.models import Client
-from crm.credit import services as cs
+from crm.credit import ledger
 from crm.credit.models import CreditProfile
 from crm.demo import seed_demo
 from crm.extensions import db
@@ -219,7 +219,7 @@ def worker(app):
 def test_finance_runs_a_credit_check_and_records_a_payment(demo, worker, journey, live_server):
     page = journey
     over = [p for p in demo.scalars(select(CreditProfile).order_by(CreditProfile.id))
-            if (cs.client_credit(demo, p.client_id)["utilisation"] or 0) > 100]
+            if (ledger.client_credit(demo, p.client_id)["utilisation"] or 0) > 100]
     assert over, "the demo archive has customers over their limit"
     debtor = demo.get(Client, over[0].client_id)
     sign_in(page, live_server, "finance", PASSWORD)

@@ -14,7 +14,7 @@ from crm.archives.models import ArchiveDocument
 from crm.cards.models import CardType, MemberCard
 from crm.clients.models import Client
 from crm.complaints.models import Complaint
-from crm.credit import services as cs
+from crm.credit import ledger
 from crm.extensions import db
 from crm.governance.models import Consent
 from crm.revisits.models import Revisit
@@ -77,8 +77,8 @@ def crafted(world):
     w = world
     today = local_today()
     give_profile(w.c1, "10000.00")
-    cs.record_charge(db.session, w.c1.id, "3000.00", today - timedelta(days=40), "C-OLD")
-    cs.record_charge(db.session, w.c1.id, "1000.00", today, "C-NEW")
+    ledger.record_charge(db.session, w.c1.id, "3000.00", today - timedelta(days=40), "C-OLD")
+    ledger.record_charge(db.session, w.c1.id, "1000.00", today, "C-NEW")
     _cards(w.c1, _card_type(), ["active", "lost", "cancelled"])
     _complaints(w.c1, ["open", "handling", "solved"])
     for due, status in ((9, "open"), (5, "open"), (-1, "done")):
@@ -89,7 +89,7 @@ def crafted(world):
                            withdrawn_at=utcnow()))
     _document(w.c1, w.am1, "年度经销合同")
     db.session.commit()
-    w.figures = cs.client_credit(db.session, w.c1.id)
+    w.figures = ledger.client_credit(db.session, w.c1.id)
     return w
 
 

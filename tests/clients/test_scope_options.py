@@ -7,8 +7,9 @@ from sqlalchemy.orm import aliased, joinedload, with_loader_criteria
 
 from crm import access
 from crm.auth.models import User
-from crm.clients.models import Client, ContactLog, KeyPerson, SoftDeleted
+from crm.clients.models import Client, ContactLog, KeyPerson
 from crm.contracts.models import Contract
+from crm.kernel import SoftDeleted
 from crm.notifications.models import Notification
 
 

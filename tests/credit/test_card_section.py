@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from crm.credit import ledger as credit_ledger
 from crm.credit import rules
-from crm.credit import services as cs
 from crm.credit.models import CHARGE, CheckRun, LedgerEntry
 from crm.extensions import db
 from crm.timeutil import local_today
@@ -32,10 +32,10 @@ def books(world):
     for i in range(ENTRIES):
         day = today - timedelta(days=max(ENTRIES - i, 2) * 6)
         if i % 3 == 1:
-            cs.record_payment(db.session, w.c1.id, "150.00", day, f"P-{i:02d}")
+            credit_ledger.record_payment(db.session, w.c1.id, "150.00", day, f"P-{i:02d}")
         else:
-            cs.record_charge(db.session, w.c1.id, f"{400 + i}.00", day, f"C-{i:02d}")
-    cs.record_charge(db.session, w.c2.id, "7777.00", today, "OTHER-1")
+            credit_ledger.record_charge(db.session, w.c1.id, f"{400 + i}.00", day, f"C-{i:02d}")
+    credit_ledger.record_charge(db.session, w.c2.id, "7777.00", today, "OTHER-1")
     db.session.commit()
     w.entries = db.session.scalars(
         select(LedgerEntry).where(LedgerEntry.client_id == w.c1.id)

@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from crm.access import set_actor
 from crm.audit import AuditEvent
-from crm.credit import onsite
-from crm.credit import services as cs
+from crm.credit import ledger, onsite, reviews
 from crm.credit.models import CreditReview
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
@@ -23,31 +22,31 @@ VALUES = {"grade": "A", "credit_limit": "50000", "period_days": 45}
 def _propose(world, actor, origin, limit="50000"):
     give_profile(world.c1, "10000.00")
     set_actor(actor)
-    review = cs.propose_credit(db.session, world.c1.id, {**VALUES, "credit_limit": limit},
+    review = reviews.propose_credit(db.session, world.c1.id, {**VALUES, "credit_limit": limit},
                                "客户来函申请提高额度", origin=origin)
     db.session.commit()
     for reviewer in (world.rm_east, world.sales_manager):
-        cs.decide_review(db.session, review.id, True, "同意", actor=reviewer)
+        reviews.decide_review(db.session, review.id, True, "同意", actor=reviewer)
     db.session.commit()
     return review
 
 
 def _limit(world):
     db.session.expire_all()
-    return cs.profile_of(db.session, world.c1.id).credit_limit
+    return ledger.profile_of(db.session, world.c1.id).credit_limit
 
 
 def test_a_self_requested_increase_without_an_on_site_check_cannot_be_approved(world):
     review = _propose(world, world.am1, onsite.CUSTOMER_REQUEST)
     with force_locale("zh_Hans_CN"), pytest.raises(DomainError) as refused:
-        cs.decide_review(db.session, review.id, True, "同意授信", actor=world.general_manager)
+        reviews.decide_review(db.session, review.id, True, "同意授信", actor=world.general_manager)
     assert "实地考察" in str(refused.value.message)
     db.session.rollback()
     review = db.session.get(CreditReview, review.id)
     assert review.status == "gm" and review.gm_opinion is None and review.gm_by_id is None
     assert _limit(world) == Decimal("10000.00")
     # a rejection needs no check
-    cs.decide_review(db.session, review.id, False, "不同意", actor=world.general_manager)
+    reviews.decide_review(db.session, review.id, False, "不同意", actor=world.general_manager)
     assert review.status == "rejected"
 
 
@@ -57,7 +56,7 @@ def test_with_an_on_site_check_the_self_requested_increase_is_approved(world):
     check = onsite.record_check(db.session, review, "张三、李四", local_today(),
                                 "厂区运转正常，库存充足，月产值约200万")
     db.session.commit()
-    cs.decide_review(db.session, review.id, True, "同意授信", actor=world.general_manager)
+    reviews.decide_review(db.session, review.id, True, "同意授信", actor=world.general_manager)
     db.session.commit()
     assert review.status == "approved" and _limit(world) == Decimal("50000.00")
     [event] = db.session.scalars(select(AuditEvent).where(
@@ -68,14 +67,14 @@ def test_with_an_on_site_check_the_self_requested_increase_is_approved(world):
 
 def test_a_manager_initiated_proposal_needs_no_on_site_check(world):
     review = _propose(world, world.sales_manager, "proposal")
-    cs.decide_review(db.session, review.id, True, "同意授信", actor=world.general_manager)
+    reviews.decide_review(db.session, review.id, True, "同意授信", actor=world.general_manager)
     db.session.commit()
     assert review.status == "approved" and _limit(world) == Decimal("50000.00")
 
 
 def test_a_self_requested_lower_limit_needs_no_on_site_check(world):
     review = _propose(world, world.am1, onsite.CUSTOMER_REQUEST, limit="8000")
-    cs.decide_review(db.session, review.id, True, "同意", actor=world.general_manager)
+    reviews.decide_review(db.session, review.id, True, "同意", actor=world.general_manager)
     assert review.status == "approved"
 
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from crm.credit import services as cs
+from crm.credit import checks, ledger
 from crm.credit.models import CheckRun
 from crm.errors import DomainError
 from crm.extensions import db
@@ -23,7 +23,7 @@ def over_90(credit_world):
     (80% and 90%) for the next check to find."""
     w = credit_world
     for c in (w.c1, w.c2, w.c3):
-        cs.record_charge(db.session, c.id, "5000", date(2026, 11, 1), f"B{c.id}")
+        ledger.record_charge(db.session, c.id, "5000", date(2026, 11, 1), f"B{c.id}")
         db.session.commit()
         set_limit_unchecked(c, "5500")
     return w
@@ -35,7 +35,7 @@ def _crossing_notices() -> list[str]:
 
 
 def test_a_failed_run_resumes_from_its_last_chunk_and_counts_every_notice(over_90, monkeypatch):
-    real = cs.evaluate_thresholds
+    real = checks.evaluate_thresholds
     calls = []
 
     def dies_on_the_second_chunk(session, **kw):
@@ -44,24 +44,24 @@ def test_a_failed_run_resumes_from_its_last_chunk_and_counts_every_notice(over_9
             raise RuntimeError("worker lost its database")
         return real(session, **kw)
 
-    monkeypatch.setattr(cs, "evaluate_thresholds", dies_on_the_second_chunk)
-    run = cs.start_check(db.session)
+    monkeypatch.setattr(checks, "evaluate_thresholds", dies_on_the_second_chunk)
+    run = checks.start_check(db.session)
     db.session.commit()
     ids = sorted(c.id for c in (over_90.c1, over_90.c2, over_90.c3))
     with pytest.raises(RuntimeError):
-        cs.run_check(db.session, run.id, chunk=ids[1] - ids[0])
+        checks.run_check(db.session, run.id, chunk=ids[1] - ids[0])
     db.session.expire_all()
     failed = db.session.get(CheckRun, run.id)
     assert (failed.status, failed.notified, failed.live_lock) == ("failed", 2, None)
     first_notices = len(_crossing_notices())
 
-    monkeypatch.setattr(cs, "evaluate_thresholds", real)
-    cs.resume_check(db.session, run.id)
+    monkeypatch.setattr(checks, "evaluate_thresholds", real)
+    checks.resume_check(db.session, run.id)
     db.session.commit()
     calls.clear()
-    monkeypatch.setattr(cs, "evaluate_thresholds",
+    monkeypatch.setattr(checks, "evaluate_thresholds",
                         lambda session, **kw: calls.append(kw["id_range"]) or real(session, **kw))
-    result = cs.run_check(db.session, run.id, chunk=ids[1] - ids[0])
+    result = checks.run_check(db.session, run.id, chunk=ids[1] - ids[0])
     # The committed first chunk is not checked again; the totals hold both attempts' notices.
     assert calls[0][0] == ids[1]
     assert result["notified"] == 6 and result["over_90"] == 3 and result["customers"] == 3
@@ -73,10 +73,10 @@ def test_a_failed_run_resumes_from_its_last_chunk_and_counts_every_notice(over_9
 
 
 def test_a_second_delivery_of_a_live_or_done_run_does_nothing(over_90):
-    run = cs.start_check(db.session)
+    run = checks.start_check(db.session)
     db.session.commit()
-    first = cs.run_check(db.session, run.id)
-    again = cs.run_check(db.session, run.id)
+    first = checks.run_check(db.session, run.id)
+    again = checks.run_check(db.session, run.id)
     assert first["notified"] == 6 and again["skipped"] == "done"
     assert db.session.get(CheckRun, run.id).attempts == 1
 
@@ -93,10 +93,10 @@ def test_a_second_check_of_all_customers_cannot_start_while_one_is_live(over_90,
     assert 'id="check-all" type="submit" disabled' in text
     assert db.session.scalar(select(func.count()).where(CheckRun.scope == "all")) == 1
     with pytest.raises(DomainError):
-        cs.start_check(db.session)
+        checks.start_check(db.session)
     db.session.rollback()
     # A selected customers' check is not the run of all customers: it runs meanwhile.
-    assert cs.check_now(db.session, [over_90.c1.id])["customers"] == 1
+    assert checks.check_now(db.session, [over_90.c1.id])["customers"] == 1
     from crm.tasks.credit import run_check
 
     run_check(queued[0])
@@ -105,7 +105,7 @@ def test_a_second_check_of_all_customers_cannot_start_while_one_is_live(over_90,
 
 
 def test_a_stale_run_shows_as_stalled_and_resumes(over_90, login_as, monkeypatch, app):
-    run = cs.start_check(db.session)
+    run = checks.start_check(db.session)
     db.session.commit()
     # What a worker killed whole leaves: running at 40%, its last chunk long ago.
     old = utcnow() - timedelta(minutes=app.config["TASK_STALE_MINUTES"] + 1)
@@ -130,7 +130,7 @@ def test_a_stale_run_shows_as_stalled_and_resumes(over_90, login_as, monkeypatch
 
 
 def test_a_live_run_that_is_not_stale_cannot_be_resumed(over_90, login_as):
-    run = cs.start_check(db.session)
+    run = checks.start_check(db.session)
     db.session.commit()
     page = login_as(over_90.finance).post("/admin/credit_check/resume", data={"run_id": run.id},
                                           follow_redirects=True)
@@ -147,4 +147,4 @@ def test_enqueue_failure_of_any_kind_is_a_message_and_leaves_no_run(over_90, log
     page = login_as(over_90.finance).post("/admin/credit_check/start", follow_redirects=True)
     assert page.status_code == 200 and "任务队列无法连接" in page.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).where(CheckRun.scope == "all")) == 0
-    assert cs.live_check(db.session) is None
+    assert checks.live_check(db.session) is None

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from crm.credit import services as cs
+from crm.credit import ledger as credit_ledger
 from crm.credit.models import CheckRun, CreditProfile, CreditReview, LedgerEntry
 from crm.extensions import db
 
@@ -14,7 +14,7 @@ def ledger(credit_world):
     w = credit_world
     # no sum of two amounts equals a third: the totals rows add them up
     for c, amount in ((w.c1, "1111.00"), (w.c2, "2222.00"), (w.c3, "4444.00")):
-        cs.record_charge(db.session, c.id, amount, date(2026, 9, 1), f"REF-{c.id}")
+        credit_ledger.record_charge(db.session, c.id, amount, date(2026, 9, 1), f"REF-{c.id}")
     db.session.commit()
     w.profiles = {p.client_id: p.id for p in db.session.scalars(select(CreditProfile))}
     return w
@@ -70,7 +70,8 @@ def test_ledger_entries_are_added_through_the_rules_and_never_edited(ledger, log
     finance.post("/admin/credit_ledger/new/", data={
         "client": ledger.c1.id, "kind": "payment", "entry_date": "2026-11-20",
         "amount": "111", "reference": "RCPT-9"})
-    assert cs.client_credit(db.session, ledger.c1.id)["outstanding"] == Decimal("1000.00")
+    owed = credit_ledger.client_credit(db.session, ledger.c1.id)["outstanding"]
+    assert owed == Decimal("1000.00")
     entry = db.session.scalars(select(LedgerEntry).where(LedgerEntry.reference == "RCPT-9")).one()
     assert entry.recorded_by_id == ledger.finance.id
     assert finance.get(f"/admin/credit_ledger/edit/?id={entry.id}").status_code in (302, 403)
@@ -79,7 +80,8 @@ def test_ledger_entries_are_added_through_the_rules_and_never_edited(ledger, log
     finance.post("/admin/credit_ledger/new/", data={
         "kind": "reversal", "reverses": entry.id, "entry_date": "2026-11-21",
         "note": "退票"})
-    assert cs.client_credit(db.session, ledger.c1.id)["outstanding"] == Decimal("1111.00")
+    owed = credit_ledger.client_credit(db.session, ledger.c1.id)["outstanding"]
+    assert owed == Decimal("1111.00")
 
 
 def test_the_review_chain_on_screen(world, login_as):
@@ -95,8 +97,9 @@ def test_the_review_chain_on_screen(world, login_as):
                             data={"decision": "approve", "opinion": "同意"})
         db.session.expire_all()
     assert db.session.get(CreditReview, review.id).status == "approved"
-    assert cs.profile_of(db.session, world.c1.id).credit_limit == Decimal("20000.00")
-    page = am1.get(f"/admin/credit_profile/details/?id={cs.profile_of(db.session, world.c1.id).id}")
+    assert credit_ledger.profile_of(db.session, world.c1.id).credit_limit == Decimal("20000.00")
+    profile = credit_ledger.profile_of(db.session, world.c1.id)
+    page = am1.get(f"/admin/credit_profile/details/?id={profile.id}")
     assert "同意" in page.get_data(as_text=True)
 
 
@@ -127,7 +130,7 @@ def test_plans_and_deferrals_are_filed_on_screen(ledger, login_as):
         LedgerEntry.client_id == ledger.c1.id)).one()
     rm.post("/admin/credit_deferral/new/", data={
         "charge": charge.id, "new_due_date": "2026-12-31", "reason": "春节前结清"})
-    assert cs.client_credit(db.session, ledger.c1.id)["overdue"] == Decimal("0.00")
+    assert credit_ledger.client_credit(db.session, ledger.c1.id)["overdue"] == Decimal("0.00")
     am1 = login_as(ledger.am1)
     assert am1.get("/admin/credit_deferral/new/").status_code in (302, 403)
     am1.post("/admin/credit_plan/new/", data={

@@ -2,7 +2,7 @@ from datetime import date
 
 from sqlalchemy import func, select, update
 
-from crm.credit import services as cs
+from crm.credit import ledger
 from crm.credit.models import CheckRun, CreditBalance, CreditReview
 from crm.extensions import db
 from crm.governance.models import TaskRun
@@ -13,7 +13,7 @@ from crm.tasks import credit as tasks
 def test_nightly_check_runs_from_beat_and_reports_drifted_balances(credit_world):
     assert {e["task"] for e in BEAT_SCHEDULE.values()} >= {
         "crm.tasks.credit.nightly_check", "crm.tasks.credit.quarterly_reevaluation"}
-    cs.record_charge(db.session, credit_world.c1.id, "9000", date(2026, 11, 1), "B")
+    ledger.record_charge(db.session, credit_world.c1.id, "9000", date(2026, 11, 1), "B")
     db.session.commit()
     db.session.execute(update(CreditBalance).values(outstanding=9100))
     db.session.commit()
@@ -32,7 +32,7 @@ def test_quarterly_task_is_idempotent(credit_world):
 
 
 def test_credit_check_command(credit_world, app):
-    cs.record_charge(db.session, credit_world.c1.id, "8500", date(2026, 11, 1), "B")
+    ledger.record_charge(db.session, credit_world.c1.id, "8500", date(2026, 11, 1), "B")
     db.session.commit()
     runner = app.test_cli_runner()
     out = runner.invoke(args=["crm", "credit-check", "--client", credit_world.c1.code])

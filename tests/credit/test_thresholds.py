@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from crm.credit import services as cs
+from crm.credit import checks, ledger
 from crm.credit.models import CheckRun, Crossing
 from crm.extensions import db
 from crm.notifications.models import Notification, OutboxMail
@@ -26,12 +26,12 @@ def mails():
 
 
 def charge(w, amount, day=1, client=None):
-    cs.record_charge(db.session, (client or w.c1).id, amount, date(2026, 11, day), f"B-{day}")
+    ledger.record_charge(db.session, (client or w.c1).id, amount, date(2026, 11, day), f"B-{day}")
     db.session.commit()
 
 
 def pay(w, amount, day=2, client=None):
-    cs.record_payment(db.session, (client or w.c1).id, amount, date(2026, 11, day), f"R-{day}")
+    ledger.record_payment(db.session, (client or w.c1).id, amount, date(2026, 11, day), f"R-{day}")
     db.session.commit()
 
 
@@ -46,7 +46,7 @@ def test_80_percent_notifies_the_regional_manager_and_commerce_once(credit_world
     assert mails() == [(key, "commerce@example.com"), (key, "rm_east@example.com")]
     charge(w, "100", 3)  # still above: no second notice
     for _ in range(2):
-        cs.check_now(db.session)
+        checks.check_now(db.session)
     assert inbox(w.rm_east) == [key]
 
 
@@ -77,7 +77,7 @@ def test_a_crossing_the_transactions_missed_is_found_by_a_check(credit_world):
     charge(w, "5000")
     set_limit_unchecked(w.c1, 6000)
     assert inbox(w.rm_east) == []
-    result = cs.check_now(db.session)
+    result = checks.check_now(db.session)
     assert result["over_80"] == 1 and result["over_90"] == 0 and result["notified"] == 1
     assert inbox(w.rm_east) == [f"credit:80:client:{w.c1.id}:crossing:1"]
 
@@ -91,14 +91,14 @@ def test_a_check_that_dies_after_notifying_leaves_nothing_and_reruns_once(credit
     def crash(*args, **kwargs):
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(cs, "check_summary", crash)  # after the notify, before the commit
+    monkeypatch.setattr(checks, "check_summary", crash)  # after the notify, before the commit
     with pytest.raises(RuntimeError):
-        cs.check_now(db.session)
+        checks.check_now(db.session)
     assert inbox() == [] and mails() == []
     assert db.session.scalars(select(CheckRun.status)).one() == "failed"
     monkeypatch.undo()
     for _ in range(2):  # the retry, and a retry of the retry
-        cs.check_now(db.session)
+        checks.check_now(db.session)
     assert inbox(w.rm_east) == [f"credit:80:client:{w.c1.id}:crossing:1",
                                 f"credit:90:client:{w.c1.id}:crossing:1"]
     assert len(mails()) == 5  # 80: rm + commerce; 90: rm + sales + product
@@ -109,9 +109,9 @@ def test_two_checks_at_once_notify_once(credit_world, app):
     charge(w, "5000")
     set_limit_unchecked(w.c1, 6000)
     if not IS_POSTGRES:  # SQLite runs one writer at a time: the second run must add nothing
-        assert len(cs.evaluate_thresholds(db.session)) == 1
+        assert len(checks.evaluate_thresholds(db.session)) == 1
         db.session.commit()
-        assert cs.evaluate_thresholds(db.session) == []
+        assert checks.evaluate_thresholds(db.session) == []
         db.session.commit()
     else:
         first_marked = threading.Event()
@@ -122,7 +122,7 @@ def test_two_checks_at_once_notify_once(credit_world, app):
                 with app.app_context():
                     if before:
                         before.wait(10)
-                    found[name] = cs.evaluate_thresholds(db.session)
+                    found[name] = checks.evaluate_thresholds(db.session)
                     if after:
                         after.set()
                         threading.Event().wait(0.3)  # hold the row locks while the other runs
@@ -145,11 +145,11 @@ def test_two_checks_at_once_notify_once(credit_world, app):
 
 def test_check_result_counts_over_limit_and_overdue(credit_world):
     w = credit_world
-    cs.record_charge(db.session, w.c2.id, "9500", date(2026, 9, 1), "old")  # overdue
-    cs.record_charge(db.session, w.c3.id, "12000", date(2026, 11, 20), "big",
+    ledger.record_charge(db.session, w.c2.id, "9500", date(2026, 9, 1), "old")  # overdue
+    ledger.record_charge(db.session, w.c3.id, "12000", date(2026, 11, 20), "big",
                      override_reason="特批")
     db.session.commit()
-    result = cs.check_now(db.session, today=date(2026, 11, 25))
+    result = checks.check_now(db.session, today=date(2026, 11, 25))
     assert (result["over_80"], result["over_90"], result["over_limit"]) == (2, 2, 1)
     assert (result["overdue_customers"], result["overdue_amount"]) == (1, "9500.00")
     run = db.session.scalars(select(CheckRun)).one()

@@ -82,11 +82,11 @@ def test_every_flask_admin_csv_export_goes_through_the_safe_writer(hostile, logi
 
 
 def test_aging_csv(hostile, login_as):
-    from crm.credit import services as cs
+    from crm.credit import ledger
     from tests.credit.conftest import give_profile
 
     give_profile(hostile.c1, "10000.00")
-    cs.record_charge(db.session, hostile.c1.id, "100", date(2026, 7, 1), "old")
+    ledger.record_charge(db.session, hostile.c1.id, "100", date(2026, 7, 1), "old")
     db.session.commit()
     rows = csv_rows(login_as(hostile.finance).get("/admin/credit_aging/?format=csv"))
     [row] = [r for r in rows if HOSTILE in r[0]]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from crm import create_app
 from crm.cards.models import CardEvent, MemberCard
-from crm.credit import services as cs
+from crm.credit import checks, ledger
 from crm.credit.models import CheckRun, CreditBalance, CreditProfile
 from crm.extensions import db
 from crm.governance.models import TaskRun
@@ -37,7 +37,7 @@ def _customers_over_90(world, n: int) -> list[int]:
         db.session.execute(update(CreditBalance).where(CreditBalance.client_id == client.id)
                            .values(credit_limit=Decimal("10000")))
         db.session.commit()
-        cs.record_charge(db.session, client.id, "5000", date(2026, 11, 1), f"B{i}")
+        ledger.record_charge(db.session, client.id, "5000", date(2026, 11, 1), f"B{i}")
         db.session.commit()
         for model in (CreditProfile, CreditBalance):
             db.session.execute(update(model).where(model.client_id == client.id)
@@ -53,7 +53,7 @@ def _run(run_id) -> CheckRun:
 
 
 def _start_run() -> int:
-    run = cs.start_check(db.session)
+    run = checks.start_check(db.session)
     db.session.commit()
     return run.id
 
@@ -93,7 +93,7 @@ def test_a_worker_killed_whole_mid_check_is_redelivered_and_the_run_completes(wo
     assert done.attempts == 2 and done.progress == 100 and done.live_lock is None, _log_tail(second)
     assert done.result["notified"] == 2 * len(ids) and done.result["over_90"] == len(ids)
     _assert_every_crossing_told_once(ids)
-    assert cs.reconcile_balances(db.session) == []
+    assert ledger.reconcile_balances(db.session) == []
 
 
 def test_redis_stopped_for_20_seconds_mid_check_the_worker_survives(world, fault_env):

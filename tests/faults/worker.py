@@ -7,10 +7,10 @@ import os
 import sys
 import time
 
-from crm.credit import services as cs
+from crm.credit import checks
 
 _pause = float(os.environ.get("FAULT_CHUNK_PAUSE", "0"))
-_evaluate = cs.evaluate_thresholds
+_evaluate = checks.evaluate_thresholds
 
 
 def _slow_evaluate(session, **kw):
@@ -18,7 +18,7 @@ def _slow_evaluate(session, **kw):
     return _evaluate(session, **kw)
 
 
-cs.evaluate_thresholds = _slow_evaluate
+checks.evaluate_thresholds = _slow_evaluate
 
 from crm.tasks.worker import celery_app  # noqa: E402
 

@@ -11,7 +11,7 @@ from email import message_from_bytes, policy
 
 from sqlalchemy import func, select, update
 
-from crm.credit import services as cs
+from crm.credit import checks, ledger
 from crm.extensions import db
 from crm.notifications import delivery
 from crm.notifications.models import Notification, OutboxMail, RobotItem, RobotMessage
@@ -25,7 +25,7 @@ from tests.notifications.conftest import BASE_URL, SMTP_USER, add_robot
 def cross_80(world, client=None):
     client = client or world.c1
     give_profile(client, "10000.00")
-    cs.record_charge(db.session, client.id, "8500", date(2026, 11, 2), "B-1")
+    ledger.record_charge(db.session, client.id, "8500", date(2026, 11, 2), "B-1")
     db.session.commit()
     return f"credit:80:client:{client.id}:crossing:1"
 
@@ -52,7 +52,7 @@ def test_a_crossing_reaches_inbox_mail_and_wecom_once_each(world, smtp_server, w
     assert [n.event_key for n in rows(Notification, recipient_id=world.rm_east.id)] == [key]
     for _ in range(3):  # the sweep runs again and again: nothing goes twice
         send_outbox(db.session)
-        cs.check_now(db.session)
+        checks.check_now(db.session)
     recipients = sorted(r for _f, rcpt, *_ in smtp_server.messages for r in rcpt)
     assert recipients == ["commerce@example.com", "rm_east@example.com"]
     mail_from, _rcpt, raw, authenticated_as, over_tls = next(
@@ -142,7 +142,7 @@ def test_a_burst_of_500_crossings_makes_a_handful_of_robot_messages(world, webho
     db.session.add_all([CreditBalance(client_id=c.id, outstanding=8500, credit_limit=10000)
                         for c in clients])
     db.session.commit()
-    cs.check_now(db.session)  # one check finds 500 crossings at once
+    checks.check_now(db.session)  # one check finds 500 crossings at once
     assert db.session.scalar(select(func.count()).select_from(RobotItem)) == 500
     send_outbox(db.session)
     send_outbox(db.session)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 import crm
 from crm.complaints import services as complaints
 from crm.complaints.models import Complaint
-from crm.credit import services as cs
+from crm.credit import ledger
 from crm.extensions import db
 from crm.governance.models import ChangeRequest
 from crm.intake import services as intake
@@ -74,7 +74,7 @@ def notices_of(user) -> list[Notification]:
 def test_a_credit_notice_leads_its_recipient_to_the_credit_profile(world, act, login_as):
     profile = give_profile(world.c1, "1000.00")
     act(world.finance)
-    cs.record_charge(db.session, world.c1.id, "850.00", date(2026, 11, 1), "INV-1")
+    ledger.record_charge(db.session, world.c1.id, "850.00", date(2026, 11, 1), "INV-1")
     db.session.commit()
     [note] = [n for n in notices_of(world.am1) if n.kind == "credit_80"]
     assert (note.link_endpoint, note.link_id, note.link) == ("credit_profile.details_view",

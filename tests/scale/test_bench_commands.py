@@ -19,7 +19,7 @@ from crm.cards import rules as card_rules
 from crm.cards.models import MemberCard
 from crm.clients.models import Client
 from crm.contracts.models import Contract
-from crm.credit import services as cs
+from crm.credit import ledger
 from crm.credit.models import CreditBalance, CreditProfile, LedgerEntry, OpenItem
 from crm.extensions import db
 
@@ -58,7 +58,7 @@ def test_bench_data_gives_every_customer_in_business_contracts_credit_and_cards(
 
 
 def test_bench_data_ledger_agrees_with_balances_and_open_items(loaded):
-    assert cs.reconcile_balances(db.session) == []
+    assert ledger.reconcile_balances(db.session) == []
     open_sum = dict(db.session.execute(select(OpenItem.client_id, func.sum(OpenItem.open_amount))
                                        .group_by(OpenItem.client_id)).all())
     for cid, outstanding in db.session.execute(select(CreditBalance.client_id,

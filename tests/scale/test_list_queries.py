@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from crm.clients.models import Client
-from crm.credit import services as cs
+from crm.credit import ledger as credit_ledger
 from crm.extensions import db
 from crm.timeutil import local_today
 from tests import factories
@@ -126,9 +126,9 @@ def _long_ledger(client_id: int, entries: int) -> None:
     for i in range(entries):
         day = start + timedelta(days=2 * i)
         if i % 4 == 3:
-            cs.record_payment(db.session, client_id, "50.00", day, f"P{i}")
+            credit_ledger.record_payment(db.session, client_id, "50.00", day, f"P{i}")
         else:
-            cs.record_charge(db.session, client_id, "300.00", day, f"C{i}")
+            credit_ledger.record_charge(db.session, client_id, "300.00", day, f"C{i}")
     db.session.commit()
 
 
