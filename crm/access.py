@@ -70,6 +70,10 @@ AUTHOR_POLICY = "author"
 ARCHIVE_OFFICE_POLICY = "archive_office"
 # First contacts (R12) exist before any customer: their owner and region's manager see them.
 OWNER_POLICY = "owner"
+# Figures summed over many customers (crm.reviews consumption rollups): the account manager
+# and region they count for say who reads them; managers and finance read them all.
+ROLLUP_POLICY = "rollup"
+ROLLUP_READ_ALL = {*READ_ALL, FINANCE}
 
 # Which roles may do what, before the row-level scope is asked (R6: deleting needs a manager).
 ACTIONS = {
@@ -192,6 +196,14 @@ ACTIONS = {
         "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
         "export": {REGIONAL_MANAGER, *MANAGERS, SERVICE},
     },
+    "reviews": {  # R7: consumption, the watch list, the quarterly reclassification
+        "view": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
+        # the owner (and her leaders) record what was done about a watched customer
+        "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "run": MANAGERS,  # make a watch list or an analysis on demand
+        "approve": {SALES_MANAGER},  # R2: a class changes only with the sales manager's yes
+    },
     "faults": {  # R14: fault reports and their analysis, scoped like complaints
         "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
         "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
@@ -300,6 +312,8 @@ def scope_condition(user, model):
     if policy == ARCHIVE_OFFICE_POLICY:
         role = getattr(user, "role", None)
         return None if role in READ_ALL | ALL_CUSTOMERS_AT["archive"] else false()
+    if policy == ROLLUP_POLICY:
+        return _rollup_condition(user, model)
     if policy == "recipient":  # a person's own inbox: nobody else's notifications, ever
         return model.recipient_id == user.id if user is not None else false()
     cond = false() if user is None else _client_condition(user, policy)
@@ -346,6 +360,8 @@ def in_scope(user, obj, write: bool = False, level: str | None = None,
         return True  # a table with no row scope (settings, robots): the area's roles decide
     if type(obj).__scope__ == AUTHOR_POLICY:
         return user.role in READ_ALL or obj.author_id == user.id
+    if type(obj).__scope__ == ROLLUP_POLICY:
+        return not write and _rollup_in_scope(user, obj)
     client_ids = _client_ids(obj)
     level = level or type(obj).__scope__
     if not client_ids:
@@ -399,14 +415,33 @@ def _author_condition(user, model):
 
 def _owner_condition(user, model):
     """Rows kept by a person before a customer exists: theirs, their region's, or all."""
+    return _person_or_region(user, model.owner_id, model.region_id, READ_ALL)
+
+
+def _person_or_region(user, person_column, region_column, read_all):
+    """An account manager's own rows, a regional manager's region's, all for `read_all`."""
     role = getattr(user, "role", None)
-    if role in READ_ALL:
+    if role in read_all:
         return None
     if role == ACCOUNT_MANAGER:
-        return model.owner_id == user.id
+        return person_column == user.id
     if role == REGIONAL_MANAGER and user.region_id:
-        return model.region_id == user.region_id
+        return region_column == user.region_id
     return false()
+
+
+def _rollup_condition(user, model):
+    """Summed figures: an account manager's own, a regional manager's region's, or all."""
+    return _person_or_region(user, model.account_manager_id, model.region_id, ROLLUP_READ_ALL)
+
+
+def _rollup_in_scope(user, obj) -> bool:
+    role = getattr(user, "role", None)
+    if role in ROLLUP_READ_ALL:
+        return True
+    if role == ACCOUNT_MANAGER:
+        return obj.account_manager_id == user.id
+    return role == REGIONAL_MANAGER and bool(user.region_id) and obj.region_id == user.region_id
 
 
 def _client_ids(obj) -> set:

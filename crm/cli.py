@@ -118,6 +118,28 @@ def restore_cmd(folder):
     click.echo(f"restored from {folder}")
 
 
+review_cli = AppGroup("review", help="The regular reviews (R7): consumption and analyses.")
+crm_cli.add_command(review_cli)
+
+
+@review_cli.command("rebuild-consumption")
+@click.option("--since", default=None, help="First month to rebuild (YYYY-MM); default all.")
+def review_rebuild_cmd(since):
+    """Recompute consumption per customer and month from the sales and card uses, and the
+    rollups; safe to run again."""
+    from crm.reviews import consumption
+
+    try:
+        since_month = consumption.Period.parse(since).start if since else None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = consumption.rebuild(db.session, since_month)
+    db.session.commit()
+    logger.info("crm review rebuild-consumption: %s rows", rows)
+    click.echo(f"consumption rebuilt: {rows} customer-month rows"
+               + (f" from {since}" if since else ""))
+
+
 def register_cli(app: Flask) -> None:
     from crm.bench import bench, load_areas
 

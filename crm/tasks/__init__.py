@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 TASK_MODULES = ["crm.tasks.maintenance", "crm.tasks.notifications", "crm.tasks.cards",
                 "crm.tasks.credit", "crm.tasks.archives", "crm.tasks.intake",
-                "crm.tasks.revisits", "crm.tasks.governance"]
+                "crm.tasks.revisits", "crm.tasks.governance", "crm.tasks.reviews"]
 
 BEAT_SCHEDULE = {
     "heartbeat": {"task": "crm.tasks.maintenance.heartbeat", "schedule": 60.0},
@@ -47,6 +47,8 @@ BEAT_SCHEDULE = {
                            "schedule": crontab(hour=2, minute=30)},
     "revisits-daily": {"task": "crm.tasks.revisits.daily",
                        "schedule": crontab(hour=6, minute=10)},
+    # R7: the consumption rollups the dashboards read, for this month and the last.
+    "reviews-rollup": {"task": "crm.tasks.reviews.rollup_recent", "schedule": crontab(minute=17)},
 }
 
 
