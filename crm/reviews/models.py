@@ -5,10 +5,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.access import ROLLUP_POLICY
+from crm.auth.models import Region, User
 from crm.clients.models import Client, Money
 from crm.extensions import db
 from crm.timeutil import utcnow
@@ -69,3 +70,84 @@ class ConsumptionRollup(db.Model):
         Index("ix_consumption_rollups_manager_month", "account_manager_id", "month"),
         Index("ix_consumption_rollups_region_month", "region_id", "month"),
     )
+
+
+class WatchEntry(db.Model):
+    """A customer on a month's watch list (R7), with why, and what its owner did about it."""
+
+    __tablename__ = "watch_entries"
+    __audited__ = True
+    __audit_skip__ = {"reasons"}  # written once at creation, told by the create event
+    __label__ = _l("Watch list entry")
+    __scope__ = "detail"
+    __scope_area__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date]  # the first day of the month the list is for
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    # The account manager and region when the list was made (the list is theirs to work).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    # [[rule code, detail], …] in the order of crm.reviews.watch.RULES
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    action_taken: Mapped[str | None] = mapped_column(Text)
+    handled_at: Mapped[datetime | None]
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    client: Mapped[Client] = relationship(lazy="joined")
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
+    region: Mapped[Region | None] = relationship(lazy="joined")
+    handled_by: Mapped[User | None] = relationship(foreign_keys=[handled_by_id])
+
+    __table_args__ = (
+        UniqueConstraint("month", "client_id", name="uq_watch_entries_month_client"),
+        Index("ix_watch_entries_owner_month", "owner_id", "month"),
+        Index("ix_watch_entries_region_month", "region_id", "month"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.client.name if self.client else ''}"
+
+
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+
+
+class ReclassProposal(db.Model):
+    """The quarterly analysis' proposal to move one customer between classes (R7, R2); only
+    the sales manager's approval applies it, through the customer card's change path."""
+
+    __tablename__ = "reclass_proposals"
+    __audited__ = True
+    __label__ = _l("Reclassification proposal")
+    __scope__ = "detail"
+    __scope_area__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(6))  # 2026Q1
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    previous_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    year_ago_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    level_from: Mapped[str] = mapped_column(String(1))
+    level_to: Mapped[str] = mapped_column(String(1))
+    weight_from: Mapped[str] = mapped_column(String(20))
+    weight_to: Mapped[str] = mapped_column(String(20))
+    stage_from: Mapped[str] = mapped_column(String(20))
+    stage_to: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    client: Mapped[Client] = relationship(lazy="joined")
+    decided_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("quarter", "client_id", name="uq_reclass_proposals_quarter_client"),
+        Index("ix_reclass_proposals_status_quarter", "status", "quarter"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.quarter} {self.client.name if self.client else ''}"

@@ -49,6 +49,17 @@ BEAT_SCHEDULE = {
                        "schedule": crontab(hour=6, minute=10)},
     # R7: the consumption rollups the dashboards read, for this month and the last.
     "reviews-rollup": {"task": "crm.tasks.reviews.rollup_recent", "schedule": crontab(minute=17)},
+    # R7: the watch list on the 1st; the quarter's, half-year's and year's analyses after them.
+    "reviews-monthly": {"task": "crm.tasks.reviews.monthly",
+                        "schedule": crontab(hour=5, minute=0, day_of_month=1)},
+    "reviews-quarterly": {"task": "crm.tasks.reviews.quarterly",
+                          "schedule": crontab(hour=5, minute=20, day_of_month=1,
+                                              month_of_year="1,4,7,10")},
+    "reviews-half-year": {"task": "crm.tasks.reviews.analysis", "args": ("half-year",),
+                          "schedule": crontab(hour=5, minute=40, day_of_month=1,
+                                              month_of_year="1,7")},
+    "reviews-year": {"task": "crm.tasks.reviews.analysis", "args": ("year",),
+                     "schedule": crontab(hour=6, minute=0, day_of_month=1, month_of_year=1)},
 }
 
 

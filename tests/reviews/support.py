@@ -4,6 +4,8 @@ keeps consumption_months) without the commission rules in the way."""
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from crm.cards.models import CardType, CardUse, MemberCard
 from crm.commissions.models import Promoter, PromotionScheme, SalesRecord
 from crm.extensions import db
@@ -11,14 +13,19 @@ from crm.extensions import db
 
 class Shop:
     def __init__(self):
-        self.promoter = Promoter(name="外联 老周", kind="external")
-        self.scheme = PromotionScheme(name="全年", starts_on=date(2020, 1, 1),
-                                      ends_on=date(2030, 12, 31), rule_kind="by_product",
-                                      rates=[["*", "0.01"]])
-        self.card_type = CardType(code="GOLD", name="金卡", discount_rate=Decimal("0.9"))
-        db.session.add_all([self.promoter, self.scheme, self.card_type])
-        db.session.flush()
-        self.cards = {}
+        self.scheme = db.session.scalars(select(PromotionScheme).filter_by(name="全年")).first()
+        if self.scheme is None:
+            self.promoter = Promoter(name="外联 老周", kind="external")
+            self.scheme = PromotionScheme(name="全年", starts_on=date(2020, 1, 1),
+                                          ends_on=date(2030, 12, 31), rule_kind="by_product",
+                                          rates=[["*", "0.01"]])
+            self.card_type = CardType(code="GOLD", name="金卡", discount_rate=Decimal("0.9"))
+            db.session.add_all([self.promoter, self.scheme, self.card_type])
+            db.session.flush()
+        else:
+            self.promoter = db.session.scalars(select(Promoter)).first()
+            self.card_type = db.session.scalars(select(CardType).filter_by(code="GOLD")).one()
+        self.cards = {card.client_id: card for card in db.session.scalars(select(MemberCard))}
 
     def sell(self, client, day: date, amount, kind="membership") -> SalesRecord:
         sale = SalesRecord(client_id=client.id, promoter_id=self.promoter.id,
