@@ -80,7 +80,7 @@ class WatchEntry(db.Model):
     __audit_skip__ = {"reasons"}  # written once at creation, told by the create event
     __label__ = _l("Watch list entry")
     __scope__ = "detail"
-    __scope_area__ = "reviews"
+    __scope_area__ = "watch_list"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[date]  # the first day of the month the list is for
@@ -121,7 +121,7 @@ class ReclassProposal(db.Model):
     __audited__ = True
     __label__ = _l("Reclassification proposal")
     __scope__ = "detail"
-    __scope_area__ = "reviews"
+    __scope_area__ = "reclass"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     quarter: Mapped[str] = mapped_column(String(6))  # 2026Q1

@@ -151,22 +151,37 @@ def naive_propose_count(session, quarter: Period) -> int:
 def _require_approver():
     from crm.access import can
 
-    if not can(current_actor(), "approve", area="reviews"):
+    if not can(current_actor(), "approve", area="reclass"):
         raise NotAllowed(_l("Only the sales manager approves reclassifications."))
 
 
-def approve(session, proposal: ReclassProposal, reason: str) -> ReclassProposal:
-    """Apply one proposal through the card's change path (history and audit), with a reason."""
-    from crm.clients.models import Client
-    from crm.clients.services import update_client
-    from crm.governance.audit import audit_reason
-
+def _decision_reason(proposal: ReclassProposal, reason: str) -> str:
     _require_approver()
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Give the reason for the decision."), {"reason": _l("Required.")})
     if proposal.status != PENDING:
         raise DomainError(_l("This proposal has already been decided."))
+    return reason
+
+
+def _decide(session, proposal: ReclassProposal, status: str, reason: str, audit: str):
+    from crm.governance.audit import audit_reason
+
+    proposal.status, proposal.reason = status, reason
+    proposal.decided_by_id = getattr(current_actor(), "id", None)
+    proposal.decided_at = utcnow()
+    with audit_reason(session, audit):
+        session.flush()
+    return proposal
+
+
+def approve(session, proposal: ReclassProposal, reason: str) -> ReclassProposal:
+    """Apply one proposal through the card's change path (history and audit), with a reason."""
+    from crm.clients.models import Client
+    from crm.clients.services import update_client
+
+    reason = _decision_reason(proposal, reason)
     client = session.get(Client, proposal.client_id)
     if client is None:
         raise DomainError(_l("The customer is no longer in the archive."))
@@ -175,12 +190,7 @@ def approve(session, proposal: ReclassProposal, reason: str) -> ReclassProposal:
     full = str(_l("Quarterly reclassification %(quarter)s: %(reason)s",
                   quarter=proposal.quarter, reason=reason))
     update_client(session, client, reason=full)
-    proposal.status, proposal.reason = APPROVED, reason
-    proposal.decided_by_id = getattr(current_actor(), "id", None)
-    proposal.decided_at = utcnow()
-    with audit_reason(session, full):
-        session.flush()
-    return proposal
+    return _decide(session, proposal, APPROVED, reason, full)
 
 
 def approve_many(session, proposals, reason: str) -> int:
@@ -195,17 +205,5 @@ def approve_many(session, proposals, reason: str) -> int:
 
 def reject(session, proposal: ReclassProposal, reason: str) -> ReclassProposal:
     """Turn a proposal down: the customer's classes stay as they are."""
-    from crm.governance.audit import audit_reason
-
-    _require_approver()
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_l("Give the reason for the decision."), {"reason": _l("Required.")})
-    if proposal.status != PENDING:
-        raise DomainError(_l("This proposal has already been decided."))
-    proposal.status, proposal.reason = REJECTED, reason
-    proposal.decided_by_id = getattr(current_actor(), "id", None)
-    proposal.decided_at = utcnow()
-    with audit_reason(session, reason):
-        session.flush()
-    return proposal
+    reason = _decision_reason(proposal, reason)
+    return _decide(session, proposal, REJECTED, reason, reason)
