@@ -1,6 +1,6 @@
 """Demo history for the regular reviews (R7): a year and a half of sales and card uses with
-real shapes — a seasonal company trend, customers growing, falling and stopping — then the consumption
-tables, this month's watch list and the last quarter's reclassification proposals.
+real shapes — a seasonal company trend, customers growing, falling and stopping — then the
+consumption tables, this month's watch list and the last quarter's reclassification proposals.
 
 The months before this one are entered as history under its own scheme ("往年销售（导入）", imported
 sales from before the commission system): its sales carry their computed commission but no

@@ -111,9 +111,10 @@ def propose(session, quarter: Period) -> dict:
     return {"quarter": str(quarter), "new": new, "pending": pending}
 
 
-def naive_propose_count(session, quarter: Period) -> int:
+def naive_propose_count(session, quarter: Period, client_ids=None) -> int:
     """The same analysis as a per-customer loop (the bench's naive form): three queries per
-    customer and the thresholds in Python. Writes nothing; returns how many would move."""
+    customer and the thresholds in Python. Writes nothing; returns how many would move (of
+    `client_ids`, or of every customer)."""
     from crm.clients.models import Client
 
     c = Client.__table__
@@ -128,8 +129,10 @@ def naive_propose_count(session, quarter: Period) -> int:
             .scalar())
 
     moves = 0
-    for cid, level, weight, stage in session.execute(
-            select(c.c.id, c.c.level, c.c.weight, c.c.stage).where(c.c.deleted_at.is_(None))):
+    customers = select(c.c.id, c.c.level, c.c.weight, c.c.stage).where(c.c.deleted_at.is_(None))
+    if client_ids is not None:
+        customers = customers.where(c.c.id.in_(list(client_ids)))
+    for cid, level, weight, stage in session.execute(customers).all():
         amount = total(cid, quarter)
         total(cid, quarter.previous())
         total(cid, quarter.year_before())
