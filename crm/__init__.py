@@ -154,10 +154,12 @@ def _init_database_hooks(app: Flask) -> None:
     from sqlalchemy.engine import Engine
 
     from crm import access, audit, bounds
+    from crm.reviews import consumption
 
     access.install(Session)
     audit.install(Session)
     bounds.install(Session)
+    consumption.install(Session)
     if not event.contains(Engine, "connect", _connection_settings):
         event.listen(Engine, "connect", _connection_settings)
 

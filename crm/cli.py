@@ -144,5 +144,80 @@ def restore_cmd(folder):
     click.echo(f"restored from {folder}")
 
 
+review_cli = AppGroup("review", help="The regular reviews (R7): consumption and analyses.")
+crm_cli.add_command(review_cli)
+
+
+@review_cli.command("rebuild-consumption")
+@click.option("--since", default=None, help="First month to rebuild (YYYY-MM); default all.")
+def review_rebuild_cmd(since):
+    """Recompute consumption per customer and month from the sales and card uses, and the
+    rollups; safe to run again."""
+    from crm.reviews import consumption
+
+    try:
+        since_month = consumption.Period.parse(since).start if since else None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = consumption.rebuild(db.session, since_month)
+    db.session.commit()
+    logger.info("crm review rebuild-consumption: %s rows", rows)
+    click.echo(f"consumption rebuilt: {rows} customer-month rows"
+               + (f" from {since}" if since else ""))
+
+
+def _review(kind: str, period_text: str | None, run):
+    from crm.reviews import runs
+
+    try:
+        period = runs.period_for(kind, period_text)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        result = run(period)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc.message)) from exc
+    db.session.commit()
+    logger.info("crm review %s: %s", kind, result)
+    click.echo(" ".join(f"{k}={v}" for k, v in result.items()))
+
+
+@review_cli.command("monthly")
+@click.option("--period", default=None, help="Month (YYYY-MM); default this month.")
+def review_monthly_cmd(period):
+    """Make the month's watch list (what beat makes on the 1st); a second run adds nobody."""
+    from crm.reviews import runs
+
+    _review("month", period, lambda p: runs.monthly(db.session, p))
+
+
+@review_cli.command("quarterly")
+@click.option("--period", default=None, help="Quarter (e.g. 2026Q1); default the last one.")
+def review_quarterly_cmd(period):
+    """Analyse a quarter and propose reclassifications; a second run proposes nothing new."""
+    from crm.reviews import runs
+
+    _review("quarter", period, lambda p: runs.quarterly_run(db.session, p))
+
+
+@review_cli.command("half-year")
+@click.option("--period", default=None, help="Half-year (e.g. 2026H1); default the last one.")
+def review_half_year_cmd(period):
+    """Refresh a half-year's consumption rollups and print its analysis' headline."""
+    from crm.reviews import runs
+
+    _review("half-year", period, lambda p: runs.analysis_run(db.session, "half-year", p))
+
+
+@review_cli.command("year")
+@click.option("--period", default=None, help="Year (e.g. 2026); default the last one.")
+def review_year_cmd(period):
+    """Refresh a year's consumption rollups and print its analysis' headline."""
+    from crm.reviews import runs
+
+    _review("year", period, lambda p: runs.analysis_run(db.session, "year", p))
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(crm_cli)

@@ -28,6 +28,7 @@ from crm.governance.models import (  # noqa: F401
 from crm.intake.models import FirstContact, InvitationClaim  # noqa: F401
 from crm.notifications.models import Notification, OutboxMail  # noqa: F401
 from crm.records import models as record_models  # noqa: F401
+from crm.reviews import models as review_models  # noqa: F401
 from crm.revisits.models import Revisit  # noqa: F401
 from crm.sequences import Counter  # noqa: F401
 from crm.settings import Setting  # noqa: F401

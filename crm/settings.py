@@ -56,6 +56,26 @@ DEFAULTS = {
     "notice_digest_hour": (8, _l("Hour (company time) when the daily digest of notices goes")),
     "robot_messages_per_minute": (18, _l("Most messages a minute to one WeCom or DingTalk robot "
                                          "(their documented limit is 20)")),
+    # R7: the monthly watch list (crm.reviews.watch); an empty value turns a rule off.
+    "watch_levels": (["K", "A"], _l("Watch list: levels whose customers are always watched "
+                                    "(their card expiries too)")),
+    "watch_drop_percent": (30, _l("Watch list: consumption fell by more than this share (%) "
+                                  "against the month before")),
+    "watch_credit_percent": (80, _l("Watch list: credit use (%) of the limit, or any overdue "
+                                    "debt")),
+    "watch_contract_days": (60, _l("Watch list: a contract ends within this many days")),
+    "watch_open_complaints": (True, _l("Watch list: customers with an open complaint")),
+    "watch_card_days": (30, _l("Watch list: a key customer's member card expires within this "
+                               "many days")),
+    # R7, R2: the quarterly reclassification's thresholds (quarter's consumption, in yuan).
+    "reclass_level_thresholds": ({"K": 500000, "A": 100000, "B": 20000, "C": 1},
+                                 _l("Quarterly reclassification: least consumption in a quarter "
+                                    "for each level")),
+    "reclass_weight_thresholds": ({"key": 200000, "general": 20000},
+                                  _l("Quarterly reclassification: least consumption in a quarter "
+                                     "for each weight (below: scattered)")),
+    "reclass_former_quarters": (2, _l("Quarterly reclassification: quarters without consumption "
+                                      "after which a customer becomes former")),
 }
 
 

@@ -189,6 +189,21 @@ ACTIONS = {
         "edit": _({*SALES, SERVICE}),
         "export": _({REGIONAL_MANAGER, *MANAGERS, SERVICE}),
     },
+    "reviews": {  # R7: consumption and its half-year / yearly analyses, in scope
+        "view": _({*SALES, FINANCE}),
+        "export": _({*SALES, FINANCE}),
+    },
+    "watch_list": {  # R7: the monthly list; the owner (or her leaders) records what was done
+        "view": SALES,
+        "edit": SALES,
+        "export": SALES,
+        "run": MANAGERS,  # make this month's list now
+    },
+    "reclass": {  # R7, R2: the quarterly proposals; a class changes only with this yes
+        "view": SALES,
+        "export": SALES,
+        "approve": _({SALES_MANAGER}),
+    },
     "faults": {  # R14: fault reports and their analysis, scoped like complaints
         "view": _({*SALES, SERVICE}),
         "create": _({*SALES, SERVICE}),

@@ -74,6 +74,10 @@ RECIPIENT_POLICY = "recipient"
 # A promoter's monthly statement (R3 cat. 6): the promoter's own member of staff reads it;
 # the managers and finance read every one.
 PROMOTER_POLICY = "promoter"
+# Figures summed over many customers (crm.reviews consumption rollups): the account manager
+# and region they count for say who reads them; managers and finance read them all.
+ROLLUP_POLICY = "rollup"
+ROLLUP_READ_ALL = frozenset({*READ_ALL, FINANCE})
 
 
 def role_of(user) -> str | None:

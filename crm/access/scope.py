@@ -20,6 +20,8 @@ from crm.access.roles import (
     READ_ALL,
     RECIPIENT_POLICY,
     REGIONAL_MANAGER,
+    ROLLUP_POLICY,
+    ROLLUP_READ_ALL,
     WRITE_LEVELS,
     role_of,
 )
@@ -108,6 +110,9 @@ def scope_condition(user, model):
         return None if role_of(user) in READ_ALL | ALL_CUSTOMERS_AT["archive"] else false()
     if policy == RECIPIENT_POLICY:
         return model.recipient_id == user.id if user is not None else false()
+    if policy == ROLLUP_POLICY:
+        return _person_or_region(user, model.account_manager_id, model.region_id,
+                                 ROLLUP_READ_ALL)
     cond = false() if user is None else _client_condition(user, policy)
     if model is Client or cond is None:
         return cond
@@ -131,7 +136,7 @@ def in_scope(user, obj, write: bool = False, level: str | None = None,
         return True  # a table with no row scope (settings, robots): the area's roles decide
     if policy == AUTHOR_POLICY:
         return role_of(user) in READ_ALL or obj.author_id == user.id
-    if policy == PROMOTER_POLICY:
+    if policy in (PROMOTER_POLICY, ROLLUP_POLICY):
         return not write and _row_visible(user, obj)
     client_ids = _client_ids(obj)
     level = level or policy
@@ -195,13 +200,18 @@ def _author_condition(user, model):
 
 def _owner_condition(user, model):
     """Rows kept by a person before a customer exists: theirs, their region's, or all."""
+    return _person_or_region(user, model.owner_id, model.region_id, READ_ALL)
+
+
+def _person_or_region(user, person_column, region_column, read_all):
+    """An account manager's own rows, a regional manager's region's, all for `read_all`."""
     role = role_of(user)
-    if role in READ_ALL:
+    if role in read_all:
         return None
     if role == ACCOUNT_MANAGER:
-        return model.owner_id == user.id
+        return person_column == user.id
     if role == REGIONAL_MANAGER and user.region_id:
-        return model.region_id == user.region_id
+        return region_column == user.region_id
     return false()
 
 

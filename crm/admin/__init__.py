@@ -99,9 +99,10 @@ def init_admin(app) -> Admin:
 
     for module in (excel, revisits, intake, surveys):
         module.register(admin)
-    from crm.admin import governance
+    from crm.admin import governance, reviews
 
     governance.register(admin)
+    reviews.register(admin)
     from crm.admin import notifications as notice_views
     from crm.notifications.models import NoticeRobot, OutboxMail, RobotMessage
 

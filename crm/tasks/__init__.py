@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 TASK_MODULES = ["crm.tasks.maintenance", "crm.tasks.notifications", "crm.tasks.cards",
                 "crm.tasks.credit", "crm.tasks.archives", "crm.tasks.intake",
-                "crm.tasks.revisits", "crm.tasks.governance"]
+                "crm.tasks.revisits", "crm.tasks.governance", "crm.tasks.reviews"]
 
 BEAT_SCHEDULE = {
     "heartbeat": {"task": "crm.tasks.maintenance.heartbeat", "schedule": 60.0},
@@ -47,6 +47,19 @@ BEAT_SCHEDULE = {
                            "schedule": crontab(hour=2, minute=30)},
     "revisits-daily": {"task": "crm.tasks.revisits.daily",
                        "schedule": crontab(hour=6, minute=10)},
+    # R7: the consumption rollups the dashboards read, for this month and the last.
+    "reviews-rollup": {"task": "crm.tasks.reviews.rollup_recent", "schedule": crontab(minute=17)},
+    # R7: the watch list on the 1st; the quarter's, half-year's and year's analyses after them.
+    "reviews-monthly": {"task": "crm.tasks.reviews.monthly",
+                        "schedule": crontab(hour=5, minute=0, day_of_month=1)},
+    "reviews-quarterly": {"task": "crm.tasks.reviews.quarterly",
+                          "schedule": crontab(hour=5, minute=20, day_of_month=1,
+                                              month_of_year="1,4,7,10")},
+    "reviews-half-year": {"task": "crm.tasks.reviews.analysis", "args": ("half-year",),
+                          "schedule": crontab(hour=5, minute=40, day_of_month=1,
+                                              month_of_year="1,7")},
+    "reviews-year": {"task": "crm.tasks.reviews.analysis", "args": ("year",),
+                     "schedule": crontab(hour=6, minute=0, day_of_month=1, month_of_year=1)},
 }
 
 
