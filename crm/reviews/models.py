@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.access import ROLLUP_POLICY
 from crm.auth.models import Region, User
-from crm.clients.models import Client, Money
+from crm.clients.models import Client
 from crm.extensions import db
+from crm.kernel import Money
 from crm.timeutil import utcnow
 
 
