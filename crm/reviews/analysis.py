@@ -12,6 +12,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
+from crm.kernel import unscoped
 from crm.reviews.consumption import ALL, CARD, Period
 from crm.reviews.models import ConsumptionMonth, ConsumptionRollup
 
@@ -63,6 +64,9 @@ class Analysis:
     def growth(self):
         return growth(self.total, self.previous_total)
 
+# The names of the regions and people the reader's own figures are summed by.
+_NAMES = unscoped("names of the rows a figure is summed by")
+
 
 def _labels(session, dimension: str, keys) -> dict:
     from crm.auth.models import Region, User
@@ -72,10 +76,10 @@ def _labels(session, dimension: str, keys) -> dict:
     keys = [k for k in keys if k is not None]
     if dimension == "region":
         return dict(session.execute(select(Region.id, Region.name).where(Region.id.in_(keys))
-                                    .execution_options(crm_unscoped=True)).all())
+                                    .execution_options(**_NAMES)).all())
     if dimension == "account_manager":
         users = session.scalars(select(User).where(User.id.in_(keys))
-                                .execution_options(crm_unscoped=True))
+                                .execution_options(**_NAMES))
         return {u.id: str(u) for u in users}
     if dimension == "nature":
         return {k: choices.label(choices.NATURE, k) for k in keys}

@@ -49,8 +49,8 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
+from crm.kernel import dialect_insert
 from crm.reviews.models import ConsumptionMonth, ConsumptionRollup
 from crm.timeutil import company_zone, local_today, utcnow
 
@@ -149,11 +149,6 @@ def month_of(at) -> date:
     return at.replace(day=1)
 
 
-def _insert(session):
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 def add(session, client_id: int, at, kind: str, amount, uses: int = 1) -> None:
     """THE write of consumption: add `amount` and `uses` (negative to take back) to the
     customer's month and kind, in the caller's transaction (an upsert increment)."""
@@ -162,7 +157,7 @@ def add(session, client_id: int, at, kind: str, amount, uses: int = 1) -> None:
         return
     table = ConsumptionMonth.__table__
     month = month_of(at)
-    stmt = _insert(session)(table).values(client_id=client_id, month=month, kind=kind,
+    stmt = dialect_insert(session, table).values(client_id=client_id, month=month, kind=kind,
                                           amount=amount, uses=uses)
     stmt = stmt.on_conflict_do_update(
         index_elements=["client_id", "month", "kind"],

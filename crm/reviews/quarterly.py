@@ -26,7 +26,8 @@ from sqlalchemy import case, func, literal, or_, select
 
 from crm.access import current_actor
 from crm.errors import DomainError, NotAllowed
-from crm.reviews.consumption import QUARTER, Period, _insert
+from crm.kernel import insert_or_ignore
+from crm.reviews.consumption import QUARTER, Period
 from crm.reviews.models import APPROVED, PENDING, REJECTED, ConsumptionMonth, ReclassProposal
 from crm.settings import get_setting
 from crm.timeutil import utcnow
@@ -103,8 +104,7 @@ def propose(session, quarter: Period) -> dict:
     columns = ["quarter", "client_id", "amount", "previous_amount", "year_ago_amount",
                "level_from", "level_to", "weight_from", "weight_to", "stage_from", "stage_to",
                "status", "created_at"]
-    stmt = _insert(session)(table).from_select(columns, query).on_conflict_do_nothing(
-        index_elements=["quarter", "client_id"])
+    stmt = insert_or_ignore(session, table, ["quarter", "client_id"]).from_select(columns, query)
     new = session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
     pending = session.execute(select(func.count()).select_from(table).where(
         table.c.quarter == str(quarter), table.c.status == PENDING)).scalar()

@@ -27,7 +27,8 @@ from sqlalchemy import and_, case, func, or_, select
 
 from crm.access import can, current_actor
 from crm.errors import DomainError, NotAllowed
-from crm.reviews.consumption import MONTH, Period, _insert
+from crm.kernel import insert_or_ignore
+from crm.reviews.consumption import MONTH, Period
 from crm.reviews.models import ConsumptionMonth, WatchEntry
 from crm.settings import get_setting
 from crm.timeutil import local_today, utcnow
@@ -198,8 +199,7 @@ def make_list(session, month: Period | None = None, today: date | None = None) -
             for cid in todo if cid in owners]
     new = 0
     for start in range(0, len(rows), 2000):
-        stmt = _insert(session)(table).on_conflict_do_nothing(
-            index_elements=["month", "client_id"])
+        stmt = insert_or_ignore(session, table, ["month", "client_id"])
         new += session.execute(stmt.execution_options(preserve_rowcount=True),
                                rows[start:start + 2000]).rowcount
     total = session.execute(select(func.count()).select_from(table)
