@@ -204,6 +204,25 @@ ACTIONS = {
         "run": MANAGERS,  # make a watch list or an analysis on demand
         "approve": {SALES_MANAGER},  # R2: a class changes only with the sales manager's yes
     },
+    # Issue 15: the charts of the home pages (crm.reports.home), each for the roles whose
+    # lists it counts; the figures themselves are narrowed by the scope like the lists.
+    "home": {
+        "view": set(ROLES),
+        "today": {ACCOUNT_MANAGER},
+        "consumption_trend": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "consumption_by_manager": {REGIONAL_MANAGER, *MANAGERS},
+        "watch": {REGIONAL_MANAGER},
+        "credit_use": {*MANAGERS, FINANCE},
+        "credit_aging": {*MANAGERS, FINANCE},
+        "top_exposures": {*MANAGERS, FINANCE},
+        "collections": {FINANCE},
+        "card_expiries": {*MANAGERS, CLERK},
+        "complaints": {*MANAGERS, SERVICE},
+        "commissions": MANAGERS,
+        "archive_waiting": {ARCHIVIST},
+        "archive_flags": {ARCHIVIST},
+        "users_by_role": {ADMIN},
+    },
     "faults": {  # R14: fault reports and their analysis, scoped like complaints
         "create": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
         "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
