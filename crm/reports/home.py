@@ -19,12 +19,10 @@ from decimal import Decimal
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from sqlalchemy import func, select
 
 from crm import access
 from crm.timeutil import local_today
-
 
 TITLES = {
     "consumption_trend": _l("Consumption by month and product kind"),
@@ -280,16 +278,12 @@ def complaints(session, today: date) -> Chart:
     categories += sorted({c for c, _s in found} - set(categories))
     labels = dict(CATEGORIES)
     chart = Chart("complaints", "bar",
-                  pgettext_category(), [labels.get(c, c) for c in categories], stack=True)
+                  _l("Category"), [labels.get(c, c) for c in categories], stack=True)
     for status, label in STATUSES:
         chart.add(label, [found.get((c, status), 0) for c in categories],
                   [list_url("complaint", ("category", FilterEqual, c),
                             ("status", FilterEqual, status)) for c in categories])
     return chart
-
-
-def pgettext_category():
-    return lazy_pgettext("complaint", "Category")
 
 
 def commissions(session, today: date) -> Chart:

@@ -3,7 +3,7 @@ absent (403) for a role without it, opens the list it counts, and its .xlsx says
 JSON says."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
 
@@ -20,7 +20,6 @@ from crm.extensions import db
 from crm.reports import home
 from crm.reviews import consumption
 from crm.timeutil import local_today
-from tests import factories
 from tests.reviews.support import Shop
 
 ROLES = [access.ACCOUNT_MANAGER, access.REGIONAL_MANAGER, access.SALES_MANAGER,
