@@ -167,19 +167,26 @@ def consumption_by_manager(session, today: date) -> Chart:
 
 # --- credit ------------------------------------------------------------------------------------
 def credit_use(session, today: date) -> Chart:
-    """How many customers owe at least each threshold of their limit, and more than it: the
-    counts of the credit check, each a link to the credit profiles it counts."""
-    from crm.admin.credit import UtilisationFilter
+    """How many customers owe at least each threshold of their limit, more than it, and have
+    overdue debts: the counts of the credit check, each a link to the credit profiles it
+    counts."""
+    from crm.admin.credit import OverdueFilter, UtilisationFilter
     from crm.credit import services as cs
     from crm.credit.models import CreditProfile
 
+    def count(ids):
+        return session.execute(select(func.count()).select_from(CreditProfile).where(
+            CreditProfile.client_id.in_(ids))).scalar()
+
     levels = [str(t) for t in cs.thresholds()] + [cs.OVER_LIMIT]
-    counts = [session.execute(select(func.count()).select_from(CreditProfile).where(
-        CreditProfile.client_id.in_(cs.customers_over(level)))).scalar() for level in levels]
     chart = Chart("credit_use", "bar", _l("Credit use"),
-                  [f"≥ {lv}%" for lv in levels[:-1]] + [_("Over the limit")])
-    chart.add(_l("Customers"), counts,
-              [list_url("credit_profile", (None, UtilisationFilter, lv)) for lv in levels])
+                  [f"≥ {lv}%" for lv in levels[:-1]]
+                  + [_("Over the limit"), _("With overdue debts")])
+    chart.add(_l("Customers"),
+              [count(cs.customers_over(lv)) for lv in levels]
+              + [count(cs.customers_overdue(today))],
+              [list_url("credit_profile", (None, UtilisationFilter, lv)) for lv in levels]
+              + [list_url("credit_profile", (None, OverdueFilter, "1"))])
     return chart
 
 
@@ -392,7 +399,7 @@ def today_work(session, user, today: date | None = None) -> list[tuple]:
     each count over her scope and a link to the list it counts."""
     from flask_admin.contrib.sqla.filters import DateSmallerFilter, FilterEqual
 
-    from crm.admin.credit import UtilisationFilter
+    from crm.admin.credit import OverdueFilter, UtilisationFilter
     from crm.cards.models import MemberCard
     from crm.cards.rules import ACTIVE
     from crm.complaints.models import OPEN, Complaint
@@ -428,6 +435,9 @@ def today_work(session, user, today: date | None = None) -> list[tuple]:
             n.select_from(CreditProfile).where(
                 CreditProfile.client_id.in_(cs.customers_over(threshold)))),
          list_url("credit_profile", (None, UtilisationFilter, threshold))),
+        (_l("Customers with overdue debts"), count(n.select_from(CreditProfile).where(
+            CreditProfile.client_id.in_(cs.customers_overdue(today)))),
+         list_url("credit_profile", (None, OverdueFilter, "1"))),
         (_l("Cards expiring in 30 days"), count(n.select_from(MemberCard).where(
             MemberCard.status == ACTIVE, MemberCard.expiry_date >= today,
             MemberCard.expiry_date <= today + timedelta(days=30))),

@@ -15,7 +15,7 @@ from crm import access
 from crm.cards.models import MemberCard
 from crm.complaints.models import Complaint
 from crm.credit import services as cs
-from crm.credit.models import CreditBalance, CreditProfile
+from crm.credit.models import CreditBalance, CreditProfile, LedgerEntry, OpenItem
 from crm.extensions import db
 from crm.reports import home
 from crm.reviews import consumption
@@ -47,6 +47,14 @@ def data(world):
         db.session.flush()
         db.session.merge(CreditBalance(client_id=client.id, outstanding=Decimal(owed),
                                        credit_limit=Decimal(limit)))
+    # one charge of c1's a month past its due date: c1 has overdue debts
+    charge = LedgerEntry(client_id=world.c1.id, kind="charge", entry_date=today - timedelta(
+        days=60), due_date=today - timedelta(days=30), amount=Decimal("100"), reference="B-1")
+    db.session.add(charge)
+    db.session.flush()
+    db.session.add(OpenItem(entry_id=charge.id, client_id=world.c1.id, kind="charge",
+                            entry_date=charge.entry_date, due_date=charge.due_date,
+                            open_amount=Decimal("100")))
     for i, client in enumerate((world.c1, world.c2, world.c3)):
         card = shop.card_of(client)
         card.expiry_date = today + timedelta(days=10 + 40 * i)
@@ -152,7 +160,7 @@ def test_credit_use_counts_the_check(data, login_as):
     chart = _json(login_as(data.finance), "credit_use")
     levels = [str(t) for t in cs.thresholds()] + [cs.OVER_LIMIT]
     assert chart["series"][0]["data"] == [
-        {"80": 2, "90": 1, cs.OVER_LIMIT: 1}.get(lv, 0) for lv in levels]
+        {"80": 2, "90": 1, cs.OVER_LIMIT: 1}.get(lv, 0) for lv in levels] + [1]  # c1 overdue
 
 
 def test_today_counts_open_their_lists(data, login_as):
@@ -169,6 +177,10 @@ def test_today_counts_open_their_lists(data, login_as):
         v for k, v in by_label.items() if "投诉" in k)
     assert n == 1  # her one customer's, not the three
     assert _list_count(c, url) == 1
+    n, url = next(v for k, v in by_label.items() if "overdue" in k or "逾期" in k)
+    assert n == 1 and _list_count(c, url) == 1
+    am2 = login_as(data.am2)
+    assert _list_count(am2, url) == 0  # c1 is not hers
 
 
 def test_xlsx_equals_json(data, login_as):
