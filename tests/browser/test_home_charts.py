@@ -53,3 +53,22 @@ def test_every_demo_role_sees_its_charts_drawn(demo, live_server, browser):
         assert tables.count() == len(expected), role
         assert not errors, (role, errors)
         context.close()
+
+
+def test_the_home_page_prints_its_charts_as_images_and_tables(demo, live_server, page):
+    sign_in(page, live_server, "sales_mgr", PASSWORD)
+    page.goto(f"{live_server}/admin/")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.crm-chart')]"
+        ".every(el => ['drawn', 'empty'].includes(el.dataset.state))")
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    page.emulate_media(media="print")
+    charts = page.locator(".crm-chart").count()
+    images = page.locator("img.crm-chart-print")
+    assert images.count() == charts
+    for i in range(charts):
+        assert images.nth(i).is_visible()
+        assert images.nth(i).get_attribute("src").startswith("data:image/png")
+    assert not page.locator(".crm-chart").first.is_visible()  # the image prints instead
+    assert page.locator(".crm-chart-figures table").first.is_visible()  # the tables open
+    assert not page.locator("header nav").is_visible()
