@@ -196,13 +196,20 @@ ACTIONS = {
         "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, SERVICE},
         "export": {REGIONAL_MANAGER, *MANAGERS, SERVICE},
     },
-    "reviews": {  # R7: consumption, the watch list, the quarterly reclassification
+    "reviews": {  # R7: consumption and its half-year / yearly analyses, in scope
         "view": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
         "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS, FINANCE},
-        # the owner (and her leaders) record what was done about a watched customer
+    },
+    "watch_list": {  # R7: the monthly list; the owner (or her leaders) records what was done
+        "view": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
         "edit": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
-        "run": MANAGERS,  # make a watch list or an analysis on demand
-        "approve": {SALES_MANAGER},  # R2: a class changes only with the sales manager's yes
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "run": MANAGERS,  # make this month's list now
+    },
+    "reclass": {  # R7, R2: the quarterly proposals; a class changes only with this yes
+        "view": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "export": {ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS},
+        "approve": {SALES_MANAGER},
     },
     # Issue 15: the charts of the home pages (crm.reports.home), each for the roles whose
     # lists it counts; the figures themselves are narrowed by the scope like the lists.

@@ -95,6 +95,9 @@ def seed_demo(session, n_clients: int = 240, password: str = "demo-pass-2026") -
     from crm.archives.demo import seed_disposal
 
     seed_disposal(session)
+    from crm.reviews.demo import seed_reviews
+
+    seed_reviews(session, rng)
     return (f"loaded {len(DEMO_USERS)} users and {n_clients + 4} customers; "
             f"every demo user's password is {password}")
 

@@ -1,6 +1,6 @@
 """Flask-Admin wiring: one module per domain registers its views here."""
 
-from flask import Response, abort, current_app, jsonify, url_for
+from flask import Response, abort, jsonify
 from flask_admin import Admin, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import get_locale
@@ -87,7 +87,10 @@ class Home(HomeView):
 
 def _watch_tiles() -> list:
     """The regional manager's watch list of this month: entries, and those nobody has acted on
-    yet (crm.reviews; the entries are narrowed to the region by the scope)."""
+    yet (crm.reviews; the entries are narrowed to the region by the scope), each a link to the
+    watch list filtered alike."""
+    from crm.admin.reviews import MonthFilter, UntouchedFilter
+    from crm.reports.home import list_url
     from crm.reviews.models import WatchEntry
     from crm.timeutil import local_today
 
@@ -95,13 +98,10 @@ def _watch_tiles() -> list:
     base = select(func.count()).select_from(WatchEntry).where(WatchEntry.month == month)
     total = db.session.execute(base).scalar()
     untouched = db.session.execute(base.where(WatchEntry.handled_at.is_(None))).scalar()
-    url = None
-    for endpoint in ("watch_entry", "watch", "watch_list"):
-        if f"{endpoint}.index_view" in current_app.view_functions:
-            url = url_for(f"{endpoint}.index_view")
-            break
-    return [(_l("Customers to watch this month"), total, url),
-            (_l("Not yet acted on"), untouched, url)]
+    this_month = ("month", MonthFilter, f"{month:%Y-%m}")
+    return [(_l("Customers to watch this month"), total, list_url("watch_list", this_month)),
+            (_l("Not yet acted on"), untouched,
+             list_url("watch_list", this_month, ("handled_at", UntouchedFilter, "1")))]
 
 
 def init_admin(app) -> Admin:
@@ -147,9 +147,10 @@ def init_admin(app) -> Admin:
 
     for module in (excel, revisits, intake, surveys):
         module.register(admin)
-    from crm.admin import governance
+    from crm.admin import governance, reviews
 
     governance.register(admin)
+    reviews.register(admin)
     from crm.admin import notifications as notice_views
     from crm.notifications.models import NoticeRobot, OutboxMail, RobotMessage
 

@@ -10,8 +10,9 @@ row) and executemany on SQLite. Customer codes are reserved from the `client_cod
 one step, so the codes stay unique and gapless with customers entered later.
 
 The customers in business also get contracts, a credit profile and receivables ledger, member
-cards and archive scans waiting for indexing (crm/bench/business.py), so that one data set
-serves every measurement of `crm bench`.
+cards and archive scans waiting for indexing (crm/bench/business.py), and a year of sales
+records and card uses with the consumption tables rebuilt from them (crm/bench/reviews.py), so
+that one data set serves every measurement of `crm bench`.
 """
 
 import bisect
@@ -26,7 +27,7 @@ from sqlalchemy import func, select, text
 from crm import access
 from crm.auth.models import Region, User
 from crm.auth.passwords import hash_password
-from crm.bench import bench, business
+from crm.bench import bench, business, reviews
 from crm.clients import identifiers as ids
 from crm.clients.models import Client
 from crm.clients.services import CODE_PREFIX
@@ -242,7 +243,7 @@ def generate(session, n: int, seed: int, echo=lambda *_: None) -> dict:
     first_id = (session.scalar(select(func.max(Client.id))) or 0) + 1
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
-    tables = ("clients", "key_persons", "contact_logs", *business.TABLES)
+    tables = ("clients", "key_persons", "contact_logs", *business.TABLES, *reviews.TABLES)
     rebuilt = []
     if postgres and n >= 50000:
         conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
@@ -287,6 +288,10 @@ def generate(session, n: int, seed: int, echo=lambda *_: None) -> dict:
                                     local_today(), utcnow(), first_entry))
     timings["business"] = time.perf_counter() - start
     echo(f"  contracts, ledger, cards and scans in {timings['business']:.0f} s")
+    start = time.perf_counter()
+    counts.update(reviews.history(session, timed_load, rng, first_id, local_today()))
+    timings["history"] = time.perf_counter() - start
+    echo(f"  a year of sales and card uses in {timings['history']:.0f} s")
     if postgres:
         for table in ("clients", "ledger_entries"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -303,6 +308,13 @@ def generate(session, n: int, seed: int, echo=lambda *_: None) -> dict:
             for table in (*tables, "users", "regions"):
                 auto.execute(text(f"VACUUM ANALYZE {table}"))
         timings["vacuum"] = time.perf_counter() - start
+    made = reviews.rebuild_consumption(session, echo)
+    counts["consumption_months"] = made["consumption_months"]
+    timings["consumption"] = made["rebuild_s"]
+    if postgres:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as auto:
+            for table in ("consumption_months", "consumption_rollups"):
+                auto.execute(text(f"VACUUM ANALYZE {table}"))
     return {**counts, "seconds": {k: round(v, 1) for k, v in timings.items()}}
 
 

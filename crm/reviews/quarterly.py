@@ -111,9 +111,10 @@ def propose(session, quarter: Period) -> dict:
     return {"quarter": str(quarter), "new": new, "pending": pending}
 
 
-def naive_propose_count(session, quarter: Period) -> int:
+def naive_propose_count(session, quarter: Period, client_ids=None) -> int:
     """The same analysis as a per-customer loop (the bench's naive form): three queries per
-    customer and the thresholds in Python. Writes nothing; returns how many would move."""
+    customer and the thresholds in Python. Writes nothing; returns how many would move (of
+    `client_ids`, or of every customer)."""
     from crm.clients.models import Client
 
     c = Client.__table__
@@ -128,8 +129,10 @@ def naive_propose_count(session, quarter: Period) -> int:
             .scalar())
 
     moves = 0
-    for cid, level, weight, stage in session.execute(
-            select(c.c.id, c.c.level, c.c.weight, c.c.stage).where(c.c.deleted_at.is_(None))):
+    customers = select(c.c.id, c.c.level, c.c.weight, c.c.stage).where(c.c.deleted_at.is_(None))
+    if client_ids is not None:
+        customers = customers.where(c.c.id.in_(list(client_ids)))
+    for cid, level, weight, stage in session.execute(customers).all():
         amount = total(cid, quarter)
         total(cid, quarter.previous())
         total(cid, quarter.year_before())
@@ -151,22 +154,37 @@ def naive_propose_count(session, quarter: Period) -> int:
 def _require_approver():
     from crm.access import can
 
-    if not can(current_actor(), "approve", area="reviews"):
+    if not can(current_actor(), "approve", area="reclass"):
         raise NotAllowed(_l("Only the sales manager approves reclassifications."))
 
 
-def approve(session, proposal: ReclassProposal, reason: str) -> ReclassProposal:
-    """Apply one proposal through the card's change path (history and audit), with a reason."""
-    from crm.clients.models import Client
-    from crm.clients.services import update_client
-    from crm.governance.audit import audit_reason
-
+def _decision_reason(proposal: ReclassProposal, reason: str) -> str:
     _require_approver()
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Give the reason for the decision."), {"reason": _l("Required.")})
     if proposal.status != PENDING:
         raise DomainError(_l("This proposal has already been decided."))
+    return reason
+
+
+def _decide(session, proposal: ReclassProposal, status: str, reason: str, audit: str):
+    from crm.governance.audit import audit_reason
+
+    proposal.status, proposal.reason = status, reason
+    proposal.decided_by_id = getattr(current_actor(), "id", None)
+    proposal.decided_at = utcnow()
+    with audit_reason(session, audit):
+        session.flush()
+    return proposal
+
+
+def approve(session, proposal: ReclassProposal, reason: str) -> ReclassProposal:
+    """Apply one proposal through the card's change path (history and audit), with a reason."""
+    from crm.clients.models import Client
+    from crm.clients.services import update_client
+
+    reason = _decision_reason(proposal, reason)
     client = session.get(Client, proposal.client_id)
     if client is None:
         raise DomainError(_l("The customer is no longer in the archive."))
@@ -175,12 +193,7 @@ def approve(session, proposal: ReclassProposal, reason: str) -> ReclassProposal:
     full = str(_l("Quarterly reclassification %(quarter)s: %(reason)s",
                   quarter=proposal.quarter, reason=reason))
     update_client(session, client, reason=full)
-    proposal.status, proposal.reason = APPROVED, reason
-    proposal.decided_by_id = getattr(current_actor(), "id", None)
-    proposal.decided_at = utcnow()
-    with audit_reason(session, full):
-        session.flush()
-    return proposal
+    return _decide(session, proposal, APPROVED, reason, full)
 
 
 def approve_many(session, proposals, reason: str) -> int:
@@ -195,17 +208,5 @@ def approve_many(session, proposals, reason: str) -> int:
 
 def reject(session, proposal: ReclassProposal, reason: str) -> ReclassProposal:
     """Turn a proposal down: the customer's classes stay as they are."""
-    from crm.governance.audit import audit_reason
-
-    _require_approver()
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_l("Give the reason for the decision."), {"reason": _l("Required.")})
-    if proposal.status != PENDING:
-        raise DomainError(_l("This proposal has already been decided."))
-    proposal.status, proposal.reason = REJECTED, reason
-    proposal.decided_by_id = getattr(current_actor(), "id", None)
-    proposal.decided_at = utcnow()
-    with audit_reason(session, reason):
-        session.flush()
-    return proposal
+    reason = _decision_reason(proposal, reason)
+    return _decide(session, proposal, REJECTED, reason, reason)

@@ -33,10 +33,8 @@ def upgrade() -> None:
         "consumption_rollups",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("month", sa.Date(), nullable=False),
-        sa.Column("region_id", sa.Integer(), sa.ForeignKey(
-            "regions.id", name="fk_consumption_rollups_region_id_regions"), nullable=True),
-        sa.Column("account_manager_id", sa.Integer(), sa.ForeignKey(
-            "users.id", name="fk_consumption_rollups_account_manager_id_users"), nullable=True),
+        sa.Column("region_id", sa.Integer(), nullable=True),
+        sa.Column("account_manager_id", sa.Integer(), nullable=True),
         sa.Column("level", sa.String(length=1), nullable=False),
         sa.Column("weight", sa.String(length=20), nullable=False),
         sa.Column("nature", sa.String(length=20), nullable=False),

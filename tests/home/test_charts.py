@@ -202,3 +202,23 @@ def test_regional_manager_sees_no_other_region(data, login_as):
     db.session.commit()
     north = _json(login_as(data.rm_north), "consumption_trend")
     assert _total(north) == pytest.approx(5001.00)
+
+
+def test_regional_manager_watch_tiles_open_the_watch_list(data, login_as):
+    from datetime import datetime
+
+    from crm.reviews.models import WatchEntry
+
+    month = local_today().replace(day=1)
+    for client, handled in ((data.c1, True), (data.c2, False), (data.c3, False)):
+        db.session.add(WatchEntry(month=month, client_id=client.id, owner_id=client.owner_id,
+                                  region_id=client.region_id, reasons=[["level", "K"]],
+                                  handled_at=datetime(2026, 1, 1) if handled else None,
+                                  action_taken="已回访" if handled else None))
+    db.session.commit()
+    c = login_as(data.rm_east)
+    text = c.get("/admin/").get_data(as_text=True)
+    urls = re.findall(r'<div class="h3 crm-count"><a href="([^"]+)">(\d+)</a>', text)
+    assert [int(n) for _u, n in urls] == [2, 1]  # the east's two, one untouched
+    for url, n in urls:
+        assert _list_count(c, url.replace("&amp;", "&")) == int(n)

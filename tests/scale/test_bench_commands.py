@@ -87,6 +87,30 @@ def test_a_customers_ledger_is_the_same_for_the_same_seed_and_consistent():
     assert all(o[4] == o[3] + timedelta(days=first.profile[3]) for o in first.open_items)
 
 
+def test_bench_data_adds_a_year_of_consumption(loaded):
+    from crm.cards.models import CardUse
+    from crm.commissions.models import SalesRecord
+    from crm.reviews import consumption
+    from crm.reviews.models import ConsumptionMonth, ConsumptionRollup
+
+    sales = db.session.scalar(select(func.count()).select_from(SalesRecord))
+    uses = db.session.scalar(select(func.count()).select_from(CardUse))
+    assert sales > N and uses > 0 and "consumption_months" in loaded
+    buyers = set(db.session.scalars(select(SalesRecord.client_id).distinct()))
+    assert buyers <= _signing_ids()
+    maintained = db.session.execute(select(
+        ConsumptionMonth.client_id, ConsumptionMonth.month, ConsumptionMonth.kind,
+        ConsumptionMonth.amount).order_by(ConsumptionMonth.id)).all()
+    rolled = db.session.scalar(select(func.sum(ConsumptionRollup.amount)).where(
+        ConsumptionRollup.kind == consumption.ALL))
+    assert rolled == sum(row.amount for row in maintained)
+    consumption.rebuild(db.session)
+    again = db.session.execute(select(
+        ConsumptionMonth.client_id, ConsumptionMonth.month, ConsumptionMonth.kind,
+        ConsumptionMonth.amount).order_by(ConsumptionMonth.id)).all()
+    assert sorted(again) == sorted(maintained)
+
+
 def test_bench_measures_every_area_and_files_the_figures(app, loaded, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # the bench turns it off
     out = tmp_path / "bench.json"
@@ -98,7 +122,10 @@ def test_bench_measures_every_area_and_files_the_figures(app, loaded, tmp_path, 
     titles = list(figures)
     indexing = f"archive indexing of waiting scans ({db.engine.dialect.name})"
     assert [t.split(":")[0] for t in titles] == ["screens", "credit check", "cards daily task",
-                                                indexing]
+                                                indexing, titles[4].split(":")[0]]
+    assert titles[4].startswith("quarterly analysis ")
+    reviews = figures[titles[4]]
+    assert reviews["proposals it makes"] > 0 and "not run whole" in " ".join(reviews)
     screens = figures[titles[0]]
     for role in ("account manager", "regional manager", "sales manager"):
         cases = [k for k in screens if k.startswith(role + " |")]
