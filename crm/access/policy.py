@@ -29,7 +29,25 @@ _ = frozenset
 # Which roles may do what, before the row-level scope is asked (R6: deleting needs a manager).
 # "view" opens the area's screens; an area that is only a screen has only "view".
 ACTIONS = {
-    "home": {"view": EVERYONE},
+    # Issue 15: the home pages; each chart (crm.reports.home) for the roles whose lists it
+    # counts, its figures narrowed by the scope like the lists.
+    "home": {
+        "view": EVERYONE,
+        "today": _({ACCOUNT_MANAGER}),
+        "consumption_trend": SALES,
+        "consumption_by_manager": _({REGIONAL_MANAGER, *MANAGERS}),
+        "watch": _({REGIONAL_MANAGER}),
+        "credit_use": _({*MANAGERS, FINANCE}),
+        "credit_aging": _({*MANAGERS, FINANCE}),
+        "top_exposures": _({*MANAGERS, FINANCE}),
+        "collections": _({FINANCE}),
+        "card_expiries": _({*MANAGERS, CLERK}),
+        "complaints": _({*MANAGERS, SERVICE}),
+        "commissions": MANAGERS,
+        "archive_waiting": _({ARCHIVIST}),
+        "archive_flags": _({ARCHIVIST}),
+        "users_by_role": _({ADMIN}),
+    },
     "clients": {
         "view": _({*SALES, FINANCE, CLERK, SERVICE}),  # R1: the others read the basic level
         "create": SALES,

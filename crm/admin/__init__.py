@@ -1,5 +1,6 @@
 """Flask-Admin wiring: one module per domain registers its views here."""
 
+from flask import Response, abort, jsonify
 from flask_admin import Admin, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import get_locale
@@ -24,6 +25,7 @@ from crm.audit import AuditEvent
 from crm.auth.models import Region, User
 from crm.clients import choices as ch
 from crm.clients.models import Client
+from crm.excel.safe import XLSX_MIMETYPE, xlsx_bytes
 from crm.extensions import db
 from crm.governance.models import TaskRun
 from crm.notifications.models import Notification
@@ -36,11 +38,19 @@ CHOICE_SETS = {"key_person_role": ch.KEY_PERSON_ROLE, "contact_way": ch.CONTACT_
 
 
 class Home(HomeView):
+    """Each role's home page (issue 15): its work of today, its charts (each drawn from its
+    own JSON endpoint, with its table and .xlsx), the unread notices."""
+
     @expose("/")
     def index(self):
-        # Every role sees how many customers its scope holds (none, for some).
-        visible = db.session.execute(select(func.count()).select_from(Client)).scalar()
-        counts = [(_l("Customers you can see"), visible)]
+        from crm.reports import home
+
+        actor = access.current_actor()
+        tiles = []
+        if access.can(actor, "today", area="home"):
+            tiles = home.today_work(db.session, actor)
+        if access.can(actor, "watch", area="home"):
+            tiles += _watch_tiles()
         # The inbox is narrowed to the signed-in user by crm.access ("recipient" scope).
         unread = db.session.scalars(
             select(Notification).where(Notification.read_at.is_(None))
@@ -48,12 +58,51 @@ class Home(HomeView):
         run = db.session.get(TaskRun, "heartbeat")
         heartbeat = format_local(run.finished_at) if run else None
         undelivered = None
-        if access.can(access.current_actor(), "view", area="undelivered"):  # nothing lost
+        if access.can(actor, "view", area="undelivered"):  # nothing lost in silence
             from crm.notifications.delivery import undelivered_count
 
             undelivered = undelivered_count(db.session)
-        return self.render("admin/crm/home.html", counts=counts, heartbeat=heartbeat,
-                           unread=unread, undelivered=undelivered)
+        return self.render("admin/crm/home.html", tiles=tiles, charts=home.charts_for(actor),
+                           chart_titles=home.TITLES,
+                           heartbeat=heartbeat, unread=unread, undelivered=undelivered)
+
+    def _chart(self, name):
+        from crm.reports import home
+
+        if not home.allowed(access.current_actor(), name):
+            abort(403)
+        return home.chart(db.session, name)
+
+    @expose("/chart/<chart>.json")
+    def chart_json(self, chart):
+        return jsonify(self._chart(chart).as_json())
+
+    @expose("/chart/<chart>.xlsx")
+    def chart_xlsx(self, chart):
+        name, chart = chart, self._chart(chart)
+        header, rows = chart.table()
+        body = xlsx_bytes(header, rows, title=str(chart.title))
+        return Response(body, mimetype=XLSX_MIMETYPE, headers={
+            "Content-Disposition": f"attachment;filename={name}.xlsx"})
+
+
+def _watch_tiles() -> list:
+    """The regional manager's watch list of this month: entries, and those nobody has acted on
+    yet (crm.reviews; the entries are narrowed to the region by the scope), each a link to the
+    watch list filtered alike."""
+    from crm.admin.reviews import MonthFilter, UntouchedFilter
+    from crm.reports.home import list_url
+    from crm.reviews.models import WatchEntry
+    from crm.timeutil import local_today
+
+    month = local_today().replace(day=1)
+    base = select(func.count()).select_from(WatchEntry).where(WatchEntry.month == month)
+    total = db.session.execute(base).scalar()
+    untouched = db.session.execute(base.where(WatchEntry.handled_at.is_(None))).scalar()
+    this_month = ("month", MonthFilter, f"{month:%Y-%m}")
+    return [(_l("Customers to watch this month"), total, list_url("watch_list", this_month)),
+            (_l("Not yet acted on"), untouched,
+             list_url("watch_list", this_month, ("handled_at", UntouchedFilter, "1")))]
 
 
 def init_admin(app) -> Admin:

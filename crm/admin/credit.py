@@ -9,6 +9,7 @@ from functools import partial
 from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext as admin_l
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -102,6 +103,24 @@ class UtilisationFilter(BaseSQLAFilter):
         return _l("at least")
 
 
+class OverdueFilter(BaseSQLAFilter):
+    """Customers with a charge past its due date (the check's "with overdue debts"; the home
+    pages link here). Its one value is "1"."""
+
+    def __init__(self):
+        super().__init__(CreditProfile.client_id, _l("Overdue debts"),
+                         options=[("1", _l("Has overdue debts"))])
+
+    def validate(self, value) -> bool:
+        return value == "1"
+
+    def apply(self, query, value, alias=None):
+        return query.filter(CreditProfile.client_id.in_(credit_checks.customers_overdue()))
+
+    def operation(self):
+        return admin_l("equals")
+
+
 class CreditProfileView(ScopedModelView):
     area = "credit"
     can_create = can_edit = can_delete = False  # set only through the review chain (R11)
@@ -121,7 +140,8 @@ class CreditProfileView(ScopedModelView):
                          "utilisation": _utilisation,
                          "updated_at": lambda v, c, m, p: format_local(m.updated_at)}
     column_searchable_list = ("grade",)
-    column_filters = (*customer_filters(CreditProfile.client_id), UtilisationFilter())
+    column_filters = (*customer_filters(CreditProfile.client_id), UtilisationFilter(),
+                      OverdueFilter())
     column_sortable_list = ("grade", "credit_limit", "updated_at")
 
     @property

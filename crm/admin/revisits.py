@@ -1,6 +1,6 @@
 """Revisits (R14): the plan by due day; recording one is the revisit form."""
 
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import DateSmallerFilter, FilterEqual
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from wtforms import DateField, SelectField, StringField, TextAreaField
@@ -41,7 +41,9 @@ class RevisitView(XlsxExportMixin, ScopedModelView):
     }
     column_formatters_export = {"client": client_name}
     column_filters = (FilterEqual(Revisit.status, _l("Status"), options=STATUS),
-                      FilterEqual(Revisit.due_date, _l("Due")))
+                      FilterEqual(Revisit.due_date, _l("Due")),
+                      # "due by": the home page's revisits due today or earlier (issue 15)
+                      DateSmallerFilter(Revisit.due_date, _l("Due")))
     column_default_sort = ("due_date", False)
     # The form is the revisit record only; record_revisit writes it (populate skips these).
     form_fields = {

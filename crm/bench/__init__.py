@@ -1,12 +1,12 @@
 """`flask --app wsgi crm bench`: measurements on the configured database.
 
 `crm bench` alone measures everything over the data set of `crm bench-data`: the customer list
-and card as three roles, the credit check of all customers against a per-customer loop, the
-member-card daily task against a per-card loop, archive indexing, and the quarterly
-consumption analysis of all customers against a per-customer loop (crm/bench/reviews.py).
-Each area module also registers a subcommand (`crm bench screens|credit|cards|archives|
-reviews`). Results print as a table and are written to a JSON file so runs can be compared.
-Measure here, never in the test suite.
+and card as three roles, each role's home page and its charts (crm/bench/home.py), the credit
+check of all customers against a per-customer loop, the member-card daily task against a
+per-card loop, archive indexing, and the quarterly consumption analysis of all customers
+against a per-customer loop (crm/bench/reviews.py). Each area module also registers a
+subcommand (`crm bench screens|home|credit|cards|archives|reviews`). Results print as a table
+and are written to a JSON file so runs can be compared. Measure here, never in the test suite.
 """
 
 import json
@@ -32,10 +32,11 @@ def bench(ctx, repeat, warmup, sample, index_docs, out):
     """Measure the product on the configured database (alone: every measurement)."""
     if ctx.invoked_subcommand is not None:
         return
-    from crm.bench import archives, cards, credit, reviews, screens
+    from crm.bench import archives, cards, credit, home, reviews, screens
 
     started = time.perf_counter()
     screens.run(repeat, warmup, stock=False, out=out)
+    home.run(repeat, warmup, out=out)
     credit.run(sample, repeat=3, out=out)
     cards.run(repeat=3, sample=sample, out=out)
     archives.index_waiting(index_docs, workers=1, out=out)
@@ -43,7 +44,8 @@ def bench(ctx, repeat, warmup, sample, index_docs, out):
     click.echo(f"\nall measurements in {time.perf_counter() - started:.0f} s")
 # each defines a @bench.command
 AREA_MODULES = ["crm.bench.credit", "crm.bench.cards", "crm.bench.archives", "crm.bench.data",
-                "crm.bench.screens", "crm.bench.reviews"]
+                "crm.bench.screens", "crm.bench.reviews",
+                "crm.bench.home"]
 
 
 def timed(fn, repeat: int = 5, warmup: int = 1) -> dict:

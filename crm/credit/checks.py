@@ -74,6 +74,13 @@ def _above(t: int):
 OVER_LIMIT = "over"  # the check's "over the limit" (owes more than the limit)
 
 
+def customers_overdue(today: date | None = None):
+    """SELECT of the ids of the customers with a charge past its due date (the check's
+    "overdue"), from the open items by their (kind, due_date) index."""
+    return select(OPEN.c.client_id).where(OPEN.c.kind == CHARGE,
+                                          OPEN.c.due_date < (today or local_today()))
+
+
 def customers_over(level):
     """SELECT of the ids of the customers the credit check counts at `level`: a threshold in
     per cent (80 → owes at least 80% of the limit) or OVER_LIMIT (owes more than the limit),

@@ -85,6 +85,9 @@ class CreditBalance(CreditScoped, db.Model):
     credit_limit: Mapped[Decimal | None] = mapped_column(Money)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # the home pages' 20 largest exposures (issue 15)
+    __table_args__ = (Index("ix_credit_balances_outstanding", "outstanding"),)
+
 
 class LedgerEntry(CreditScoped, db.Model):
     """A charge, a payment or the reversal of one. Never edited, never deleted."""
@@ -113,7 +116,8 @@ class LedgerEntry(CreditScoped, db.Model):
     override_by: Mapped[User | None] = relationship(foreign_keys=[override_by_id])
 
     # a customer's entries newest first, the id breaking ties (the card, the filtered list)
-    __table_args__ = (Index("ix_ledger_entries_client_date_id", "client_id", "entry_date", "id"),)
+    __table_args__ = (Index("ix_ledger_entries_client_date_id", "client_id", "entry_date", "id"),
+                      Index("ix_ledger_entries_kind_date", "kind", "entry_date"))
 
     def __str__(self) -> str:
         return f"#{self.id} {self.kind} {self.amount}"

@@ -1,0 +1,1 @@
+"""Queries behind the dashboards and the periodic analyses (DESIGN: reports/)."""
