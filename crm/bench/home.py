@@ -24,9 +24,6 @@ from crm.bench.screens import measure, pick_people, sign_in
 from crm.extensions import db
 from crm.reports import home
 
-OTHER_ROLES = (access.FINANCE, access.CLERK, access.ARCHIVIST, access.SERVICE, access.ADMIN)
-
-
 def _bench_users() -> dict:
     """{role: username} for every role, the bench-data people first."""
     people = pick_people()
@@ -37,7 +34,7 @@ def _bench_users() -> dict:
                            .order_by(User.username.like("scale_%").desc(), User.id))
     if gm:
         found[access.GENERAL_MANAGER] = gm
-    for role in OTHER_ROLES:
+    for role in [r for r in access.ROLES if r not in found]:  # the roles bench-data has not
         name = f"scale_{role}"
         if db.session.scalar(select(User.id).where(User.username == name)) is None:
             db.session.add(User(username=name, full_name=f"{access.ROLES[role]} 基准", role=role,

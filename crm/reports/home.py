@@ -364,12 +364,12 @@ def users_by_role(session, today: date) -> Chart:
 
     rows = dict(session.execute(select(User.role, func.count()).where(User.active.is_(True))
                                 .group_by(User.role)).all())
-    roles = list(access.ROLES)
+    codes = list(access.ROLES)
     chart = Chart("users_by_role", "bar", _l("Role"),
-                  [access.ROLES[r] for r in roles])
-    chart.add(_l("Users"), [rows.get(r, 0) for r in roles],
+                  [access.ROLES[r] for r in codes])
+    chart.add(_l("Users"), [rows.get(r, 0) for r in codes],
               [list_url("user", ("role", FilterEqual, r), ("active", FilterEqual, "1"))
-               for r in roles])
+               for r in codes])
     return chart
 
 
