@@ -17,8 +17,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
+    String,
     and_,
     case,
+    cast,
     delete,
     exists,
     false,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -54,7 +57,7 @@ from crm.credit.models import (
     RepaymentPlan,
 )
 from crm.errors import DomainError, NotAllowed
-from crm.notifications.services import Event, Target, notify_many
+from crm.notifications.services import field, notify_select, sql_text
 from crm.settings import get_setting
 from crm.timeutil import local_today, utcnow
 
@@ -437,13 +440,13 @@ def evaluate_thresholds(session, client_ids=None, id_range=None) -> list[tuple[i
             where=CROSS.c.above == false(),
         ).returning(CROSS.c.client_id, CROSS.c.crossing_no)).all()
         crossed += [(cid, t, n) for cid, n in rows]
+        if rows:
+            _notify_crossings(session, t, now, client_ids, id_range)
         below = select(BAL.c.client_id).where(~_above(t), where)
         session.execute(update(CROSS).where(CROSS.c.threshold == t, CROSS.c.above == true(),
                                             _within(CROSS.c.client_id, client_ids, id_range),
                                             CROSS.c.client_id.in_(below))
                         .values(above=False, rearmed_at=now))
-    if crossed:
-        _notify_crossings(session, crossed)
     return crossed
 
 
@@ -452,47 +455,42 @@ def _dialect_insert(session):
             else sqlite.insert)
 
 
-def _notify_crossings(session, crossed) -> None:
-    """Recipients (R11): at 80% the regional manager and the commerce department; at 90% the
+def _notify_crossings(session, t: int, now, client_ids=None, id_range=None) -> None:
+    """Notify the crossings of threshold `t` this run marked (crossed_at = now), set-based
+    (crm.notifications.services.notify_select: INSERT … SELECT, no Python loop per crossing).
+    Recipients (R11): at 80% the regional manager and the commerce department; at 90% the
     regional manager, the sales department and the product centre — plus the account manager,
     who carries the customer's credit risk (R10). Departments are settings."""
-    ids = sorted({cid for cid, _t, _n in crossed})
-    clients = {row.id: row for row in session.execute(
-        select(Client.id, Client.name, Client.code, Client.region_id, Client.owner_id,
-               CreditProfile.id.label("profile_id"))
-        .outerjoin(CreditProfile, CreditProfile.client_id == Client.id)
-        .where(Client.id.in_(ids)).execution_options(**UNSCOPED))}
-    users = session.scalars(select(User).where(User.active.is_(True), or_(
-        User.role == access.REGIONAL_MANAGER,
-        User.id.in_([c.owner_id for c in clients.values() if c.owner_id]),
-        User.username.in_(_department_usernames())))).all()
-    by_id = {u.id: u for u in users}
-    rms = {}
-    for u in users:
-        if u.role == access.REGIONAL_MANAGER:
-            rms.setdefault(u.region_id, []).append(u)
-    by_name = {u.username: u for u in users}
+    crossed = select().select_from(CROSS).join(Client, Client.id == CROSS.c.client_id).where(
+        CROSS.c.threshold == t, CROSS.c.above == true(), CROSS.c.crossed_at == now,
+        _within(CROSS.c.client_id, client_ids, id_range))
+    key = (literal(f"credit:{t}:client:").concat(cast(CROSS.c.client_id, String))
+           .concat(literal(":crossing:")).concat(cast(CROSS.c.crossing_no, String)))
+    title = sql_text(_("Credit use of %(name)s passed %(t)s%%", name=field("name"), t=t),
+                     name=Client.name)
+    body = sql_text(_("%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
+                      name=field("name"), code=field("code"), t=t),
+                    name=Client.name, code=func.coalesce(Client.code, ""))
+    events = crossed.outerjoin(PROF, PROF.c.client_id == Client.id).add_columns(
+        key.label("event_key"), title.label("title"), body.label("body"),
+        Client.id.label("client_id"),
+        case((PROF.c.id.is_not(None), "credit_profile.details_view"),
+             else_="client.details_view").label("link_endpoint"),
+        func.coalesce(PROF.c.id, Client.id).label("link_id"))
     departments = get_setting("credit_departments")
-    routing = get_setting("credit_threshold_departments")
-    events = []
-    for cid, t, n in crossed:
-        client = clients[cid]
-        recipients = list(rms.get(client.region_id, []))
-        if client.owner_id in by_id:
-            recipients.append(by_id[client.owner_id])
-        addresses = []
-        for dept in routing.get(str(t), []):
-            cfg = departments.get(dept, {})
-            recipients += [by_name[u] for u in cfg.get("users", []) if u in by_name]
-            addresses += cfg.get("addresses", [])
-        title = _("Credit use of %(name)s passed %(t)s%%", name=client.name, t=t)
-        body = _("%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
-                 name=client.name, code=client.code or "", t=t)
-        target = (Target("credit_profile.details_view", client.profile_id)
-                  if client.profile_id else Target("client.details_view", cid))
-        events.append(Event(recipients, f"credit:{t}:client:{cid}:crossing:{n}",
-                            f"credit_{t}", title, body, cid, target, addresses))
-    notify_many(session, events)
+    routed = [departments.get(dept, {}) for dept in get_setting(
+        "credit_threshold_departments").get(str(t), [])]
+    names = [u for cfg in routed for u in cfg.get("users", [])]
+    active = User.active.is_(True)
+    people = [and_(User.role == access.REGIONAL_MANAGER, User.region_id == Client.region_id),
+              User.id == Client.owner_id]
+    if names:
+        people.append(User.username.in_(names))
+    recipients = union_all(*[crossed.add_columns(key, User.id).join(User, and_(who, active))
+                             for who in people])
+    notify_select(session, f"credit_{t}", events, recipients,
+                  [a for cfg in routed for a in cfg.get("addresses", [])],
+                  execution_options=UNSCOPED)
 
 
 def _department_usernames() -> list[str]:
