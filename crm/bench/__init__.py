@@ -40,7 +40,7 @@ def bench(ctx, repeat, warmup, sample, index_docs, out):
     click.echo(f"\nall measurements in {time.perf_counter() - started:.0f} s")
 # each defines a @bench.command
 AREA_MODULES = ["crm.bench.credit", "crm.bench.cards", "crm.bench.archives", "crm.bench.data",
-                "crm.bench.screens"]
+                "crm.bench.screens", "crm.bench.load"]
 
 
 def timed(fn, repeat: int = 5, warmup: int = 1) -> dict:
