@@ -605,11 +605,13 @@ def abandon_enqueue(session, run_id: int, resumed: bool) -> None:
     session.commit()
 
 
-def run_check(session, run_id: int, today: date | None = None, chunk: int | None = None) -> dict:
+def run_check(session, run_id: int, today: date | None = None, chunk: int | None = None,
+              on_chunk=None) -> dict:
     """Run a check in client-id chunks, committing each chunk (its threshold marks, their
     notifications, the next id to check, the summary so far and the count of notices) together,
     so a screen can follow it and a run whose worker died goes on from its last chunk without
-    notifying anyone twice.
+    notifying anyone twice. `on_chunk(done, total)` (the command line's progress bar) hears
+    of each committed chunk, in customer ids.
 
     A task first claims the run: a queued run, or a live one that is stalled. A second delivery
     of the same task while the run is alive (or after it is done) does nothing. A worker whose
@@ -647,6 +649,8 @@ def run_check(session, run_id: int, today: date | None = None, chunk: int | None
             result = check_summary(session, today, client_ids=run.client_ids)
             if not commit_chunk(notified=CheckRun.notified + n):
                 return {"skipped": "taken over"}
+            if on_chunk:
+                on_chunk(len(run.client_ids), len(run.client_ids))
         else:
             first, hi = session.execute(
                 select(func.min(BAL.c.client_id), func.max(BAL.c.client_id))).one()
@@ -662,6 +666,8 @@ def run_check(session, run_id: int, today: date | None = None, chunk: int | None
                         notified=CheckRun.notified + n,
                         progress=min(99, int((start + chunk - first) * 100 / (hi - first + 1)))):
                     return {"skipped": "taken over"}
+                if on_chunk:
+                    on_chunk(min(start + chunk, hi + 1) - first, hi - first + 1)
     except Exception as exc:
         session.rollback()
         session.execute(update(CheckRun).where(mine).values(
@@ -676,10 +682,10 @@ def run_check(session, run_id: int, today: date | None = None, chunk: int | None
     return result
 
 
-def check_now(session, client_ids=None, started_by=None, today=None) -> dict:
+def check_now(session, client_ids=None, started_by=None, today=None, on_chunk=None) -> dict:
     run = start_check(session, client_ids, started_by)
     session.commit()
-    return run_check(session, run.id, today)
+    return run_check(session, run.id, today, on_chunk=on_chunk)
 
 
 def reconcile_balances(session) -> list[tuple[int, Decimal, Decimal]]:
