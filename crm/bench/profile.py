@@ -10,7 +10,7 @@ import io
 import pstats
 
 
-def profile_requests(get, runs: int = 5, top: int = 25, sort: str = "cumulative") -> str:
+def profile_requests(get, runs: int = 5, top: int = 40, sort: str = "cumulative") -> str:
     """Run `get()` `runs` times under cProfile; the `top` functions by `sort`, as text, with
     the per-request time (the totals divided by `runs`)."""
     profiler = cProfile.Profile()
