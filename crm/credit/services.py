@@ -471,12 +471,12 @@ def _notify_crossings(session, t: int, now, client_ids=None, id_range=None) -> N
     body = sql_text(_("%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
                       name=field("name"), code=field("code"), t=t),
                     name=Client.name, code=func.coalesce(Client.code, ""))
-    events = crossed.outerjoin(PROF, PROF.c.client_id == Client.id).add_columns(
-        key.label("event_key"), title.label("title"), body.label("body"),
-        Client.id.label("client_id"),
-        case((PROF.c.id.is_not(None), "credit_profile.details_view"),
-             else_="client.details_view").label("link_endpoint"),
-        func.coalesce(PROF.c.id, Client.id).label("link_id"))
+    columns = (key.label("event_key"), title.label("title"), body.label("body"),
+               Client.id.label("client_id"),
+               case((PROF.c.id.is_not(None), "credit_profile.details_view"),
+                    else_="client.details_view").label("link_endpoint"),
+               func.coalesce(PROF.c.id, Client.id).label("link_id"))
+    crossed = crossed.outerjoin(PROF, PROF.c.client_id == Client.id)
     departments = get_setting("credit_departments")
     routed = [departments.get(dept, {}) for dept in get_setting(
         "credit_threshold_departments").get(str(t), [])]
@@ -486,15 +486,12 @@ def _notify_crossings(session, t: int, now, client_ids=None, id_range=None) -> N
               User.id == Client.owner_id]
     if names:
         people.append(User.username.in_(names))
-    recipients = union_all(*[crossed.add_columns(key, User.id).join(User, and_(who, active))
+    deliveries = union_all(*[crossed.join(User, and_(who, active))
+                             .add_columns(User.id.label("recipient_id"), *columns)
                              for who in people])
-    notify_select(session, f"credit_{t}", events, recipients,
+    notify_select(session, f"credit_{t}", crossed.add_columns(*columns), deliveries,
                   [a for cfg in routed for a in cfg.get("addresses", [])],
                   execution_options=UNSCOPED)
-
-
-def _department_usernames() -> list[str]:
-    return [u for cfg in get_setting("credit_departments").values() for u in cfg.get("users", [])]
 
 
 # --- checks ----------------------------------------------------------------------------------

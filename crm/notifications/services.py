@@ -251,27 +251,24 @@ def sql_text(message: str, **columns):
     return expr
 
 
-def notify_select(session, kind: str, events, recipients, addresses=(),
+def notify_select(session, kind: str, events, deliveries, addresses=(),
                   execution_options=None) -> int:
     """`notify_many` for a set of events given as SQL, written with INSERT … SELECT (no Python
     loop per event): a backlog of hundreds of thousands of notices in a few statements.
 
     `events` is a SELECT with the labelled columns event_key, title, body, client_id,
-    link_endpoint and link_id, one row per event; `recipients` a SELECT of (event_key,
-    user_id) pairs (duplicates allowed). Each recipient gets an inbox row, and a mail when
-    their preference for `kind` is mail (the default) and they have an address; each plain
-    address in `addresses` gets a mail for every event; each active robot that takes `kind`
-    an item. Exactly once per event key as `notify_many`: the unique constraints and ON
-    CONFLICT DO NOTHING, so running it twice, or concurrently, adds nothing. Returns how many
-    inbox rows were new."""
+    link_endpoint and link_id, one row per event; `deliveries` the same columns plus
+    recipient_id, one row per event and recipient (duplicates allowed). Each recipient gets an
+    inbox row, and a mail when their preference for `kind` is mail (the default) and they have
+    an address; each plain address in `addresses` gets a mail for every event; each active
+    robot that takes `kind` an item. Exactly once per event key, as `notify_many`: the unique
+    constraints and ON CONFLICT DO NOTHING, so running it twice, or concurrently, adds
+    nothing. Returns how many inbox rows were new."""
     from crm.auth.models import User
 
     opts = {"preserve_rowcount": True, **(execution_options or {})}
     now = utcnow()
-    ev = events.cte("crm_events")
-    rec = recipients.cte("crm_recipients")
-    rec_key, rec_user = rec.c[0], rec.c[1]
-    link = (ev.c.link_endpoint, ev.c.link_id)
+    ev, to = events.subquery("crm_events"), deliveries.subquery("crm_deliveries")
 
     def run(model, columns, query, conflict):
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
@@ -283,29 +280,27 @@ def notify_select(session, kind: str, events, recipients, addresses=(),
             index_elements=conflict)
         return session.execute(stmt.execution_options(**opts)).rowcount
 
-    inbox = (select(rec_user, ev.c.event_key, literal(kind), ev.c.title, ev.c.body, *link,
-                    ev.c.client_id, literal(now))
-             .select_from(ev.join(rec, rec_key == ev.c.event_key)).distinct())
+    inbox = select(to.c.recipient_id, to.c.event_key, literal(kind), to.c.title, to.c.body,
+                   to.c.link_endpoint, to.c.link_id, to.c.client_id, literal(now)).distinct()
     created = run(Notification, ["recipient_id", "event_key", "kind", "title", "body",
                                  "link_endpoint", "link_id", "client_id", "created_at"],
                   inbox, ["recipient_id", "event_key"])
 
-    def mail(address):
-        return select(ev.c.event_key, address, ev.c.title, ev.c.body, literal("pending"),
-                      literal(0), literal(now), literal(kind), *link)
+    def mail(rows, address):
+        return select(rows.c.event_key, address, rows.c.title, rows.c.body, literal("pending"),
+                      literal(0), literal(now), literal(kind), rows.c.link_endpoint,
+                      rows.c.link_id)
 
-    users = (mail(User.email).select_from(ev.join(rec, rec_key == ev.c.event_key)
-                                          .join(User, User.id == rec_user))
+    users = (mail(to, User.email).join_from(to, User, User.id == to.c.recipient_id)
              .where(User.email.is_not(None), User.email != "", wants_mail(User.id, kind)))
-    plain = [mail(literal(a)).select_from(ev) for a in sorted({a for a in addresses if a})]
-    mails = users.union(*plain) if plain else users.distinct()
+    plain = [mail(ev, literal(a)) for a in sorted({a for a in addresses if a})]
     run(OutboxMail, ["event_key", "to_address", "subject", "body", "status", "attempts",
                      "created_at", "kind", "link_endpoint", "link_id"],
-        mails, ["event_key", "to_address"])
+        users.union(*plain) if plain else users.distinct(), ["event_key", "to_address"])
     for robot_id in robots_by_kind(session).get(kind, ()):
         items = select(literal(robot_id), ev.c.event_key, literal(kind),
-                       func.substr(ev.c.title, 1, 200), *link, ev.c.client_id, literal(now)) \
-            .select_from(ev)
+                       func.substr(ev.c.title, 1, 200), ev.c.link_endpoint, ev.c.link_id,
+                       ev.c.client_id, literal(now))
         run(RobotItem, ["robot_id", "event_key", "kind", "title", "link_endpoint", "link_id",
                         "client_id", "created_at"], items, ["robot_id", "event_key"])
     return created
