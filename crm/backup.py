@@ -144,8 +144,9 @@ def _dump_database(out: Path, echo: Echo) -> str:
     raise BackupError(f"No backup for a {dialect} database.")
 
 
-def backup(out: Path, echo: Echo = print) -> dict:
-    """Write a backup into `out` (created; must be empty) and return its manifest."""
+def backup(out: Path, echo: Echo = print, on_file=None) -> dict:
+    """Write a backup into `out` (created; must be empty) and return its manifest.
+    `on_file(done, total)` hears of each archive file copied (the command's progress bar)."""
     out = Path(out)
     root = Path(current_app.config["ARCHIVE_ROOT"])
     if root.resolve() in (out.resolve(), *out.resolve().parents):
@@ -160,12 +161,15 @@ def backup(out: Path, echo: Echo = print) -> dict:
     files_dir.mkdir()
     count = 0
     if root.is_dir():
-        for source in sorted(p for p in root.rglob("*") if p.is_file()):
+        sources = sorted(p for p in root.rglob("*") if p.is_file())
+        for source in sources:
             target = files_dir / source.relative_to(root)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
             count += 1
-            if count % 500 == 0:
+            if on_file:
+                on_file(count, len(sources))
+            elif count % 500 == 0:
                 echo(f"archive: {count} files copied")
     echo(f"archive: {count} files copied from {root}")
     entries = {}

@@ -1,6 +1,9 @@
 """`flask --app wsgi crm …` commands. They act as the system and call the domain functions."""
 
 import logging
+import sys
+import time
+from contextlib import contextmanager
 
 import click
 from flask import Flask
@@ -38,6 +41,40 @@ def _load_bench() -> None:
 
 
 crm_cli = CrmGroup("crm", help="Customer-archive commands.")
+
+
+class Progress:
+    """What a long command reports to its bar: `advance(n)` as work is done; `to(done, total)`
+    when the work knows where it stands (e.g. a chunk of a run); `total` may come late."""
+
+    def __init__(self, bar, unit: str):
+        self.bar, self.unit, self.done, self.started = bar, unit, 0, time.perf_counter()
+
+    def rate(self, _item=None) -> str:
+        elapsed = time.perf_counter() - self.started
+        return f"{self.done:,} {self.unit}, {self.done / elapsed:,.0f}/s" if elapsed > 0 else ""
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        self.bar.update(n, self.done)
+
+    def to(self, done: int, total: int | None = None) -> None:
+        if total:
+            self.bar.length = max(int(total), 1)
+        self.advance(max(0, int(done) - self.done))
+
+
+@contextmanager
+def progress(label: str, total: int | None = None, unit: str = "items"):
+    """A progress bar with the rate for every long command (credit check, card sweep,
+    bench-data, backup): on a terminal it redraws in place (share done, count and rate, time
+    left); elsewhere click writes the label once and the bar at the end."""
+    holder = {}
+    with click.progressbar(length=max(int(total or 1), 1), label=label, show_eta=True,
+                           show_percent=True, file=sys.stderr,
+                           item_show_func=lambda item: holder["p"].rate(item)) as bar:
+        holder["p"] = Progress(bar, unit)
+        yield holder["p"]
 
 
 @crm_cli.command("create-user")
@@ -87,8 +124,31 @@ def credit_check_cmd(check_all, code):
         ids = db.session.scalars(select(Client.id).where(Client.code == code)).all()
         if not ids:
             raise click.ClickException(f"no customer with code {code}")
-    result = check_now(db.session, ids)
+    with progress("credit check", unit="customer ids") as bar:
+        result = check_now(db.session, ids, on_chunk=bar.to)
     logger.info("crm credit-check: %s", result)
+    click.echo(result)
+
+
+@crm_cli.command("card-sweep")
+@click.option("--today", default=None, help="The day to run for (YYYY-MM-DD; default today).")
+def card_sweep_cmd(today):
+    """The member cards' daily task: expiry reminders and expiries of the day (what beat runs
+    each morning; running it again the same day changes and sends nothing)."""
+    from datetime import date
+
+    from crm.cards.services import expire_due_cards, send_expiry_reminders
+    from crm.timeutil import local_today
+
+    day = date.fromisoformat(today) if today else local_today()
+    with progress("card sweep", 2, unit="steps") as bar:
+        reminded = send_expiry_reminders(db.session, day)
+        bar.advance()
+        expired = expire_due_cards(db.session, day)
+        bar.advance()
+    db.session.commit()
+    result = {"reminded": reminded, "expired": expired}
+    logger.info("crm card-sweep: %s", result)
     click.echo(result)
 
 
@@ -123,7 +183,8 @@ def backup_cmd(out):
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         out = Path(current_app.instance_path) / "backups" / f"crm-{stamp}"
     try:
-        backup(Path(out), click.echo)
+        with progress("archive files", unit="files") as bar:
+            backup(Path(out), click.echo, on_file=bar.to)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"backup written to {out}")

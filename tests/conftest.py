@@ -75,6 +75,10 @@ def _clean_tables(app):
             if IS_POSTGRES:
                 conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
                                   "WHERE c.relkind = 'S'"))
+    # the tables were emptied behind the ORM: drop what this process cached from them
+    from crm.admin import optioncache
+
+    optioncache.clear()
 
 
 @pytest.fixture

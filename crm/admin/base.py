@@ -568,6 +568,13 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
 
     def render(self, template, **kwargs):
         model = kwargs.get("model")
+        if template == self.list_template and "list_row_actions" in kwargs:
+            from crm.admin.rows import RowButtons
+
+            kwargs["row_buttons"] = RowButtons.for_page(
+                self, kwargs["list_row_actions"], kwargs.get("return_url") or "",
+                kwargs.get("delete_form"))
+            kwargs["select_label"] = admin_gettext("Select record")
         if (template == self.details_template and model is not None
                 and "details_columns" in kwargs):
             kwargs["details_columns"] = screen_details(

@@ -16,7 +16,7 @@ from wtforms.validators import Length, Optional, StopValidation
 from crm import access, printing
 from crm.access import REGIONAL_MANAGER, can, current_actor
 from crm.admin import intake as intake_admin
-from crm.admin import words
+from crm.admin import optioncache, words
 from crm.admin.base import ScopedModelView, select_one
 from crm.admin.formatters import client_link, customer_filters, name_link
 from crm.audit import AuditEvent, record
@@ -107,26 +107,38 @@ CLIENT_CHOICES = {
 
 
 def _owner_options():
-    """Account managers the signed-in user may filter or assign by (their scope, no wider)."""
+    """Account managers the signed-in user may filter or assign by (their scope, no wider);
+    cached per process and scope (crm/admin/optioncache.py)."""
     actor = current_actor()
     if actor is access.SYSTEM or actor is None:  # start-up: options are asked per request
         return []
-    stmt = select(User.id, User.full_name).where(User.role == access.ACCOUNT_MANAGER)
-    if actor.role == access.ACCOUNT_MANAGER:
-        stmt = stmt.where(User.id == actor.id)
-    elif actor.role == REGIONAL_MANAGER:
-        stmt = stmt.where(User.region_id == actor.region_id)
-    return [(str(i), n) for i, n in db.session.execute(stmt.order_by(User.full_name))]
+
+    def read():
+        stmt = select(User.id, User.full_name).where(User.role == access.ACCOUNT_MANAGER)
+        if actor.role == access.ACCOUNT_MANAGER:
+            stmt = stmt.where(User.id == actor.id)
+        elif actor.role == REGIONAL_MANAGER:
+            stmt = stmt.where(User.region_id == actor.region_id)
+        return [(str(i), n) for i, n in db.session.execute(stmt.order_by(User.full_name))]
+
+    return optioncache.cached_options("owners", actor, read)
 
 
 def _region_options():
     actor = current_actor()
     if actor is access.SYSTEM or actor is None:
         return []
-    stmt = select(Region.id, Region.name)
-    if actor.role in access.FIELD_SALES:
-        stmt = stmt.where(Region.id == actor.region_id)
-    return [(str(i), n) for i, n in db.session.execute(stmt.order_by(Region.name))]
+
+    def read():
+        stmt = select(Region.id, Region.name)
+        if actor.role in access.FIELD_SALES:
+            stmt = stmt.where(Region.id == actor.region_id)
+        return [(str(i), n) for i, n in db.session.execute(stmt.order_by(Region.name))]
+
+    return optioncache.cached_options("regions", actor, read)
+
+
+optioncache.watch(User, Region)
 
 
 def _owners_query():

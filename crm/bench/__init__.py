@@ -45,7 +45,7 @@ def bench(ctx, repeat, warmup, sample, index_docs, out):
 # each defines a @bench.command
 AREA_MODULES = ["crm.bench.credit", "crm.bench.cards", "crm.bench.archives", "crm.bench.data",
                 "crm.bench.screens", "crm.bench.reviews",
-                "crm.bench.home"]
+                "crm.bench.home", "crm.bench.load"]
 
 
 def timed(fn, repeat: int = 5, warmup: int = 1) -> dict:

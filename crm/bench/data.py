@@ -230,7 +230,7 @@ def _region(regions, manager):
     return next(r for r in regions if r.id == manager.region_id)
 
 
-def generate(session, n: int, seed: int, echo=lambda *_: None) -> dict:
+def generate(session, n: int, seed: int, echo=lambda *_: None, on_customer=None) -> dict:
     """Add `n` customers with key persons, contact logs and their business (contracts,
     ledger, cards, archive scans); returns what was loaded."""
     rng = random.Random(seed)
@@ -259,6 +259,8 @@ def generate(session, n: int, seed: int, echo=lambda *_: None) -> dict:
             customers.append(business.Customer(row[0], row[col["owner_id"]], row[col["stage"]],
                                                row[col["created_at"]]))
             names[row[0]] = row[col["name"]]
+            if on_customer and len(customers) % 1000 == 0:
+                on_customer(len(customers), n)
             yield row
 
     start = time.perf_counter()
@@ -325,7 +327,10 @@ def generate(session, n: int, seed: int, echo=lambda *_: None) -> dict:
 def bench_data(n_clients, seed):
     """Load a large deterministic archive for `crm bench screens` (adds to what is there)."""
     start = time.perf_counter()
-    made = generate(db.session, n_clients, seed, echo=click.echo)
+    from crm.cli import progress
+
+    with progress("customers", n_clients, unit="customers") as bar:
+        made = generate(db.session, n_clients, seed, echo=click.echo, on_customer=bar.to)
     click.echo(f"loaded {made} in {time.perf_counter() - start:.0f} s; every scale_* user's "
                f"password is {PASSWORD}")
 

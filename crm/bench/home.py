@@ -24,6 +24,7 @@ from crm.bench.screens import measure, pick_people, sign_in
 from crm.extensions import db
 from crm.reports import home
 
+
 def _bench_users() -> dict:
     """{role: username} for every role, the bench-data people first."""
     people = pick_people()

@@ -121,7 +121,7 @@ def sign_in(app, username: str):
     return web
 
 
-def measure(web, url: str, repeat: int, warmup: int) -> dict | None:
+def measure(web, url: str, repeat: int, warmup: int, profile: int = 0) -> dict | None:
     """The figures of `url`, None when this role may not open that list at all (403)."""
     counter = QueryCounter(db.engine)
     db.session.remove()
@@ -140,6 +140,10 @@ def measure(web, url: str, repeat: int, warmup: int) -> dict | None:
     figures = timed(get, repeat=repeat, warmup=warmup)
     # this process's own CPU time a request: what the page costs in Python, whatever the load
     cpu = (time.process_time() - start) * 1000 / (repeat + warmup)
+    if profile:
+        from crm.bench.profile import profile_requests
+
+        figures["profile"] = profile_requests(get, runs=profile)
     return {**figures, "cpu_ms": round(cpu, 1), "queries": counter.count,
             "kb": round(get.size / 1024)}
 
@@ -150,12 +154,23 @@ def measure(web, url: str, repeat: int, warmup: int) -> dict | None:
 @click.option("--stock", is_flag=True, help="Also measure the lists with Flask-Admin's own "
               "count and OFFSET paging.")
 @click.option("--out", default=None, help="Append the figures to this JSON file.")
-def screens_bench(repeat, warmup, stock, out):
+@click.option("--profile", "profile", is_flag=True,
+              help="Also profile each case (cProfile) and print its top cumulative functions.")
+@click.option("--profile-runs", default=5, show_default=True,
+              help="Requests profiled per case with --profile.")
+@click.option("--case", "only", default=None,
+              help="Only the cases whose name contains this text (e.g. 'first page', 'card').")
+@click.option("--role", "roles", multiple=True,
+              type=click.Choice(["account manager", "regional manager", "sales manager"]),
+              help="Only these roles (repeatable).")
+def screens_bench(repeat, warmup, stock, out, profile, profile_runs, only, roles):
     """Time the customer list and card pages through the real views, per role."""
-    run(repeat, warmup, stock, out)
+    run(repeat, warmup, stock, out, profile=profile_runs if profile else 0, only=only,
+        roles=roles)
 
 
-def run(repeat: int, warmup: int, stock: bool, out: str | None) -> dict:
+def run(repeat: int, warmup: int, stock: bool, out: str | None, profile: int = 0,
+        only: str | None = None, roles=()) -> dict:
     from crm.admin.clients import ClientView
 
     app = current_app._get_current_object()
@@ -169,13 +184,19 @@ def run(repeat: int, warmup: int, stock: bool, out: str | None) -> dict:
     records = record_cases(app, card.short_name or card.name[:4])
     rows, figures = {}, {}
     for role, (username, _id) in people.items():
+        if roles and role not in roles:
+            continue
         web = sign_in(app, username)
         runs = {**cases, "card page (contracts, ledger, contact log, history)": card_url,
                 **records}
         for case, url in runs.items():
-            result = measure(web, url, repeat, warmup)
+            if only and only not in case:
+                continue
+            result = measure(web, url, repeat, warmup, profile)
             if result is None:
                 continue
+            if profile:
+                click.echo(f"\nprofile: {role} | {case}\n{result.pop('profile')}")
             figures[f"{role} | {case}"] = {**result, "url": url}
             rows[f"{role} | {case}"] = (f"median {result['median_ms']:6.1f} ms  p95 "
                                         f"{result['p95_ms']:6.1f} ms  cpu {result['cpu_ms']:5.1f}"

@@ -25,8 +25,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
+    String,
     and_,
     case,
+    cast,
     exists,
     false,
     func,
@@ -34,6 +36,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -48,13 +51,13 @@ from crm.credit.models import (
     CHARGE,
     CROSS,
     OPEN,
+    PROF,
     CheckRun,
     CreditBalance,
-    CreditProfile,
 )
 from crm.errors import DomainError, NotAllowed
 from crm.kernel import dialect_insert, unscoped
-from crm.notifications.services import Event, Target, notify_many
+from crm.notifications.services import field, notify_select, sql_text
 from crm.settings import get_setting
 from crm.timeutil import local_today, utcnow
 
@@ -131,61 +134,53 @@ def evaluate_thresholds(session, client_ids=None, id_range=None) -> list[tuple[i
             where=CROSS.c.above == false(),
         ).returning(CROSS.c.client_id, CROSS.c.crossing_no)).all()
         crossed += [(cid, t, n) for cid, n in rows]
+        if rows:
+            _notify_crossings(session, t, now, client_ids, id_range)
         below = select(BAL.c.client_id).where(~_above(t), where)
         session.execute(update(CROSS).where(CROSS.c.threshold == t, CROSS.c.above == true(),
                                             _within(CROSS.c.client_id, client_ids, id_range),
                                             CROSS.c.client_id.in_(below))
                         .values(above=False, rearmed_at=now))
-    if crossed:
-        _notify_crossings(session, crossed)
     return crossed
 
 
-def _notify_crossings(session, crossed) -> None:
-    """Recipients (R11): at 80% the regional manager and the commerce department; at 90% the
+def _notify_crossings(session, t: int, now, client_ids=None, id_range=None) -> None:
+    """Notify the crossings of threshold `t` this run marked (crossed_at = now), set-based
+    (crm.notifications.services.notify_select: INSERT … SELECT, no Python loop per crossing).
+    Recipients (R11): at 80% the regional manager and the commerce department; at 90% the
     regional manager, the sales department and the product centre — plus the account manager,
     who carries the customer's credit risk (R10). Departments are settings."""
-    ids = sorted({cid for cid, _t, _n in crossed})
-    clients = {row.id: row for row in session.execute(
-        select(Client.id, Client.name, Client.code, Client.region_id, Client.owner_id,
-               CreditProfile.id.label("profile_id"))
-        .outerjoin(CreditProfile, CreditProfile.client_id == Client.id)
-        .where(Client.id.in_(ids)).execution_options(**UNSCOPED))}
-    users = session.scalars(select(User).where(User.active.is_(True), or_(
-        User.role == access.REGIONAL_MANAGER,
-        User.id.in_([c.owner_id for c in clients.values() if c.owner_id]),
-        User.username.in_(_department_usernames())))).all()
-    by_id = {u.id: u for u in users}
-    rms = {}
-    for u in users:
-        if u.role == access.REGIONAL_MANAGER:
-            rms.setdefault(u.region_id, []).append(u)
-    by_name = {u.username: u for u in users}
+    crossed = select().select_from(CROSS).join(Client, Client.id == CROSS.c.client_id).where(
+        CROSS.c.threshold == t, CROSS.c.above == true(), CROSS.c.crossed_at == now,
+        _within(CROSS.c.client_id, client_ids, id_range))
+    key = (literal(f"credit:{t}:client:").concat(cast(CROSS.c.client_id, String))
+           .concat(literal(":crossing:")).concat(cast(CROSS.c.crossing_no, String)))
+    title = sql_text(_("Credit use of %(name)s passed %(t)s%%", name=field("name"), t=t),
+                     name=Client.name)
+    body = sql_text(_("%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
+                      name=field("name"), code=field("code"), t=t),
+                    name=Client.name, code=func.coalesce(Client.code, ""))
+    columns = (key.label("event_key"), title.label("title"), body.label("body"),
+               Client.id.label("client_id"),
+               case((PROF.c.id.is_not(None), "credit_profile.details_view"),
+                    else_="client.details_view").label("link_endpoint"),
+               func.coalesce(PROF.c.id, Client.id).label("link_id"))
+    crossed = crossed.outerjoin(PROF, PROF.c.client_id == Client.id)
     departments = get_setting("credit_departments")
-    routing = get_setting("credit_threshold_departments")
-    events = []
-    for cid, t, n in crossed:
-        client = clients[cid]
-        recipients = list(rms.get(client.region_id, []))
-        if client.owner_id in by_id:
-            recipients.append(by_id[client.owner_id])
-        addresses = []
-        for dept in routing.get(str(t), []):
-            cfg = departments.get(dept, {})
-            recipients += [by_name[u] for u in cfg.get("users", []) if u in by_name]
-            addresses += cfg.get("addresses", [])
-        title = _("Credit use of %(name)s passed %(t)s%%", name=client.name, t=t)
-        body = _("%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
-                 name=client.name, code=client.code or "", t=t)
-        target = (Target("credit_profile.details_view", client.profile_id)
-                  if client.profile_id else Target("client.details_view", cid))
-        events.append(Event(recipients, f"credit:{t}:client:{cid}:crossing:{n}",
-                            f"credit_{t}", title, body, cid, target, addresses))
-    notify_many(session, events)
-
-
-def _department_usernames() -> list[str]:
-    return [u for cfg in get_setting("credit_departments").values() for u in cfg.get("users", [])]
+    routed = [departments.get(dept, {}) for dept in get_setting(
+        "credit_threshold_departments").get(str(t), [])]
+    names = [u for cfg in routed for u in cfg.get("users", [])]
+    active = User.active.is_(True)
+    people = [and_(User.role == access.REGIONAL_MANAGER, User.region_id == Client.region_id),
+              User.id == Client.owner_id]
+    if names:
+        people.append(User.username.in_(names))
+    deliveries = union_all(*[crossed.join(User, and_(who, active))
+                             .add_columns(User.id.label("recipient_id"), *columns)
+                             for who in people])
+    notify_select(session, f"credit_{t}", crossed.add_columns(*columns), deliveries,
+                  [a for cfg in routed for a in cfg.get("addresses", [])],
+                  execution_options=UNSCOPED)
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -313,11 +308,13 @@ def abandon_enqueue(session, run_id: int, resumed: bool) -> None:
     session.commit()
 
 
-def run_check(session, run_id: int, today: date | None = None, chunk: int | None = None) -> dict:
+def run_check(session, run_id: int, today: date | None = None, chunk: int | None = None,
+              on_chunk=None) -> dict:
     """Run a check in client-id chunks, committing each chunk (its threshold marks, their
     notifications, the next id to check, the summary so far and the count of notices) together,
     so a screen can follow it and a run whose worker died goes on from its last chunk without
-    notifying anyone twice.
+    notifying anyone twice. `on_chunk(done, total)` (the command line's progress bar) hears
+    of each committed chunk, in customer ids.
 
     A task first claims the run: a queued run, or a live one that is stalled. A second delivery
     of the same task while the run is alive (or after it is done) does nothing. A worker whose
@@ -359,6 +356,8 @@ def run_check(session, run_id: int, today: date | None = None, chunk: int | None
             result = check_summary(session, today, client_ids=run.client_ids)
             if not commit_chunk(notified=CheckRun.notified + n):
                 return {"skipped": "taken over"}
+            if on_chunk:
+                on_chunk(len(run.client_ids), len(run.client_ids))
         else:
             first, hi = session.execute(
                 select(func.min(BAL.c.client_id), func.max(BAL.c.client_id))).one()
@@ -374,6 +373,8 @@ def run_check(session, run_id: int, today: date | None = None, chunk: int | None
                         notified=CheckRun.notified + n,
                         progress=min(99, int((start + chunk - first) * 100 / (hi - first + 1)))):
                     return {"skipped": "taken over"}
+                if on_chunk:
+                    on_chunk(min(start + chunk, hi + 1) - first, hi - first + 1)
     except Exception as exc:
         session.rollback()
         session.execute(update(CheckRun).where(mine).values(
@@ -388,9 +389,9 @@ def run_check(session, run_id: int, today: date | None = None, chunk: int | None
     return result
 
 
-def check_now(session, client_ids=None, started_by=None, today=None) -> dict:
+def check_now(session, client_ids=None, started_by=None, today=None, on_chunk=None) -> dict:
     """Check `client_ids` (None: all customers) here and now, in this process: `start_check`
     and `run_check`, whose first commit commits the new run. Commits, as `run_check` does."""
     run = start_check(session, client_ids, started_by)
-    return run_check(session, run.id, today)
+    return run_check(session, run.id, today, on_chunk=on_chunk)
 
