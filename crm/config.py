@@ -44,6 +44,14 @@ class Config:
     CREDIT_CHECK_CHUNK = int(_env("CREDIT_CHECK_CHUNK", "20000"))  # customer ids per commit
 
     ARCHIVE_ROOT = _env("ARCHIVE_ROOT", str(INSTANCE_DIR / "archive"))
+    # Archive files in S3-compatible object storage (crm/storage.py): s3://bucket/prefix. Unset,
+    # they stay in ARCHIVE_ROOT (one machine). Keys come from the environment, never the code.
+    STORAGE_URL = _env("STORAGE_URL")
+    S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")  # MinIO, Ceph, a cloud's endpoint; unset: AWS
+    S3_ACCESS_KEY_ID = _env("S3_ACCESS_KEY_ID")
+    S3_SECRET_ACCESS_KEY = _env("S3_SECRET_ACCESS_KEY")
+    S3_REGION = _env("S3_REGION")
+    S3_ADDRESSING_STYLE = _env("S3_ADDRESSING_STYLE")  # path (MinIO) | virtual | unset: auto
     MAIL_DIR = _env("MAIL_DIR", str(INSTANCE_DIR / "outbox"))
 
     # Notices (crm.notifications.delivery). Links in mails and robot messages are absolute.
