@@ -39,6 +39,13 @@ class Config:
     # exceed the longest task (a check of a million customers takes seconds, the nightly
     # sweeps minutes), or a task still running would be delivered to a second worker as well.
     BROKER_VISIBILITY_TIMEOUT = int(_env("BROKER_VISIBILITY_TIMEOUT", "1800"))
+    # Beat (crm/tasks/__init__.py): with a Redis broker, celery-redbeat keeps the schedule and a
+    # lock in Redis (this URL, the broker's by default): only the beat holding the lock sends.
+    BEAT_REDIS_URL = _env("BEAT_REDIS_URL")
+    BEAT_KEY_PREFIX = _env("BEAT_KEY_PREFIX", "crm-redbeat")
+    # Seconds after a beat's death (no lock extension) before a standby beat takes over.
+    BEAT_LOCK_TIMEOUT = int(_env("BEAT_LOCK_TIMEOUT", "60"))
+    BEAT_HEARTBEAT_SECONDS = float(_env("BEAT_HEARTBEAT_SECONDS", "60"))  # the liveness tick
     # A live run whose last committed chunk is older than this is shown as stalled, with resume.
     TASK_STALE_MINUTES = float(_env("TASK_STALE_MINUTES", "10"))
     CREDIT_CHECK_CHUNK = int(_env("CREDIT_CHECK_CHUNK", "20000"))  # customer ids per commit
