@@ -4,7 +4,10 @@ manifest of SHA-256 sums, and its restore into an empty instance.
 A backup folder holds:
   database.dump     pg_dump --format=custom (PostgreSQL), or
   database.sqlite   a copy made with SQLite's online backup API (SQLite);
-  archive/...       every file under ARCHIVE_ROOT, same relative paths;
+  archive/...       every archive file, under its storage key: the files of ARCHIVE_ROOT, or
+                    the objects of the bucket CRM_STORAGE_URL names (downloaded: a backup
+                    holds the objects themselves, not references, so that it restores on its
+                    own, into a folder or into any bucket);
   manifest.json     sha256 and size of each of the above, the schema revision (alembic),
                     the time (UTC) and the application's version.
 
@@ -24,12 +27,12 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from crm.archives.services import sha256_of
 from crm.extensions import db
+from crm.storage import LocalStorage, copy_into, copy_out, get_storage
 
 MANIFEST = "manifest.json"
 ARCHIVE_DIR = "archive"
@@ -148,9 +151,11 @@ def backup(out: Path, echo: Echo = print, on_file=None) -> dict:
     """Write a backup into `out` (created; must be empty) and return its manifest.
     `on_file(done, total)` hears of each archive file copied (the command's progress bar)."""
     out = Path(out)
-    root = Path(current_app.config["ARCHIVE_ROOT"])
-    if root.resolve() in (out.resolve(), *out.resolve().parents):
-        raise BackupError(f"{out} is inside the archive folder {root}: choose another folder.")
+    storage = get_storage()
+    if isinstance(storage, LocalStorage) and \
+            storage.root.resolve() in (out.resolve(), *out.resolve().parents):
+        raise BackupError(f"{out} is inside the archive folder {storage.root}: choose another "
+                          f"folder.")
     if out.exists() and any(out.iterdir()):
         raise BackupError(f"{out} is not empty: choose a new folder for the backup.")
     out.mkdir(parents=True, exist_ok=True)
@@ -160,18 +165,15 @@ def backup(out: Path, echo: Echo = print, on_file=None) -> dict:
     files_dir = out / ARCHIVE_DIR
     files_dir.mkdir()
     count = 0
-    if root.is_dir():
-        sources = sorted(p for p in root.rglob("*") if p.is_file())
-        for source in sources:
-            target = files_dir / source.relative_to(root)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-            count += 1
-            if on_file:
-                on_file(count, len(sources))
-            elif count % 500 == 0:
-                echo(f"archive: {count} files copied")
-    echo(f"archive: {count} files copied from {root}")
+    keys = list(storage.iterate())
+    for key in keys:
+        copy_out(storage, key, files_dir / key)
+        count += 1
+        if on_file:
+            on_file(count, len(keys))
+        elif count % 500 == 0:
+            echo(f"archive: {count} files copied")
+    echo(f"archive: {count} files copied from {storage.describe()}")
     entries = {}
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         sha, size = sha256_of(path)
@@ -261,20 +263,20 @@ def restore(folder: Path, echo: Echo = print) -> dict:
     if tables:
         raise BackupError(f"The database already has {len(tables)} tables "
                           f"(e.g. {sorted(tables)[0]}): restore only into an empty database.")
-    root = Path(current_app.config["ARCHIVE_ROOT"])
-    if root.is_dir() and any(p.is_file() for p in root.rglob("*")):
-        raise BackupError(f"The archive folder {root} is not empty: restore only into an "
-                          f"empty archive.")
+    storage = get_storage()
+    if next(iter(storage.iterate()), None) is not None:
+        raise BackupError(f"The archive storage {storage.describe()} is not empty: restore "
+                          f"only into an empty archive.")
     _restore_database(folder, manifest, echo)
     prefix = f"{ARCHIVE_DIR}/"
     names = [n for n in manifest["files"] if n.startswith(prefix)]
     for name in names:
-        target = root / name[len(prefix):]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(folder / name, target)
-        if sha256_of(target)[0] != manifest["files"][name]["sha256"]:
-            raise BackupError(f"{target} did not copy intact.")
-    echo(f"archive: {len(names)} files restored into {root}")
+        key = name[len(prefix):]
+        copy_into(storage, key, folder / name)
+        # Read back from the storage: what it keeps is what the manifest sums.
+        if (storage.sha256(key) or ("",))[0] != manifest["files"][name]["sha256"]:
+            raise BackupError(f"{key} did not copy intact into {storage.describe()}.")
+    echo(f"archive: {len(names)} files restored into {storage.describe()}")
     revision = _schema_revision()
     echo(f"done: schema revision {', '.join(revision)} (app {manifest['app_version']} "
          f"at backup, {app_version()} now; run `flask --app wsgi db upgrade` if newer)")

@@ -39,11 +39,26 @@ class Config:
     # exceed the longest task (a check of a million customers takes seconds, the nightly
     # sweeps minutes), or a task still running would be delivered to a second worker as well.
     BROKER_VISIBILITY_TIMEOUT = int(_env("BROKER_VISIBILITY_TIMEOUT", "1800"))
+    # Beat (crm/tasks/__init__.py): with a Redis broker, celery-redbeat keeps the schedule and a
+    # lock in Redis (this URL, the broker's by default): only the beat holding the lock sends.
+    BEAT_REDIS_URL = _env("BEAT_REDIS_URL")
+    BEAT_KEY_PREFIX = _env("BEAT_KEY_PREFIX", "crm-redbeat")
+    # Seconds after a beat's death (no lock extension) before a standby beat takes over.
+    BEAT_LOCK_TIMEOUT = int(_env("BEAT_LOCK_TIMEOUT", "60"))
+    BEAT_HEARTBEAT_SECONDS = float(_env("BEAT_HEARTBEAT_SECONDS", "60"))  # the liveness tick
     # A live run whose last committed chunk is older than this is shown as stalled, with resume.
     TASK_STALE_MINUTES = float(_env("TASK_STALE_MINUTES", "10"))
     CREDIT_CHECK_CHUNK = int(_env("CREDIT_CHECK_CHUNK", "20000"))  # customer ids per commit
 
     ARCHIVE_ROOT = _env("ARCHIVE_ROOT", str(INSTANCE_DIR / "archive"))
+    # Archive files in S3-compatible object storage (crm/storage.py): s3://bucket/prefix. Unset,
+    # they stay in ARCHIVE_ROOT (one machine). Keys come from the environment, never the code.
+    STORAGE_URL = _env("STORAGE_URL")
+    S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")  # MinIO, Ceph, a cloud's endpoint; unset: AWS
+    S3_ACCESS_KEY_ID = _env("S3_ACCESS_KEY_ID")
+    S3_SECRET_ACCESS_KEY = _env("S3_SECRET_ACCESS_KEY")
+    S3_REGION = _env("S3_REGION")
+    S3_ADDRESSING_STYLE = _env("S3_ADDRESSING_STYLE")  # path (MinIO) | virtual | unset: auto
     MAIL_DIR = _env("MAIL_DIR", str(INSTANCE_DIR / "outbox"))
 
     # Notices (crm.notifications.delivery). Links in mails and robot messages are absolute.

@@ -111,3 +111,27 @@ def login_as(app):
 def world(ctx):
     """Two regions; a user of every role; each account manager with customers of their own."""
     return factories.create_world()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3 server on a free port for the whole run (issue 17 point 4)."""
+    from tests import s3server
+
+    if not s3server.available():
+        pytest.skip("needs moto[server] (the dev extra)")
+    server = s3server.S3Server().start(log=tmp_path_factory.mktemp("s3") / "moto.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def archive_storage(request, app, tmp_path, monkeypatch):
+    """The archive's storage, once a folder of its own and once a fresh bucket of the S3
+    server; the kind's name."""
+    monkeypatch.setitem(app.config, "ARCHIVE_ROOT", str(tmp_path / "archive"))
+    if request.param == "s3":
+        server = request.getfixturevalue("s3_server")
+        for key, value in server.config(server.new_bucket()).items():
+            monkeypatch.setitem(app.config, key, value)
+    return request.param

@@ -51,6 +51,8 @@ def empty_instance(app, tmp_path):
         target = f"sqlite:///{tmp_path / 'restored.sqlite'}"
     other = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": target,
                         "ARCHIVE_ROOT": str(tmp_path / "restored-archive")})
+    app.extensions["celery"].set_current()  # tasks called later run in the tests' own app
+    app.extensions["celery"].set_default()
     yield other
     with other.app_context():
         db.session.remove()

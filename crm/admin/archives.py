@@ -6,6 +6,7 @@ Thin: every write goes through crm.archives.services; reads are narrowed by crm.
 archivist reads every catalogue entry and location; the content follows the customer scope)."""
 
 import io
+from pathlib import PurePosixPath
 
 from flask import abort, flash, redirect, request, send_file
 from flask_admin import expose
@@ -232,11 +233,12 @@ class ArchiveDocumentView(ScopedModelView):
     @expose("/download/")
     def download_view(self):
         doc = self.get_one(request.args.get("id"))
-        ok, path = perform(lambda: services.read_file(db.session, doc), forbid=True)
+        ok, stream = perform(lambda: services.read_file(db.session, doc), forbid=True)
         if not ok:
             return redirect(self.get_url(".details_view", id=doc.id))
-        name = f"{doc.archive_no or doc.id}{path.suffix}"
-        return send_file(path, mimetype=doc.content_type, as_attachment=True,
+        name = f"{doc.archive_no or doc.id}{PurePosixPath(doc.storage_path).suffix}"
+        # A stream from the storage (a local file or an S3 object), closed when sent.
+        return send_file(stream, mimetype=doc.content_type, as_attachment=True,
                          download_name=name)
 
 

@@ -3,7 +3,9 @@
 Thin: every write goes through crm.contracts.services; reads are narrowed by crm.access (finance
 reads every customer's contracts, the others their scope)."""
 
+import io
 from datetime import date
+from pathlib import PurePosixPath
 
 from flask import abort, flash, redirect, request, send_file
 from flask_admin import expose
@@ -165,13 +167,14 @@ class ContractView(ScopedModelView):
     def original_view(self):
         contract = self.get_one(request.args.get("id"))
         try:
-            path = services.original_path(contract)
+            data = services.original_bytes(contract)
         except DomainError as exc:
             flash(str(exc.message), "error")
             return redirect(self.get_url(".details_view", id=contract.id))
-        if path is None:
+        if data is None:
             abort(404)
-        return send_file(path, as_attachment=True, download_name=contract.file_name or path.name)
+        name = contract.file_name or PurePosixPath(contract.file_path).name
+        return send_file(io.BytesIO(data), as_attachment=True, download_name=name)
 
 
 def client_contracts(client_id: int):

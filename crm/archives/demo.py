@@ -13,6 +13,7 @@ from crm.archives import rules, services
 from crm.archives.models import ArchiveDocument
 from crm.auth.models import User
 from crm.clients.models import Client
+from crm.storage import get_storage
 from crm.timeutil import local_today, utcnow
 
 TITLES = {
@@ -94,8 +95,9 @@ def seed_archives(session, rng) -> int:
 def _damage(docs) -> None:
     """One archived file altered and one lost, so the integrity flags have something to show."""
     stored = [d for d in docs if d.has_file]
-    services.absolute(stored[0].storage_path).write_bytes(b"altered after archiving")
-    services.absolute(stored[1].storage_path).unlink()
+    storage = get_storage()
+    storage.put(stored[0].storage_path, io.BytesIO(b"altered after archiving"))
+    storage.delete(stored[1].storage_path)
 
 
 # Former customers destroyed after the recycle bin: documents (category, date) of which the

@@ -7,10 +7,7 @@ indexed, an item number is taken by one UPDATE of its volume row (which also ref
 volume), and unique constraints back every step (one number, one item per volume, one line
 per document and set, one volume per year × category × account manager)."""
 
-import hashlib
 import logging
-import os
-import shutil
 import uuid
 from pathlib import Path, PurePosixPath
 
@@ -31,6 +28,7 @@ from crm.governance.services import add_record, change_record
 from crm.kernel import unscoped
 from crm.notifications.services import Target, notify
 from crm.settings import get_setting
+from crm.storage import LocalStorage, StorageError, clean_key, get_storage, hash_stream
 from crm.timeutil import utcnow
 from crm.uploads import check_document
 
@@ -49,30 +47,30 @@ def archive_root() -> Path:
 
 
 def absolute(relative: str) -> Path:
-    """The file at a storage address; addresses are relative so the root may move."""
-    path = (archive_root() / PurePosixPath(relative)).resolve()
-    if archive_root().resolve() not in path.parents:
-        raise DomainError(_l("A storage address points outside the archive."))
-    return path
+    """The file at a storage address in the local folder (the embedded storage only)."""
+    try:
+        return LocalStorage(archive_root()).path(relative)
+    except StorageError as exc:
+        raise DomainError(_l("A storage address points outside the archive.")) from exc
+
+
+def _checked(relative: str) -> str:
+    try:
+        return clean_key(relative)
+    except StorageError as exc:
+        raise DomainError(_l("A storage address points outside the archive.")) from exc
 
 
 def remove_file(relative: str) -> int:
     """Delete a stored file for good (destruction, disposal); 1 when a file was there. Every
     deletion of archive content goes through here, whatever the storage."""
-    path = absolute(relative)
-    if not path.is_file():
-        return 0
-    path.unlink()
-    return 1
+    return int(get_storage().delete(_checked(relative)))
 
 
 def sha256_of(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+    """SHA-256 and size of a local file (backups hash their own folder with it)."""
+    with Path(path).open("rb") as fh:
+        return hash_stream(fh)
 
 
 # --- documents and sign-off ----------------------------------------------------------------
@@ -202,11 +200,8 @@ def attach_file(session, doc: ArchiveDocument, stream, filename: str,
     if doc.form == rules.PAPER:
         raise DomainError(_l("A paper-only document has no electronic file."))
     suffix = check_document(stream, filename, "upload")  # by content, before writing
-    incoming = archive_root() / "incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
     name = f"{uuid.uuid4().hex}{suffix}"
-    with (incoming / name).open("wb") as fh:
-        shutil.copyfileobj(stream, fh, CHUNK)
+    get_storage().put(f"incoming/{name}", stream)
     doc.incoming_path = f"incoming/{name}"
     doc.original_name = (filename or name)[:255]
     doc.content_type = (content_type or "application/octet-stream")[:100]
@@ -224,32 +219,32 @@ def _store_file(doc: ArchiveDocument) -> None:
         return
     suffix = PurePosixPath(doc.incoming_path).suffix
     relative = f"{doc.doc_date.year}/{rules.category_code(doc.category)}/{doc.id:08d}{suffix}"
-    target, source = absolute(relative), absolute(doc.incoming_path)
-    if source.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
-    if not target.exists():  # the upload is gone: the electronic set stays missing
+    storage = get_storage()
+    storage.move(_checked(doc.incoming_path), relative)
+    stored = storage.sha256(relative)  # read back from the storage: the sum of what it keeps
+    if stored is None:  # the upload is gone: the electronic set stays missing
         return
-    doc.sha256, doc.size = sha256_of(target)
+    doc.sha256, doc.size = stored
     doc.storage_path = relative
     doc.incoming_path = None
     doc.checked_at = utcnow()
 
 
-def read_file(session, doc: ArchiveDocument) -> Path:
-    """The content of a document, for someone who may read the customer's archive itself
-    (R5: the archivist's reach over the catalogues does not extend to the content). Every
-    read is audited."""
+def read_file(session, doc: ArchiveDocument):
+    """The content of a document as a binary stream (the caller closes it), for someone who
+    may read the customer's archive itself (R5: the archivist's reach over the catalogues does
+    not extend to the content). Every read is audited."""
     actor = current_actor()
     if actor is not SYSTEM and not access.in_scope(actor, doc, level="detail"):
         raise NotAllowed(_l("You may see this document's catalogue entry, not its content."))
     if not doc.storage_path:
         raise DomainError(_l("This document has no electronic file."))
-    path = absolute(doc.storage_path)
-    if not path.exists():
-        raise DomainError(_l("The electronic file is missing from storage."))
+    try:
+        stream = get_storage().open(_checked(doc.storage_path))
+    except FileNotFoundError:
+        raise DomainError(_l("The electronic file is missing from storage.")) from None
     audit.record(session, "read_file", doc, {"storage_path": doc.storage_path})
-    return path
+    return stream
 
 
 # --- volumes, numbers, catalogue lines -------------------------------------------------------
@@ -439,14 +434,15 @@ def check_integrity(session, share_percent: int | None = None, ids=None) -> dict
         .limit(rules.share_count(total, share)).execution_options(**UNSCOPED)).all()
     result = {"checked": 0, "bytes": 0, "changed": 0, "missing": 0, "sets": 0}
     now = utcnow()
+    storage = get_storage()
     for doc in batch:
-        path = absolute(doc.storage_path)
+        stored = storage.sha256(_checked(doc.storage_path))
         result["checked"] += 1
-        if not path.exists():
+        if stored is None:
             result["missing"] += _flag(session, doc, "file_missing",
                                        f"missing:{doc.id}:{doc.storage_path}", doc.storage_path)
         else:
-            digest, size = sha256_of(path)
+            digest, size = stored
             result["bytes"] += size
             if digest != doc.sha256:
                 result["changed"] += _flag(session, doc, "checksum_changed",

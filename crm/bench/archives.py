@@ -104,8 +104,8 @@ def _cleanup(user_id: int) -> None:
         ArchiveDocument.manager_id == user_id)).all()
     for doc in docs:
         for rel in (doc.storage_path, doc.incoming_path):
-            if rel and services.absolute(rel).exists():
-                services.absolute(rel).unlink()
+            if rel:
+                services.remove_file(rel)
     ids = [d.id for d in docs]
     db.session.execute(delete(ArchiveFlag).where(ArchiveFlag.document_id.in_(ids)))
     db.session.execute(delete(CatalogueLine).where(CatalogueLine.document_id.in_(ids)))

@@ -8,7 +8,7 @@ the paper and electronic sets can point at each other (R9).
 
 import hashlib
 import io
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -29,6 +29,7 @@ from crm.errors import DomainError, NotAllowed
 from crm.governance.services import change_record
 from crm.kernel import to_decimal, unscoped
 from crm.sequences import next_value
+from crm.storage import StorageError, clean_key, get_storage
 from crm.uploads import check_document
 
 MOVES = {
@@ -149,12 +150,9 @@ def store_original(data: bytes, filename: str, folder: str) -> tuple[str, str]:
     suffix = check_document(io.BytesIO(data), filename, "original")  # by content, not name
     digest = hashlib.sha256(data).hexdigest()
     relative = str(PurePosixPath(folder) / f"{digest}{suffix}")
-    path = Path(current_app.config["ARCHIVE_ROOT"]) / relative
-    if not path.exists():  # same content, same address: storing twice writes once
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    storage = get_storage()
+    if not storage.exists(relative):  # same content, same address: storing twice writes once
+        storage.put(relative, io.BytesIO(data))
     return relative, digest
 
 
@@ -173,17 +171,18 @@ def attach_original(session, contract: Contract, data: bytes, filename: str,
         return change_record(session, contract, reason or str(_l("Original attached")))
 
 
-def original_path(contract: Contract) -> Path | None:
-    """The stored original, after checking it is still the file that was filed."""
+def original_bytes(contract: Contract) -> bytes | None:
+    """The stored original (in the archive's storage), after checking it is still the file
+    that was filed."""
     if not contract.file_path:
         return None
-    root = Path(current_app.config["ARCHIVE_ROOT"]).resolve()
-    path = (root / contract.file_path).resolve()
-    if root not in path.parents or not path.is_file():
+    try:
+        data = get_storage().get(clean_key(contract.file_path))
+    except (FileNotFoundError, StorageError):
         return None
-    if hashlib.sha256(path.read_bytes()).hexdigest() != contract.file_sha256:
+    if hashlib.sha256(data).hexdigest() != contract.file_sha256:
         raise DomainError(_l("The stored original no longer matches its checksum."))
-    return path
+    return data
 
 
 def contracts_of(session, client_id: int) -> list[Contract]:

@@ -7,6 +7,7 @@ import time
 from celery import Celery, Task, signals
 from celery.schedules import crontab
 from flask import Flask
+from kombu import Queue
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,25 @@ BEAT_SCHEDULE = {
 }
 
 
+# Queues that do not wait for each other (issue 17 point 5): what a user waits for, the nightly
+# sweeps (minutes on a large book), and mail/robot notices. A worker started without -Q takes
+# all three (the embedded default: one worker); in production run one worker per queue, or at
+# least one for "interactive" alone, so that a sweep never delays an upload's indexing.
+INTERACTIVE, SWEEPS, MAIL = "interactive", "sweeps", "mail"
+QUEUES = (INTERACTIVE, SWEEPS, MAIL)
+TASK_ROUTES = {
+    # queued by a screen, someone is waiting for the result
+    "crm.tasks.archives.index_document": {"queue": INTERACTIVE},
+    "crm.tasks.credit.run_check": {"queue": INTERACTIVE},
+    "crm.tasks.notifications.*": {"queue": MAIL},
+    # everything else (beat's sweeps, the heartbeat) goes to the default queue, SWEEPS
+}
+# With Redis, beat keeps its schedule in Redis and holds a lock there (celery-redbeat): a
+# second beat (another machine) waits for the lock, schedules nothing while the first lives,
+# and takes over within BEAT_LOCK_TIMEOUT seconds of its death, from the same last-run times.
+BEAT_LOOP_SECONDS = 5
+
+
 QUICK_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 
@@ -78,7 +98,9 @@ def init_celery(app: Flask) -> Celery:
         result_backend=app.config["RESULT_BACKEND"],
         timezone=app.config["TIMEZONE"],
         enable_utc=True,
-        beat_schedule=BEAT_SCHEDULE,
+        beat_schedule={**BEAT_SCHEDULE, "heartbeat": {
+            **BEAT_SCHEDULE["heartbeat"],
+            "schedule": float(app.config.get("BEAT_HEARTBEAT_SECONDS") or 60)}},
         beat_schedule_filename=app.config["BEAT_SCHEDULE_FILE"],
         # A task whose worker dies is delivered again; tasks are written to be idempotent.
         task_acks_late=True,
@@ -91,7 +113,11 @@ def init_celery(app: Flask) -> Celery:
         task_ignore_result=False,
         result_expires=7 * 24 * 3600,
         worker_hijack_root_logger=False,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue=SWEEPS,
+        task_routes=TASK_ROUTES,
     )
+    _configure_beat(celery_app, app.config)
     if app.config["BROKER_URL"].startswith(("redis", "rediss")):
         # See Config.BROKER_VISIBILITY_TIMEOUT (kombu's default is one hour).
         celery_app.conf.broker_transport_options = {
@@ -104,6 +130,23 @@ def init_celery(app: Flask) -> Celery:
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def _configure_beat(celery_app: Celery, config) -> None:
+    """Beat's scheduler: celery-redbeat when there is Redis (production: one beat at a time,
+    whatever the number started), the file-backed default scheduler otherwise (embedded: one
+    machine, one beat)."""
+    url = config.get("BEAT_REDIS_URL") or config["BROKER_URL"]
+    if not url.startswith(("redis://", "rediss://")):
+        return
+    celery_app.conf.update(
+        beat_scheduler="redbeat.RedBeatScheduler",
+        redbeat_redis_url=url,
+        redbeat_key_prefix=config.get("BEAT_KEY_PREFIX") or "crm-redbeat",
+        # held by the running beat, extended at each tick (at most BEAT_LOOP_SECONDS apart)
+        redbeat_lock_timeout=int(config.get("BEAT_LOCK_TIMEOUT") or 60),
+        beat_max_loop_interval=BEAT_LOOP_SECONDS,
+    )
 
 
 _STARTED: dict[str, float] = {}

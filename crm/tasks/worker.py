@@ -1,4 +1,8 @@
-"""Entry point for `celery -A crm.tasks.worker worker|beat`."""
+"""Entry point for `celery -A crm.tasks.worker worker|beat`.
+
+One machine: `celery -A crm.tasks.worker worker` takes all three queues. Several machines: a
+worker per queue, `-Q interactive`, `-Q sweeps`, `-Q mail` (crm/tasks/__init__.py, README
+"Several machines"); beat may run on two machines, only the one holding its Redis lock sends."""
 
 from crm import create_app
 

@@ -295,7 +295,8 @@ def test_reading_a_file_is_scoped_and_audited(world):
     index(doc)
     for reader in (world.am1, world.rm_east, world.sales_manager):
         set_actor(reader)
-        assert services.read_file(db.session, doc).read_bytes() == b"%PDF-1.4 contract"
+        with services.read_file(db.session, doc) as stream:
+            assert stream.read() == b"%PDF-1.4 contract"
     for outsider in (world.archivist, world.am2, world.rm_north, world.finance):
         set_actor(outsider)
         with pytest.raises(NotAllowed):

@@ -98,10 +98,10 @@ def test_original_is_stored_by_checksum_under_the_archive_root(world):
     assert contract.file_path == f"contracts/{world.c1.id}/{digest}.pdf"
     stored = Path(current_app.config["ARCHIVE_ROOT"]) / contract.file_path
     assert stored.read_bytes() == data
-    assert services.original_path(contract) == stored.resolve()
+    assert services.original_bytes(contract) == data
     stored.write_bytes(b"tampered")
     with pytest.raises(DomainError):
-        services.original_path(contract)
+        services.original_bytes(contract)
     with pytest.raises(DomainError):
         services.attach_original(db.session, contract, b"MZ...", "virus.exe")
 

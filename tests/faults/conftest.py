@@ -17,6 +17,7 @@ import redis
 from celery import Celery
 from cryptography.fernet import Fernet
 
+from crm.tasks import SWEEPS, TASK_ROUTES
 from tests.conftest import DATABASE_URL, IS_POSTGRES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,7 +136,9 @@ def fault_env(app, tmp_path):
     workers = Workers(app, server, tmp_path)
     # The workers' result backend: a test can wait for a task's outcome.
     sender = Celery("faults", broker=f"{server.url}/0", backend=f"{server.url}/1")
-    sender.conf.update(broker_connection_retry_on_startup=True)
+    # Routed as the product routes (the queues of crm/tasks/__init__.py): the workers take those.
+    sender.conf.update(broker_connection_retry_on_startup=True, task_routes=TASK_ROUTES,
+                       task_default_queue=SWEEPS)
     try:
         server.start()
         yield server, workers, sender
