@@ -320,15 +320,51 @@ def generate(session, n: int, seed: int, echo=lambda *_: None, on_customer=None)
     return {**counts, "seconds": {k: round(v, 1) for k, v in timings.items()}}
 
 
+def add_history(session, seed: int, echo=lambda *_: None) -> dict:
+    """A year of sales and card uses for the customers already loaded, on a bench database
+    made before the reviews existed (it has no sales yet); then consumption is rebuilt. The
+    same rows `generate` gives new customers, with their indexes dropped and rebuilt around
+    the COPY on PostgreSQL."""
+    from crm.commissions.models import SalesRecord
+
+    if session.scalar(select(func.count()).select_from(SalesRecord)):
+        raise click.ClickException("this database already has sales records: --history-only "
+                                   "is for a bench data set loaded without them")
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    rebuilt = _secondary_indexes(conn, reviews.TABLES) if postgres else []
+    for name, _definition in rebuilt:
+        conn.execute(text(f'DROP INDEX "{name}"'))
+    start = time.perf_counter()
+    counts = reviews.history(session, lambda *a: load(conn, *a), random.Random(seed), 1,
+                             local_today())
+    for _name, definition in rebuilt:
+        conn.execute(text(definition))
+    session.commit()
+    echo(f"  a year of sales and card uses: {counts} in {time.perf_counter() - start:.0f} s")
+    if postgres:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as auto:
+            for table in reviews.TABLES:
+                auto.execute(text(f"VACUUM ANALYZE {table}"))
+    counts.update(reviews.rebuild_consumption(session, echo))
+    return counts
+
+
 @click.command("bench-data")
 @click.option("--clients", "n_clients", default=10000, show_default=True,
               help="Customers to add (each run adds this many).")
 @click.option("--seed", default=2026, show_default=True)
-def bench_data(n_clients, seed):
+@click.option("--history-only", is_flag=True, help="Add no customers: give those already "
+              "loaded (a data set made before the reviews) a year of sales and card uses.")
+def bench_data(n_clients, seed, history_only):
     """Load a large deterministic archive for `crm bench screens` (adds to what is there)."""
     start = time.perf_counter()
     from crm.cli import progress
 
+    if history_only:
+        made = add_history(db.session, seed, echo=click.echo)
+        click.echo(f"loaded {made} in {time.perf_counter() - start:.0f} s")
+        return
     with progress("customers", n_clients, unit="customers") as bar:
         made = generate(db.session, n_clients, seed, echo=click.echo, on_customer=bar.to)
     click.echo(f"loaded {made} in {time.perf_counter() - start:.0f} s; every scale_* user's "

@@ -143,3 +143,29 @@ def test_bench_measures_every_area_and_files_the_figures(app, loaded, tmp_path, 
         ArchiveDocument.status == archive_rules.ARCHIVED)).all()
     assert len(indexed) == 4 and all(d.archive_no and d.storage_path for d in indexed)
     assert figures[titles[3]]["documents bound"] == 4
+
+
+def test_bench_data_history_only_gives_loaded_customers_their_year_once(app, loaded):
+    """A bench database loaded before the reviews (no sales) gains a year of sales and card
+    uses for the customers in business, and consumption rebuilt from them; a second run is
+    refused and adds nothing."""
+    from crm.cards.models import CardUse
+    from crm.commissions.models import SalesRecord
+    from crm.reviews.models import ConsumptionMonth
+
+    for model in (CardUse, SalesRecord, ConsumptionMonth):
+        db.session.execute(model.__table__.delete())
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["crm", "bench-data", "--history-only", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(Client)) == N  # none added
+    buyers = set(db.session.scalars(select(SalesRecord.client_id).distinct()))
+    assert len(buyers) > N // 4 and buyers <= _signing_ids()
+    sales = db.session.scalar(select(func.count()).select_from(SalesRecord))
+    bought = (db.session.scalar(select(func.sum(SalesRecord.amount)))
+              + db.session.scalar(select(func.sum(CardUse.paid)).where(CardUse.accepted)))
+    assert db.session.scalar(select(func.sum(ConsumptionMonth.amount))) == bought
+    again = runner.invoke(args=["crm", "bench-data", "--history-only", "--seed", "7"])
+    assert again.exit_code != 0 and "already has sales records" in again.output
+    assert db.session.scalar(select(func.count()).select_from(SalesRecord)) == sales
