@@ -156,14 +156,3 @@ class Consent(db.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.given_at:%Y-%m-%d}"
-
-
-def __getattr__(name):
-    # The audit trail's table moved to crm.audit (infrastructure); branches written before
-    # the move still import it from here. Not imported at the top: crm.audit reads the actor
-    # of crm.access, whose scope reads the view grants of this module.
-    if name == "AuditEvent":
-        from crm.audit import AuditEvent
-
-        return AuditEvent
-    raise AttributeError(name)

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from crm import access
+from crm.audit import AuditEvent
 from crm.clients.models import Client
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from crm.reviews import quarterly
 from crm.reviews.consumption import Period
 from crm.reviews.models import APPROVED, PENDING, REJECTED, ReclassProposal

@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from crm import access
+from crm.audit import AuditEvent
 from crm.complaints.models import Complaint
 from crm.contracts.models import Contract
 from crm.credit.models import CreditBalance, LedgerEntry, OpenItem
 from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
-from crm.governance.models import AuditEvent
 from crm.reviews import watch
 from crm.reviews.consumption import Period
 from crm.reviews.models import WatchEntry
