@@ -158,8 +158,12 @@ def _after_flush(session, flush_context):
             continue
         rows.append(
             event_row(
-                session, _action(obj, new, changes), obj.__tablename__, obj.id,
-                client_id_of(obj), changes,
+                session,
+                _action(obj, new, changes),
+                obj.__tablename__,
+                obj.id,
+                client_id_of(obj),
+                changes,
             )
         )
     for obj in session.deleted:
@@ -174,5 +178,13 @@ def install(session_class) -> None:
         event.listen(session_class, "after_flush", _after_flush)
 
 
-__all__ = ["MASK", "AuditEvent", "actor_label", "audit_reason", "client_id_of", "event_row",
-           "install", "record"]
+__all__ = [
+    "MASK",
+    "AuditEvent",
+    "actor_label",
+    "audit_reason",
+    "client_id_of",
+    "event_row",
+    "install",
+    "record",
+]

@@ -67,6 +67,7 @@ def _schema_revision() -> list[str]:
 
 # --- PostgreSQL tools ------------------------------------------------------------------------
 
+
 def _pg_tool(name: str) -> str:
     """The newest pg_dump / pg_restore: CRM_PG_BIN's, on PATH, or a Debian cluster's."""
     found = []
@@ -77,14 +78,17 @@ def _pg_tool(name: str) -> str:
     found += sorted(PG_LIB.glob(f"*/bin/{name}"))
     found = [p for p in found if p.is_file() and os.access(p, os.X_OK)]
     if not found:
-        raise BackupError(f"{name} was not found: install the PostgreSQL client "
-                          f"(Debian: postgresql-client) or set CRM_PG_BIN to its folder.")
+        raise BackupError(
+            f"{name} was not found: install the PostgreSQL client "
+            f"(Debian: postgresql-client) or set CRM_PG_BIN to its folder."
+        )
     return str(max(found, key=_tool_major))
 
 
 def _tool_major(path) -> int:
-    out = subprocess.run([str(path), "--version"], capture_output=True, text=True,
-                         check=False).stdout
+    out = subprocess.run(
+        [str(path), "--version"], capture_output=True, text=True, check=False
+    ).stdout
     match = re.search(r"(\d+)(?:\.\d+)?", out)
     return int(match.group(1)) if match else 0
 
@@ -98,8 +102,10 @@ def _checked_tool(name: str) -> str:
     tool = _pg_tool(name)
     tool_major, server_major = _tool_major(tool), _server_major()
     if tool_major < server_major:
-        raise BackupError(f"{tool} is version {tool_major}, older than the database server "
-                          f"({server_major}): install the PostgreSQL {server_major} client.")
+        raise BackupError(
+            f"{tool} is version {tool_major}, older than the database server "
+            f"({server_major}): install the PostgreSQL {server_major} client."
+        )
     return tool
 
 
@@ -121,6 +127,7 @@ def _run(command: list[str], env: dict, what: str) -> None:
 
 # --- backup ----------------------------------------------------------------------------------
 
+
 def _dump_database(out: Path, echo: Echo) -> str:
     dialect = _dialect()
     if dialect == "postgresql":
@@ -128,8 +135,18 @@ def _dump_database(out: Path, echo: Echo) -> str:
         uri, env = _libpq()
         target = out / "database.dump"
         echo(f"database: pg_dump --format=custom ({tool})")
-        _run([tool, "--format=custom", "--no-owner", "--no-privileges", f"--file={target}",
-              f"--dbname={uri}"], env, "pg_dump")
+        _run(
+            [
+                tool,
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--file={target}",
+                f"--dbname={uri}",
+            ],
+            env,
+            "pg_dump",
+        )
         return target.name
     if dialect == "sqlite":
         target = out / "database.sqlite"
@@ -152,10 +169,13 @@ def backup(out: Path, echo: Echo = print, on_file=None) -> dict:
     `on_file(done, total)` hears of each archive file copied (the command's progress bar)."""
     out = Path(out)
     storage = get_storage()
-    if isinstance(storage, LocalStorage) and \
-            storage.root.resolve() in (out.resolve(), *out.resolve().parents):
-        raise BackupError(f"{out} is inside the archive folder {storage.root}: choose another "
-                          f"folder.")
+    if isinstance(storage, LocalStorage) and storage.root.resolve() in (
+        out.resolve(),
+        *out.resolve().parents,
+    ):
+        raise BackupError(
+            f"{out} is inside the archive folder {storage.root}: choose another folder."
+        )
     if out.exists() and any(out.iterdir()):
         raise BackupError(f"{out} is not empty: choose a new folder for the backup.")
     out.mkdir(parents=True, exist_ok=True)
@@ -187,16 +207,24 @@ def backup(out: Path, echo: Echo = print, on_file=None) -> dict:
         "archive_files": count,
         "files": entries,
     }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                                encoding="utf-8")
+    (out / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     total = sum(e["size"] for e in entries.values())
     echo(f"manifest: {len(entries)} files, {total} bytes, revision {', '.join(revision)}")
-    logger.info("backup written to %s: %s archive files, %s files, %s bytes, revision %s", out,
-                count, len(entries), total, ", ".join(revision))
+    logger.info(
+        "backup written to %s: %s archive files, %s files, %s bytes, revision %s",
+        out,
+        count,
+        len(entries),
+        total,
+        ", ".join(revision),
+    )
     return manifest
 
 
 # --- restore ---------------------------------------------------------------------------------
+
 
 def verify(folder: Path, echo: Echo = print) -> dict:
     """Check every file against the manifest; refuse a missing, changed or unlisted file."""
@@ -220,8 +248,7 @@ def verify(folder: Path, echo: Echo = print) -> dict:
             raise BackupError(f"The backup is incomplete: {name} is missing.")
         sha, size = sha256_of(path)
         if size != entry["size"] or sha != entry["sha256"]:
-            raise BackupError(f"The backup was altered: {name} does not match its manifest "
-                              f"sum.")
+            raise BackupError(f"The backup was altered: {name} does not match its manifest sum.")
     for path in folder.rglob("*"):
         name = path.relative_to(folder).as_posix()
         if path.is_file() and name != MANIFEST and name not in listed:
@@ -233,15 +260,28 @@ def verify(folder: Path, echo: Echo = print) -> dict:
 def _restore_database(folder: Path, manifest: dict, echo: Echo) -> None:
     dialect = _dialect()
     if manifest["database"]["dialect"] != dialect:
-        raise BackupError(f"The backup is of a {manifest['database']['dialect']} database; "
-                          f"this instance uses {dialect}.")
+        raise BackupError(
+            f"The backup is of a {manifest['database']['dialect']} database; "
+            f"this instance uses {dialect}."
+        )
     source = folder / manifest["database"]["file"]
     if dialect == "postgresql":
         tool = _checked_tool("pg_restore")
         uri, env = _libpq()
         echo(f"database: pg_restore ({tool})")
-        _run([tool, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-              f"--dbname={uri}", str(source)], env, "pg_restore")
+        _run(
+            [
+                tool,
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--single-transaction",
+                f"--dbname={uri}",
+                str(source),
+            ],
+            env,
+            "pg_restore",
+        )
     else:
         echo("database: SQLite online backup into this instance")
         copy = sqlite3.connect(source)
@@ -261,25 +301,36 @@ def restore(folder: Path, echo: Echo = print) -> dict:
     with db.engine.connect() as conn:
         tables = inspect(conn).get_table_names()
     if tables:
-        raise BackupError(f"The database already has {len(tables)} tables "
-                          f"(e.g. {sorted(tables)[0]}): restore only into an empty database.")
+        raise BackupError(
+            f"The database already has {len(tables)} tables "
+            f"(e.g. {sorted(tables)[0]}): restore only into an empty database."
+        )
     storage = get_storage()
     if next(iter(storage.iterate()), None) is not None:
-        raise BackupError(f"The archive storage {storage.describe()} is not empty: restore "
-                          f"only into an empty archive.")
+        raise BackupError(
+            f"The archive storage {storage.describe()} is not empty: restore "
+            f"only into an empty archive."
+        )
     _restore_database(folder, manifest, echo)
     prefix = f"{ARCHIVE_DIR}/"
     names = [n for n in manifest["files"] if n.startswith(prefix)]
     for name in names:
-        key = name[len(prefix):]
+        key = name[len(prefix) :]
         copy_into(storage, key, folder / name)
         # Read back from the storage: what it keeps is what the manifest sums.
         if (storage.sha256(key) or ("",))[0] != manifest["files"][name]["sha256"]:
             raise BackupError(f"{key} did not copy intact into {storage.describe()}.")
     echo(f"archive: {len(names)} files restored into {storage.describe()}")
     revision = _schema_revision()
-    echo(f"done: schema revision {', '.join(revision)} (app {manifest['app_version']} "
-         f"at backup, {app_version()} now; run `flask --app wsgi db upgrade` if newer)")
-    logger.info("restored from %s (made %s): %s archive files, revision %s", folder,
-                manifest["created_at"], len(names), ", ".join(revision))
+    echo(
+        f"done: schema revision {', '.join(revision)} (app {manifest['app_version']} "
+        f"at backup, {app_version()} now; run `flask --app wsgi db upgrade` if newer)"
+    )
+    logger.info(
+        "restored from %s (made %s): %s archive files, revision %s",
+        folder,
+        manifest["created_at"],
+        len(names),
+        ", ".join(revision),
+    )
     return manifest

@@ -119,8 +119,9 @@ def _changed_values(obj):
         if state.pending or state.transient:
             value = state.dict.get(prop.key)
         else:
-            history = attributes.get_history(obj, prop.key,
-                                             passive=attributes.PASSIVE_NO_INITIALIZE)
+            history = attributes.get_history(
+                obj, prop.key, passive=attributes.PASSIVE_NO_INITIALIZE
+            )
             if not history.added:
                 continue
             value = history.added[0]

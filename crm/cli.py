@@ -70,9 +70,14 @@ def progress(label: str, total: int | None = None, unit: str = "items"):
     bench-data, backup): on a terminal it redraws in place (share done, count and rate, time
     left); elsewhere click writes the label once and the bar at the end."""
     holder = {}
-    with click.progressbar(length=max(int(total or 1), 1), label=label, show_eta=True,
-                           show_percent=True, file=sys.stderr,
-                           item_show_func=lambda item: holder["p"].rate(item)) as bar:
+    with click.progressbar(
+        length=max(int(total or 1), 1),
+        label=label,
+        show_eta=True,
+        show_percent=True,
+        file=sys.stderr,
+        item_show_func=lambda item: holder["p"].rate(item),
+    ) as bar:
         holder["p"] = Progress(bar, unit)
         yield holder["p"]
 
@@ -159,17 +164,25 @@ def rotate_field_key_cmd(chunk_size):
     from crm.clients.services import rotate_id_number_key
 
     totals = rotate_id_number_key(db.session, chunk_size, echo=click.echo)
-    click.echo(f"re-encrypted {totals['rotated']}, already on the newest key "
-               f"{totals['current']}, unreadable with every key {totals['unreadable']}")
+    click.echo(
+        f"re-encrypted {totals['rotated']}, already on the newest key "
+        f"{totals['current']}, unreadable with every key {totals['unreadable']}"
+    )
     if totals["unreadable"]:
         raise click.ClickException(
             "these customers' ID numbers no key reads (ids): "
-            + ", ".join(map(str, totals["unreadable_ids"][:50])))
+            + ", ".join(map(str, totals["unreadable_ids"][:50]))
+        )
 
 
 @crm_cli.command("backup")
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False),
-              help="Folder to write (new or empty); default instance/backups/crm-<time>.")
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder to write (new or empty); default instance/backups/crm-<time>.",
+)
 def backup_cmd(out):
     """Back up the database and the archive files, with a manifest of SHA-256 sums (R17)."""
     from datetime import UTC, datetime
@@ -223,8 +236,9 @@ def review_rebuild_cmd(since):
     rows = consumption.rebuild(db.session, since_month)
     db.session.commit()
     logger.info("crm review rebuild-consumption: %s rows", rows)
-    click.echo(f"consumption rebuilt: {rows} customer-month rows"
-               + (f" from {since}" if since else ""))
+    click.echo(
+        f"consumption rebuilt: {rows} customer-month rows" + (f" from {since}" if since else "")
+    )
 
 
 def _review(kind: str, period_text: str | None, run):

@@ -15,14 +15,43 @@ from crm.clients.services import add_contact_log, register_client
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志明晓东海燕红梅"
-CITIES = [("上海市", "上海市", "200"), ("江苏省", "南京市", "210"), ("浙江省", "杭州市", "310"),
-          ("北京市", "北京市", "100"), ("天津市", "天津市", "300"), ("河北省", "石家庄市", "050")]
-AREA = {"上海市": "021", "南京市": "025", "杭州市": "0571", "北京市": "010", "天津市": "022",
-        "石家庄市": "0311"}
-TRADES = ["贸易", "科技", "实业", "酒店管理", "餐饮", "文化传媒", "建设工程", "医药", "物流", "电子"]
+CITIES = [
+    ("上海市", "上海市", "200"),
+    ("江苏省", "南京市", "210"),
+    ("浙江省", "杭州市", "310"),
+    ("北京市", "北京市", "100"),
+    ("天津市", "天津市", "300"),
+    ("河北省", "石家庄市", "050"),
+]
+AREA = {
+    "上海市": "021",
+    "南京市": "025",
+    "杭州市": "0571",
+    "北京市": "010",
+    "天津市": "022",
+    "石家庄市": "0311",
+}
+TRADES = [
+    "贸易",
+    "科技",
+    "实业",
+    "酒店管理",
+    "餐饮",
+    "文化传媒",
+    "建设工程",
+    "医药",
+    "物流",
+    "电子",
+]
 SUFFIX = ["有限公司", "股份有限公司", "集团有限公司"]
-REGION_CODES = {"上海市": "110101", "南京市": "320102", "杭州市": "330102", "北京市": "110101",
-                "天津市": "120101", "石家庄市": "130102"}
+REGION_CODES = {
+    "上海市": "110101",
+    "南京市": "320102",
+    "杭州市": "330102",
+    "北京市": "110101",
+    "天津市": "120101",
+    "石家庄市": "130102",
+}
 
 DEMO_USERS = [
     ("gm", access.GENERAL_MANAGER, None, "总经理 周总"),
@@ -63,8 +92,10 @@ def seed_demo(session, n_clients: int = 240, password: str = "demo-pass-2026") -
     rng = random.Random(20261125)
     session.add_all([Region(code="EAST", name="华东大区"), Region(code="NORTH", name="华北大区")])
     session.flush()
-    users = {u: create_user(session, u, password, role, region, name)
-             for u, role, region, name in DEMO_USERS}
+    users = {
+        u: create_user(session, u, password, role, region, name)
+        for u, role, region, name in DEMO_USERS
+    }
     managers = [users[u] for u in ("am_east1", "am_east2", "am_north1", "am_north2")]
     for i in range(n_clients):
         _demo_client(session, rng, i, managers[i % len(managers)])
@@ -98,13 +129,16 @@ def seed_demo(session, n_clients: int = 240, password: str = "demo-pass-2026") -
     from crm.reviews.demo import seed_reviews
 
     seed_reviews(session, rng)
-    return (f"loaded {len(DEMO_USERS)} users and {n_clients + 4} customers; "
-            f"every demo user's password is {password}")
+    return (
+        f"loaded {len(DEMO_USERS)} users and {n_clients + 4} customers; "
+        f"every demo user's password is {password}"
+    )
 
 
 def _demo_client(session, rng, i, owner, region=None):
-    province, city, post = CITIES[(i // 4) % 3 + (0 if (owner and owner.region.code == "EAST")
-                                                  or region else 3)]
+    province, city, post = CITIES[
+        (i // 4) % 3 + (0 if (owner and owner.region.code == "EAST") or region else 3)
+    ]
     individual = i % 7 == 0
     today = date(2026, 11, 1)
     first = today - timedelta(days=rng.randrange(20, 1500))
@@ -114,13 +148,17 @@ def _demo_client(session, rng, i, owner, region=None):
         stage=rng.choice(["prospect", "active", "active", "active", "former"]),
         nature=rng.choice(["government", "special", "ordinary", "ordinary", "partner"]),
         weight=rng.choice(["key", "general", "general", "scattered"]),
-        province=province, city=city, postcode=post + f"{rng.randrange(0, 1000):03d}",
+        province=province,
+        city=city,
+        postcode=post + f"{rng.randrange(0, 1000):03d}",
         street=f"{rng.choice(['人民路', '中山路', '解放大道', '建国路', '南京西路'])}{rng.randrange(1, 999)}号",
         phone=f"{AREA[city]}-{rng.randrange(2, 9)}{rng.randrange(0, 10**7):07d}",
         mobile=f"1{rng.choice('3589')}{rng.randrange(0, 10**9):09d}",
-        first_contact_date=first, first_deal_date=first + timedelta(days=rng.randrange(5, 90)),
+        first_contact_date=first,
+        first_deal_date=first + timedelta(days=rng.randrange(5, 90)),
         satisfaction=rng.choice(["very_satisfied", "satisfied", "neutral"]),
-        owner_id=owner.id if owner else None, region_id=(owner.region_id if owner else region.id),
+        owner_id=owner.id if owner else None,
+        region_id=(owner.region_id if owner else region.id),
     )
     id_number = None
     if individual:
@@ -138,24 +176,37 @@ def _demo_client(session, rng, i, owner, region=None):
             client.name = client.name.replace("有限", f"第{i}有限", 1)
         client.short_name = f"{brand}{trade}"
         client.credit_code = make_credit_code(rng, REGION_CODES[city])
-        client.company_type = rng.choice(["state_owned", "private", "private", "joint_venture",
-                                          "foreign"])
+        client.company_type = rng.choice(
+            ["state_owned", "private", "private", "joint_venture", "foreign"]
+        )
         client.registered_capital = rng.randrange(50, 5000) * 10000
         client.staff_count = rng.randrange(5, 800)
         client.business_scope = f"{trade}相关业务"
     register_client(session, client, id_number)
-    for position in (["legal_rep", "purchasing_head"] if not individual else []):
-        session.add(KeyPerson(client_id=client.id, position=position, name=person_name(rng),
-                              title={"legal_rep": "董事长", "purchasing_head": "采购总监"}[position],
-                              gender=rng.choice(["male", "female"]),
-                              mobile=f"13{rng.randrange(0, 10**9):09d}",
-                              hobbies=rng.choice(["高尔夫", "茶艺", "书法", "钓鱼"])))
+    for position in ["legal_rep", "purchasing_head"] if not individual else []:
+        session.add(
+            KeyPerson(
+                client_id=client.id,
+                position=position,
+                name=person_name(rng),
+                title={"legal_rep": "董事长", "purchasing_head": "采购总监"}[position],
+                gender=rng.choice(["male", "female"]),
+                mobile=f"13{rng.randrange(0, 10**9):09d}",
+                hobbies=rng.choice(["高尔夫", "茶艺", "书法", "钓鱼"]),
+            )
+        )
     for k in range(rng.randrange(1, 4)):
-        add_contact_log(session, ContactLog(
-            client_id=client.id, contact_date=first + timedelta(days=30 * k),
-            way=rng.choice(["visit", "phone", "came_to_us", "exhibition"]),
-            person_met=person_name(rng), person_role=rng.choice(["decision_maker", "influencer",
-                                                                  "user", "gatekeeper"]),
-            level=client.level, record="介绍会馆会员权益及场地服务", conclusion="客户有意向，约定下次回访",
-            recorded_by_id=owner.id if owner else None,
-        ))
+        add_contact_log(
+            session,
+            ContactLog(
+                client_id=client.id,
+                contact_date=first + timedelta(days=30 * k),
+                way=rng.choice(["visit", "phone", "came_to_us", "exhibition"]),
+                person_met=person_name(rng),
+                person_role=rng.choice(["decision_maker", "influencer", "user", "gatekeeper"]),
+                level=client.level,
+                record="介绍会馆会员权益及场地服务",
+                conclusion="客户有意向，约定下次回访",
+                recorded_by_id=owner.id if owner else None,
+            ),
+        )

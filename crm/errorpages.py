@@ -20,23 +20,40 @@ from crm.extensions import db
 log = logging.getLogger(__name__)
 
 PAGES = {
-    400: (_l("Bad request"),
-          _l("The request could not be understood. Please go back and try again.")),
-    403: (_l("Access denied"),
-          _l("You may not open this page. If your work needs it, ask your manager or the "
-             "system administrator.")),
-    404: (_l("Page not found"),
-          _l("This page or record does not exist, or it is not one you may see.")),
-    405: (_l("Not possible here"),
-          _l("This page cannot be used this way. Please go back and use the buttons on the "
-             "page.")),
-    413: (_l("File too large"),
-          _l("The upload is larger than %(mb)d MB. Please send a smaller file.")),
-    429: (_l("Too many requests"),
-          _l("Too many attempts in a short time. Please wait a moment and try again.")),
-    500: (_l("Something went wrong"),
-          _l("The server could not complete the request and nothing was saved. Please try "
-             "again; if it happens again, tell the system administrator.")),
+    400: (
+        _l("Bad request"),
+        _l("The request could not be understood. Please go back and try again."),
+    ),
+    403: (
+        _l("Access denied"),
+        _l(
+            "You may not open this page. If your work needs it, ask your manager or the "
+            "system administrator."
+        ),
+    ),
+    404: (
+        _l("Page not found"),
+        _l("This page or record does not exist, or it is not one you may see."),
+    ),
+    405: (
+        _l("Not possible here"),
+        _l("This page cannot be used this way. Please go back and use the buttons on the page."),
+    ),
+    413: (
+        _l("File too large"),
+        _l("The upload is larger than %(mb)d MB. Please send a smaller file."),
+    ),
+    429: (
+        _l("Too many requests"),
+        _l("Too many attempts in a short time. Please wait a moment and try again."),
+    ),
+    500: (
+        _l("Something went wrong"),
+        _l(
+            "The server could not complete the request and nothing was saved. Please try "
+            "again; if it happens again, tell the system administrator."
+        ),
+    ),
 }
 CSRF_MESSAGE = _l("The form has expired. Please reload the page and try again.")
 
@@ -53,8 +70,12 @@ def handle_500(error):
         log.exception("rollback after an error failed")
     original = getattr(error, "original_exception", None)
     if original is not None:
-        log.error("unhandled error on %s %s", request.method, request.path,
-                  exc_info=(type(original), original, original.__traceback__))
+        log.error(
+            "unhandled error on %s %s",
+            request.method,
+            request.path,
+            exc_info=(type(original), original, original.__traceback__),
+        )
     return _answer(500)
 
 
@@ -78,8 +99,10 @@ def _message(code: int, override=None) -> tuple[str, str]:
     if override is not None:
         message = override
     elif code == 413:
-        message = _l("The upload is larger than %(mb)d MB. Please send a smaller file.",
-                     mb=current_app.config.get("MAX_UPLOAD_MB", 50))
+        message = _l(
+            "The upload is larger than %(mb)d MB. Please send a smaller file.",
+            mb=current_app.config.get("MAX_UPLOAD_MB", 50),
+        )
     return str(title), str(message)
 
 

@@ -28,8 +28,9 @@ def _broker_ok() -> bool:
     celery_app = current_app.extensions["celery"]
     try:
         with celery_app.connection_for_write(connect_timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
-                                   timeout=timeout)
+            conn.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, timeout=timeout
+            )
         return True
     except Exception as exc:
         logger.warning("health: the broker does not answer (%s)", type(exc).__name__)
@@ -40,8 +41,11 @@ def _broker_ok() -> bool:
 def healthz():
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     failed = [name for name, ok in checks.items() if not ok]
-    body = {"status": "error" if failed else "ok", "failed": failed,
-            **{name: "ok" if ok else "error" for name, ok in checks.items()}}
+    body = {
+        "status": "error" if failed else "ok",
+        "failed": failed,
+        **{name: "ok" if ok else "error" for name, ok in checks.items()},
+    }
     response = jsonify(body)
     response.status_code = 503 if failed else 200
     response.headers["Cache-Control"] = "no-store"

@@ -19,12 +19,16 @@ PUBLISHED_SECRET = "dev-only-secret-change-me"
 logger = logging.getLogger(__name__)
 
 _RANDOM = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
-_FERNET = ('python3 -c "from cryptography.fernet import Fernet; '
-           'print(Fernet.generate_key().decode())"')
+_FERNET = (
+    'python3 -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
 REQUIRED = {
     "SECRET_KEY": ("signs the session cookies", _RANDOM),
-    "FIELD_ENCRYPTION_KEY": ("encrypts the stored ID numbers (a Fernet key; while rotating, "
-                             "several, comma-separated, newest first)", _FERNET),
+    "FIELD_ENCRYPTION_KEY": (
+        "encrypts the stored ID numbers (a Fernet key; while rotating, "
+        "several, comma-separated, newest first)",
+        _FERNET,
+    ),
     "LOOKUP_HASH_KEY": ("keys the searchable hash of the ID numbers", _RANDOM),
 }
 
@@ -34,9 +38,11 @@ class MissingKeys(SystemExit):
 
 
 def new_keys() -> dict[str, str]:
-    return {"SECRET_KEY": secrets.token_urlsafe(48),
-            "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            "LOOKUP_HASH_KEY": secrets.token_urlsafe(48)}
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "LOOKUP_HASH_KEY": secrets.token_urlsafe(48),
+    }
 
 
 def field_keys(value: str | None) -> list[str]:
@@ -95,8 +101,11 @@ def missing_message(problems) -> str:
     for name, problem in problems:
         meaning, command = REQUIRED[name]
         lines += [f"  CRM_{name} {problem}. It {meaning}. Make one with:", f"      {command}"]
-    lines += ["", "Set them in the environment of the web app, the worker and beat (the same "
-              "values in all three), and keep them safe: without CRM_FIELD_ENCRYPTION_KEY and "
-              "CRM_LOOKUP_HASH_KEY the stored ID numbers cannot be read or found.",
-              "The embedded demo (scripts/demo.sh, CRM_DEMO=1) makes keys of its own."]
+    lines += [
+        "",
+        "Set them in the environment of the web app, the worker and beat (the same "
+        "values in all three), and keep them safe: without CRM_FIELD_ENCRYPTION_KEY and "
+        "CRM_LOOKUP_HASH_KEY the stored ID numbers cannot be read or found.",
+        "The embedded demo (scripts/demo.sh, CRM_DEMO=1) makes keys of its own.",
+    ]
     return "\n".join(lines)

@@ -88,11 +88,21 @@ def init_request_log(app: Flask) -> None:
         # The id, never get_id(): that carries the session token, a secret.
         user_id = str(current_user.id) if current_user.is_authenticated else None
         # The path only: a query string may carry a searched name or phone number.
-        logger.log(logging.WARNING if response.status_code >= 500 else logging.INFO,
-                   "%s %s %s %.1fms user=%s", request.method, request.path,
-                   response.status_code, duration, user_id or "-",
-                   extra={"request_id": request_id, "user_id": user_id,
-                          "status": response.status_code, "duration_ms": round(duration, 1)})
+        logger.log(
+            logging.WARNING if response.status_code >= 500 else logging.INFO,
+            "%s %s %s %.1fms user=%s",
+            request.method,
+            request.path,
+            response.status_code,
+            duration,
+            user_id or "-",
+            extra={
+                "request_id": request_id,
+                "user_id": user_id,
+                "status": response.status_code,
+                "duration_ms": round(duration, 1),
+            },
+        )
         return response
 
     @app.teardown_request

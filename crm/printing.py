@@ -55,15 +55,29 @@ def _styles():
     font = font_name()
     # wordWrap="CJK": Chinese has no spaces; a line may break between any two characters.
     return {
-        "title": ParagraphStyle("title", fontName=font, fontSize=15, leading=20, alignment=1,
-                                spaceAfter=4 * mm, wordWrap="CJK"),
-        "heading": ParagraphStyle("heading", fontName=font, fontSize=11, leading=15,
-                                  spaceBefore=3 * mm, spaceAfter=2 * mm, wordWrap="CJK"),
+        "title": ParagraphStyle(
+            "title",
+            fontName=font,
+            fontSize=15,
+            leading=20,
+            alignment=1,
+            spaceAfter=4 * mm,
+            wordWrap="CJK",
+        ),
+        "heading": ParagraphStyle(
+            "heading",
+            fontName=font,
+            fontSize=11,
+            leading=15,
+            spaceBefore=3 * mm,
+            spaceAfter=2 * mm,
+            wordWrap="CJK",
+        ),
         "text": ParagraphStyle("text", fontName=font, fontSize=9, leading=12, wordWrap="CJK"),
-        "cell": ParagraphStyle("cell", fontName=font, fontSize=8, leading=10.5,
-                               wordWrap="CJK"),
-        "head": ParagraphStyle("head", fontName=font, fontSize=8, leading=10.5,
-                               wordWrap="CJK", textColor=colors.black),
+        "cell": ParagraphStyle("cell", fontName=font, fontSize=8, leading=10.5, wordWrap="CJK"),
+        "head": ParagraphStyle(
+            "head", fontName=font, fontSize=8, leading=10.5, wordWrap="CJK", textColor=colors.black
+        ),
     }
 
 
@@ -83,13 +97,17 @@ def _grid(columns, rows, width, styles, widths=None, repeat=True):
     else:
         col_widths = [width / len(columns)] * len(columns)
     table = LongTable([header, *body], colWidths=col_widths, repeatRows=1 if repeat else 0)
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
+            ]
+        )
+    )
     return table
 
 
@@ -106,17 +124,28 @@ def _fields(pairs, width, styles):
     if not cells:
         return Spacer(1, 1)
     table = Table(cells, colWidths=[width * f for f in (0.16, 0.34, 0.16, 0.34)])
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
-        ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f0f0f0")),
-        ("BACKGROUND", (2, 0), (2, -1), colors.HexColor("#f0f0f0")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f0f0f0")),
+                ("BACKGROUND", (2, 0), (2, -1), colors.HexColor("#f0f0f0")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
     return table
 
 
-def document_pdf(title: str, sections, *, subtitle: str = "", footer: str = "",
-                 wide: bool = False, printed_at: datetime | None = None) -> bytes:
+def document_pdf(
+    title: str,
+    sections,
+    *,
+    subtitle: str = "",
+    footer: str = "",
+    wide: bool = False,
+    printed_at: datetime | None = None,
+) -> bytes:
     """A4 PDF: a title, an optional subtitle line, then sections in order. A section is
     ("fields", heading, [(label, value), ...]), ("table", heading, columns, rows[, widths]) or
     ("text", heading, text). `footer` is printed at the foot of every page with its number."""
@@ -124,9 +153,17 @@ def document_pdf(title: str, sections, *, subtitle: str = "", footer: str = "",
     pagesize = landscape(A4) if wide else A4
     out = BytesIO()
     margin = 15 * mm
-    doc = SimpleDocTemplate(out, pagesize=pagesize, leftMargin=margin, rightMargin=margin,
-                            topMargin=margin, bottomMargin=margin + 4 * mm, title=title,
-                            author="CRM", creator="CRM")
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=pagesize,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin + 4 * mm,
+        title=title,
+        author="CRM",
+        creator="CRM",
+    )
     width = pagesize[0] - 2 * margin
     styles = _styles()
     story = [_para(title, styles["title"])]
@@ -168,16 +205,31 @@ def _now() -> datetime:
     return datetime.now()
 
 
-def table_pdf(title: str, columns, rows, *, subtitle: str = "", footer: str = "",
-              widths=None, wide: bool | None = None, printed_at: datetime | None = None,
-              after=()) -> bytes:
+def table_pdf(
+    title: str,
+    columns,
+    rows,
+    *,
+    subtitle: str = "",
+    footer: str = "",
+    widths=None,
+    wide: bool | None = None,
+    printed_at: datetime | None = None,
+    after=(),
+) -> bytes:
     """One titled table on A4, its header repeated on every page; landscape when it has more
     than WIDE columns unless `wide` says otherwise. `after` adds sections below the table
     (e.g. the signatures of a disposal list)."""
     if wide is None:
         wide = len(columns) > WIDE
-    return document_pdf(title, [("table", "", list(columns), list(rows), widths), *after],
-                        subtitle=subtitle, footer=footer, wide=wide, printed_at=printed_at)
+    return document_pdf(
+        title,
+        [("table", "", list(columns), list(rows), widths), *after],
+        subtitle=subtitle,
+        footer=footer,
+        wide=wide,
+        printed_at=printed_at,
+    )
 
 
 PDF_MIMETYPE = "application/pdf"

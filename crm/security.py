@@ -31,8 +31,13 @@ CONTENT_SECURITY_POLICY = {
     "form-action": SELF,
     "frame-ancestors": "'none'",
 }
-PERMISSIONS_POLICY = {"browsing-topics": "()", "camera": "()", "microphone": "()",
-                      "geolocation": "()", "payment": "()"}
+PERMISSIONS_POLICY = {
+    "browsing-topics": "()",
+    "camera": "()",
+    "microphone": "()",
+    "geolocation": "()",
+    "payment": "()",
+}
 STOCK_TEMPLATES = "flask_admin_stock"  # Flask-Admin's own templates, under this prefix
 
 

@@ -146,8 +146,13 @@ class LocalStorage:
         if not base.is_dir():
             return iter(())
         root = self.root.resolve()
-        return iter(sorted(p.resolve().relative_to(root).as_posix() for p in base.rglob("*")
-                           if p.is_file() and not p.name.endswith(".part")))
+        return iter(
+            sorted(
+                p.resolve().relative_to(root).as_posix()
+                for p in base.rglob("*")
+                if p.is_file() and not p.name.endswith(".part")
+            )
+        )
 
     def describe(self):
         return str(self.root)
@@ -219,8 +224,9 @@ class S3Storage:
     def move(self, source, target):
         if not self.exists(source):
             return False
-        self.client.copy({"Bucket": self.bucket, "Key": self._key(source)}, self.bucket,
-                         self._key(target))
+        self.client.copy(
+            {"Bucket": self.bucket, "Key": self._key(source)}, self.bucket, self._key(target)
+        )
         self.client.delete_object(Bucket=self.bucket, Key=self._key(source))
         return True
 
@@ -240,27 +246,39 @@ class S3Storage:
             start += "/"
         cut = len(f"{self.prefix}/") if self.prefix else 0
         pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=start)
-        return iter(sorted(obj["Key"][cut:] for page in pages
-                           for obj in page.get("Contents", ())))
+            Bucket=self.bucket, Prefix=start
+        )
+        return iter(sorted(obj["Key"][cut:] for page in pages for obj in page.get("Contents", ())))
 
     def describe(self):
         return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
 
 
-def make_client(endpoint_url=None, access_key_id=None, secret_access_key=None, region=None,
-                addressing_style=None):
+def make_client(
+    endpoint_url=None,
+    access_key_id=None,
+    secret_access_key=None,
+    region=None,
+    addressing_style=None,
+):
     import boto3
     from botocore.config import Config as BotoConfig
 
-    options = {"retries": {"max_attempts": 3, "mode": "standard"},
-               "connect_timeout": 5, "read_timeout": 60}
+    options = {
+        "retries": {"max_attempts": 3, "mode": "standard"},
+        "connect_timeout": 5,
+        "read_timeout": 60,
+    }
     if addressing_style:
         options["s3"] = {"addressing_style": addressing_style}
     return boto3.session.Session().client(
-        "s3", endpoint_url=endpoint_url or None, aws_access_key_id=access_key_id or None,
-        aws_secret_access_key=secret_access_key or None, region_name=region or None,
-        config=BotoConfig(**options))
+        "s3",
+        endpoint_url=endpoint_url or None,
+        aws_access_key_id=access_key_id or None,
+        aws_secret_access_key=secret_access_key or None,
+        region_name=region or None,
+        config=BotoConfig(**options),
+    )
 
 
 def storage_from(config) -> Storage:
@@ -268,22 +286,33 @@ def storage_from(config) -> Storage:
     ARCHIVE_ROOT."""
     url = config.get("STORAGE_URL") or ""
     if not url or url.startswith("file:"):
-        root = url[len("file://"):] if url.startswith("file://") else config["ARCHIVE_ROOT"]
+        root = url[len("file://") :] if url.startswith("file://") else config["ARCHIVE_ROOT"]
         return LocalStorage(root)
     if url.startswith("s3://"):
-        bucket, _, prefix = url[len("s3://"):].partition("/")
+        bucket, _, prefix = url[len("s3://") :].partition("/")
         if not bucket:
             raise StorageError(f"CRM_STORAGE_URL {url!r} names no bucket")
-        return S3Storage(bucket, prefix, endpoint_url=config.get("S3_ENDPOINT_URL"),
-                         access_key_id=config.get("S3_ACCESS_KEY_ID"),
-                         secret_access_key=config.get("S3_SECRET_ACCESS_KEY"),
-                         region=config.get("S3_REGION"),
-                         addressing_style=config.get("S3_ADDRESSING_STYLE"))
+        return S3Storage(
+            bucket,
+            prefix,
+            endpoint_url=config.get("S3_ENDPOINT_URL"),
+            access_key_id=config.get("S3_ACCESS_KEY_ID"),
+            secret_access_key=config.get("S3_SECRET_ACCESS_KEY"),
+            region=config.get("S3_REGION"),
+            addressing_style=config.get("S3_ADDRESSING_STYLE"),
+        )
     raise StorageError(f"CRM_STORAGE_URL {url!r}: use s3://bucket/prefix or leave it unset")
 
 
-_SETTINGS = ("STORAGE_URL", "ARCHIVE_ROOT", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID",
-             "S3_SECRET_ACCESS_KEY", "S3_REGION", "S3_ADDRESSING_STYLE")
+_SETTINGS = (
+    "STORAGE_URL",
+    "ARCHIVE_ROOT",
+    "S3_ENDPOINT_URL",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "S3_REGION",
+    "S3_ADDRESSING_STYLE",
+)
 
 
 def get_storage() -> Storage:

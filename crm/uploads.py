@@ -40,8 +40,11 @@ _MAGIC = (
     (b"GIF89a", "gif"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole2"),
 )
-_OOXML_PARTS = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"),
-                ("ppt/presentation.xml", "pptx"))
+_OOXML_PARTS = (
+    ("word/document.xml", "docx"),
+    ("xl/workbook.xml", "xlsx"),
+    ("ppt/presentation.xml", "pptx"),
+)
 _PDF_WINDOW = 1024  # a PDF may carry a few bytes before its header
 
 
@@ -95,8 +98,10 @@ def check_document(stream, filename: str | None, field: str) -> str:
     """The suffix to store an upload under, or a DomainError on `field`."""
     kind = kind_of(stream)
     if kind is None:
-        message = _l("Only PDF, image (JPEG, PNG, TIFF, GIF, BMP, WebP), Office (Word, Excel, "
-                     "PowerPoint) or OFD files are kept; this file is none of them.")
+        message = _l(
+            "Only PDF, image (JPEG, PNG, TIFF, GIF, BMP, WebP), Office (Word, Excel, "
+            "PowerPoint) or OFD files are kept; this file is none of them."
+        )
         raise DomainError(message, {field: message})
     return suffix_for(kind, filename)
 

@@ -37,8 +37,9 @@ def referrer_path(referrer: str | None) -> str | None:
     return local_path(path)
 
 
-def target_path(endpoint: str | None, record_id: int | None = None,
-                legacy: str | None = None) -> str | None:
+def target_path(
+    endpoint: str | None, record_id: int | None = None, legacy: str | None = None
+) -> str | None:
     """The path of a notice's target: its endpoint and record id turned into a URL by the app's
     own routes (inside a request as url_for does, else from the URL map, for the mail and robot
     delivery); `legacy`, a path stored by rows written before targets, when it is one of this

@@ -102,15 +102,28 @@ def _tell_administrators(session, year: int) -> None:
     from crm.kernel import unscoped
     from crm.notifications.services import Target, notify
 
-    admins = session.scalars(select(User).where(User.role == ADMIN, User.active.is_(True))
-                             .execution_options(**unscoped("the administrators to warn"))).all()
-    notify(session, admins, f"workdays:missing:{year}", "calendar_missing",
-           str(_l("China's official working days of %(year)d are not installed", year=year)),
-           str(_l("Until the chinesecalendar package is upgraded, dates of %(year)d count "
-                  "weekends and the statutory holidays only, without make-up working days. "
-                  "Add the year's days off and working days in the settings (holidays, "
-                  "extra_workdays), or upgrade the package.", year=year)),
-           target=Target("setting.index_view"))
+    admins = session.scalars(
+        select(User)
+        .where(User.role == ADMIN, User.active.is_(True))
+        .execution_options(**unscoped("the administrators to warn"))
+    ).all()
+    notify(
+        session,
+        admins,
+        f"workdays:missing:{year}",
+        "calendar_missing",
+        str(_l("China's official working days of %(year)d are not installed", year=year)),
+        str(
+            _l(
+                "Until the chinesecalendar package is upgraded, dates of %(year)d count "
+                "weekends and the statutory holidays only, without make-up working days. "
+                "Add the year's days off and working days in the settings (holidays, "
+                "extra_workdays), or upgrade the package.",
+                year=year,
+            )
+        ),
+        target=Target("setting.index_view"),
+    )
 
 
 def company_calendar(session=None) -> WorkCalendar:
@@ -119,5 +132,8 @@ def company_calendar(session=None) -> WorkCalendar:
     from crm.settings import get_setting
 
     session = session or db.session
-    return WorkCalendar(get_setting("holidays"), get_setting("extra_workdays"),
-                        on_missing=lambda year: _tell_administrators(session, year))
+    return WorkCalendar(
+        get_setting("holidays"),
+        get_setting("extra_workdays"),
+        on_missing=lambda year: _tell_administrators(session, year),
+    )

@@ -43,19 +43,28 @@ def _reset_schema(app) -> None:
 
 @pytest.fixture(scope="session")
 def app():
-    app = create_app({
-        **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-        "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
-        # Tests need no durability: skip the WAL flush at every commit on PostgreSQL.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {
-            "options": "-c synchronous_commit=off"}} if IS_POSTGRES else {},
-        "BROKER_URL": BROKER_URL,
-        "RESULT_BACKEND": os.environ.get("CRM_RESULT_BACKEND")
-        or ("redis://127.0.0.1:6379/1" if BROKER_URL.startswith("redis")
-            else f"db+sqlite:///{_TMP / 'results.sqlite'}"),
-        "ARCHIVE_ROOT": str(_TMP / "archive"),
-        "MAIL_DIR": str(_TMP / "outbox"),
-    })
+    app = create_app(
+        {
+            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+            "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
+            # Tests need no durability: skip the WAL flush at every commit on PostgreSQL.
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_pre_ping": True,
+                "connect_args": {"options": "-c synchronous_commit=off"},
+            }
+            if IS_POSTGRES
+            else {},
+            "BROKER_URL": BROKER_URL,
+            "RESULT_BACKEND": os.environ.get("CRM_RESULT_BACKEND")
+            or (
+                "redis://127.0.0.1:6379/1"
+                if BROKER_URL.startswith("redis")
+                else f"db+sqlite:///{_TMP / 'results.sqlite'}"
+            ),
+            "ARCHIVE_ROOT": str(_TMP / "archive"),
+            "MAIL_DIR": str(_TMP / "outbox"),
+        }
+    )
     _reset_schema(app)
     return app
 
@@ -73,8 +82,9 @@ def _clean_tables(app):
                 conn.execute(text(f"DELETE FROM {name}"))
             conn.execute(text("UPDATE counters SET value = 0"))
             if IS_POSTGRES:
-                conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
-                                  "WHERE c.relkind = 'S'"))
+                conn.execute(
+                    text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'")
+                )
     # the tables were emptied behind the ORM: drop what this process cached from them
     from crm.admin import optioncache
 

@@ -35,8 +35,14 @@ def create_region(code="EAST", name=None) -> Region:
 
 def create_user(role=access.ACCOUNT_MANAGER, region=None, username=None, **kw):
     username = username or f"{role}_{next(_seq)}"
-    user = _create_user(db.session, username, PASSWORD, role,
-                        region.code if region else None, kw.pop("full_name", username))
+    user = _create_user(
+        db.session,
+        username,
+        PASSWORD,
+        role,
+        region.code if region else None,
+        kw.pop("full_name", username),
+    )
     for key, value in kw.items():
         setattr(user, key, value)
     db.session.commit()
@@ -45,8 +51,13 @@ def create_user(role=access.ACCOUNT_MANAGER, region=None, username=None, **kw):
 
 def create_client(owner=None, region=None, id_number=None, **overrides) -> Client:
     n = next(_seq)
-    values = {"name": f"测试客户{n}有限公司", "kind": "organisation", "level": "B",
-              "phone": "010-88886666", "credit_code": valid_credit_code(n)}
+    values = {
+        "name": f"测试客户{n}有限公司",
+        "kind": "organisation",
+        "level": "B",
+        "phone": "010-88886666",
+        "credit_code": valid_credit_code(n),
+    }
     values.update(overrides)
     client = Client(**values)
     client.owner_id = owner.id if owner else None
@@ -57,16 +68,25 @@ def create_client(owner=None, region=None, id_number=None, **overrides) -> Clien
 
 
 def create_key_person(client, **overrides) -> KeyPerson:
-    person = KeyPerson(client_id=client.id, name=overrides.pop("name", f"联系人{next(_seq)}"),
-                       position="legal_rep", **overrides)
+    person = KeyPerson(
+        client_id=client.id,
+        name=overrides.pop("name", f"联系人{next(_seq)}"),
+        position="legal_rep",
+        **overrides,
+    )
     db.session.add(person)
     db.session.commit()
     return person
 
 
 def create_contact_log(client, **overrides) -> ContactLog:
-    values = {"contact_date": date(2026, 11, 2), "way": "visit", "person_met": "张总",
-              "record": "拜访", "level": "B"}
+    values = {
+        "contact_date": date(2026, 11, 2),
+        "way": "visit",
+        "person_met": "张总",
+        "record": "拜访",
+        "level": "B",
+    }
     values.update(overrides)
     log = add_contact_log(db.session, ContactLog(client_id=client.id, **values))
     db.session.commit()
@@ -81,8 +101,15 @@ def create_world() -> SimpleNamespace:
     w.am3 = create_user(access.ACCOUNT_MANAGER, north, "am3")
     w.rm_east = create_user(access.REGIONAL_MANAGER, east, "rm_east")
     w.rm_north = create_user(access.REGIONAL_MANAGER, north, "rm_north")
-    for role in (access.SALES_MANAGER, access.GENERAL_MANAGER, access.FINANCE, access.CLERK,
-                 access.ARCHIVIST, access.SERVICE, access.ADMIN):
+    for role in (
+        access.SALES_MANAGER,
+        access.GENERAL_MANAGER,
+        access.FINANCE,
+        access.CLERK,
+        access.ARCHIVIST,
+        access.SERVICE,
+        access.ADMIN,
+    ):
         setattr(w, role, create_user(role, None, role))
     w.c1 = create_client(w.am1, name="华东甲贸易有限公司", phone="021-66668888")
     w.c2 = create_client(w.am2, name="华东乙科技有限公司", phone="021-55557777")

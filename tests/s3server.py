@@ -31,12 +31,18 @@ class S3Server:
 
     def start(self, log: Path | None = None) -> "S3Server":
         program = Path(sys.executable).with_name("moto_server")
-        command = ([str(program)] if program.exists() or not shutil.which("moto_server")
-                   else ["moto_server"])
+        command = (
+            [str(program)]
+            if program.exists() or not shutil.which("moto_server")
+            else ["moto_server"]
+        )
         out = log.open("ab") if log else subprocess.DEVNULL
-        self.process = subprocess.Popen([*command, "-H", "127.0.0.1", "-p", str(self.port)],
-                                        stdout=out, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            [*command, "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -70,9 +76,14 @@ class S3Server:
 
     def config(self, bucket: str, prefix: str = "archive") -> dict:
         """The app's settings (names without CRM_) for the bucket."""
-        return {"STORAGE_URL": f"s3://{bucket}/{prefix}", "S3_ENDPOINT_URL": self.url,
-                "S3_ACCESS_KEY_ID": ACCESS_KEY, "S3_SECRET_ACCESS_KEY": SECRET_KEY,
-                "S3_REGION": REGION, "S3_ADDRESSING_STYLE": "path"}
+        return {
+            "STORAGE_URL": f"s3://{bucket}/{prefix}",
+            "S3_ENDPOINT_URL": self.url,
+            "S3_ACCESS_KEY_ID": ACCESS_KEY,
+            "S3_SECRET_ACCESS_KEY": SECRET_KEY,
+            "S3_REGION": REGION,
+            "S3_ADDRESSING_STYLE": "path",
+        }
 
     def environ(self, bucket: str, prefix: str = "archive") -> dict:
         return {f"CRM_{k}": v for k, v in self.config(bucket, prefix).items()}

@@ -37,9 +37,12 @@ def test_the_page_size_menu_is_chinese(manager, login_as):
 
 def test_every_page_size_of_every_list_is_translated(app):
     with app.test_request_context(), force_locale("zh_Hans_CN"):
-        sizes = {size for view in app.extensions["admin"][0]._views
-                 if isinstance(view, BaseModelView) and view.can_set_page_size
-                 for size in view.page_size_options}
+        sizes = {
+            size
+            for view in app.extensions["admin"][0]._views
+            if isinstance(view, BaseModelView) and view.can_set_page_size
+            for size in view.page_size_options
+        }
         assert sizes
         for size in sizes:
             said = admin_ngettext(f"{size} item", f"{size} items", size)
@@ -95,9 +98,7 @@ def test_a_details_page_names_its_times_in_chinese(manager, login_as, app):
         from crm.clients.models import Client
         from crm.extensions import db
 
-        client = db.session.get(Client, manager.client_id,
-                                execution_options={"crm_unscoped": True})
+        client = db.session.get(Client, manager.client_id, execution_options={"crm_unscoped": True})
         log_id = factories.create_contact_log(client).id
-    html = login_as(manager).get(f"/admin/contactlog/details/?id={log_id}").get_data(
-        as_text=True)
+    html = login_as(manager).get(f"/admin/contactlog/details/?id={log_id}").get_data(as_text=True)
     assert "创建时间" in html and "Created At" not in html

@@ -29,8 +29,11 @@ def archive(app, tmp_path, monkeypatch):
 def stocked(world, archive):
     """Three customers, each with an archived contract whose scan is on disk."""
     for key in ("c1", "c2", "c3"):
-        index(make_doc(getattr(world, key), title=f"合同-{key}",
-                       content=f"%PDF-1.4 scan of {key}".encode()))
+        index(
+            make_doc(
+                getattr(world, key), title=f"合同-{key}", content=f"%PDF-1.4 scan of {key}".encode()
+            )
+        )
     return world
 
 
@@ -49,8 +52,13 @@ def empty_instance(app, tmp_path):
         target = url.set(database=name).render_as_string(hide_password=False)
     else:
         target = f"sqlite:///{tmp_path / 'restored.sqlite'}"
-    other = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": target,
-                        "ARCHIVE_ROOT": str(tmp_path / "restored-archive")})
+    other = create_app(
+        {
+            **app.config,
+            "SQLALCHEMY_DATABASE_URI": target,
+            "ARCHIVE_ROOT": str(tmp_path / "restored-archive"),
+        }
+    )
     app.extensions["celery"].set_current()  # tasks called later run in the tests' own app
     app.extensions["celery"].set_default()
     yield other
@@ -67,8 +75,11 @@ def empty_instance(app, tmp_path):
 
 
 def files_by_hash(root: Path) -> dict:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in root.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
 
 
 def customers() -> list[str]:
@@ -83,8 +94,9 @@ def run(app, *args):
     return result
 
 
-def test_backup_then_restore_into_an_empty_instance(app, stocked, archive, tmp_path,
-                                                     empty_instance):
+def test_backup_then_restore_into_an_empty_instance(
+    app, stocked, archive, tmp_path, empty_instance
+):
     names, originals = customers(), files_by_hash(archive)
     assert len(names) == 3 and len(originals) == 3
     out = tmp_path / "backup"
@@ -116,8 +128,9 @@ def test_backup_then_restore_into_an_empty_instance(app, stocked, archive, tmp_p
     assert again.exit_code != 0 and "restore only into an empty database" in again.output
 
 
-def test_a_tampered_backup_is_refused_naming_the_file(app, stocked, archive, tmp_path,
-                                                       empty_instance):
+def test_a_tampered_backup_is_refused_naming_the_file(
+    app, stocked, archive, tmp_path, empty_instance
+):
     out = tmp_path / "backup"
     assert run(app, "backup", "--out", str(out)).exit_code == 0
     victim = next(p for p in (out / "archive").rglob("*") if p.is_file())
@@ -137,8 +150,9 @@ def test_a_tampered_backup_is_refused_naming_the_file(app, stocked, archive, tmp
         db.session.remove()
 
 
-def test_a_manifest_naming_a_path_outside_the_backup_is_refused(app, stocked, tmp_path,
-                                                                empty_instance):
+def test_a_manifest_naming_a_path_outside_the_backup_is_refused(
+    app, stocked, tmp_path, empty_instance
+):
     out = tmp_path / "backup"
     assert run(app, "backup", "--out", str(out)).exit_code == 0
     manifest = json.loads((out / "manifest.json").read_text())

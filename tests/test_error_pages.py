@@ -11,13 +11,33 @@ from werkzeug.exceptions import TooManyRequests
 from crm.auth.models import Region
 from crm.extensions import db
 
-ZH = {400: "请求有误", 403: "无权访问", 404: "页面不存在", 405: "无法这样操作", 413: "文件过大",
-      429: "请求过于频繁", 500: "系统出错"}
-EN = {400: "Bad request", 403: "Access denied", 404: "Page not found", 405: "Not possible here",
-      413: "File too large", 429: "Too many requests", 500: "Something went wrong"}
-WERKZEUG = ("The requested URL was not found", "Internal Server Error", "Traceback",
-            "Method Not Allowed", "You don't have the permission", "Request Entity Too Large",
-            "Bad Request")
+ZH = {
+    400: "请求有误",
+    403: "无权访问",
+    404: "页面不存在",
+    405: "无法这样操作",
+    413: "文件过大",
+    429: "请求过于频繁",
+    500: "系统出错",
+}
+EN = {
+    400: "Bad request",
+    403: "Access denied",
+    404: "Page not found",
+    405: "Not possible here",
+    413: "File too large",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+WERKZEUG = (
+    "The requested URL was not found",
+    "Internal Server Error",
+    "Traceback",
+    "Method Not Allowed",
+    "You don't have the permission",
+    "Request Entity Too Large",
+    "Bad Request",
+)
 
 
 def _429():
@@ -37,6 +57,7 @@ def replace_view(app, monkeypatch):
     def _replace(func):
         monkeypatch.setitem(app.view_functions, "admin.index", func)
         return "/admin/"
+
     return _replace
 
 
@@ -52,9 +73,15 @@ def make(code, world, app, monkeypatch, replace_view):
         return world.sales_manager, "get", "/admin/archive_volume/close/", {}
     if code == 413:
         monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2000)
-        return world.am1, "post", "/admin/card_import/", {
-            "data": {"file": (io.BytesIO(b"x" * 5000), "big.xlsx")},
-            "content_type": "multipart/form-data"}
+        return (
+            world.am1,
+            "post",
+            "/admin/card_import/",
+            {
+                "data": {"file": (io.BytesIO(b"x" * 5000), "big.xlsx")},
+                "content_type": "multipart/form-data",
+            },
+        )
     if code == 429:
         return world.sales_manager, "get", replace_view(_429), {}
     if code == 500:
@@ -67,7 +94,8 @@ CODES = sorted(ZH)
 
 @pytest.mark.parametrize("code", CODES)
 def test_each_error_is_a_chinese_page_in_the_layout_with_a_way_back(
-        code, world, app, login_as, monkeypatch, replace_view):
+    code, world, app, login_as, monkeypatch, replace_view
+):
     user, method, path, kwargs = make(code, world, app, monkeypatch, replace_view)
     c = login_as(user)
     r = getattr(c, method)(path, headers={"Referer": "http://localhost/admin/client/"}, **kwargs)
@@ -80,8 +108,9 @@ def test_each_error_is_a_chinese_page_in_the_layout_with_a_way_back(
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_english_for_a_user_who_chose_english(code, world, app, login_as, monkeypatch,
-                                              replace_view):
+def test_english_for_a_user_who_chose_english(
+    code, world, app, login_as, monkeypatch, replace_view
+):
     user, method, path, kwargs = make(code, world, app, monkeypatch, replace_view)
     user.locale = "en"
     db.session.commit()
@@ -91,8 +120,7 @@ def test_english_for_a_user_who_chose_english(code, world, app, login_as, monkey
     assert "Back to the home page" in html
 
 
-def test_413_names_the_limit_and_writes_nothing(world, app, login_as, monkeypatch,
-                                                replace_view):
+def test_413_names_the_limit_and_writes_nothing(world, app, login_as, monkeypatch, replace_view):
     from crm.clients.models import Client
 
     before = db.session.query(Client).count()
@@ -115,8 +143,9 @@ def test_anonymous_users_get_a_plain_chinese_page_with_sign_in(client):
     assert 'id="logout"' not in html and "navbar" not in html
 
 
-def test_a_500_rolls_the_session_back_so_the_page_keeps_its_menu(world, app, login_as,
-                                                                 replace_view):
+def test_a_500_rolls_the_session_back_so_the_page_keeps_its_menu(
+    world, app, login_as, replace_view
+):
     """After a failed flush the session refuses every query until rolled back: without the
     rollback the layout (menu, bell count) could not be drawn."""
     r = login_as(world.sales_manager).get(replace_view(_500))
@@ -126,8 +155,7 @@ def test_a_500_rolls_the_session_back_so_the_page_keeps_its_menu(world, app, log
 
 
 def test_ajax_look_ups_get_json(world, login_as):
-    r = login_as(world.sales_manager).get(
-        "/admin/contract/ajax/lookup/?name=no_such_field&query=x")
+    r = login_as(world.sales_manager).get("/admin/contract/ajax/lookup/?name=no_such_field&query=x")
     assert r.status_code == 404 and r.is_json
     assert r.get_json()["error"] == 404 and r.get_json()["message"]
 

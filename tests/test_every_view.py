@@ -99,8 +99,9 @@ def crawl(app, username: str) -> list[tuple[str, int, str]]:
         if resp is None or resp.status_code != 200:
             continue
         with app.test_request_context():
-            sortable = list(view._sortable_columns or {}) if hasattr(view, "_sortable_columns") \
-                else []
+            sortable = (
+                list(view._sortable_columns or {}) if hasattr(view, "_sortable_columns") else []
+            )
             list_columns = [c for c, _ in (view._list_columns or [])]
         for index, name in enumerate(list_columns):
             if name in sortable:
@@ -135,8 +136,9 @@ def walked(app):
 def test_no_view_answers_a_server_error(walked, username):
     pages = walked[username]
     assert len(pages) > 40, "the walk opened the screens"
-    assert any(status == 200 and "/details/" in url for url, status, _ in pages), \
+    assert any(status == 200 and "/details/" in url for url, status, _ in pages), (
         "the walk reached the details of rows"
+    )
     errors = [(url, status, body[:200]) for url, status, body in pages if status >= 500]
     assert errors == []
 
@@ -148,18 +150,35 @@ RAW = r"(pending|queued|done|running|proposed|approved|rejected|marketing|zh_Han
 CODES = re.compile(r"^(" + RAW + r"|anonymous|users|view_grants|clients|[a-z]+_id)$")
 CODE_IN_LINE = re.compile(r"(?:[:：]|→)\s*" + RAW + r"\b|\b[a-z]+_[a-z_]+[:：]")
 MONEY = re.compile(r"^-?\d{4,}\.\d{2}$")  # an amount without thousands separators
-ENGLISH = ("Created At", "Updated At", "Actor", " items", "Failed to create record",
-           "Please select model", "请选择模型", "decided_by_id", "view_grants", "zh_Hans_CN",
-           "membership=")
+ENGLISH = (
+    "Created At",
+    "Updated At",
+    "Actor",
+    " items",
+    "Failed to create record",
+    "Please select model",
+    "请选择模型",
+    "decided_by_id",
+    "view_grants",
+    "zh_Hans_CN",
+    "membership=",
+)
 ID_CHANGE = re.compile(r"(客户经理|大区|区域|客户)[:：]\s*(\d+|—)\s*→\s*\d+")
 
 
 def bad_cells(body: str) -> list[str]:
     found = []
     for cell in cells_of(body):
-        if (REPR.search(cell) or BARE.match(cell) or MICRO.search(cell) or CODES.match(cell)
-                or ID_CHANGE.search(cell) or CODE_IN_LINE.search(cell) or MONEY.match(cell)
-                or any(p in cell for p in ENGLISH)):
+        if (
+            REPR.search(cell)
+            or BARE.match(cell)
+            or MICRO.search(cell)
+            or CODES.match(cell)
+            or ID_CHANGE.search(cell)
+            or CODE_IN_LINE.search(cell)
+            or MONEY.match(cell)
+            or any(p in cell for p in ENGLISH)
+        ):
             found.append(cell[:160])
     return found
 
@@ -171,17 +190,27 @@ def test_every_cell_speaks_the_staff_words(walked, username):
         if status == 200 and body:
             for cell in bad_cells(body):
                 problems[url.split("?")[0]].add(cell)
-    report = "\n".join(f"{url}: {cell}" for url, cells in sorted(problems.items())
-                       for cell in sorted(cells)[:6])
+    report = "\n".join(
+        f"{url}: {cell}" for url, cells in sorted(problems.items()) for cell in sorted(cells)[:6]
+    )
     assert not problems, "developer values on the screens:\n" + report
 
 
 def test_the_cell_check_catches_developer_values():
-    page = ("<table><tr><td>False</td><td>2026-11-30 15:16:08.123456+00:00</td>"
-            "<td>&lt;class 'crm.access.SYSTEM'&gt;</td><td>客户经理: 8 → 7</td>"
-            "<td>pending</td><td>王芳</td><td>decided_by_id: — → 2</td><td>状态: — → queued</td>"
-            "<td>12345.60</td><td>12,345.60</td><td>2026-11-30 23:16</td></tr></table>"
-            "<script>var a = true;</script>")
-    assert bad_cells(page) == ["False", "2026-11-30 15:16:08.123456+00:00",
-                               "<class 'crm.access.SYSTEM'>", "客户经理: 8 → 7", "pending",
-                               "decided_by_id: — → 2", "状态: — → queued", "12345.60"]
+    page = (
+        "<table><tr><td>False</td><td>2026-11-30 15:16:08.123456+00:00</td>"
+        "<td>&lt;class 'crm.access.SYSTEM'&gt;</td><td>客户经理: 8 → 7</td>"
+        "<td>pending</td><td>王芳</td><td>decided_by_id: — → 2</td><td>状态: — → queued</td>"
+        "<td>12345.60</td><td>12,345.60</td><td>2026-11-30 23:16</td></tr></table>"
+        "<script>var a = true;</script>"
+    )
+    assert bad_cells(page) == [
+        "False",
+        "2026-11-30 15:16:08.123456+00:00",
+        "<class 'crm.access.SYSTEM'>",
+        "客户经理: 8 → 7",
+        "pending",
+        "decided_by_id: — → 2",
+        "状态: — → queued",
+        "12345.60",
+    ]

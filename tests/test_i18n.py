@@ -42,8 +42,12 @@ def template(tmp_path_factory):
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PYBABEL": str(bindir / "pybabel"), "PYTHON": sys.executable}
-    subprocess.run(["bash", str(ROOT / "scripts" / "i18n.sh"), "--pot", str(pot)],
-                   check=True, env=env, capture_output=True)
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "i18n.sh"), "--pot", str(pot)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     with pot.open("rb") as f:
         catalogue = read_po(f)
     assert len([m for m in catalogue if m.id]) > 100  # the extraction really found our strings
@@ -85,10 +89,14 @@ def test_translations_keep_their_placeholders():
 @pytest.mark.parametrize("locale", LOCALES)
 def test_compiled_catalogue_matches_its_source(locale):
     """The app reads the .mo: a translation added to the .po but not compiled never shows."""
+
     def translated(catalogue):
         # Babel compiles an untranslated plural as its msgids: the same as no translation.
-        return {_ids(m): _strings(m) for m in catalogue
-                if m.id and not m.fuzzy and all(_strings(m)) and _strings(m) != _ids(m)}
+        return {
+            _ids(m): _strings(m)
+            for m in catalogue
+            if m.id and not m.fuzzy and all(_strings(m)) and _strings(m) != _ids(m)
+        }
 
     assert translated(_catalogue(locale, "mo")) == translated(_catalogue(locale))
 
@@ -128,7 +136,8 @@ def _texts(html: str) -> set:
     """What a person reads: text between tags (scripts left out) and input placeholders."""
     html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
     return {t.strip() for t in re.findall(r">([^<>]+)<", html)} | set(
-        re.findall(r'placeholder="([^"]*)"', html))
+        re.findall(r'placeholder="([^"]*)"', html)
+    )
 
 
 def _shows(html: str, words) -> list:
@@ -173,8 +182,9 @@ CHINESE_BROWSER = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
 
 @pytest.mark.parametrize("path", ["/admin/", "/admin/client/", "/admin/client/new/"])
-def test_an_english_browser_signed_in_without_a_preference_sees_chinese(account_manager,
-                                                                        login_as, path):
+def test_an_english_browser_signed_in_without_a_preference_sees_chinese(
+    account_manager, login_as, path
+):
     """The staff are Chinese: a signed-in user's screens follow their own choice, not the
     language the browser happens to send (issue 20)."""
     browser = login_as(account_manager)
@@ -196,5 +206,8 @@ def test_a_user_who_chose_english_keeps_it_in_a_chinese_browser(account_manager,
 def test_sign_in_page_follows_an_english_browser(client):
     html = client.get("/login", headers=ENGLISH_BROWSER).get_data(as_text=True)
     assert '<html lang="en">' in html
-    assert _shows(html, ("Sign in", "User name", "Password")) == ["Sign in", "User name",
-                                                                 "Password"]
+    assert _shows(html, ("Sign in", "User name", "Password")) == [
+        "Sign in",
+        "User name",
+        "Password",
+    ]

@@ -19,10 +19,19 @@ from crm.revisits.models import Revisit
 CRM = Path(__file__).resolve().parent.parent / "crm"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("1,200.50", "1200.50"), ("1，200.5", "1200.50"), ("¥1200", "1200.00"), ("1200元", "1200.00"),
-    (" 3 ", "3.00"), ("1e3", "1000.00"), (Decimal("7.1"), "7.10"), (12, "12.00"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1,200.50", "1200.50"),
+        ("1，200.5", "1200.50"),
+        ("¥1200", "1200.00"),
+        ("1200元", "1200.00"),
+        (" 3 ", "3.00"),
+        ("1e3", "1000.00"),
+        (Decimal("7.1"), "7.10"),
+        (12, "12.00"),
+    ],
+)
 def test_an_amount_is_read_the_ways_staff_write_it(text, expected):
     assert parse_money(text) == Decimal(expected)
     assert str(parse_money(text)) == expected
@@ -68,20 +77,23 @@ def test_insert_or_ignore_skips_what_is_there(world):
 
     row = {"client_id": world.c1.id, "due_date": date(2026, 3, 2)}
     for _ in range(2):
-        db.session.execute(insert_or_ignore(db.session, Revisit, ["client_id", "due_date"])
-                           .values([row]))
+        db.session.execute(
+            insert_or_ignore(db.session, Revisit, ["client_id", "due_date"]).values([row])
+        )
     assert db.session.scalar(select(func.count()).select_from(Revisit)) == 1
 
 
 # What the kernel replaced must not come back: searched over crm/ outside crm/kernel.
 COPIES = {
     "a dialect switch for an insert": re.compile(
-        r"postgresql\.insert|sqlite\.insert|on_conflict_do_nothing|OR IGNORE"),
+        r"postgresql\.insert|sqlite\.insert|on_conflict_do_nothing|OR IGNORE"
+    ),
     "money parsing by hand": re.compile(r"""replace\(\s*["'],["']\s*,\s*["']["']\s*\)"""),
     "the scope's execution option by its raw name": re.compile(r"crm_unscoped|crm_include_deleted"),
     "a money column type of its own": re.compile(r"Numeric\(14,\s*2\)"),
     "SoftDeleted or Money from the customers' area": re.compile(
-        r"from crm\.clients\.models import[^\n]*\b(Money|SoftDeleted)\b"),
+        r"from crm\.clients\.models import[^\n]*\b(Money|SoftDeleted)\b"
+    ),
 }
 # crm/access.py owns the hook that reads the option (engineer h21 turns it into a package).
 OWNERS = ("kernel/", "access.py", "access/")

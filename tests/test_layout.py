@@ -8,8 +8,16 @@ from html.parser import HTMLParser
 
 import pytest
 
-PAGES = ["/admin/", "/admin/client/", "/admin/client/new/", "/admin/client/details/?id={c1}",
-         "/admin/contract/", "/admin/card/", "/admin/inbox/", "/admin/change_request/"]
+PAGES = [
+    "/admin/",
+    "/admin/client/",
+    "/admin/client/new/",
+    "/admin/client/details/?id={c1}",
+    "/admin/contract/",
+    "/admin/card/",
+    "/admin/inbox/",
+    "/admin/change_request/",
+]
 
 
 class Page(HTMLParser):
@@ -30,8 +38,11 @@ class Page(HTMLParser):
                 pass
 
     def find(self, tag, **attrs):
-        return [(a, anc) for t, a, anc in self.tags
-                if t == tag and all(a.get(k.rstrip("_")) == v for k, v in attrs.items())]
+        return [
+            (a, anc)
+            for t, a, anc in self.tags
+            if t == tag and all(a.get(k.rstrip("_")) == v for k, v in attrs.items())
+        ]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -55,9 +66,11 @@ def test_list_checkboxes_and_the_action_column_are_named(world, login_as):
     toggles = [a for a, _ in page.find("input") if a.get("name") == "rowtoggle"]
     rows = [a for a, _ in page.find("input") if a.get("name") == "rowid"]
     assert [(a["class"], a.get("aria-label")) for a in toggles] == [
-        ("action-rowtoggle", "选择所有记录")]
+        ("action-rowtoggle", "选择所有记录")
+    ]
     assert len(rows) == 3 and all(
-        a["class"] == "action-checkbox" and a.get("aria-label") == "选择记录" for a in rows)
+        a["class"] == "action-checkbox" and a.get("aria-label") == "选择记录" for a in rows
+    )
     assert '<th class="list-buttons-header"><span class="sr-only">操作</span></th>' in html
 
 
@@ -71,7 +84,7 @@ def test_the_theme_is_served_by_the_app_after_the_bootstrap_theme(world, login_a
 
 
 def _luminance(colour: str) -> float:
-    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
@@ -92,14 +105,19 @@ def test_the_theme_gives_text_aa_contrast(client):
     button's label 1.2:1. Ours reach 4.5:1 on white and on the striped rows (#f2f2f2)."""
     assert contrast("#2fa4e7", "#ffffff") < 3  # the measure agrees with the issue's figures
     css = client.get("/static/theme.css").get_data(as_text=True)
-    text = {"links": _declared(css, "a, .btn-link, .page-link", "color"),
-            "headings": _declared(css, "h1, h2, h3", "color"),
-            "help texts": _declared(css, ".text-muted", "color"),
-            "secondary buttons": _declared(css, ".btn-outline-secondary", "color"),
-            "pale buttons": _declared(css, ".btn-secondary, .btn-secondary:disabled", "color")}
+    text = {
+        "links": _declared(css, "a, .btn-link, .page-link", "color"),
+        "headings": _declared(css, "h1, h2, h3", "color"),
+        "help texts": _declared(css, ".text-muted", "color"),
+        "secondary buttons": _declared(css, ".btn-outline-secondary", "color"),
+        "pale buttons": _declared(css, ".btn-secondary, .btn-secondary:disabled", "color"),
+    }
     for background in ("#ffffff", "#f2f2f2"):
-        assert {k: round(contrast(v, background), 2) for k, v in text.items()
-                if contrast(v, background) < 4.5} == {}
+        assert {
+            k: round(contrast(v, background), 2)
+            for k, v in text.items()
+            if contrast(v, background) < 4.5
+        } == {}
     for kind in ("primary", "success", "warning", "danger"):
         filled = _declared(css, f".btn-{kind}, .btn-{kind}:disabled", "background-color")
         assert contrast("#ffffff", filled) >= 4.5, kind

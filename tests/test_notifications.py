@@ -10,8 +10,14 @@ from crm.notifications.services import notify, send_outbox, unread_count
 def test_an_event_notifies_each_recipient_once(world):
     world.rm_east.email = "rm@example.com"
     for _ in range(3):  # the same event raised again (a re-run, a retry) adds nothing
-        notify(db.session, [world.rm_east, world.sales_manager], "credit:80:c1:1", "credit_80",
-               "额度使用超过80%", addresses=["commerce@example.com"])
+        notify(
+            db.session,
+            [world.rm_east, world.sales_manager],
+            "credit:80:c1:1",
+            "credit_80",
+            "额度使用超过80%",
+            addresses=["commerce@example.com"],
+        )
         db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 2
     mails = db.session.scalars(select(OutboxMail.to_address).order_by(OutboxMail.to_address))
@@ -37,8 +43,9 @@ def test_inbox_shows_only_own_notifications(world, login_as):
     c = login_as(world.am1)
     body = c.get("/admin/inbox/").get_data(as_text=True)
     assert "给客户经理一的通知" in body and "给客户经理二的通知" not in body
-    other = db.session.scalars(select(Notification).where(Notification.recipient_id ==
-                                                          world.am2.id)).one()
+    other = db.session.scalars(
+        select(Notification).where(Notification.recipient_id == world.am2.id)
+    ).one()
     assert c.get(f"/admin/inbox/details/?id={other.id}").status_code == 404
     assert 'id="bell-count">1<' in c.get("/admin/client/").get_data(as_text=True)
 

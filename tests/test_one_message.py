@@ -15,8 +15,10 @@ def flashes(c) -> list:
 
 def test_an_edit_that_waits_says_only_that_it_waits(world, login_as):
     c = login_as(world.am1)
-    r = c.post(f"/admin/client/edit/?id={world.c1.id}",
-               data=card_form(world.c1, short_name="甲贸易", change_reason="客户更名"))
+    r = c.post(
+        f"/admin/client/edit/?id={world.c1.id}",
+        data=card_form(world.c1, short_name="甲贸易", change_reason="客户更名"),
+    )
     assert r.status_code == 302
     assert db.session.scalars(select(ChangeRequest)).one().status == "pending"
     said = flashes(c)
@@ -26,8 +28,10 @@ def test_an_edit_that_waits_says_only_that_it_waits(world, login_as):
 
 def test_an_edit_that_applies_says_it_was_saved(world, login_as):
     c = login_as(world.sales_manager)
-    c.post(f"/admin/client/edit/?id={world.c1.id}",
-           data=card_form(world.c1, short_name="甲贸易", change_reason="客户更名"))
+    c.post(
+        f"/admin/client/edit/?id={world.c1.id}",
+        data=card_form(world.c1, short_name="甲贸易", change_reason="客户更名"),
+    )
     assert flashes(c) == [("success", "已保存。")]
 
 
@@ -43,8 +47,10 @@ def test_a_deletion_that_waits_says_only_that_it_waits(world, login_as):
 
 def test_a_batch_of_deletions_that_wait_is_one_message_with_its_count(world, login_as):
     c = login_as(world.general_manager)
-    c.post("/admin/client/action/", data={"action": "delete", "reason": "批量",
-                                          "rowid": [world.c1.id, world.c2.id]})
+    c.post(
+        "/admin/client/action/",
+        data={"action": "delete", "reason": "批量", "rowid": [world.c1.id, world.c2.id]},
+    )
     said = flashes(c)
     assert len(said) == 1 and said[0][0] == "info"
     assert "2" in said[0][1] and "审批" in said[0][1] and "成功" not in said[0][1]

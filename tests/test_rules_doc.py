@@ -18,7 +18,7 @@ def _sections() -> dict[int, str]:
     for i, match in enumerate(found):
         assert match[1] == match[2], f"anchor r{match[1]} on the heading of R{match[2]}"
         end = found[i + 1].start() if i + 1 < len(found) else len(text)
-        sections[int(match[2])] = text[match.end():end]
+        sections[int(match[2])] = text[match.end() : end]
     return sections
 
 
@@ -47,8 +47,9 @@ def test_every_path_the_rules_name_exists():
     paths = set(re.findall(r"`((?:crm|tests)/[^`\s]*)`", text))
     assert len(paths) > 50
     # `crm/access` is the access module or package; a folder ends with "/".
-    missing = sorted(p for p in paths
-                     if not (ROOT / p).exists() and not (ROOT / f"{p}.py").exists())
+    missing = sorted(
+        p for p in paths if not (ROOT / p).exists() and not (ROOT / f"{p}.py").exists()
+    )
     assert missing == [], f"docs/rules.md names paths that do not exist: {missing}"
 
 

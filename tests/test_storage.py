@@ -18,7 +18,9 @@ def test_put_get_open_exists_sha256(storage, archive_storage):
     data = b"%PDF-1.4 " + bytes(range(256)) * 5000  # over one read chunk
     assert storage.kind == archive_storage
     assert storage.put("2026/HT/00000001.pdf", io.BytesIO(data)) == (
-        hashlib.sha256(data).hexdigest(), len(data))
+        hashlib.sha256(data).hexdigest(),
+        len(data),
+    )
     assert storage.exists("2026/HT/00000001.pdf")
     assert storage.get("2026/HT/00000001.pdf") == data
     stream = storage.open("2026/HT/00000001.pdf")
@@ -26,8 +28,7 @@ def test_put_get_open_exists_sha256(storage, archive_storage):
         assert stream.read(9) == b"%PDF-1.4 "
     finally:
         stream.close()
-    assert storage.sha256("2026/HT/00000001.pdf") == (hashlib.sha256(data).hexdigest(),
-                                                      len(data))
+    assert storage.sha256("2026/HT/00000001.pdf") == (hashlib.sha256(data).hexdigest(), len(data))
 
 
 def test_missing_files(storage):
@@ -45,8 +46,11 @@ def test_move_delete_and_iterate(storage):
     assert storage.move("incoming/a.pdf", "2026/HT/00000001.pdf")
     assert not storage.exists("incoming/a.pdf")
     assert storage.get("2026/HT/00000001.pdf") == b"incoming/a.pdf"
-    assert list(storage.iterate()) == ["2025/HT/00000003.pdf", "2026/HT/00000001.pdf",
-                                       "incoming/b.pdf"]
+    assert list(storage.iterate()) == [
+        "2025/HT/00000003.pdf",
+        "2026/HT/00000001.pdf",
+        "incoming/b.pdf",
+    ]
     assert list(storage.iterate("incoming")) == ["incoming/b.pdf"]
     assert storage.delete("incoming/b.pdf") is True
     assert not storage.exists("incoming/b.pdf")
@@ -63,9 +67,16 @@ def test_a_key_leaving_the_storage_is_refused(storage, key):
 def test_the_configuration_chooses_the_storage(app, tmp_path):
     local = storage_from({"STORAGE_URL": None, "ARCHIVE_ROOT": str(tmp_path)})
     assert isinstance(local, LocalStorage) and local.root == tmp_path
-    s3 = storage_from({"STORAGE_URL": "s3://bucket/some/prefix", "ARCHIVE_ROOT": "x",
-                       "S3_ENDPOINT_URL": "http://127.0.0.1:9", "S3_REGION": "cn-north-1",
-                       "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s"})
+    s3 = storage_from(
+        {
+            "STORAGE_URL": "s3://bucket/some/prefix",
+            "ARCHIVE_ROOT": "x",
+            "S3_ENDPOINT_URL": "http://127.0.0.1:9",
+            "S3_REGION": "cn-north-1",
+            "S3_ACCESS_KEY_ID": "k",
+            "S3_SECRET_ACCESS_KEY": "s",
+        }
+    )
     assert isinstance(s3, S3Storage) and (s3.bucket, s3.prefix) == ("bucket", "some/prefix")
     assert s3.describe() == "s3://bucket/some/prefix"
     assert s3.client.meta.endpoint_url == "http://127.0.0.1:9"

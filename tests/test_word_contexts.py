@@ -31,17 +31,20 @@ def headers(html: str) -> list:
     return [re.sub(r"<[^>]+>|\s+", "", cell) for cell in cells]
 
 
-@pytest.mark.parametrize("path, shows, never", [
-    ("/admin/contract/", "标题", "职务"),
-    ("/admin/daily_record/", "标题", "职务"),
-    ("/admin/archive_document/", "题名", "职务"),
-    ("/admin/keyperson/", "职务", "标题"),
-    ("/admin/keyperson/", "姓名", "名称"),
-    ("/admin/user/", "姓名", "名称"),
-    ("/admin/card_type/", "名称", "姓名"),
-    ("/admin/scheme/", "名称", "姓名"),
-    ("/admin/notice_robot/", "名称", "姓名"),
-])
+@pytest.mark.parametrize(
+    "path, shows, never",
+    [
+        ("/admin/contract/", "标题", "职务"),
+        ("/admin/daily_record/", "标题", "职务"),
+        ("/admin/archive_document/", "题名", "职务"),
+        ("/admin/keyperson/", "职务", "标题"),
+        ("/admin/keyperson/", "姓名", "名称"),
+        ("/admin/user/", "姓名", "名称"),
+        ("/admin/card_type/", "名称", "姓名"),
+        ("/admin/scheme/", "名称", "姓名"),
+        ("/admin/notice_robot/", "名称", "姓名"),
+    ],
+)
 def test_a_list_header_says_what_its_column_holds(manager, login_as, app, path, shows, never):
     c = login_as(manager)
     if path in ("/admin/user/", "/admin/notice_robot/"):

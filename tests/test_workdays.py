@@ -35,8 +35,12 @@ def test_a_year_the_package_does_not_know_falls_back_and_tells_once():
 
 
 def test_settings_add_and_remove_days(ctx):
-    db.session.add_all([Setting(key="holidays", value=["2026-12-03"]),
-                        Setting(key="extra_workdays", value=["2026-12-05", "2027-02-20"])])
+    db.session.add_all(
+        [
+            Setting(key="holidays", value=["2026-12-03"]),
+            Setting(key="extra_workdays", value=["2026-12-05", "2027-02-20"]),
+        ]
+    )
     db.session.commit()
     calendar = company_calendar()
     assert not calendar.is_working(date(2026, 12, 3))  # a Thursday made a day off
@@ -46,16 +50,25 @@ def test_settings_add_and_remove_days(ctx):
 
 
 def _inbox(user):
-    return db.session.scalars(select(Notification).where(Notification.recipient_id == user.id)
-                              ).all()
+    return db.session.scalars(
+        select(Notification).where(Notification.recipient_id == user.id)
+    ).all()
 
 
 def test_a_2027_deadline_works_in_the_task_and_the_admin_is_told_once(world):
     with acting(world.am1):
-        services.record_first_contact(db.session, FirstContact(
-            name="华东新客户有限公司", phone="021-12345678", contact_date=date(2026, 12, 28)))
-        services.record_first_contact(db.session, FirstContact(
-            name="华东另一客户有限公司", phone="021-12345679", contact_date=date(2027, 1, 6)))
+        services.record_first_contact(
+            db.session,
+            FirstContact(
+                name="华东新客户有限公司", phone="021-12345678", contact_date=date(2026, 12, 28)
+            ),
+        )
+        services.record_first_contact(
+            db.session,
+            FirstContact(
+                name="华东另一客户有限公司", phone="021-12345679", contact_date=date(2027, 1, 6)
+            ),
+        )
     db.session.commit()
     for day in (date(2027, 1, 4), date(2027, 1, 20), date(2027, 1, 21)):
         services.check_registrations(db.session, day)

@@ -41,11 +41,15 @@ def _deleted_customer_criteria() -> list:
         return _DELETED_CUSTOMER_CRITERIA
     table = Client.__table__
     deleted = select(table.c.id).where(table.c.deleted_at.is_not(None))
-    _DELETED_CUSTOMER_CRITERIA = [with_loader_criteria(
-        model, or_(model.client_id.is_(None), model.client_id.not_in(deleted)),
-        include_aliases=True)
+    _DELETED_CUSTOMER_CRITERIA = [
+        with_loader_criteria(
+            model,
+            or_(model.client_id.is_(None), model.client_id.not_in(deleted)),
+            include_aliases=True,
+        )
         for model in scope.scoped_models()
-        if model is not Client and hasattr(model, "client_id")]
+        if model is not Client and hasattr(model, "client_id")
+    ]
     return _DELETED_CUSTOMER_CRITERIA
 
 
@@ -94,8 +98,9 @@ def _classes_in(statement) -> set | None:
         return None
     by_table = _classes_by_table(db.Model.registry)
     found, todo = set(), []
-    for table in find_tables(statement, check_columns=True, include_aliases=True,
-                             include_joins=True):
+    for table in find_tables(
+        statement, check_columns=True, include_aliases=True, include_joins=True
+    ):
         if isinstance(table, Alias):  # aliased(Model)
             table = table.element
         if isinstance(table, Table):
@@ -128,9 +133,11 @@ def _scope_options(actor) -> list:
     cache = request_cache()
     key = ("crm.scope_options", id(actor))
     if key not in cache:
-        cache[key] = [with_loader_criteria(model, cond, include_aliases=True)
-                      for model in scope.scoped_models()
-                      if (cond := scope.scope_condition(actor, model)) is not None]
+        cache[key] = [
+            with_loader_criteria(model, cond, include_aliases=True)
+            for model in scope.scoped_models()
+            if (cond := scope.scope_condition(actor, model)) is not None
+        ]
     return cache[key]
 
 

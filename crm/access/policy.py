@@ -79,11 +79,17 @@ ACTIONS = {
         "export": _({*SALES, CLERK}),
     },
     "card_import": {"view": SALES},  # R15: a sheet of cards read in at once
-    "card_types": {"view": _({*SALES, CLERK, SERVICE, FINANCE}),
-                   "create": MANAGERS, "edit": MANAGERS},
+    "card_types": {
+        "view": _({*SALES, CLERK, SERVICE, FINANCE}),
+        "create": MANAGERS,
+        "edit": MANAGERS,
+    },
     # The WeCom / DingTalk group robots and the notice kinds each takes (crm.notifications).
-    "notice_robots": {"view": _({ADMIN, *MANAGERS}), "create": _({ADMIN, *MANAGERS}),
-                      "edit": _({ADMIN, *MANAGERS})},
+    "notice_robots": {
+        "view": _({ADMIN, *MANAGERS}),
+        "create": _({ADMIN, *MANAGERS}),
+        "edit": _({ADMIN, *MANAGERS}),
+    },
     "undelivered": {"view": _({ADMIN})},  # mail and robot messages that did not go out
     "inbox": {"view": EVERYONE},
     "notice_preferences": {"view": EVERYONE},
@@ -134,8 +140,11 @@ ACTIONS = {
     # Monthly statements: the managers and finance read all, a promoter on the staff their
     # own (the "promoter" row policy, crm.access.scope).
     "commission_statements": {"view": _({*SALES, FINANCE})},
-    "commission_setup": {"view": _({REGIONAL_MANAGER, *MANAGERS, FINANCE}),
-                         "create": MANAGERS, "edit": MANAGERS},  # schemes and promoters
+    "commission_setup": {
+        "view": _({REGIONAL_MANAGER, *MANAGERS, FINANCE}),
+        "create": MANAGERS,
+        "edit": MANAGERS,
+    },  # schemes and promoters
     "industry": {  # R3 cat. 5
         "view": SALES,
         "create": SALES,
@@ -200,8 +209,12 @@ ACTIONS = {
     },
     # R14: the new-year needs survey. Managers set and launch it; answers are written in
     # scope at the "revisits" level (customer service asks every customer).
-    "survey_setup": {"view": _({*SALES, SERVICE}), "create": MANAGERS, "edit": MANAGERS,
-                     "launch": MANAGERS},
+    "survey_setup": {
+        "view": _({*SALES, SERVICE}),
+        "create": MANAGERS,
+        "edit": MANAGERS,
+        "launch": MANAGERS,
+    },
     "surveys": {
         "view": _({*SALES, SERVICE}),
         "edit": _({*SALES, SERVICE}),
@@ -230,8 +243,11 @@ ACTIONS = {
     },
     # R6: changes of governed records. The field sales' people and the managers edit at once
     # with a reason ("edit_directly" for the regional manager); the managers decide the rest.
-    "changes": {"view": _({*SALES, SERVICE, FINANCE}),
-                "edit_directly": _({REGIONAL_MANAGER, *MANAGERS}), "decide": MANAGERS},
+    "changes": {
+        "view": _({*SALES, SERVICE, FINANCE}),
+        "edit_directly": _({REGIONAL_MANAGER, *MANAGERS}),
+        "decide": MANAGERS,
+    },
     # R6: deletion requests and the recycle bin; the sales manager's deletion takes effect at
     # once, everyone else's waits for her.
     "deletions": {"view": MANAGERS, "decide": _({SALES_MANAGER})},
@@ -240,12 +256,13 @@ ACTIONS = {
     "view_grants": {"view": SALES, "ask": FIELD_SALES, "decide": MANAGERS},
     "audit": {"view": MANAGERS, "export": MANAGERS},
     # R16: users, regions and settings; disabling a user is an edit (their names stay).
-    "users": {"view": _({ADMIN}), "create": _({ADMIN}), "edit": _({ADMIN}),
-              "export": _({ADMIN})},
-    "regions": {"view": _({ADMIN}), "create": _({ADMIN}), "edit": _({ADMIN}),
-                "export": _({ADMIN})},
-    "settings": {"view": _({ADMIN, *MANAGERS}), "edit": _({ADMIN, *MANAGERS}),
-                 "export": _({ADMIN, *MANAGERS})},
+    "users": {"view": _({ADMIN}), "create": _({ADMIN}), "edit": _({ADMIN}), "export": _({ADMIN})},
+    "regions": {"view": _({ADMIN}), "create": _({ADMIN}), "edit": _({ADMIN}), "export": _({ADMIN})},
+    "settings": {
+        "view": _({ADMIN, *MANAGERS}),
+        "edit": _({ADMIN, *MANAGERS}),
+        "export": _({ADMIN, *MANAGERS}),
+    },
 }
 
 
@@ -278,6 +295,9 @@ def can(user, action: str, obj=None, area: str | None = None) -> bool:
     if obj is None:
         return True
     # A view grant opens reading only: no write, no sensitive field in full (R5, R17).
-    return in_scope(user, obj, write=action not in ("view", "export", "see_id_number",
-                                                    "see_sensitive"),
-                    grants=action in ("view", "export"))
+    return in_scope(
+        user,
+        obj,
+        write=action not in ("view", "export", "see_id_number", "see_sensitive"),
+        grants=action in ("view", "export"),
+    )

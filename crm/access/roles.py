@@ -56,8 +56,13 @@ ALL_CUSTOMERS_AT = {
     "statements": frozenset({FINANCE}),
 }
 # The scope level a write checks, for areas whose writers reach wider than "write".
-WRITE_LEVELS = {"cards": "cards_write", "credit": "credit", "complaints": "complaints",
-                "archive": "archive", "revisits": "revisits"}
+WRITE_LEVELS = {
+    "cards": "cards_write",
+    "credit": "credit",
+    "complaints": "complaints",
+    "archive": "archive",
+    "revisits": "revisits",
+}
 
 # Row policies of models that belong to no customer (a model's `__scope__`).
 # Rows of no customer (industry notes, daily records) that only their author and READ_ALL see.

@@ -48,8 +48,11 @@ def _client_condition(user, level: str, grants: bool = True):
         if role == ACCOUNT_MANAGER:
             own = Client.owner_id == user.id
         else:
-            own = (Client.region_id == user.region_id
-                   if user.region_id and _regional_reads_region() else false())
+            own = (
+                Client.region_id == user.region_id
+                if user.region_id and _regional_reads_region()
+                else false()
+            )
         if grants and level not in ("write", "cards_write"):
             return _or_granted(own, user)
         return own
@@ -65,7 +68,8 @@ def _regional_reads_region() -> bool:
         stmt = select(Setting.value).where(Setting.key == "regional_manager_reads_region")
         row = db.session.execute(stmt.execution_options(**_SETTING)).first()
         cache["crm.rm_reads_region"] = bool(
-            row[0] if row else DEFAULTS["regional_manager_reads_region"][0])
+            row[0] if row else DEFAULTS["regional_manager_reads_region"][0]
+        )
     return cache["crm.rm_reads_region"]
 
 
@@ -75,10 +79,10 @@ def live_client_ids(user) -> list[int]:
     cache = request_cache().setdefault("crm.grant_ids", {})
     if user.id not in cache:
         t = ViewGrant.__table__
-        stmt = select(t.c.client_id).where(t.c.author_id == user.id, t.c.status == APPROVED,
-                                           t.c.ends_at > utcnow())
-        cache[user.id] = list(db.session.execute(stmt.execution_options(**_GRANTS))
-                              .scalars())
+        stmt = select(t.c.client_id).where(
+            t.c.author_id == user.id, t.c.status == APPROVED, t.c.ends_at > utcnow()
+        )
+        cache[user.id] = list(db.session.execute(stmt.execution_options(**_GRANTS)).scalars())
     return cache[user.id]
 
 
@@ -111,8 +115,7 @@ def scope_condition(user, model):
     if policy == RECIPIENT_POLICY:
         return model.recipient_id == user.id if user is not None else false()
     if policy == ROLLUP_POLICY:
-        return _person_or_region(user, model.account_manager_id, model.region_id,
-                                 ROLLUP_READ_ALL)
+        return _person_or_region(user, model.account_manager_id, model.region_id, ROLLUP_READ_ALL)
     cond = false() if user is None else _client_condition(user, policy)
     if model is Client or cond is None:
         return cond
@@ -124,8 +127,7 @@ def scoped_models():
     return [m.class_ for m in db.Model.registry.mappers if getattr(m.class_, "__scope__", None)]
 
 
-def in_scope(user, obj, write: bool = False, level: str | None = None,
-             grants: bool = True) -> bool:
+def in_scope(user, obj, write: bool = False, level: str | None = None, grants: bool = True) -> bool:
     """Ask the database, with the condition the query layer uses, whether obj is in scope
     (at its model's level, or at `level` when a deeper read than the row's is asked).
     `grants=False` leaves out what only a view grant opens."""
@@ -142,13 +144,13 @@ def in_scope(user, obj, write: bool = False, level: str | None = None,
     level = level or policy
     if not client_ids:
         return _kept_past_customer(user, obj, write, level)
-    cond = _client_condition(user, WRITE_LEVELS.get(level, "write") if write else level,
-                             grants=grants and not write)
+    cond = _client_condition(
+        user, WRITE_LEVELS.get(level, "write") if write else level, grants=grants and not write
+    )
     stmt = select(func.count()).where(Client.id.in_(client_ids), Client.deleted_at.is_(None))
     if cond is not None:
         stmt = stmt.where(cond)
-    return db.session.execute(stmt.execution_options(**_CHECK)).scalar() == len(
-        client_ids)
+    return db.session.execute(stmt.execution_options(**_CHECK)).scalar() == len(client_ids)
 
 
 def _row_visible(user, obj) -> bool:
@@ -177,8 +179,10 @@ def readable_models(user, client_id: int, models) -> set:
         cond = _client_condition(user, model.__scope__)
         columns.append(case((cond, 1), else_=0) if cond is not None else literal(1))
     row = db.session.execute(
-        select(*columns).where(Client.id == client_id, Client.deleted_at.is_(None))
-        .execution_options(**_CHECK)).first()
+        select(*columns)
+        .where(Client.id == client_id, Client.deleted_at.is_(None))
+        .execution_options(**_CHECK)
+    ).first()
     return {m for m, ok in zip(models, row or (), strict=False) if ok}
 
 

@@ -33,8 +33,13 @@ from crm.security import csp_nonce
 from crm.settings import Setting
 from crm.timeutil import format_local
 
-CHOICE_SETS = {"key_person_role": ch.KEY_PERSON_ROLE, "contact_way": ch.CONTACT_WAY,
-               "person_role": ch.PERSON_ROLE, "kind": ch.KIND, "stage": ch.STAGE}
+CHOICE_SETS = {
+    "key_person_role": ch.KEY_PERSON_ROLE,
+    "contact_way": ch.CONTACT_WAY,
+    "person_role": ch.PERSON_ROLE,
+    "kind": ch.KIND,
+    "stage": ch.STAGE,
+}
 
 
 class Home(HomeView):
@@ -53,8 +58,11 @@ class Home(HomeView):
             tiles += _watch_tiles()
         # The inbox is narrowed to the signed-in user by crm.access ("recipient" scope).
         unread = db.session.scalars(
-            select(Notification).where(Notification.read_at.is_(None))
-            .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(8)).all()
+            select(Notification)
+            .where(Notification.read_at.is_(None))
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(8)
+        ).all()
         run = db.session.get(TaskRun, "heartbeat")
         heartbeat = format_local(run.finished_at) if run else None
         undelivered = None
@@ -62,9 +70,15 @@ class Home(HomeView):
             from crm.notifications.delivery import undelivered_count
 
             undelivered = undelivered_count(db.session)
-        return self.render("admin/crm/home.html", tiles=tiles, charts=home.charts_for(actor),
-                           chart_titles=home.TITLES,
-                           heartbeat=heartbeat, unread=unread, undelivered=undelivered)
+        return self.render(
+            "admin/crm/home.html",
+            tiles=tiles,
+            charts=home.charts_for(actor),
+            chart_titles=home.TITLES,
+            heartbeat=heartbeat,
+            unread=unread,
+            undelivered=undelivered,
+        )
 
     def _chart(self, name):
         from crm.reports import home
@@ -82,8 +96,11 @@ class Home(HomeView):
         name, chart = chart, self._chart(chart)
         header, rows = chart.table()
         body = xlsx_bytes(header, rows, title=str(chart.title))
-        return Response(body, mimetype=XLSX_MIMETYPE, headers={
-            "Content-Disposition": f"attachment;filename={name}.xlsx"})
+        return Response(
+            body,
+            mimetype=XLSX_MIMETYPE,
+            headers={"Content-Disposition": f"attachment;filename={name}.xlsx"},
+        )
 
 
 def _watch_tiles() -> list:
@@ -100,9 +117,14 @@ def _watch_tiles() -> list:
     total = db.session.execute(base).scalar()
     untouched = db.session.execute(base.where(WatchEntry.handled_at.is_(None))).scalar()
     this_month = ("month", MonthFilter, f"{month:%Y-%m}")
-    return [(_l("Customers to watch this month"), total, list_url("watch_list", this_month)),
-            (_l("Not yet acted on"), untouched,
-             list_url("watch_list", this_month, ("handled_at", UntouchedFilter, "1")))]
+    return [
+        (_l("Customers to watch this month"), total, list_url("watch_list", this_month)),
+        (
+            _l("Not yet acted on"),
+            untouched,
+            list_url("watch_list", this_month, ("handled_at", UntouchedFilter, "1")),
+        ),
+    ]
 
 
 def init_admin(app) -> Admin:
@@ -120,17 +142,28 @@ def init_admin(app) -> Admin:
     admin.add_view(ClientView(Client, name=_l("Customers"), endpoint="client", category=archive))
     from crm.clients.models import ContactLog, KeyPerson
 
-    admin.add_view(KeyPersonView(KeyPerson, name=_l("Key persons"), endpoint="keyperson",
-                                 category=archive))
-    admin.add_view(ContactLogView(ContactLog, name=_l("Contact log"), endpoint="contactlog",
-                                  category=archive))
+    admin.add_view(
+        KeyPersonView(KeyPerson, name=_l("Key persons"), endpoint="keyperson", category=archive)
+    )
+    admin.add_view(
+        ContactLogView(ContactLog, name=_l("Contact log"), endpoint="contactlog", category=archive)
+    )
     from crm.admin.clients import ClientStaffView, SituationChangeView
     from crm.clients.models import ClientStaff, SituationChange
 
-    admin.add_view(ClientStaffView(ClientStaff, name=_l("Contact staff"),
-                                   endpoint="clientstaff", category=archive))
-    admin.add_view(SituationChangeView(SituationChange, name=_l("Situation changes"),
-                                       endpoint="situationchange", category=archive))
+    admin.add_view(
+        ClientStaffView(
+            ClientStaff, name=_l("Contact staff"), endpoint="clientstaff", category=archive
+        )
+    )
+    admin.add_view(
+        SituationChangeView(
+            SituationChange,
+            name=_l("Situation changes"),
+            endpoint="situationchange",
+            category=archive,
+        )
+    )
     from crm.admin import credit
 
     credit.register(admin)
@@ -155,20 +188,32 @@ def init_admin(app) -> Admin:
     from crm.admin import notifications as notice_views
     from crm.notifications.models import NoticeRobot, OutboxMail, RobotMessage
 
-    admin.add_view(notice_views.InboxView(Notification, name=_l("My notifications"),
-                                          endpoint="inbox"))
-    admin.add_view(notice_views.PreferencesView(name=_l("Notice settings"),
-                                                endpoint="notice_preferences"))
+    admin.add_view(
+        notice_views.InboxView(Notification, name=_l("My notifications"), endpoint="inbox")
+    )
+    admin.add_view(
+        notice_views.PreferencesView(name=_l("Notice settings"), endpoint="notice_preferences")
+    )
     system = _l("System")
-    admin.add_view(notice_views.RobotView(NoticeRobot, name=_l("Group robots"),
-                                          endpoint="notice_robot", category=system))
-    admin.add_view(notice_views.UndeliveredMailView(
-        OutboxMail, name=_l("Undelivered mail"), endpoint="undelivered_mail", category=system))
-    admin.add_view(notice_views.UndeliveredRobotView(
-        RobotMessage, name=_l("Undelivered robot messages"), endpoint="undelivered_robot",
-        category=system))
-    admin.add_view(AuditView(AuditEvent, name=_l("Audit trail"), endpoint="audit",
-                             category=system))
+    admin.add_view(
+        notice_views.RobotView(
+            NoticeRobot, name=_l("Group robots"), endpoint="notice_robot", category=system
+        )
+    )
+    admin.add_view(
+        notice_views.UndeliveredMailView(
+            OutboxMail, name=_l("Undelivered mail"), endpoint="undelivered_mail", category=system
+        )
+    )
+    admin.add_view(
+        notice_views.UndeliveredRobotView(
+            RobotMessage,
+            name=_l("Undelivered robot messages"),
+            endpoint="undelivered_robot",
+            category=system,
+        )
+    )
+    admin.add_view(AuditView(AuditEvent, name=_l("Audit trail"), endpoint="audit", category=system))
     admin.add_view(UserView(User, name=_l("Users"), endpoint="user", category=system))
     admin.add_view(RegionView(Region, name=_l("Regions"), endpoint="region", category=system))
     admin.add_view(SettingView(Setting, name=_l("Settings"), endpoint="setting", category=system))
@@ -197,4 +242,5 @@ def init_admin(app) -> Admin:
         if current_user and current_user.is_authenticated:
             return {"unread_notifications": bell_label(db.session, current_user)}
         return {"unread_notifications": "0"}
+
     return admin

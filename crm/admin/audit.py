@@ -10,13 +10,19 @@ from crm.clients.models import Client
 from crm.timeutil import format_local
 
 ACTION_LABELS = {
-    "create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),
-    "restore": _l("Restored"), "destroy": _l("Destroyed"), "view_sensitive": _l("Viewed in full"),
-    "login": _l("Signed in"), "login_failed": _l("Failed sign-in"),
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "delete": _l("Deleted"),
+    "restore": _l("Restored"),
+    "destroy": _l("Destroyed"),
+    "view_sensitive": _l("Viewed in full"),
+    "login": _l("Signed in"),
+    "login_failed": _l("Failed sign-in"),
     "login_locked": _l("Sign-in refused: too many failures from this address"),
     "logout": _l("Signed out (every session ended)"),
     "login_disabled": _l("Sign-in refused: account disabled"),
-    "read_file": _l("Read an archived file"), "close": _l("Closed"),
+    "read_file": _l("Read an archived file"),
+    "close": _l("Closed"),
     "read_under_grant": _l("Read under a view grant"),
     "rotate_field_key": _l("Re-encrypted with the newest key"),
     "detach": _l("Kept past its customer under retention"),
@@ -36,12 +42,25 @@ class AuditView(ScopedModelView):
     screen = "audit"
     can_create = can_edit = can_delete = False
     can_export = True
-    column_list = ("at", "actor_label", "action", "entity", "entity_id", "client_id", "changes",
-                   "reason")
+    column_list = (
+        "at",
+        "actor_label",
+        "action",
+        "entity",
+        "entity_id",
+        "client_id",
+        "changes",
+        "reason",
+    )
     column_labels = {
-        "at": _l("Time"), "actor_label": _l("Who"), "action": _l("Action"),
-        "entity": _l("Record type"), "entity_id": _l("Record ID"), "client_id": _l("Customer"),
-        "changes": _l("Changes"), "reason": _l("Reason"),
+        "at": _l("Time"),
+        "actor_label": _l("Who"),
+        "action": _l("Action"),
+        "entity": _l("Record type"),
+        "entity_id": _l("Record ID"),
+        "client_id": _l("Customer"),
+        "changes": _l("Changes"),
+        "reason": _l("Reason"),
     }
     column_default_sort = ("at", True)
     column_sortable_list = ("at",)

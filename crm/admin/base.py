@@ -103,8 +103,14 @@ def select_one(model, pk):
     return db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
-def perform(operation, success: str | None = None, forbid: bool = False, form=None,
-            prefix: str | None = None, autoflush: bool = True):
+def perform(
+    operation,
+    success: str | None = None,
+    forbid: bool = False,
+    form=None,
+    prefix: str | None = None,
+    autoflush: bool = True,
+):
     """The one way a screen runs a domain operation: call it, commit, or roll back and say why
     (every view's buttons, forms and bulk actions come here).
     Returns (True, result) or (False, None).
@@ -171,8 +177,14 @@ class BoundedModelConverter(AdminModelConverter):
 # Filters whose own clean() leaves the text as typed: PostgreSQL will not compare text with an
 # integer, boolean or date column (and no integer column holds 20 digits), so the value is
 # made the column's own type first; a value that is not one is refused.
-_TEXT_FILTERS = (FilterEqual, FilterNotEqual, FilterGreater, FilterSmaller, FilterInList,
-                 FilterNotInList)
+_TEXT_FILTERS = (
+    FilterEqual,
+    FilterNotEqual,
+    FilterGreater,
+    FilterSmaller,
+    FilterInList,
+    FilterNotInList,
+)
 _BOOLEANS = {"1": True, "0": False, "true": True, "false": False, "y": True, "n": False}
 
 
@@ -266,8 +278,11 @@ def staff_value(value) -> str:
 
 
 # What an event stores as its actor's label when no user acted (and what older rows hold).
-ACTOR_WORDS = {"system": _l("System"), "anonymous": _l("Anonymous visitor"),
-               "<class 'crm.access.SYSTEM'>": _l("System")}
+ACTOR_WORDS = {
+    "system": _l("System"),
+    "anonymous": _l("Anonymous visitor"),
+    "<class 'crm.access.SYSTEM'>": _l("System"),
+}
 
 
 def who(event) -> str:
@@ -303,22 +318,44 @@ def record_name(row) -> str:
 
 # Columns many tables share, for the tables no view labels.
 COMMON_LABELS = {
-    "created_at": _l("Created at"), "updated_at": _l("Updated at"), "status": _l("Status"),
-    "decided_by_id": _l("Decided by"), "decided_by": _l("Decided by"),
-    "decided_at": _l("Decided at"), "requested_at": _l("Requested at"),
-    "requested_by_id": _l("Requested by"), "requested_by": _l("Requested by"),
-    "approved_by_id": _l("Approved by"), "approved_by": _l("Approved by"),
-    "approved_at": _l("Approved at"), "recorded_by_id": _l("Recorded by"),
-    "recorded_by": _l("Recorded by"), "actor": _l("Who"), "actor_id": _l("Who"),
-    "actor_label": _l("Who"), "owner_id": _l("Account manager"), "owner": _l("Account manager"),
-    "region_id": _l("Region"), "region": _l("Region"), "client_id": _l("Customer"),
-    "client": _l("Customer"), "user_id": _l("User"), "reason": _l("Reason"),
-    "comment": _l("Comment"), "note": _l("Note"), "amount": _l("Amount"),
-    "name": lazy_pgettext("thing", "Name"), "locale": _l("Language"),
+    "created_at": _l("Created at"),
+    "updated_at": _l("Updated at"),
+    "status": _l("Status"),
+    "decided_by_id": _l("Decided by"),
+    "decided_by": _l("Decided by"),
+    "decided_at": _l("Decided at"),
+    "requested_at": _l("Requested at"),
+    "requested_by_id": _l("Requested by"),
+    "requested_by": _l("Requested by"),
+    "approved_by_id": _l("Approved by"),
+    "approved_by": _l("Approved by"),
+    "approved_at": _l("Approved at"),
+    "recorded_by_id": _l("Recorded by"),
+    "recorded_by": _l("Recorded by"),
+    "actor": _l("Who"),
+    "actor_id": _l("Who"),
+    "actor_label": _l("Who"),
+    "owner_id": _l("Account manager"),
+    "owner": _l("Account manager"),
+    "region_id": _l("Region"),
+    "region": _l("Region"),
+    "client_id": _l("Customer"),
+    "client": _l("Customer"),
+    "user_id": _l("User"),
+    "reason": _l("Reason"),
+    "comment": _l("Comment"),
+    "note": _l("Note"),
+    "amount": _l("Amount"),
+    "name": lazy_pgettext("thing", "Name"),
+    "locale": _l("Language"),
     "active": lazy_pgettext("in use", "Active"),
-    "at": _l("Time"), "deleted_at": _l("Deleted at"), "from_user_id": _l("From"),
-    "to_user_id": _l("To"), "destruction_id": _l("Destruction record"),
+    "at": _l("Time"),
+    "deleted_at": _l("Deleted at"),
+    "from_user_id": _l("From"),
+    "to_user_id": _l("To"),
+    "destruction_id": _l("Destruction record"),
 }
+
 
 def _staff_formatter(view, value, name):
     return staff_value(value)
@@ -368,8 +405,11 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
         """Flask-Admin's, less JSON columns: PostgreSQL has no order for json (sorting the
         change requests by their changes answered 500)."""
         columns = super().get_sortable_columns()
-        return {name: column for name, column in columns.items()
-                if not isinstance(getattr(column, "type", None), JSON)}
+        return {
+            name: column
+            for name, column in columns.items()
+            if not isinstance(getattr(column, "type", None), JSON)
+        }
 
     def get_column_name(self, field):
         """A column's label: the view's own, else the staff's word for a shared column (never
@@ -403,8 +443,9 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     def _export_csv(self, return_url):
         _count, data = self._export_data()
         header = [str(label) for _, label in self._export_columns]
-        rows = ([self.get_export_value(row, name) for name, _ in self._export_columns]
-                for row in data)
+        rows = (
+            [self.get_export_value(row, name) for name, _ in self._export_columns] for row in data
+        )
         name = secure_filename(self.get_export_name(export_type="csv"))
         return csv_response(header, rows, name, stream=True)
 
@@ -515,8 +556,7 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
         """A form's save through `perform`, then the R6 notice if it now waits."""
         for key in PENDING_KEYS:
             db.session.info.pop(key, None)
-        ok, _result = perform(operation, form=form if form is not None else {},
-                              autoflush=False)
+        ok, _result = perform(operation, form=form if form is not None else {}, autoflush=False)
         if ok:
             self._announce_pending()
         return ok
@@ -538,22 +578,43 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
         result = super()._run_view(fn, *args, **kwargs)
         waiting = g.pop("crm_pending", None)
         if waiting and (waiting["changes"] or waiting["deletions"]):
-            _drop_flashes(already, {admin_gettext("Record was successfully saved."),
-                                    admin_ngettext("Record was successfully deleted.",
-                                                   "%(count)s records were successfully "
-                                                   "deleted.", 1, count=1)})
+            _drop_flashes(
+                already,
+                {
+                    admin_gettext("Record was successfully saved."),
+                    admin_ngettext(
+                        "Record was successfully deleted.",
+                        "%(count)s records were successfully deleted.",
+                        1,
+                        count=1,
+                    ),
+                },
+            )
             changes, deletions = waiting["changes"], waiting["deletions"]
             if changes == 1:
-                flash(_("The change awaits the sales manager's approval; the record stays as "
-                        "it was until then."), "info")
+                flash(
+                    _(
+                        "The change awaits the sales manager's approval; the record stays as "
+                        "it was until then."
+                    ),
+                    "info",
+                )
             elif changes:
-                flash(_("%(num)d changes await the sales manager's approval; the records "
-                        "stay as they were until then.", num=changes), "info")
+                flash(
+                    _(
+                        "%(num)d changes await the sales manager's approval; the records "
+                        "stay as they were until then.",
+                        num=changes,
+                    ),
+                    "info",
+                )
             if deletions == 1:
                 flash(_("The deletion awaits the sales manager's approval."), "info")
             elif deletions:
-                flash(_("%(num)d deletions await the sales manager's approval.",
-                        num=deletions), "info")
+                flash(
+                    _("%(num)d deletions await the sales manager's approval.", num=deletions),
+                    "info",
+                )
         return result
 
     # --- details: sensitive fields by role, reads under a view grant audited (R5, R17) -----
@@ -572,21 +633,25 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
             from crm.admin.rows import RowButtons
 
             kwargs["row_buttons"] = RowButtons.for_page(
-                self, kwargs["list_row_actions"], kwargs.get("return_url") or "",
-                kwargs.get("delete_form"))
+                self,
+                kwargs["list_row_actions"],
+                kwargs.get("return_url") or "",
+                kwargs.get("delete_form"),
+            )
             kwargs["select_label"] = admin_gettext("Select record")
-        if (template == self.details_template and model is not None
-                and "details_columns" in kwargs):
+        if template == self.details_template and model is not None and "details_columns" in kwargs:
             kwargs["details_columns"] = screen_details(
-                db.session, current_actor(), model, kwargs["details_columns"])
+                db.session, current_actor(), model, kwargs["details_columns"]
+            )
         return super().render(template, **kwargs)
 
     def create_record(self, form, model) -> None:
         add_record(db.session, model)
 
     def update_record(self, form, model) -> None:
-        change_record(db.session, model, getattr(form, "change_reason", None) and
-                      form.change_reason.data)
+        change_record(
+            db.session, model, getattr(form, "change_reason", None) and form.change_reason.data
+        )
 
     def delete_record(self, model, reason: str) -> None:
         soft_delete(db.session, [model], reason)
@@ -603,9 +668,15 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
         # The ones now waiting for approval are announced as such (_run_view), not as deleted.
         deleted = done - g.get("crm_pending", {}).get("deletions", 0)
         if deleted > 0:
-            flash(admin_ngettext("Record was successfully deleted.",
-                                 "%(count)s records were successfully deleted.", deleted,
-                                 count=deleted), "success")
+            flash(
+                admin_ngettext(
+                    "Record was successfully deleted.",
+                    "%(count)s records were successfully deleted.",
+                    deleted,
+                    count=deleted,
+                ),
+                "success",
+            )
 
 
 def _drop_flashes(start: int, texts: set) -> None:

@@ -26,18 +26,27 @@ from crm.timeutil import format_local, local_today
 
 EXPIRING_DAYS = 30
 EVENT_LABELS = {
-    "issue": _l("Issued"), "extend": _l("Renewed before expiry"), "expire": _l("Expired"),
-    "report_lost": _l("Reported lost"), "replace": _l("Replaced"), "cancel": _l("Cancelled"),
-    "renew": _l("Renewed with a new card"), "benefits_kept": _l("Kept after benefits changed"),
+    "issue": _l("Issued"),
+    "extend": _l("Renewed before expiry"),
+    "expire": _l("Expired"),
+    "report_lost": _l("Reported lost"),
+    "replace": _l("Replaced"),
+    "cancel": _l("Cancelled"),
+    "renew": _l("Renewed with a new card"),
+    "benefits_kept": _l("Kept after benefits changed"),
 }
 CARD_LABELS = {
-    "number": _l("Card number"), "client": _l("Holder"), "card_type": _l("Card type"),
-    "status": _l("Status"), "issue_date": _l("Issue date"), "expiry_date": _l("Expiry date"),
-    "lost_reported_at": _l("Reported lost at"), "previous": _l("Replaces / renews"),
-    "created_at": _l("Entered at"), "id_number": _l("ID number presented"),
+    "number": _l("Card number"),
+    "client": _l("Holder"),
+    "card_type": _l("Card type"),
+    "status": _l("Status"),
+    "issue_date": _l("Issue date"),
+    "expiry_date": _l("Expiry date"),
+    "lost_reported_at": _l("Reported lost at"),
+    "previous": _l("Replaces / renews"),
+    "created_at": _l("Entered at"),
+    "id_number": _l("ID number presented"),
 }
-
-
 
 
 def _card_link(view, context, model, name):
@@ -60,18 +69,40 @@ class CardTypeView(ScopedModelView):
     area = "card_types"
     can_delete = False  # a type still on cards is retired (active off), never removed
     can_export = False
-    column_list = ("code", "name", "discount_rate", "privileges", "issue_fee", "renewal_fee",
-                   "replacement_fee", "validity_months", "active")
+    column_list = (
+        "code",
+        "name",
+        "discount_rate",
+        "privileges",
+        "issue_fee",
+        "renewal_fee",
+        "replacement_fee",
+        "validity_months",
+        "active",
+    )
     column_labels = {
-        "code": _l("Code"), "name": lazy_pgettext("thing", "Name"),
+        "code": _l("Code"),
+        "name": lazy_pgettext("thing", "Name"),
         "discount_rate": _l("Discount rate"),
-        "privileges": _l("Privileges"), "issue_fee": _l("Issue fee"),
-        "renewal_fee": _l("Renewal fee"), "replacement_fee": _l("Replacement fee"),
-        "validity_months": _l("Validity (months)"), "active": _l("Still issued"),
+        "privileges": _l("Privileges"),
+        "issue_fee": _l("Issue fee"),
+        "renewal_fee": _l("Renewal fee"),
+        "replacement_fee": _l("Replacement fee"),
+        "validity_months": _l("Validity (months)"),
+        "active": _l("Still issued"),
     }
     column_descriptions = {"discount_rate": _l("Share of the price paid: 0.90 is 10% off.")}
-    form_columns = ("code", "name", "discount_rate", "privileges", "issue_fee", "renewal_fee",
-                    "replacement_fee", "validity_months", "active")
+    form_columns = (
+        "code",
+        "name",
+        "discount_rate",
+        "privileges",
+        "issue_fee",
+        "renewal_fee",
+        "replacement_fee",
+        "validity_months",
+        "active",
+    )
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
@@ -81,9 +112,18 @@ class CardTypeView(ScopedModelView):
         return super(ScopedModelView, self).edit_view()
 
     def field_errors(self, form) -> dict:
-        probe = CardType(**{k: form[k].data for k in ("discount_rate", "issue_fee",
-                                                      "renewal_fee", "replacement_fee",
-                                                      "validity_months")})
+        probe = CardType(
+            **{
+                k: form[k].data
+                for k in (
+                    "discount_rate",
+                    "issue_fee",
+                    "renewal_fee",
+                    "replacement_fee",
+                    "validity_months",
+                )
+            }
+        )
         return services.card_type_errors(probe)
 
     def create_record(self, form, model) -> None:
@@ -98,41 +138,69 @@ class MemberCardView(ScopedModelView):
     can_edit = can_delete = False  # a card changes only by the moves on its page
     details_template = "admin/crm/card_details.html"
     column_list = ("number", "client", "card_type", "status", "issue_date", "expiry_date")
-    column_details_list = ("number", "client", "card_type", "status", "issue_date",
-                           "expiry_date", "lost_reported_at", "previous", "created_at")
+    column_details_list = (
+        "number",
+        "client",
+        "card_type",
+        "status",
+        "issue_date",
+        "expiry_date",
+        "lost_reported_at",
+        "previous",
+        "created_at",
+    )
     column_export_list = column_list
     column_labels = CARD_LABELS
-    column_formatters = {"number": _card_link, "client": client_link, "status": _status,
-                         "lost_reported_at": lambda v, c, m, p: format_local(m.lost_reported_at),
-                         "created_at": lambda v, c, m, p: format_local(m.created_at)}
+    column_formatters = {
+        "number": _card_link,
+        "client": client_link,
+        "status": _status,
+        "lost_reported_at": lambda v, c, m, p: format_local(m.lost_reported_at),
+        "created_at": lambda v, c, m, p: format_local(m.created_at),
+    }
     column_formatters_export = {"status": _status, "client": client_name}
     column_searchable_list = ("number",)
     column_sortable_list = ("number", "issue_date", "expiry_date", "status")
     column_default_sort = ("expiry_date", False)
     column_filters = (
         *customer_filters(MemberCard.client_id),
-        FilterEqual(MemberCard.status, _l("Status"),
-                    options=lambda: [(k, str(v)) for k, v in rules.STATUSES.items()]),
+        FilterEqual(
+            MemberCard.status,
+            _l("Status"),
+            options=lambda: [(k, str(v)) for k, v in rules.STATUSES.items()],
+        ),
         FilterEqual(MemberCard.card_type_id, _l("Card type"), options=_type_options),
         "expiry_date",
     )
     form_columns = ("client", "card_type", "id_number")
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
-    form_args = {"client": {"validators": [DataRequired()]},
-                 "card_type": {"validators": [DataRequired()],
-                               "query_factory": lambda: db.session.scalars(
-                                   select(CardType).where(CardType.active.is_(True))).all()}}
-    form_extra_fields = {"id_number": StringField(
-        _l("ID number presented"), validators=[Optional(), Length(max=18)],
-        description=_l("An individual holder's ID number, checked against their card."))}
+    form_args = {
+        "client": {"validators": [DataRequired()]},
+        "card_type": {
+            "validators": [DataRequired()],
+            "query_factory": lambda: db.session.scalars(
+                select(CardType).where(CardType.active.is_(True))
+            ).all(),
+        },
+    }
+    form_extra_fields = {
+        "id_number": StringField(
+            _l("ID number presented"),
+            validators=[Optional(), Length(max=18)],
+            description=_l("An individual holder's ID number, checked against their card."),
+        )
+    }
     extra_form_fields = ("id_number",)
 
     def create_model(self, form):
         issued = []
 
         def issue():
-            issued.append(services.issue_card(db.session, form.client.data,
-                                              form.card_type.data, form.id_number.data))
+            issued.append(
+                services.issue_card(
+                    db.session, form.client.data, form.card_type.data, form.id_number.data
+                )
+            )
 
         return self._write(form, issue) and issued[0]
 
@@ -156,13 +224,20 @@ class MemberCardView(ScopedModelView):
             elif card.status == rules.EXPIRED:
                 moves += ["renew"]
         return {
-            "moves": moves, "event_labels": EVENT_LABELS, "status_label": _status(
-                None, None, card, "status"),
-            "events": db.session.scalars(select(CardEvent).where(CardEvent.card_id == card.id)
-                                         .order_by(CardEvent.at.desc(), CardEvent.id.desc())
-                                         ).all(),
-            "uses": db.session.scalars(select(CardUse).where(CardUse.card_id == card.id)
-                                       .order_by(CardUse.used_at.desc()).limit(100)).all(),
+            "moves": moves,
+            "event_labels": EVENT_LABELS,
+            "status_label": _status(None, None, card, "status"),
+            "events": db.session.scalars(
+                select(CardEvent)
+                .where(CardEvent.card_id == card.id)
+                .order_by(CardEvent.at.desc(), CardEvent.id.desc())
+            ).all(),
+            "uses": db.session.scalars(
+                select(CardUse)
+                .where(CardUse.card_id == card.id)
+                .order_by(CardUse.used_at.desc())
+                .limit(100)
+            ).all(),
         }
 
     @expose("/move/", methods=("POST",))
@@ -176,9 +251,11 @@ class MemberCardView(ScopedModelView):
             "cancel": lambda: services.cancel_card(db.session, card, reason),
             "extend": lambda: services.extend_card(db.session, card),
             "renew": lambda: services.renew_expired_card(
-                db.session, card, form.get("id_number"), form.get("old_number", "")),
-            "keep_benefits": lambda: services.record_benefit_decision(db.session, card, True,
-                                                                      reason),
+                db.session, card, form.get("id_number"), form.get("old_number", "")
+            ),
+            "keep_benefits": lambda: services.record_benefit_decision(
+                db.session, card, True, reason
+            ),
         }
         if move not in operations:
             flash(_("Unknown action."), "error")
@@ -202,9 +279,11 @@ class ExpiringCardView(MemberCardView):
 
     def _expiring(self, query):
         today = local_today()
-        return query.filter(MemberCard.status == rules.ACTIVE,
-                            MemberCard.expiry_date >= today,
-                            MemberCard.expiry_date <= today + timedelta(days=EXPIRING_DAYS))
+        return query.filter(
+            MemberCard.status == rules.ACTIVE,
+            MemberCard.expiry_date >= today,
+            MemberCard.expiry_date <= today + timedelta(days=EXPIRING_DAYS),
+        )
 
     def get_query(self):
         return self._expiring(super().get_query())
@@ -218,31 +297,64 @@ class CardUseView(ScopedModelView):
 
     area = "cards"
     can_edit = can_delete = False
-    column_list = ("used_at", "card", "client", "place", "list_price", "discount_rate",
-                   "benefit", "paid", "accepted", "refusal")
-    column_labels = {"used_at": _l("Time"), "card": _l("Card number"), "client": _l("Holder"),
-                     "place": _l("Place"), "list_price": _l("List price"),
-                     "discount_rate": _l("Discount rate"), "benefit": _l("Benefit"),
-                     "paid": _l("Amount paid"), "accepted": _l("Accepted"),
-                     "refusal": _l("Refused because"), "number": _l("Card number"),
-                     "holder": _l("Holder presenting")}
-    column_formatters = {"card": _card_link, "client": client_link,
-                         "used_at": lambda v, c, m, p: format_local(m.used_at)}
+    column_list = (
+        "used_at",
+        "card",
+        "client",
+        "place",
+        "list_price",
+        "discount_rate",
+        "benefit",
+        "paid",
+        "accepted",
+        "refusal",
+    )
+    column_labels = {
+        "used_at": _l("Time"),
+        "card": _l("Card number"),
+        "client": _l("Holder"),
+        "place": _l("Place"),
+        "list_price": _l("List price"),
+        "discount_rate": _l("Discount rate"),
+        "benefit": _l("Benefit"),
+        "paid": _l("Amount paid"),
+        "accepted": _l("Accepted"),
+        "refusal": _l("Refused because"),
+        "number": _l("Card number"),
+        "holder": _l("Holder presenting"),
+    }
+    column_formatters = {
+        "card": _card_link,
+        "client": client_link,
+        "used_at": lambda v, c, m, p: format_local(m.used_at),
+    }
     column_default_sort = ("used_at", True)
     column_sortable_list = ("used_at",)
-    column_filters = (*customer_filters(CardUse.client_id),
-                      FilterEqual(CardUse.accepted, _l("Accepted"),
-                                  options=lambda: [("1", _("Yes")), ("0", _("No"))]),)
+    column_filters = (
+        *customer_filters(CardUse.client_id),
+        FilterEqual(
+            CardUse.accepted, _l("Accepted"), options=lambda: [("1", _("Yes")), ("0", _("No"))]
+        ),
+    )
     form_columns = ("number", "holder", "place", "list_price")
     form_extra_fields = {
         "number": StringField(_l("Card number"), validators=[DataRequired(), Length(max=40)]),
-        "holder": StringField(_l("Holder presenting"), validators=[DataRequired()],
-                              description=_l("An individual's ID number; an organisation's "
-                                             "full name or credit code.")),
+        "holder": StringField(
+            _l("Holder presenting"),
+            validators=[DataRequired()],
+            description=_l(
+                "An individual's ID number; an organisation's full name or credit code."
+            ),
+        ),
     }
-    form_args = {"list_price": {"validators": [NumberRange(min=0)],
-                                "description": _l("The price before the card's benefit; the "
-                                                  "card type's discount is applied to it.")}}
+    form_args = {
+        "list_price": {
+            "validators": [NumberRange(min=0)],
+            "description": _l(
+                "The price before the card's benefit; the card type's discount is applied to it."
+            ),
+        }
+    }
     extra_form_fields = ("number", "holder")
 
     @property
@@ -250,16 +362,30 @@ class CardUseView(ScopedModelView):
         return can(current_actor(), "use", area="cards")
 
     def create_model(self, form):
-        ok, use = perform(lambda: services.record_use(
-            db.session, form.number.data, form.holder.data, form.place.data,
-            form.list_price.data), form=form)
+        ok, use = perform(
+            lambda: services.record_use(
+                db.session,
+                form.number.data,
+                form.holder.data,
+                form.place.data,
+                form.list_price.data,
+            ),
+            form=form,
+        )
         if not ok:
             return False
         if not use.accepted:  # logged as an attempt; the form stays for the clerk
             flash(_("Use refused: %(why)s", why=use.refusal), "error")
             return False
-        flash(_("List price %(price)s, benefit %(benefit)s, amount paid %(paid)s.",
-                price=use.list_price, benefit=use.benefit, paid=use.paid), "success")
+        flash(
+            _(
+                "List price %(price)s, benefit %(benefit)s, amount paid %(paid)s.",
+                price=use.list_price,
+                benefit=use.benefit,
+                paid=use.paid,
+            ),
+            "success",
+        )
         return use
 
 
@@ -271,32 +397,48 @@ class CardCountsView(RoleView):
     @expose("/")
     def index(self):
         today = local_today()
-        soon = and_(MemberCard.status == rules.ACTIVE, MemberCard.expiry_date >= today,
-                    MemberCard.expiry_date <= today + timedelta(days=EXPIRING_DAYS))
-        columns = {status: func.count(case((MemberCard.status == status, 1)))
-                   for status in (rules.ACTIVE, rules.LOST, rules.EXPIRED, rules.CANCELLED)}
+        soon = and_(
+            MemberCard.status == rules.ACTIVE,
+            MemberCard.expiry_date >= today,
+            MemberCard.expiry_date <= today + timedelta(days=EXPIRING_DAYS),
+        )
+        columns = {
+            status: func.count(case((MemberCard.status == status, 1)))
+            for status in (rules.ACTIVE, rules.LOST, rules.EXPIRED, rules.CANCELLED)
+        }
         rows = db.session.execute(
-            select(CardType.name, func.count(case((soon, 1))).label("expiring"),
-                   *[c.label(s) for s, c in columns.items()])
-            .select_from(MemberCard).join(CardType, CardType.id == MemberCard.card_type_id)
-            .group_by(CardType.id, CardType.name).order_by(CardType.id)
+            select(
+                CardType.name,
+                func.count(case((soon, 1))).label("expiring"),
+                *[c.label(s) for s, c in columns.items()],
+            )
+            .select_from(MemberCard)
+            .join(CardType, CardType.id == MemberCard.card_type_id)
+            .group_by(CardType.id, CardType.name)
+            .order_by(CardType.id)
         ).all()
-        headers = [(rules.ACTIVE, rules.STATUSES[rules.ACTIVE]),
-                   ("expiring", _l("Expiring within %(days)d days", days=EXPIRING_DAYS)),
-                   *[(s, rules.STATUSES[s]) for s in (rules.LOST, rules.EXPIRED,
-                                                      rules.CANCELLED)]]
+        headers = [
+            (rules.ACTIVE, rules.STATUSES[rules.ACTIVE]),
+            ("expiring", _l("Expiring within %(days)d days", days=EXPIRING_DAYS)),
+            *[(s, rules.STATUSES[s]) for s in (rules.LOST, rules.EXPIRED, rules.CANCELLED)],
+        ]
         return self.render("admin/crm/card_counts.html", rows=rows, headers=headers)
 
 
 def register(admin) -> None:
     category = _l("Member cards")
-    admin.add_view(MemberCardView(MemberCard, name=_l("Cards"), endpoint="card",
-                                  category=category))
-    admin.add_view(ExpiringCardView(MemberCard, name=_l("Expiring in 30 days"),
-                                    endpoint="card_expiring", category=category))
-    admin.add_view(CardUseView(CardUse, name=_l("Card uses"), endpoint="card_use",
-                               category=category))
-    admin.add_view(CardCountsView(name=_l("Card counts"), endpoint="card_counts",
-                                  category=category))
-    admin.add_view(CardTypeView(CardType, name=_l("Card types"), endpoint="card_type",
-                                category=category))
+    admin.add_view(MemberCardView(MemberCard, name=_l("Cards"), endpoint="card", category=category))
+    admin.add_view(
+        ExpiringCardView(
+            MemberCard, name=_l("Expiring in 30 days"), endpoint="card_expiring", category=category
+        )
+    )
+    admin.add_view(
+        CardUseView(CardUse, name=_l("Card uses"), endpoint="card_use", category=category)
+    )
+    admin.add_view(
+        CardCountsView(name=_l("Card counts"), endpoint="card_counts", category=category)
+    )
+    admin.add_view(
+        CardTypeView(CardType, name=_l("Card types"), endpoint="card_type", category=category)
+    )

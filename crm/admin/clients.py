@@ -90,19 +90,32 @@ CLIENT_LABELS = {
 def _happened_on_field():
     """R12: the day a change of the customer's situation happened (the form says when it is
     registered); today unless told, never in the future."""
-    return DateField(_l("Date the change happened"), validators=[Optional()],
-                     description=_l("A change of contact, key person, address or status is "
-                                    "registered within 5 working days of when it happened."))
+    return DateField(
+        _l("Date the change happened"),
+        validators=[Optional()],
+        description=_l(
+            "A change of contact, key person, address or status is "
+            "registered within 5 working days of when it happened."
+        ),
+    )
 
 
 def _default_today(form) -> None:
     if "happened_on" in form and request.method == "GET" and form.happened_on.data is None:
         form.happened_on.data = local_today()
 
+
 CLIENT_CHOICES = {
-    "kind": ch.KIND, "level": ch.LEVEL, "stage": ch.STAGE, "nature": ch.NATURE,
-    "weight": ch.WEIGHT, "company_type": ch.COMPANY_TYPE, "market": ch.MARKET,
-    "trade_mode": ch.TRADE_MODE, "gender": ch.GENDER, "satisfaction": ch.SATISFACTION,
+    "kind": ch.KIND,
+    "level": ch.LEVEL,
+    "stage": ch.STAGE,
+    "nature": ch.NATURE,
+    "weight": ch.WEIGHT,
+    "company_type": ch.COMPANY_TYPE,
+    "market": ch.MARKET,
+    "trade_mode": ch.TRADE_MODE,
+    "gender": ch.GENDER,
+    "satisfaction": ch.SATISFACTION,
 }
 
 
@@ -153,8 +166,10 @@ def _name_required(form, field):
 
 
 def _choice_formatters(mapping):
-    return {name: (lambda v, c, m, p, ch_=opts: ch.label(ch_, getattr(m, p)))
-            for name, opts in mapping.items()}
+    return {
+        name: (lambda v, c, m, p, ch_=opts: ch.label(ch_, getattr(m, p)))
+        for name, opts in mapping.items()
+    }
 
 
 # The create and edit forms in sections (issue 14): a kind's own section is shown only for
@@ -162,17 +177,42 @@ def _choice_formatters(mapping):
 FORM_SECTIONS = (
     ("identity", _l("Identity"), None, ("name", "short_name", "kind")),
     ("organisation", _l("Organisation"), "organisation", services.KIND_FIELDS["organisation"]),
-    ("individual", _l("Individual"), "individual", ("gender", "birth_date", "occupation",
-                                                     "id_number")),
-    ("classification", _l("Classification and owner"), None,
-     ("level", "stage", "nature", "weight", "owner", "region")),
-    ("contact", _l("Address and contact"), None,
-     ("province", "city", "street", "postcode", "phone", "fax", "mobile", "email", "website")),
-    ("relationship", _l("Relationship with us"), None,
-     ("first_contact_date", "first_deal_date", "consumption_kinds", "satisfaction", "attitude")),
-    ("characteristics", _l("Characteristics"), None,
-     ("market_region", "sales_capacity", "development_potential", "business_philosophy",
-      "policy_notes")),
+    (
+        "individual",
+        _l("Individual"),
+        "individual",
+        ("gender", "birth_date", "occupation", "id_number"),
+    ),
+    (
+        "classification",
+        _l("Classification and owner"),
+        None,
+        ("level", "stage", "nature", "weight", "owner", "region"),
+    ),
+    (
+        "contact",
+        _l("Address and contact"),
+        None,
+        ("province", "city", "street", "postcode", "phone", "fax", "mobile", "email", "website"),
+    ),
+    (
+        "relationship",
+        _l("Relationship with us"),
+        None,
+        ("first_contact_date", "first_deal_date", "consumption_kinds", "satisfaction", "attitude"),
+    ),
+    (
+        "characteristics",
+        _l("Characteristics"),
+        None,
+        (
+            "market_region",
+            "sales_capacity",
+            "development_potential",
+            "business_philosophy",
+            "policy_notes",
+        ),
+    ),
     ("change", _l("The change"), None, ("change_reason", "happened_on")),
 )
 CARD_ROWS = 20  # newest cards, complaints and documents shown on the customer card
@@ -186,11 +226,22 @@ def form_sections(form, kind: str | None) -> list[dict]:
         fields = [form[n] for n in names if n in form]
         placed.update(names)
         if fields:
-            sections.append({"key": key, "legend": legend, "kind": for_kind, "fields": fields,
-                             "hidden": for_kind is not None and for_kind != (kind or
-                                                                            "organisation")})
-    rest = [f for f in form if f.name not in placed and f.name != "csrf_token"
-            and getattr(f.widget, "input_type", None) != "hidden"]
+            sections.append(
+                {
+                    "key": key,
+                    "legend": legend,
+                    "kind": for_kind,
+                    "fields": fields,
+                    "hidden": for_kind is not None and for_kind != (kind or "organisation"),
+                }
+            )
+    rest = [
+        f
+        for f in form
+        if f.name not in placed
+        and f.name != "csrf_token"
+        and getattr(f.widget, "input_type", None) != "hidden"
+    ]
     if rest and sections:
         sections[-1]["fields"].extend(rest)
     return sections
@@ -201,18 +252,62 @@ class ClientView(XlsxExportMixin, ScopedModelView):
     details_template = "admin/crm/client_details.html"
     create_template = "admin/crm/client_create.html"
     edit_template = "admin/crm/client_edit.html"
-    column_list = ("code", "name", "short_name", "level", "stage", "nature", "weight",
-                   "owner", "region", "phone", "mobile", "id_number_mask", "created_at")
-    column_details_list = ("code", "name", "short_name", "kind", "credit_code", "company_type",
-                           "registered_capital", "staff_count", "gender", "birth_date",
-                           "id_number_mask", "province", "city", "street", "postcode", "phone",
-                           "mobile", "fax", "email", "website", "level", "stage", "nature",
-                           "weight", "owner", "region", "first_contact_date", "first_deal_date",
-                           "satisfaction", "business_scope", "main_products", "created_at")
+    column_list = (
+        "code",
+        "name",
+        "short_name",
+        "level",
+        "stage",
+        "nature",
+        "weight",
+        "owner",
+        "region",
+        "phone",
+        "mobile",
+        "id_number_mask",
+        "created_at",
+    )
+    column_details_list = (
+        "code",
+        "name",
+        "short_name",
+        "kind",
+        "credit_code",
+        "company_type",
+        "registered_capital",
+        "staff_count",
+        "gender",
+        "birth_date",
+        "id_number_mask",
+        "province",
+        "city",
+        "street",
+        "postcode",
+        "phone",
+        "mobile",
+        "fax",
+        "email",
+        "website",
+        "level",
+        "stage",
+        "nature",
+        "weight",
+        "owner",
+        "region",
+        "first_contact_date",
+        "first_deal_date",
+        "satisfaction",
+        "business_scope",
+        "main_products",
+        "created_at",
+    )
     column_export_list = column_list
     column_labels = CLIENT_LABELS
-    column_formatters = {**_choice_formatters(CLIENT_CHOICES), "name": name_link,
-                         "created_at": lambda v, c, m, p: format_local(m.created_at)}
+    column_formatters = {
+        **_choice_formatters(CLIENT_CHOICES),
+        "name": name_link,
+        "created_at": lambda v, c, m, p: format_local(m.created_at),
+    }
     column_formatters_export = _choice_formatters(CLIENT_CHOICES)
     column_searchable_list = ("name", "short_name", "code", "phone", "mobile")
     column_sortable_list = ("code", "name", "level", "created_at")
@@ -227,18 +322,33 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         IntEqualFilter(Client.region_id, _l("Region"), options=_region_options),
     )
     form_choices = CLIENT_CHOICES
-    form_excluded_columns = ("code", "id_number_enc", "id_number_hash", "id_number_mask",
-                             "created_at", "updated_at", "version", "deleted_at", "deleted_by",
-                             "deleted_by_id", "key_persons", "contact_logs")
+    form_excluded_columns = (
+        "code",
+        "id_number_enc",
+        "id_number_hash",
+        "id_number_mask",
+        "created_at",
+        "updated_at",
+        "version",
+        "deleted_at",
+        "deleted_by",
+        "deleted_by_id",
+        "key_persons",
+        "contact_logs",
+    )
     form_args = {
         "owner": {"query_factory": _owners_query, "allow_blank": True},
         "name": {"validators": [_name_required]},
     }
     form_extra_fields = {
-        "id_number": StringField(_l("ID number"), validators=[Optional(), Length(max=18)],
-                                 description=_l("Stored encrypted; leave empty to keep it.")),
-        "change_reason": TextAreaField(_l("Reason for the change"),
-                                       validators=[Optional(), Length(max=500)]),
+        "id_number": StringField(
+            _l("ID number"),
+            validators=[Optional(), Length(max=18)],
+            description=_l("Stored encrypted; leave empty to keep it."),
+        ),
+        "change_reason": TextAreaField(
+            _l("Reason for the change"), validators=[Optional(), Length(max=500)]
+        ),
         "happened_on": _happened_on_field(),
     }
     extra_form_fields = ("id_number", "change_reason", "happened_on")
@@ -281,8 +391,9 @@ class ClientView(XlsxExportMixin, ScopedModelView):
 
     def update_record(self, form, model) -> None:
         id_number = services.clear_other_kind(model, form.id_number.data)
-        services.update_client(db.session, model, id_number, form.change_reason.data,
-                               form.happened_on.data)
+        services.update_client(
+            db.session, model, id_number, form.change_reason.data, form.happened_on.data
+        )
 
     def delete_record(self, model, reason: str) -> None:
         services.delete_client(db.session, model, reason)
@@ -308,14 +419,20 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         actor = current_actor()
         detail = can(actor, "view", KeyPerson(client_id=client.id))
         staff = services.contact_staff(db.session, client.id)
-        context = {"show_detail": detail, "id_number_full": None, "contact_staff": staff,
-                   "short_of_staff": services.short_of_staff(client, staff),
-                   "may_edit_staff": can(actor, "edit", client)}
+        context = {
+            "show_detail": detail,
+            "id_number_full": None,
+            "contact_staff": staff,
+            "short_of_staff": services.short_of_staff(client, staff),
+            "may_edit_staff": can(actor, "edit", client),
+        }
         if detail:
             context.update(self._card_lists(client))
             context["history"] = db.session.scalars(
-                select(AuditEvent).where(AuditEvent.client_id == client.id)
-                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(100)
+                select(AuditEvent)
+                .where(AuditEvent.client_id == client.id)
+                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                .limit(100)
             ).all()
         context.update(self._card_sections(actor, client))
         if client.id_number_enc and can(actor, "see_id_number", client):
@@ -323,7 +440,6 @@ class ClientView(XlsxExportMixin, ScopedModelView):
             # Recorded in the request's transaction: the details view commits it (base).
             record(db.session, "view_sensitive", client, {"field": "id_number"})
         return context
-
 
     @staticmethod
     def _card_sections(actor, client) -> dict:
@@ -341,40 +457,59 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         from crm.complaints.models import CATEGORIES as COMPLAINT_CATEGORIES
         from crm.complaints.models import STATUSES as COMPLAINT_STATUSES
 
-        out = {"member_cards": None, "live_cards": None, "complaints": None,
-               "open_complaints": None, "next_revisit": None, "may_read_revisits": False,
-               "documents": None, "card_section_labels": {
-                   "card_status": card_rules.STATUSES,
-                   "complaint_status": dict(COMPLAINT_STATUSES),
-                   "complaint_category": dict(COMPLAINT_CATEGORIES),
-                   "document_category": {k: v[1] for k, v in archive_rules.CATEGORIES.items()},
-                   "document_status": archive_rules.STATUSES}}
-        readable = access.readable_models(actor, cid, (MemberCard, Complaint, Revisit,
-                                                       ArchiveDocument))
+        out = {
+            "member_cards": None,
+            "live_cards": None,
+            "complaints": None,
+            "open_complaints": None,
+            "next_revisit": None,
+            "may_read_revisits": False,
+            "documents": None,
+            "card_section_labels": {
+                "card_status": card_rules.STATUSES,
+                "complaint_status": dict(COMPLAINT_STATUSES),
+                "complaint_category": dict(COMPLAINT_CATEGORIES),
+                "document_category": {k: v[1] for k, v in archive_rules.CATEGORIES.items()},
+                "document_status": archive_rules.STATUSES,
+            },
+        }
+        readable = access.readable_models(
+            actor, cid, (MemberCard, Complaint, Revisit, ArchiveDocument)
+        )
         if MemberCard in readable:
             out["member_cards"] = db.session.scalars(
-                select(MemberCard).where(MemberCard.client_id == cid)
-                .order_by(MemberCard.issue_date.desc(), MemberCard.id.desc()).limit(CARD_ROWS)
+                select(MemberCard)
+                .where(MemberCard.client_id == cid)
+                .order_by(MemberCard.issue_date.desc(), MemberCard.id.desc())
+                .limit(CARD_ROWS)
             ).all()
-            out["live_cards"] = _count_of(out["member_cards"], "status", card_rules.LIVE,
-                                          MemberCard, cid)
+            out["live_cards"] = _count_of(
+                out["member_cards"], "status", card_rules.LIVE, MemberCard, cid
+            )
         if Complaint in readable:
             out["complaints"] = db.session.scalars(
-                select(Complaint).where(Complaint.client_id == cid)
-                .order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(CARD_ROWS)
+                select(Complaint)
+                .where(Complaint.client_id == cid)
+                .order_by(Complaint.received_at.desc(), Complaint.id.desc())
+                .limit(CARD_ROWS)
             ).all()
-            out["open_complaints"] = _count_of(out["complaints"], "status", (OPEN, HANDLING),
-                                               Complaint, cid)
+            out["open_complaints"] = _count_of(
+                out["complaints"], "status", (OPEN, HANDLING), Complaint, cid
+            )
         if Revisit in readable:
             out["may_read_revisits"] = True
             out["next_revisit"] = db.session.scalar(
-                select(func.min(Revisit.due_date)).where(Revisit.client_id == cid,
-                                                         Revisit.status == "open"))
+                select(func.min(Revisit.due_date)).where(
+                    Revisit.client_id == cid, Revisit.status == "open"
+                )
+            )
         if ArchiveDocument in readable:
             out["documents"] = db.session.scalars(
-                select(ArchiveDocument).where(ArchiveDocument.client_id == cid)
+                select(ArchiveDocument)
+                .where(ArchiveDocument.client_id == cid)
                 .order_by(ArchiveDocument.doc_date.desc(), ArchiveDocument.id.desc())
-                .limit(CARD_ROWS)).all()
+                .limit(CARD_ROWS)
+            ).all()
         return out
 
     @staticmethod
@@ -384,8 +519,10 @@ class ClientView(XlsxExportMixin, ScopedModelView):
                 select(KeyPerson).where(KeyPerson.client_id == client.id).order_by(KeyPerson.id)
             ).all(),
             "contact_logs": db.session.scalars(
-                select(ContactLog).where(ContactLog.client_id == client.id)
-                .order_by(ContactLog.seq.desc()).limit(50)
+                select(ContactLog)
+                .where(ContactLog.client_id == client.id)
+                .order_by(ContactLog.seq.desc())
+                .limit(50)
             ).all(),
         }
 
@@ -395,29 +532,77 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         by role, the ID number masked), and the key persons and contact log when they may."""
         client = self.get_one(request.args.get("id"))
         actor = current_actor()
-        columns = screen_details(db.session, actor, client,
-                                 self._kind_columns(client, self._details_columns))
-        fields = [(label, self.get_detail_value(None, client, name) or "")
-                  for name, label in columns]
+        columns = screen_details(
+            db.session, actor, client, self._kind_columns(client, self._details_columns)
+        )
+        fields = [
+            (label, self.get_detail_value(None, client, name) or "") for name, label in columns
+        ]
         sections = [("fields", "", [(str(k), str(v)) for k, v in fields])]
         if can(actor, "view", KeyPerson(client_id=client.id)):
             lists = self._card_lists(client)
-            sections.append(("table", _("Key persons"),
-                             [_("Position"), pgettext("person", "Name"),
-                              pgettext("person", "Title"), _("Phone"), _("Mobile")],
-                             [[ch.label(ch.KEY_PERSON_ROLE, p.position), p.name, p.title or "",
-                               p.phone or "", p.mobile or ""] for p in lists["key_persons"]]))
-            sections.append(("table", _("Contact log"),
-                             [_("No."), _("Date"), _("Way of contact"), _("Person met"),
-                              _("Record"), _("Conclusion")],
-                             [[log.seq, log.contact_date, ch.label(ch.CONTACT_WAY, log.way),
-                               log.person_met, log.record, log.conclusion or ""]
-                              for log in lists["contact_logs"]], (5, 12, 12, 14, 40, 25)))
-        pdf = printing.document_pdf(_("Customer card") + " " + client.name, sections,
-                                    subtitle=client.code or "", footer=client.code or "")
+            sections.append(
+                (
+                    "table",
+                    _("Key persons"),
+                    [
+                        _("Position"),
+                        pgettext("person", "Name"),
+                        pgettext("person", "Title"),
+                        _("Phone"),
+                        _("Mobile"),
+                    ],
+                    [
+                        [
+                            ch.label(ch.KEY_PERSON_ROLE, p.position),
+                            p.name,
+                            p.title or "",
+                            p.phone or "",
+                            p.mobile or "",
+                        ]
+                        for p in lists["key_persons"]
+                    ],
+                )
+            )
+            sections.append(
+                (
+                    "table",
+                    _("Contact log"),
+                    [
+                        _("No."),
+                        _("Date"),
+                        _("Way of contact"),
+                        _("Person met"),
+                        _("Record"),
+                        _("Conclusion"),
+                    ],
+                    [
+                        [
+                            log.seq,
+                            log.contact_date,
+                            ch.label(ch.CONTACT_WAY, log.way),
+                            log.person_met,
+                            log.record,
+                            log.conclusion or "",
+                        ]
+                        for log in lists["contact_logs"]
+                    ],
+                    (5, 12, 12, 14, 40, 25),
+                )
+            )
+        pdf = printing.document_pdf(
+            _("Customer card") + " " + client.name,
+            sections,
+            subtitle=client.code or "",
+            footer=client.code or "",
+        )
         db.session.commit()  # what screen_details recorded of this read (R5, R17)
-        return send_file(io.BytesIO(pdf), mimetype=printing.PDF_MIMETYPE, as_attachment=True,
-                         download_name=f"{client.code or client.id}.pdf")
+        return send_file(
+            io.BytesIO(pdf),
+            mimetype=printing.PDF_MIMETYPE,
+            as_attachment=True,
+            download_name=f"{client.code or client.id}.pdf",
+        )
 
 
 def _count_of(rows, field: str, values, model, client_id: int) -> int:
@@ -425,8 +610,11 @@ def _count_of(rows, field: str, values, model, client_id: int) -> int:
     read when they are all of them, else asked of the database (one statement more)."""
     if len(rows) < CARD_ROWS:
         return sum(1 for r in rows if getattr(r, field) in values)
-    return db.session.scalar(select(func.count(model.id)).where(
-        model.client_id == client_id, getattr(model, field).in_(tuple(values))))
+    return db.session.scalar(
+        select(func.count(model.id)).where(
+            model.client_id == client_id, getattr(model, field).in_(tuple(values))
+        )
+    )
 
 
 class ArchiveDetailView(ScopedModelView):
@@ -437,8 +625,11 @@ class ArchiveDetailView(ScopedModelView):
     column_formatters = {"client": client_link}
     form_excluded_columns = ("deleted_at", "deleted_by", "deleted_by_id", "created_at")
     # R6: a change keeps its reason, here as on the card.
-    form_extra_fields = {"change_reason": TextAreaField(_l("Reason for the change"),
-                                                        validators=[Optional(), Length(max=500)])}
+    form_extra_fields = {
+        "change_reason": TextAreaField(
+            _l("Reason for the change"), validators=[Optional(), Length(max=500)]
+        )
+    }
     extra_form_fields = ("change_reason",)
 
     def adjust_form(self, form) -> None:
@@ -453,12 +644,20 @@ class ArchiveDetailView(ScopedModelView):
 class KeyPersonView(ArchiveDetailView):
     column_list = ("client", "position", "name", "title", "gender", "phone", "mobile")
     column_labels = {
-        "client": _l("Customer"), "position": _l("Position"),
-        "name": lazy_pgettext("person", "Name"), "gender": _l("Gender"),
-        "title": lazy_pgettext("person", "Title"), "birth_date": _l("Date of birth"),
-        "native_place": _l("Native place"), "education": _l("Education"),
-        "religion": _l("Religion"), "hobbies": _l("Hobbies"), "character": _l("Character"),
-        "family_notes": _l("Family notes"), "phone": _l("Phone"), "mobile": _l("Mobile"),
+        "client": _l("Customer"),
+        "position": _l("Position"),
+        "name": lazy_pgettext("person", "Name"),
+        "gender": _l("Gender"),
+        "title": lazy_pgettext("person", "Title"),
+        "birth_date": _l("Date of birth"),
+        "native_place": _l("Native place"),
+        "education": _l("Education"),
+        "religion": _l("Religion"),
+        "hobbies": _l("Hobbies"),
+        "character": _l("Character"),
+        "family_notes": _l("Family notes"),
+        "phone": _l("Phone"),
+        "mobile": _l("Mobile"),
     }
     column_searchable_list = ("name", "mobile")
     column_filters = customer_filters(KeyPerson.client_id)
@@ -478,9 +677,7 @@ class KeyPersonView(ArchiveDetailView):
                 errors[name] = message
         return errors
 
-
-    form_extra_fields = {**ArchiveDetailView.form_extra_fields,
-                         "happened_on": _happened_on_field()}
+    form_extra_fields = {**ArchiveDetailView.form_extra_fields, "happened_on": _happened_on_field()}
     extra_form_fields = ("change_reason", "happened_on")
 
     def adjust_form(self, form) -> None:
@@ -491,18 +688,34 @@ class KeyPersonView(ArchiveDetailView):
         services.add_key_person(db.session, model, form.happened_on.data)
 
     def update_record(self, form, model) -> None:
-        services.update_key_person(db.session, model, form.change_reason.data,
-                                   form.happened_on.data)
+        services.update_key_person(
+            db.session, model, form.change_reason.data, form.happened_on.data
+        )
 
 
 class ContactLogView(ArchiveDetailView):
-    column_list = ("client", "seq", "contact_date", "way", "person_met", "person_role", "level",
-                   "conclusion", "recorded_by")
+    column_list = (
+        "client",
+        "seq",
+        "contact_date",
+        "way",
+        "person_met",
+        "person_role",
+        "level",
+        "conclusion",
+        "recorded_by",
+    )
     column_labels = {
-        "client": _l("Customer"), "seq": _l("No."), "contact_date": _l("Date"),
-        "way": _l("Way of contact"), "person_met": _l("Person met"),
-        "person_role": _l("Their role"), "level": _l("Customer level"), "record": _l("Record"),
-        "special_points": _l("Special points"), "conclusion": _l("Conclusion"),
+        "client": _l("Customer"),
+        "seq": _l("No."),
+        "contact_date": _l("Date"),
+        "way": _l("Way of contact"),
+        "person_met": _l("Person met"),
+        "person_role": _l("Their role"),
+        "level": _l("Customer level"),
+        "record": _l("Record"),
+        "special_points": _l("Special points"),
+        "conclusion": _l("Conclusion"),
         "recorded_by": _l("Recorded by"),
     }
     column_searchable_list = ("person_met",)
@@ -526,9 +739,11 @@ class ContactLogView(ArchiveDetailView):
 
 def _staff_users():
     """Active staff who can be in contact with a customer."""
-    return db.session.scalars(select(User).where(User.active.is_(True),
-                                                 User.role != access.ADMIN)
-                              .order_by(User.full_name)).all()
+    return db.session.scalars(
+        select(User)
+        .where(User.active.is_(True), User.role != access.ADMIN)
+        .order_by(User.full_name)
+    ).all()
 
 
 class ClientStaffView(ScopedModelView):
@@ -540,10 +755,16 @@ class ClientStaffView(ScopedModelView):
     can_edit = False
     can_view_details = False
     column_list = ("client", "user", "role", "created_at")
-    column_labels = {"client": _l("Customer"), "user": _l("Member of staff"),
-                     "role": _l("Role with the customer"), "created_at": _l("Since")}
-    column_formatters = {"client": client_link,
-                         "created_at": lambda v, c, m, p: format_local(m.created_at)}
+    column_labels = {
+        "client": _l("Customer"),
+        "user": _l("Member of staff"),
+        "role": _l("Role with the customer"),
+        "created_at": _l("Since"),
+    }
+    column_formatters = {
+        "client": client_link,
+        "created_at": lambda v, c, m, p: format_local(m.created_at),
+    }
     form_columns = ("client", "user", "role")
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
     form_args = {"user": {"query_factory": _staff_users}}
@@ -570,16 +791,31 @@ class SituationChangeView(ScopedModelView):
     list_template = "admin/crm/situation_changes.html"
     can_create = can_edit = can_delete = False
     can_view_details = False
-    column_list = ("client", "kinds", "happened_on", "registered_on", "due_on", "late",
-                   "owner", "recorded_by")
-    column_labels = {"client": _l("Customer"), "kinds": _l("What changed"),
-                     "happened_on": _l("Happened on"), "registered_on": _l("Registered on"),
-                     "due_on": _l("Due by"), "late": _l("Late"),
-                     "owner": _l("Account manager"), "recorded_by": _l("Recorded by")}
+    column_list = (
+        "client",
+        "kinds",
+        "happened_on",
+        "registered_on",
+        "due_on",
+        "late",
+        "owner",
+        "recorded_by",
+    )
+    column_labels = {
+        "client": _l("Customer"),
+        "kinds": _l("What changed"),
+        "happened_on": _l("Happened on"),
+        "registered_on": _l("Registered on"),
+        "due_on": _l("Due by"),
+        "late": _l("Late"),
+        "owner": _l("Account manager"),
+        "recorded_by": _l("Recorded by"),
+    }
     column_formatters = {
         "client": client_link,
-        "kinds": lambda v, c, m, p: ", ".join(str(services.SITUATION_KINDS.get(k, k))
-                                              for k in m.kinds.split(",")),
+        "kinds": lambda v, c, m, p: ", ".join(
+            str(services.SITUATION_KINDS.get(k, k)) for k in m.kinds.split(",")
+        ),
     }
     column_default_sort = ("registered_on", True)
     column_filters = (
@@ -593,12 +829,22 @@ class SituationChangeView(ScopedModelView):
         return super().render(template, **kwargs)
 
 
-HISTORY_LABELS = {"clients": CLIENT_LABELS, "key_persons": KeyPersonView.column_labels,
-                  "contact_logs": ContactLogView.column_labels}
-HISTORY_CHOICES = {**CLIENT_CHOICES, "position": ch.KEY_PERSON_ROLE, "way": ch.CONTACT_WAY,
-                   "person_role": ch.PERSON_ROLE}
-ENTITY_LABELS = {"clients": Client.__label__, "key_persons": KeyPerson.__label__,
-                 "contact_logs": ContactLog.__label__}
+HISTORY_LABELS = {
+    "clients": CLIENT_LABELS,
+    "key_persons": KeyPersonView.column_labels,
+    "contact_logs": ContactLogView.column_labels,
+}
+HISTORY_CHOICES = {
+    **CLIENT_CHOICES,
+    "position": ch.KEY_PERSON_ROLE,
+    "way": ch.CONTACT_WAY,
+    "person_role": ch.PERSON_ROLE,
+}
+ENTITY_LABELS = {
+    "clients": Client.__label__,
+    "key_persons": KeyPerson.__label__,
+    "contact_logs": ContactLog.__label__,
+}
 
 
 # Bookkeeping columns that say nothing to the reader of a card's history.
@@ -607,14 +853,21 @@ REFERENCE_LABELS = {"owner_id": CLIENT_LABELS["owner"], "region_id": CLIENT_LABE
 
 
 def history_items(changes: dict | None) -> list:
-    return [(k, pair) for k, pair in (changes or {}).items()
-            if k not in HISTORY_HIDDEN and not words.internal(k)]
+    return [
+        (k, pair)
+        for k, pair in (changes or {}).items()
+        if k not in HISTORY_HIDDEN and not words.internal(k)
+    ]
 
 
 def history_field(entity: str, field: str) -> str:
     """The staff's word for a changed field on the card's history (falls back to the column)."""
-    label = (HISTORY_LABELS.get(entity, {}).get(field) or REFERENCE_LABELS.get(field)
-             or words.field_label(entity, field) or field)
+    label = (
+        HISTORY_LABELS.get(entity, {}).get(field)
+        or REFERENCE_LABELS.get(field)
+        or words.field_label(entity, field)
+        or field
+    )
     return str(label)
 
 
@@ -650,9 +903,11 @@ def change_lines(event) -> list[str]:
             lines.append("、".join(history_field(event.entity, str(v)) for v in read))
         else:
             old, new = value
-            lines.append(f"{history_field(event.entity, k)}: "
-                         f"{history_value(k, old, event.entity)} → "
-                         f"{history_value(k, new, event.entity)}")
+            lines.append(
+                f"{history_field(event.entity, k)}: "
+                f"{history_value(k, old, event.entity)} → "
+                f"{history_value(k, new, event.entity)}"
+            )
     return lines
 
 

@@ -46,53 +46,115 @@ from crm.complaints.models import (
 from crm.extensions import db
 
 LABELS = {
-    "client": _l("Customer"), "received_at": _l("Received at"), "channel": _l("Channel"),
-    "category": _l("Category"), "description": _l("Description"),
-    "first_responder": _l("First responder"), "responder": _l("Responsible now"),
-    "liability": _l("Liability finding"), "liability_notes": _l("Liability notes"),
-    "status": _l("Status"), "resolution": _l("Resolution"),
-    "satisfaction": _l("Customer satisfaction"), "solved_at": _l("Solved at"),
-    "change_reason": _l("Reason for the change"), "complaint": _l("Complaint"),
-    "amount": _l("Amount"), "reason": _l("Reason"), "requested_by": _l("Requested by"),
-    "requested_at": _l("Requested at"), "decided_by": _l("Decided by"),
+    "client": _l("Customer"),
+    "received_at": _l("Received at"),
+    "channel": _l("Channel"),
+    "category": _l("Category"),
+    "description": _l("Description"),
+    "first_responder": _l("First responder"),
+    "responder": _l("Responsible now"),
+    "liability": _l("Liability finding"),
+    "liability_notes": _l("Liability notes"),
+    "status": _l("Status"),
+    "resolution": _l("Resolution"),
+    "satisfaction": _l("Customer satisfaction"),
+    "solved_at": _l("Solved at"),
+    "change_reason": _l("Reason for the change"),
+    "complaint": _l("Complaint"),
+    "amount": _l("Amount"),
+    "reason": _l("Reason"),
+    "requested_by": _l("Requested by"),
+    "requested_at": _l("Requested at"),
+    "decided_by": _l("Decided by"),
     "decided_at": _l("Decided at"),
-    "withdrawn_on": _l("Withdrawal date"), "previous_stage": _l("Stage before"),
-    "recorded_by": _l("Recorded by"), "recorded_at": _l("Recorded at"),
+    "withdrawn_on": _l("Withdrawal date"),
+    "previous_stage": _l("Stage before"),
+    "recorded_by": _l("Recorded by"),
+    "recorded_at": _l("Recorded at"),
 }
-
 
 
 class ComplaintView(ScopedModelView):
     area = "complaints"
     details_template = "admin/crm/complaint_details.html"
-    column_list = ("received_at", "client", "channel", "category", "status", "responder",
-                   "first_responder", "liability", "satisfaction")
-    column_details_list = ("client", "received_at", "channel", "category", "description",
-                           "first_responder", "responder", "status", "liability",
-                           "liability_notes", "resolution", "satisfaction", "solved_at")
+    column_list = (
+        "received_at",
+        "client",
+        "channel",
+        "category",
+        "status",
+        "responder",
+        "first_responder",
+        "liability",
+        "satisfaction",
+    )
+    column_details_list = (
+        "client",
+        "received_at",
+        "channel",
+        "category",
+        "description",
+        "first_responder",
+        "responder",
+        "status",
+        "liability",
+        "liability_notes",
+        "resolution",
+        "satisfaction",
+        "solved_at",
+    )
     column_export_list = column_details_list
     column_labels = LABELS
-    column_formatters = {"client": client_link, "channel": choice(CHANNELS),
-                         "category": choice(CATEGORIES), "status": choice(STATUSES),
-                         "liability": choice(LIABILITY), "satisfaction": choice(SATISFACTION),
-                         "received_at": local_time("received_at"),
-                         "solved_at": local_time("solved_at")}
-    column_formatters_export = {"client": client_name,
-                                "channel": choice(CHANNELS), "category": choice(CATEGORIES),
-                                "status": choice(STATUSES), "liability": choice(LIABILITY)}
+    column_formatters = {
+        "client": client_link,
+        "channel": choice(CHANNELS),
+        "category": choice(CATEGORIES),
+        "status": choice(STATUSES),
+        "liability": choice(LIABILITY),
+        "satisfaction": choice(SATISFACTION),
+        "received_at": local_time("received_at"),
+        "solved_at": local_time("solved_at"),
+    }
+    column_formatters_export = {
+        "client": client_name,
+        "channel": choice(CHANNELS),
+        "category": choice(CATEGORIES),
+        "status": choice(STATUSES),
+        "liability": choice(LIABILITY),
+    }
     column_sortable_list = ("received_at", "status")
     column_default_sort = ("received_at", True)
-    column_filters = (*customer_filters(Complaint.client_id),
-                      FilterEqual(Complaint.status, _l("Status"), options=STATUSES),
-                      FilterEqual(Complaint.category, _l("Category"), options=CATEGORIES))
-    form_choices = {"channel": CHANNELS, "category": CATEGORIES, "status": STATUSES,
-                    "liability": LIABILITY, "satisfaction": SATISFACTION}
+    column_filters = (
+        *customer_filters(Complaint.client_id),
+        FilterEqual(Complaint.status, _l("Status"), options=STATUSES),
+        FilterEqual(Complaint.category, _l("Category"), options=CATEGORIES),
+    )
+    form_choices = {
+        "channel": CHANNELS,
+        "category": CATEGORIES,
+        "status": STATUSES,
+        "liability": LIABILITY,
+        "satisfaction": SATISFACTION,
+    }
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
     form_args = {"client": {"validators": [DataRequired()]}}
-    form_columns = ("client", "channel", "category", "description", "status", "liability",
-                    "liability_notes", "resolution", "satisfaction", "change_reason")
-    form_extra_fields = {"change_reason": TextAreaField(_l("Reason for the change"),
-                                                        validators=[Optional(), Length(max=500)])}
+    form_columns = (
+        "client",
+        "channel",
+        "category",
+        "description",
+        "status",
+        "liability",
+        "liability_notes",
+        "resolution",
+        "satisfaction",
+        "change_reason",
+    )
+    form_extra_fields = {
+        "change_reason": TextAreaField(
+            _l("Reason for the change"), validators=[Optional(), Length(max=500)]
+        )
+    }
     extra_form_fields = ("change_reason",)
     CREATE_FIELDS = ("client", "channel", "category", "description")
 
@@ -110,8 +172,10 @@ class ComplaintView(ScopedModelView):
     def update_model(self, form, model):
         stored = model.status
         self.populate(form, model)
-        return self._write(form, lambda: services.update_complaint(
-            db.session, model, stored, form.change_reason.data))
+        return self._write(
+            form,
+            lambda: services.update_complaint(db.session, model, stored, form.change_reason.data),
+        )
 
     def render(self, template, **kwargs):
         complaint = kwargs.get("model")
@@ -122,22 +186,36 @@ class ComplaintView(ScopedModelView):
     def _page(self, complaint) -> dict:
         actor = current_actor()
         owner = can(actor, "edit", complaint) and services.is_owner(actor, complaint)
-        handovers = db.session.scalars(select(ComplaintHandover).where(
-            ComplaintHandover.complaint_id == complaint.id).order_by(ComplaintHandover.at)).all()
-        discounts = db.session.scalars(select(Discount).where(
-            Discount.complaint_id == complaint.id).order_by(Discount.requested_at)).all()
+        handovers = db.session.scalars(
+            select(ComplaintHandover)
+            .where(ComplaintHandover.complaint_id == complaint.id)
+            .order_by(ComplaintHandover.at)
+        ).all()
+        discounts = db.session.scalars(
+            select(Discount)
+            .where(Discount.complaint_id == complaint.id)
+            .order_by(Discount.requested_at)
+        ).all()
         colleagues = []
         if owner and complaint.status != SOLVED:
             writers = access.ACTIONS["complaints"]["edit"]
-            candidates = db.session.scalars(select(User).where(
-                User.active.is_(True), User.role.in_(writers),
-                User.id != complaint.responder_id).order_by(User.full_name)).all()
+            candidates = db.session.scalars(
+                select(User)
+                .where(
+                    User.active.is_(True), User.role.in_(writers), User.id != complaint.responder_id
+                )
+                .order_by(User.full_name)
+            ).all()
             colleagues = [u for u in candidates if can(u, "edit", complaint)]
-        return {"handovers": handovers, "discounts": discounts, "colleagues": colleagues,
-                "may_request": can(actor, "create", complaint),
-                "may_approve": can(actor, "approve", area="complaints"),
-                "counted": services.counted_discounts(db.session, complaint_id=complaint.id),
-                "discount_labels": dict(DISCOUNT_STATUSES)}
+        return {
+            "handovers": handovers,
+            "discounts": discounts,
+            "colleagues": colleagues,
+            "may_request": can(actor, "create", complaint),
+            "may_approve": can(actor, "approve", area="complaints"),
+            "counted": services.counted_discounts(db.session, complaint_id=complaint.id),
+            "discount_labels": dict(DISCOUNT_STATUSES),
+        }
 
     def _act(self, complaint, operation):
         db.session.info.pop("crm_pending_changes", None)
@@ -149,14 +227,25 @@ class ComplaintView(ScopedModelView):
     def handover_view(self):
         complaint = self.get_one(request.form.get("id"))
         to_user = db.session.get(User, request.form.get("to_user", type=id_arg) or 0)
-        return self._act(complaint, lambda: services.hand_over(
-            db.session, complaint, to_user, request.form.get("note", "")))
+        return self._act(
+            complaint,
+            lambda: services.hand_over(
+                db.session, complaint, to_user, request.form.get("note", "")
+            ),
+        )
 
     @expose("/discount/", methods=("POST",))
     def discount_view(self):
         complaint = self.get_one(request.form.get("id"))
-        return self._act(complaint, lambda: services.request_discount(
-            db.session, complaint, request.form.get("amount", ""), request.form.get("reason", "")))
+        return self._act(
+            complaint,
+            lambda: services.request_discount(
+                db.session,
+                complaint,
+                request.form.get("amount", ""),
+                request.form.get("reason", ""),
+            ),
+        )
 
 
 def _discount_status(view, context, model, name):
@@ -174,8 +263,11 @@ def _discount_status(view, context, model, name):
         f'placeholder="{escape(_("Note"))}"{" required" if decision == "reject" else ""}>'
         f'<button class="btn btn-sm {css}" id="{decision}-{model.id}">{escape(text)}</button>'
         "</form>"
-        for decision, css, text in (("approve", "btn-success", _("Approve")),
-                                    ("reject", "btn-outline-danger", _("Reject"))))
+        for decision, css, text in (
+            ("approve", "btn-success", _("Approve")),
+            ("reject", "btn-outline-danger", _("Reject")),
+        )
+    )
     return Markup(f"{label} {buttons}")
 
 
@@ -184,17 +276,32 @@ class DiscountView(ScopedModelView):
 
     area = "complaints"
     can_create = can_edit = can_delete = False  # asked for on the complaint, decided here
-    column_list = ("requested_at", "client", "complaint", "amount", "reason", "status",
-                   "requested_by", "decided_by", "decided_at", "comment")
+    column_list = (
+        "requested_at",
+        "client",
+        "complaint",
+        "amount",
+        "reason",
+        "status",
+        "requested_by",
+        "decided_by",
+        "decided_at",
+        "comment",
+    )
     column_export_list = column_list
     column_labels = {**LABELS, "comment": _l("Decision note")}
-    column_formatters = {"client": client_link, "complaint": complaint_link,
-                         "status": _discount_status,
-                         "requested_at": local_time("requested_at"),
-                         "decided_at": local_time("decided_at")}
-    column_formatters_export = {"client": client_name,
-                                "complaint": lambda v, c, m, p: m.complaint_id,
-                                "status": choice(DISCOUNT_STATUSES)}
+    column_formatters = {
+        "client": client_link,
+        "complaint": complaint_link,
+        "status": _discount_status,
+        "requested_at": local_time("requested_at"),
+        "decided_at": local_time("decided_at"),
+    }
+    column_formatters_export = {
+        "client": client_name,
+        "complaint": lambda v, c, m, p: m.complaint_id,
+        "status": choice(DISCOUNT_STATUSES),
+    }
     column_sortable_list = ("requested_at", "status")
     column_default_sort = ("requested_at", True)
     column_filters = (FilterEqual(Discount.status, _l("Status"), options=DISCOUNT_STATUSES),)
@@ -205,8 +312,12 @@ class DiscountView(ScopedModelView):
         if not can(current_actor(), "approve", discount):
             abort(403)
         approve = request.form.get("decision") == "approve"
-        perform(lambda: services.decide_discount(db.session, discount, approve,
-                                                 request.form.get("note", "")), _("Done."))
+        perform(
+            lambda: services.decide_discount(
+                db.session, discount, approve, request.form.get("note", "")
+            ),
+            _("Done."),
+        )
         return redirect(self.get_url(".index_view"))
 
 
@@ -215,8 +326,14 @@ class WithdrawalView(ScopedModelView):
 
     area = "complaints"
     can_edit = can_delete = False
-    column_list = ("withdrawn_on", "client", "reason", "previous_stage", "recorded_by",
-                   "recorded_at")
+    column_list = (
+        "withdrawn_on",
+        "client",
+        "reason",
+        "previous_stage",
+        "recorded_by",
+        "recorded_at",
+    )
     column_export_list = column_list
     column_labels = LABELS
     column_formatters = {"client": client_link, "recorded_at": local_time("recorded_at")}
@@ -224,23 +341,37 @@ class WithdrawalView(ScopedModelView):
     column_default_sort = ("withdrawn_on", True)
     form_columns = ("client", "withdrawn_on", "reason")
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
-    form_args = {"client": {"validators": [DataRequired()]},
-                 "reason": {"validators": [DataRequired()]}}
+    form_args = {
+        "client": {"validators": [DataRequired()]},
+        "reason": {"validators": [DataRequired()]},
+    }
 
     def adjust_form(self, form) -> None:
         prefill_client(form)
 
     def create_model(self, form):
         done = []
-        return self._write(form, lambda: done.append(services.withdraw_member(
-            db.session, form.client.data, form.reason.data, form.withdrawn_on.data))) and done[0]
+        return (
+            self._write(
+                form,
+                lambda: done.append(
+                    services.withdraw_member(
+                        db.session, form.client.data, form.reason.data, form.withdrawn_on.data
+                    )
+                ),
+            )
+            and done[0]
+        )
 
 
 def register(admin) -> None:
     category = _l("Complaints and discounts")
-    admin.add_view(ComplaintView(Complaint, name=_l("Complaints"), endpoint="complaint",
-                                 category=category))
-    admin.add_view(DiscountView(Discount, name=_l("Discounts"), endpoint="discount",
-                                category=category))
-    admin.add_view(WithdrawalView(Withdrawal, name=_l("Withdrawals"), endpoint="withdrawal",
-                                  category=category))
+    admin.add_view(
+        ComplaintView(Complaint, name=_l("Complaints"), endpoint="complaint", category=category)
+    )
+    admin.add_view(
+        DiscountView(Discount, name=_l("Discounts"), endpoint="discount", category=category)
+    )
+    admin.add_view(
+        WithdrawalView(Withdrawal, name=_l("Withdrawals"), endpoint="withdrawal", category=category)
+    )

@@ -30,18 +30,27 @@ from crm.extensions import db
 from crm.timeutil import format_local
 
 LABELS = {
-    "client": _l("Customer"), "seq": _l("No."), "number": _l("Contract number"),
-    "kind": _l("Kind"), "title": lazy_pgettext("document", "Title"),
+    "client": _l("Customer"),
+    "seq": _l("No."),
+    "number": _l("Contract number"),
+    "kind": _l("Kind"),
+    "title": lazy_pgettext("document", "Title"),
     "signed_on": _l("Signing date"),
-    "starts_on": _l("Term starts"), "ends_on": _l("Term ends"), "amount": _l("Amount"),
-    "status": _l("Status"), "our_signer": _l("Our signer"),
-    "customer_signer": _l("Customer's signer"), "original": _l("Original"),
-    "file_name": _l("Original"), "file_path": _l("Storage address"),
-    "file_sha256": _l("SHA-256"), "notes": _l("Notes"), "created_at": _l("Entered at"),
-    "created_by": _l("Entered by"), "change_reason": _l("Reason for the change"),
+    "starts_on": _l("Term starts"),
+    "ends_on": _l("Term ends"),
+    "amount": _l("Amount"),
+    "status": _l("Status"),
+    "our_signer": _l("Our signer"),
+    "customer_signer": _l("Customer's signer"),
+    "original": _l("Original"),
+    "file_name": _l("Original"),
+    "file_path": _l("Storage address"),
+    "file_sha256": _l("SHA-256"),
+    "notes": _l("Notes"),
+    "created_at": _l("Entered at"),
+    "created_by": _l("Entered by"),
+    "change_reason": _l("Reason for the change"),
 }
-
-
 
 
 def choice(options):
@@ -58,7 +67,7 @@ def _original(view, context, model, name):
 
 
 def prefill_client(form) -> None:
-    """"Add" on a customer's card opens the form for that customer (if in scope)."""
+    """ "Add" on a customer's card opens the form for that customer (if in scope)."""
     client_id = request.args.get("client", type=id_arg)
     if client_id and request.method == "GET" and "client" in form and form.client.data is None:
         form.client.data = select_one(Client, client_id)
@@ -67,40 +76,108 @@ def prefill_client(form) -> None:
 class ContractView(ScopedModelView):
     area = "contracts"
     details_template = "admin/crm/contract_details.html"
-    column_list = ("client", "seq", "number", "kind", "title", "signed_on", "ends_on", "amount",
-                   "status", "file_name")
-    column_details_list = ("client", "seq", "number", "kind", "title", "signed_on", "starts_on",
-                           "ends_on", "amount", "status", "our_signer", "customer_signer",
-                           "file_name", "file_path", "file_sha256", "notes", "created_by",
-                           "created_at")
-    column_export_list = ("client", "seq", "number", "kind", "title", "signed_on", "starts_on",
-                          "ends_on", "amount", "status", "our_signer", "customer_signer",
-                          "file_path", "file_sha256")
+    column_list = (
+        "client",
+        "seq",
+        "number",
+        "kind",
+        "title",
+        "signed_on",
+        "ends_on",
+        "amount",
+        "status",
+        "file_name",
+    )
+    column_details_list = (
+        "client",
+        "seq",
+        "number",
+        "kind",
+        "title",
+        "signed_on",
+        "starts_on",
+        "ends_on",
+        "amount",
+        "status",
+        "our_signer",
+        "customer_signer",
+        "file_name",
+        "file_path",
+        "file_sha256",
+        "notes",
+        "created_by",
+        "created_at",
+    )
+    column_export_list = (
+        "client",
+        "seq",
+        "number",
+        "kind",
+        "title",
+        "signed_on",
+        "starts_on",
+        "ends_on",
+        "amount",
+        "status",
+        "our_signer",
+        "customer_signer",
+        "file_path",
+        "file_sha256",
+    )
     column_labels = LABELS
-    column_formatters = {"client": client_link, "kind": choice(KINDS),
-                         "status": choice(STATUSES), "file_name": _original,
-                         "created_at": lambda v, c, m, p: format_local(m.created_at)}
-    column_formatters_export = {"client": client_name,
-                                "kind": choice(KINDS), "status": choice(STATUSES)}
+    column_formatters = {
+        "client": client_link,
+        "kind": choice(KINDS),
+        "status": choice(STATUSES),
+        "file_name": _original,
+        "created_at": lambda v, c, m, p: format_local(m.created_at),
+    }
+    column_formatters_export = {
+        "client": client_name,
+        "kind": choice(KINDS),
+        "status": choice(STATUSES),
+    }
     column_searchable_list = ("number", "title")
     column_sortable_list = ("signed_on", "status", "number")  # each backed by an index
     column_default_sort = ("signed_on", True)
-    column_filters = (*customer_filters(Contract.client_id),
-                      FilterEqual(Contract.status, _l("Status"), options=STATUSES),
-                      FilterEqual(Contract.kind, _l("Kind"), options=KINDS), "signed_on")
-    form_columns = ("client", "number", "kind", "title", "signed_on", "starts_on", "ends_on",
-                    "amount", "our_signer", "customer_signer", "notes", "original",
-                    "change_reason")
+    column_filters = (
+        *customer_filters(Contract.client_id),
+        FilterEqual(Contract.status, _l("Status"), options=STATUSES),
+        FilterEqual(Contract.kind, _l("Kind"), options=KINDS),
+        "signed_on",
+    )
+    form_columns = (
+        "client",
+        "number",
+        "kind",
+        "title",
+        "signed_on",
+        "starts_on",
+        "ends_on",
+        "amount",
+        "our_signer",
+        "customer_signer",
+        "notes",
+        "original",
+        "change_reason",
+    )
     form_choices = {"kind": KINDS}
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
-    form_args = {"client": {"validators": [DataRequired()]},
-                 "number": {"validators": [Optional(), Length(max=40)],
-                            "description": _l("Leave empty for the next number.")}}
+    form_args = {
+        "client": {"validators": [DataRequired()]},
+        "number": {
+            "validators": [Optional(), Length(max=40)],
+            "description": _l("Leave empty for the next number."),
+        },
+    }
     form_extra_fields = {
-        "original": FileField(_l("Original"), description=_l(
-            "The signed original, scanned or electronic (PDF, image, Word, OFD).")),
-        "change_reason": TextAreaField(_l("Reason for the change"),
-                                       validators=[Optional(), Length(max=500)]),
+        "original": FileField(
+            _l("Original"),
+            description=_l("The signed original, scanned or electronic (PDF, image, Word, OFD)."),
+        ),
+        "change_reason": TextAreaField(
+            _l("Reason for the change"), validators=[Optional(), Length(max=500)]
+        ),
     }
     extra_form_fields = ("original", "change_reason")
 
@@ -112,8 +189,14 @@ class ContractView(ScopedModelView):
             del form.client  # a contract stays with its customer
 
     def field_errors(self, form) -> dict:
-        probe = Contract(kind=form.kind.data, title=form.title.data, amount=form.amount.data,
-                         starts_on=form.starts_on.data, ends_on=form.ends_on.data, status="draft")
+        probe = Contract(
+            kind=form.kind.data,
+            title=form.title.data,
+            amount=form.amount.data,
+            starts_on=form.starts_on.data,
+            ends_on=form.ends_on.data,
+            status="draft",
+        )
         return services.contract_errors(probe)
 
     @staticmethod
@@ -135,16 +218,17 @@ class ContractView(ScopedModelView):
         model = kwargs.get("model")
         if template == self.details_template and model is not None:
             moves = sorted(services.MOVES.get(model.status, ()), key=list(dict(STATUSES)).index)
-            kwargs.update(moves=moves if can(current_actor(), "edit", model) else [],
-                          status_labels=dict(STATUSES))
+            kwargs.update(
+                moves=moves if can(current_actor(), "edit", model) else [],
+                status_labels=dict(STATUSES),
+            )
         return super().render(template, **kwargs)
 
     @expose("/move/", methods=("POST",))
     def move_view(self):
         contract = self.get_one(request.form.get("id"))
         form = request.form
-        fields = {k: (form.get(k) or "").strip() or None
-                  for k in ("our_signer", "customer_signer")}
+        fields = {k: (form.get(k) or "").strip() or None for k in ("our_signer", "customer_signer")}
         if form.get("signed_on"):
             try:
                 fields["signed_on"] = date.fromisoformat(form["signed_on"])
@@ -154,8 +238,9 @@ class ContractView(ScopedModelView):
         db.session.info.pop("crm_pending_changes", None)
 
         def move():
-            services.move_contract(db.session, contract, form.get("status", ""),
-                                   form.get("reason"), **fields)
+            services.move_contract(
+                db.session, contract, form.get("status", ""), form.get("reason"), **fields
+            )
             return bool(db.session.info.get("crm_pending_changes"))
 
         ok, _waiting = perform(move)
@@ -183,13 +268,22 @@ def client_contracts(client_id: int):
     probe = Contract(client_id=client_id)
     if not can(current_actor(), "view", probe):
         return None
-    return {"rows": services.contracts_of(db.session, client_id),
-            "can_add": can(current_actor(), "create", probe)}
+    return {
+        "rows": services.contracts_of(db.session, client_id),
+        "can_add": can(current_actor(), "create", probe),
+    }
 
 
 def register(admin) -> None:
-    admin.add_view(ContractView(Contract, name=_l("Contracts and agreements"),
-                                endpoint="contract", category=_l("Customer archives")))
+    admin.add_view(
+        ContractView(
+            Contract,
+            name=_l("Contracts and agreements"),
+            endpoint="contract",
+            category=_l("Customer archives"),
+        )
+    )
     admin.app.jinja_env.globals.update(
         client_contracts=client_contracts,
-        contract_labels={"kind": dict(KINDS), "status": dict(STATUSES)})
+        contract_labels={"kind": dict(KINDS), "status": dict(STATUSES)},
+    )

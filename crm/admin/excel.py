@@ -32,16 +32,27 @@ class CardImportView(RoleView):
                     flash(_("%(n)d customer cards imported.", n=report.created), "success")
                 else:
                     db.session.rollback()
-                    flash(_("Nothing was imported: correct the rows below and upload the file "
-                            "again."), "error")
+                    flash(
+                        _(
+                            "Nothing was imported: correct the rows below and upload the file "
+                            "again."
+                        ),
+                        "error",
+                    )
         return self.render("admin/crm/excel_import.html", report=report)
 
     @expose("/template.xlsx")
     def template(self):
-        return Response(template_workbook(), mimetype=XLSX_MIMETYPE, headers={
-            "Content-Disposition": "attachment;filename=customer_cards_template.xlsx"})
+        return Response(
+            template_workbook(),
+            mimetype=XLSX_MIMETYPE,
+            headers={"Content-Disposition": "attachment;filename=customer_cards_template.xlsx"},
+        )
 
 
 def register(admin) -> None:
-    admin.add_view(CardImportView(name=_l("Import from Excel"), endpoint="card_import",
-                                  category=_l("Customer archives")))
+    admin.add_view(
+        CardImportView(
+            name=_l("Import from Excel"), endpoint="card_import", category=_l("Customer archives")
+        )
+    )

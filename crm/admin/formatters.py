@@ -68,13 +68,19 @@ def customer_condition(text: str):
     dialect = db.session.get_bind().dialect.name
     words = []
     for word in (text or "").split():
-        words.append(or_(*(searching.condition(col, col, word, dialect)
-                           for col in (Client.name, Client.short_name, Client.code))))
+        words.append(
+            or_(
+                *(
+                    searching.condition(col, col, word, dialect)
+                    for col in (Client.name, Client.short_name, Client.code)
+                )
+            )
+        )
     return and_(*words) if words else None
 
 
 class CustomerFilter(BaseSQLAFilter):
-    """"Customer (name or code) contains": rows whose customer matches every word."""
+    """ "Customer (name or code) contains": rows whose customer matches every word."""
 
     def __init__(self, column, name=None, options=None, data_type=None):
         super().__init__(column, name or _l("Customer (name or code)"), options, data_type)
@@ -104,6 +110,9 @@ def filter_url(endpoint: str, filter_type: type, value, **args) -> str | None:
                 continue
             for i, flt in enumerate(view._filters):
                 if isinstance(flt, filter_type):
-                    return url_for(f"{endpoint}.index_view",
-                                   **{f"flt0_{view.get_filter_arg(i, flt)}": value}, **args)
+                    return url_for(
+                        f"{endpoint}.index_view",
+                        **{f"flt0_{view.get_filter_arg(i, flt)}": value},
+                        **args,
+                    )
     return None

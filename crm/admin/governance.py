@@ -35,28 +35,57 @@ from crm.governance.models import (
 )
 from crm.timeutil import format_local, local_today, utcnow
 
-STATUSES = [(PENDING, _l("Awaiting approval")), (APPROVED, _l("Approved")),
-            (REJECTED, _l("Rejected")), (RESTORED, _l("Restored")),
-            (DESTROYED, _l("Destroyed"))]
-GRANT_STATES = {"live": _l("Live"), "expired": _l("Expired"), PENDING: _l("Awaiting approval"),
-                REJECTED: _l("Rejected")}
-LABELS = {
-    "requested_at": _l("Requested at"), "client": _l("Customer"), "client_id": _l("Customer"),
-    "entity": _l("Record type"), "entity_id": _l("Record ID"), "changes": _l("Changes"),
-    "reason": _l("Reason"), "status": _l("Status"), "author": _l("Asked by"),
-    "requested_by": _l("Asked by"), "decided_by": _l("Decided by"),
-    "decided_at": _l("Decided at"), "comment": _l("Comment"), "label": _l("Record"),
-    "deleted_at": _l("Deleted at"), "purge_after": _l("Destroyed after"),
-    "approved_by": _l("Approved by"), "approved_at": _l("Approved at"),
-    "destroyed_at": _l("Destroyed at"), "row_count": _l("Rows destroyed"),
-    "ends_at": _l("Ends at"), "state": _l("State"), "purpose": _l("Purpose"),
-    "given_at": _l("Given at"), "given_how": _l("Given how"), "notes": _l("Notes"),
-    "withdrawn_at": _l("Withdrawn at"), "name": _l("Full name"), "code": _l("Customer code"),
-    "phone": _l("Phone"), "mobile": _l("Mobile"), "email": _l("E-mail"), "city": _l("City"),
-    "level": _l("Customer level"),
-    "id": _l("Destruction record"), "detail": _l("What went"),
+STATUSES = [
+    (PENDING, _l("Awaiting approval")),
+    (APPROVED, _l("Approved")),
+    (REJECTED, _l("Rejected")),
+    (RESTORED, _l("Restored")),
+    (DESTROYED, _l("Destroyed")),
+]
+GRANT_STATES = {
+    "live": _l("Live"),
+    "expired": _l("Expired"),
+    PENDING: _l("Awaiting approval"),
+    REJECTED: _l("Rejected"),
 }
-
+LABELS = {
+    "requested_at": _l("Requested at"),
+    "client": _l("Customer"),
+    "client_id": _l("Customer"),
+    "entity": _l("Record type"),
+    "entity_id": _l("Record ID"),
+    "changes": _l("Changes"),
+    "reason": _l("Reason"),
+    "status": _l("Status"),
+    "author": _l("Asked by"),
+    "requested_by": _l("Asked by"),
+    "decided_by": _l("Decided by"),
+    "decided_at": _l("Decided at"),
+    "comment": _l("Comment"),
+    "label": _l("Record"),
+    "deleted_at": _l("Deleted at"),
+    "purge_after": _l("Destroyed after"),
+    "approved_by": _l("Approved by"),
+    "approved_at": _l("Approved at"),
+    "destroyed_at": _l("Destroyed at"),
+    "row_count": _l("Rows destroyed"),
+    "ends_at": _l("Ends at"),
+    "state": _l("State"),
+    "purpose": _l("Purpose"),
+    "given_at": _l("Given at"),
+    "given_how": _l("Given how"),
+    "notes": _l("Notes"),
+    "withdrawn_at": _l("Withdrawn at"),
+    "name": _l("Full name"),
+    "code": _l("Customer code"),
+    "phone": _l("Phone"),
+    "mobile": _l("Mobile"),
+    "email": _l("E-mail"),
+    "city": _l("City"),
+    "level": _l("Customer level"),
+    "id": _l("Destruction record"),
+    "detail": _l("What went"),
+}
 
 
 def _status(v, c, m, p):
@@ -93,11 +122,24 @@ class ChangeRequestView(ReadOnlyView):
 
     screen = "changes"
     details_template = "admin/crm/governance_change.html"
-    column_list = ("requested_at", "client_id", "entity", "changes", "reason", "author",
-                   "status", "decided_by", "comment")
+    column_list = (
+        "requested_at",
+        "client_id",
+        "entity",
+        "changes",
+        "reason",
+        "author",
+        "status",
+        "decided_by",
+        "comment",
+    )
     column_details_list = column_list
-    column_formatters = {"requested_at": local_time("requested_at"), "client_id": _client,
-                         "changes": _diff, "status": _status}
+    column_formatters = {
+        "requested_at": local_time("requested_at"),
+        "client_id": _client,
+        "changes": _diff,
+        "status": _status,
+    }
     column_filters = (FilterEqual(ChangeRequest.status, _l("Status"), options=STATUSES[:3]),)
     column_default_sort = ("requested_at", True)
 
@@ -112,11 +154,15 @@ class ChangeRequestView(ReadOnlyView):
             abort(403)
         comment = request.form.get("comment", "")
         if request.form.get("decision") == "approve":
-            _decide(lambda: changes.approve_change(db.session, cr.id, comment),
-                    _("The change is applied."))
+            _decide(
+                lambda: changes.approve_change(db.session, cr.id, comment),
+                _("The change is applied."),
+            )
         else:
-            _decide(lambda: changes.reject_change(db.session, cr.id, comment),
-                    _("The change is rejected."))
+            _decide(
+                lambda: changes.reject_change(db.session, cr.id, comment),
+                _("The change is rejected."),
+            )
         return redirect(self.get_url(".details_view", id=cr.id))
 
 
@@ -125,18 +171,32 @@ class DeletionRequestView(ReadOnlyView):
 
     screen = "deletions"
     details_template = "admin/crm/governance_deletion.html"
-    column_list = ("requested_at", "label", "reason", "requested_by", "status", "decided_by",
-                   "deleted_at", "comment")
+    column_list = (
+        "requested_at",
+        "label",
+        "reason",
+        "requested_by",
+        "status",
+        "decided_by",
+        "deleted_at",
+        "comment",
+    )
     column_details_list = column_list
-    column_formatters = {"requested_at": local_time("requested_at"), "status": _status,
-                         "deleted_at": local_time("deleted_at")}
+    column_formatters = {
+        "requested_at": local_time("requested_at"),
+        "status": _status,
+        "deleted_at": local_time("deleted_at"),
+    }
     column_filters = (FilterEqual(DeletionRequest.status, _l("Status"), options=STATUSES),)
     column_default_sort = ("requested_at", True)
 
     def render(self, template, **kwargs):
         kwargs["may_decide"] = retention.deletes_at_once(current_actor())
-        kwargs["purge_after"] = (retention.purge_after(kwargs["model"])
-                                 if getattr(kwargs.get("model"), "deleted_at", None) else None)
+        kwargs["purge_after"] = (
+            retention.purge_after(kwargs["model"])
+            if getattr(kwargs.get("model"), "deleted_at", None)
+            else None
+        )
         return super().render(template, **kwargs)
 
     def _sales_manager(self):
@@ -149,11 +209,15 @@ class DeletionRequestView(ReadOnlyView):
         dr = self.get_one(request.form.get("id"))
         comment = request.form.get("comment", "")
         if request.form.get("decision") == "approve":
-            _decide(lambda: retention.approve_deletion(db.session, dr.id, comment),
-                    _("Deleted; it stays in the recycle bin until it is destroyed."))
+            _decide(
+                lambda: retention.approve_deletion(db.session, dr.id, comment),
+                _("Deleted; it stays in the recycle bin until it is destroyed."),
+            )
         else:
-            _decide(lambda: retention.reject_deletion(db.session, dr.id, comment),
-                    _("The deletion is rejected."))
+            _decide(
+                lambda: retention.reject_deletion(db.session, dr.id, comment),
+                _("The deletion is rejected."),
+            )
         return redirect(self.get_url(".details_view", id=dr.id))
 
     @expose("/restore/", methods=("POST",))
@@ -167,10 +231,11 @@ class DeletionRequestView(ReadOnlyView):
 class RecycleBinView(DeletionRequestView):
     """What is deleted and not yet destroyed: the sales manager restores it whole."""
 
-    column_list = ("deleted_at", "label", "reason", "requested_by", "decided_by",
-                   "purge_after")
-    column_formatters = {**DeletionRequestView.column_formatters,
-                         "purge_after": lambda v, c, m, p: format_local(retention.purge_after(m))}
+    column_list = ("deleted_at", "label", "reason", "requested_by", "decided_by", "purge_after")
+    column_formatters = {
+        **DeletionRequestView.column_formatters,
+        "purge_after": lambda v, c, m, p: format_local(retention.purge_after(m)),
+    }
     column_filters = ()
     column_default_sort = ("deleted_at", True)
 
@@ -188,13 +253,24 @@ class DestructionRecordView(ReadOnlyView):
     can_export = True
     can_view_details = True
     # The number is what a volume's "destroyed, see destruction record N" line points at.
-    column_list = ("id", "destroyed_at", "label", "reason", "requested_by", "approved_by",
-                   "approved_at", "deleted_at", "row_count")
+    column_list = (
+        "id",
+        "destroyed_at",
+        "label",
+        "reason",
+        "requested_by",
+        "approved_by",
+        "approved_at",
+        "deleted_at",
+        "row_count",
+    )
     column_details_list = (*column_list, "detail")
-    column_formatters = {"destroyed_at": local_time("destroyed_at"),
-                         "approved_at": local_time("approved_at"),
-                         "deleted_at": local_time("deleted_at"),
-                         "detail": lambda v, c, m, p: _destruction_detail(m.detail)}
+    column_formatters = {
+        "destroyed_at": local_time("destroyed_at"),
+        "approved_at": local_time("approved_at"),
+        "deleted_at": local_time("deleted_at"),
+        "detail": lambda v, c, m, p: _destruction_detail(m.detail),
+    }
     column_default_sort = ("destroyed_at", True)
 
 
@@ -207,8 +283,10 @@ def _destruction_detail(detail) -> Markup:
         (_("Documents kept under retention"), ", ".join(detail.get("documents_kept", [])) or "-"),
         (_("Files deleted"), detail.get("files_deleted", 0)),
         (_("Audit events marked"), detail.get("audit_events_marked", 0)),
-        (_("Rows destroyed"), ", ".join(f"{entity_label(t)} {n}"
-                                         for t, n in sorted(detail.get("rows", {}).items()))),
+        (
+            _("Rows destroyed"),
+            ", ".join(f"{entity_label(t)} {n}" for t, n in sorted(detail.get("rows", {}).items())),
+        ),
     ]
     return Markup("<br>").join(Markup("{}: {}").format(k, v) for k, v in parts)
 
@@ -219,29 +297,45 @@ class ViewGrantView(ReadOnlyView):
 
     screen = "view_grants"
     list_template = "admin/crm/governance_grants.html"
-    column_list = ("requested_at", "client_id", "author", "reason", "state", "ends_at",
-                   "decided_by", "comment")
+    column_list = (
+        "requested_at",
+        "client_id",
+        "author",
+        "reason",
+        "state",
+        "ends_at",
+        "decided_by",
+        "comment",
+    )
     column_details_list = column_list
-    column_formatters = {"requested_at": local_time("requested_at"), "client_id": _client,
-                         "ends_at": local_time("ends_at"),
-                         "state": lambda v, c, m, p: str(GRANT_STATES.get(grants.state(m)))}
+    column_formatters = {
+        "requested_at": local_time("requested_at"),
+        "client_id": _client,
+        "ends_at": local_time("ends_at"),
+        "state": lambda v, c, m, p: str(GRANT_STATES.get(grants.state(m))),
+    }
     column_filters = (FilterEqual(ViewGrant.status, _l("Status"), options=STATUSES[:3]),)
     column_default_sort = ("requested_at", True)
 
     def render(self, template, **kwargs):
         actor = current_actor()
-        kwargs.update(may_ask=can(actor, "ask", area="view_grants"),
-                      may_decide=can(actor, "decide", area="view_grants"),
-                      default_end=local_today() + timedelta(days=_grant_days()))
+        kwargs.update(
+            may_ask=can(actor, "ask", area="view_grants"),
+            may_decide=can(actor, "decide", area="view_grants"),
+            default_end=local_today() + timedelta(days=_grant_days()),
+        )
         return super().render(template, **kwargs)
 
     @expose("/ask/", methods=("POST",))
     def ask_view(self):
         if not can(current_actor(), "ask", area="view_grants"):
             abort(403)
-        _decide(lambda: grants.request_grant(db.session, request.form.get("client_code"),
-                                             request.form.get("reason")),
-                _("Your request awaits the sales manager's approval."))
+        _decide(
+            lambda: grants.request_grant(
+                db.session, request.form.get("client_code"), request.form.get("reason")
+            ),
+            _("Your request awaits the sales manager's approval."),
+        )
         return redirect(self.get_url(".index_view"))
 
     @expose("/decide/", methods=("POST",))
@@ -252,11 +346,15 @@ class ViewGrantView(ReadOnlyView):
         comment = request.form.get("comment", "")
         if request.form.get("decision") == "approve":
             ends = _end_of(request.form.get("ends_on"))
-            _decide(lambda: grants.approve_grant(db.session, grant.id, ends, comment),
-                    _("Granted until the end date."))
+            _decide(
+                lambda: grants.approve_grant(db.session, grant.id, ends, comment),
+                _("Granted until the end date."),
+            )
         else:
-            _decide(lambda: grants.reject_grant(db.session, grant.id, comment),
-                    _("The request is rejected."))
+            _decide(
+                lambda: grants.reject_grant(db.session, grant.id, comment),
+                _("The request is rejected."),
+            )
         return redirect(self.get_url(".index_view"))
 
 
@@ -287,19 +385,23 @@ class ConsentView(ScopedModelView):
     can_edit = can_delete = False
     column_list = ("client", "purpose", "given_at", "given_how", "withdrawn_at", "notes")
     column_labels = LABELS
-    column_formatters = {"client": lambda v, c, m, p: _client(v, c, m, p),
-                         "purpose": lambda v, c, m, p: str(dict(consent.PURPOSES)[m.purpose]),
-                         "given_how": lambda v, c, m, p: str(dict(consent.WAYS)[m.given_how]),
-                         "given_at": local_time("given_at"),
-                         "withdrawn_at": local_time("withdrawn_at")}
+    column_formatters = {
+        "client": lambda v, c, m, p: _client(v, c, m, p),
+        "purpose": lambda v, c, m, p: str(dict(consent.PURPOSES)[m.purpose]),
+        "given_how": lambda v, c, m, p: str(dict(consent.WAYS)[m.given_how]),
+        "given_at": local_time("given_at"),
+        "withdrawn_at": local_time("withdrawn_at"),
+    }
     column_filters = (FilterEqual(Consent.purpose, _l("Purpose"), options=consent.PURPOSES),)
     details_template = "admin/crm/governance_consent.html"
     form_columns = ("client", "purpose", "given_how", "notes")
     form_overrides = {"purpose": SelectField, "given_how": SelectField}
-    form_args = {"purpose": {"choices": consent.PURPOSES, "validators": [DataRequired()]},
-                 "given_how": {"choices": consent.WAYS, "validators": [DataRequired()]},
-                 "client": {"validators": [DataRequired()]},
-                 "notes": {"validators": [Optional(), Length(max=500)]}}
+    form_args = {
+        "purpose": {"choices": consent.PURPOSES, "validators": [DataRequired()]},
+        "given_how": {"choices": consent.WAYS, "validators": [DataRequired()]},
+        "client": {"validators": [DataRequired()]},
+        "notes": {"validators": [Optional(), Length(max=500)]},
+    }
     form_ajax_refs = {"client": {"fields": ("name", "code"), "page_size": 10}}
 
     def adjust_form(self, form) -> None:
@@ -315,8 +417,10 @@ class ConsentView(ScopedModelView):
         row = self.get_one(request.form.get("id"))
         if not can(current_actor(), "edit", row):
             abort(403)
-        _decide(lambda: consent.withdraw_consent(db.session, row, request.form.get("reason")),
-                _("The consent is withdrawn."))
+        _decide(
+            lambda: consent.withdraw_consent(db.session, row, request.form.get("reason")),
+            _("The consent is withdrawn."),
+        )
         return redirect(self.get_url(".details_view", id=row.id))
 
 
@@ -346,8 +450,9 @@ def card_context(client_id: int) -> dict:
     """What the customer card shows of governance: waiting changes and consents."""
     return {
         "pending_changes": changes.pending_for(db.session, client_id),
-        "consents": db.session.scalars(select(Consent).where(Consent.client_id == client_id)
-                                       .order_by(Consent.given_at.desc())).all(),
+        "consents": db.session.scalars(
+            select(Consent).where(Consent.client_id == client_id).order_by(Consent.given_at.desc())
+        ).all(),
         "purposes": dict(consent.PURPOSES),
         "now": utcnow(),
     }
@@ -355,20 +460,44 @@ def card_context(client_id: int) -> dict:
 
 def register(admin) -> None:
     category = _l("Governance")
-    admin.add_view(ChangeRequestView(ChangeRequest, name=_l("Changes awaiting approval"),
-                                     endpoint="change_request", category=category))
-    admin.add_view(DeletionRequestView(DeletionRequest, name=_l("Deletion requests"),
-                                       endpoint="deletion_request", category=category))
-    admin.add_view(RecycleBinView(DeletionRequest, name=_l("Recycle bin"),
-                                  endpoint="recycle_bin", category=category))
-    admin.add_view(DestructionRecordView(DestructionRecord, name=_l("Destruction records"),
-                                         endpoint="destruction", category=category))
-    admin.add_view(ViewGrantView(ViewGrant, name=_l("View grants"), endpoint="view_grant",
-                                 category=category))
-    admin.add_view(ConsentView(Consent, name=_l("Consents"), endpoint="consent",
-                               category=category))
-    admin.add_view(MarketingListView(Client, name=_l("Marketing list"), endpoint="marketing",
-                                     category=category))
+    admin.add_view(
+        ChangeRequestView(
+            ChangeRequest,
+            name=_l("Changes awaiting approval"),
+            endpoint="change_request",
+            category=category,
+        )
+    )
+    admin.add_view(
+        DeletionRequestView(
+            DeletionRequest,
+            name=_l("Deletion requests"),
+            endpoint="deletion_request",
+            category=category,
+        )
+    )
+    admin.add_view(
+        RecycleBinView(
+            DeletionRequest, name=_l("Recycle bin"), endpoint="recycle_bin", category=category
+        )
+    )
+    admin.add_view(
+        DestructionRecordView(
+            DestructionRecord,
+            name=_l("Destruction records"),
+            endpoint="destruction",
+            category=category,
+        )
+    )
+    admin.add_view(
+        ViewGrantView(ViewGrant, name=_l("View grants"), endpoint="view_grant", category=category)
+    )
+    admin.add_view(ConsentView(Consent, name=_l("Consents"), endpoint="consent", category=category))
+    admin.add_view(
+        MarketingListView(
+            Client, name=_l("Marketing list"), endpoint="marketing", category=category
+        )
+    )
     admin.app.jinja_env.globals["governance_card"] = card_context
 
 

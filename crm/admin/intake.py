@@ -30,15 +30,21 @@ DUPLICATE_FIELDS = {"credit_code", "id_number", "phone", "mobile", "name"}
 
 # --- duplicate check in the customer form (R12) -----------------------------------------
 
+
 def _already(match) -> str:
     # All anyone may be told of a card they cannot read: it exists, and whose it is.
-    return _("This customer is already registered (account manager: %(owner)s).",
-             owner=match.owner or _("none"))
+    return _(
+        "This customer is already registered (account manager: %(owner)s).",
+        owner=match.owner or _("none"),
+    )
 
 
 def duplicate_errors(data: dict) -> dict:
-    return {m.field: _already(m) for m in find_duplicates(db.session, data)
-            if m.field in DUPLICATE_FIELDS}
+    return {
+        m.field: _already(m)
+        for m in find_duplicates(db.session, data)
+        if m.field in DUPLICATE_FIELDS
+    }
 
 
 def show_existing_card(view):
@@ -49,28 +55,47 @@ def show_existing_card(view):
     readable = readable_ids(db.session, [m.client_id for m in matches])
     for match in matches:
         if match.client_id in readable:
-            flash(_("This customer is already registered: %(name)s. Here is the card.",
-                    name=match.name), "warning")
+            flash(
+                _(
+                    "This customer is already registered: %(name)s. Here is the card.",
+                    name=match.name,
+                ),
+                "warning",
+            )
             return redirect(view.get_url("client.details_view", id=match.client_id))
     return None
 
 
-
-
 # --- first contacts awaiting registration (R12) --------------------------------------------
+
 
 class FirstContactView(ScopedModelView):
     area = "intake"
     can_edit = False
     can_delete = False
-    column_list = ("name", "contact_date", "deadline", "owner", "phone", "mobile", "client",
-                   "registered_on", "registered_late")
+    column_list = (
+        "name",
+        "contact_date",
+        "deadline",
+        "owner",
+        "phone",
+        "mobile",
+        "client",
+        "registered_on",
+        "registered_late",
+    )
     column_labels = {
-        "name": _l("Full name"), "contact_date": _l("First contact date"),
-        "deadline": _l("Register by"), "owner": _l("Account manager"), "phone": _l("Phone"),
-        "mobile": _l("Mobile"), "client": _l("Registered card"),
-        "registered_on": _l("Registered on"), "registered_late": _l("Registered late"),
-        "notes": _l("Notes"), "region": _l("Region"),
+        "name": _l("Full name"),
+        "contact_date": _l("First contact date"),
+        "deadline": _l("Register by"),
+        "owner": _l("Account manager"),
+        "phone": _l("Phone"),
+        "mobile": _l("Mobile"),
+        "client": _l("Registered card"),
+        "registered_on": _l("Registered on"),
+        "registered_late": _l("Registered late"),
+        "notes": _l("Notes"),
+        "region": _l("Region"),
     }
     column_formatters = {
         "deadline": lambda v, c, m, p: services.deadline_of(m),
@@ -100,6 +125,7 @@ def _account_managers():
 
 # --- the assignment queue (R12) ------------------------------------------------------------
 
+
 class AssignmentQueueView(RoleView):
     screen = "assignment_queue"
 
@@ -117,19 +143,23 @@ class AssignmentQueueView(RoleView):
         owner = db.session.get(User, request.form.get("owner_id", type=id_arg) or 0)
         if client is None or owner is None:
             abort(404)
-        perform(lambda: services.assign_client(db.session, client, owner),
-                _("%(client)s is now with %(owner)s.", client=client.name, owner=owner))
+        perform(
+            lambda: services.assign_client(db.session, client, owner),
+            _("%(client)s is now with %(owner)s.", client=client.name, owner=owner),
+        )
         return redirect(url_for(".index"))
 
 
 # --- a leaver's hand-over (R12) -------------------------------------------------------------
 
+
 class HandOverView(RoleView):
     screen = "handover"
 
     def _staff(self):
-        return db.session.scalars(select(User).where(User.role == access.ACCOUNT_MANAGER)
-                                  .order_by(User.full_name)).all()
+        return db.session.scalars(
+            select(User).where(User.role == access.ACCOUNT_MANAGER).order_by(User.full_name)
+        ).all()
 
     @expose("/", methods=("GET", "POST"))
     def index(self):
@@ -141,10 +171,11 @@ class HandOverView(RoleView):
                 abort(404)
             ok, handed = perform(lambda: services.hand_over(db.session, leaving, successor))
             if ok:
-                flash(_("%(n)d customers handed over to %(who)s.", n=len(handed),
-                        who=successor), "success")
-        return self.render("admin/crm/intake_handover.html", staff=self._staff(),
-                           handed=handed)
+                flash(
+                    _("%(n)d customers handed over to %(who)s.", n=len(handed), who=successor),
+                    "success",
+                )
+        return self.render("admin/crm/intake_handover.html", staff=self._staff(), handed=handed)
 
 
 # --- the divisions' invitations (R13) ------------------------------------------------------
@@ -156,13 +187,26 @@ class InvitationClaimView(XlsxExportMixin, ScopedModelView):
     area = "invitations"
     can_edit = False
     can_delete = False
-    column_list = ("client", "division", "status", "claimed_by", "claimed_at", "confirmed_at",
-                   "count_day", "late")
+    column_list = (
+        "client",
+        "division",
+        "status",
+        "claimed_by",
+        "claimed_at",
+        "confirmed_at",
+        "count_day",
+        "late",
+    )
     column_labels = {
-        "client": _l("Customer"), "division": _l("Division"), "status": _l("Status"),
-        "claimed_by": _l("Claimed by"), "claimed_at": _l("Claimed at"),
-        "confirmed_at": _l("Confirmed at"), "count_day": _l("Counts for"),
-        "late": _l("After the cut-off"), "notes": _l("Notes"),
+        "client": _l("Customer"),
+        "division": _l("Division"),
+        "status": _l("Status"),
+        "claimed_by": _l("Claimed by"),
+        "claimed_at": _l("Claimed at"),
+        "confirmed_at": _l("Confirmed at"),
+        "count_day": _l("Counts for"),
+        "late": _l("After the cut-off"),
+        "notes": _l("Notes"),
     }
     column_formatters = {
         "client": client_link,
@@ -172,8 +216,9 @@ class InvitationClaimView(XlsxExportMixin, ScopedModelView):
         "confirmed_at": lambda v, c, m, p: format_local(m.confirmed_at),
     }
     column_formatters_export = {"client": client_name}
-    column_filters = (FilterEqual(InvitationClaim.status, _l("Status"),
-                                  options=list(STATUS_LABELS.items())),)
+    column_filters = (
+        FilterEqual(InvitationClaim.status, _l("Status"), options=list(STATUS_LABELS.items())),
+    )
     column_default_sort = ("claimed_at", True)
     form_columns = ("client", "division", "notes")
     form_overrides = {"division": SelectField}
@@ -185,33 +230,57 @@ class InvitationClaimView(XlsxExportMixin, ScopedModelView):
 
     def create_model(self, form):
         # The claim is built by the service; Flask-Admin's own instance stays out of it.
-        ok, claim = perform(lambda: services.claim_invitation(
-            db.session, form.client.data, form.division.data, form.notes.data), autoflush=False)
+        ok, claim = perform(
+            lambda: services.claim_invitation(
+                db.session, form.client.data, form.division.data, form.notes.data
+            ),
+            autoflush=False,
+        )
         return claim if ok else False
 
     @action("confirm", _l("Confirm"), _l("Confirm the selected invitations now?"))
     def action_confirm(self, ids):
         claims = self.get_query().filter(InvitationClaim.id.in_(id_list(ids))).all()
         for claim in claims:
-            ok, _result = perform(lambda c=claim: services.confirm_invitation(db.session, c),
-                                  prefix=claim.client.name)
+            ok, _result = perform(
+                lambda c=claim: services.confirm_invitation(db.session, c), prefix=claim.client.name
+            )
             if not ok:
                 continue
             if claim.status == "lost":
-                flash(_("%(name)s: the other division's confirmation counts.",
-                        name=claim.client.name), "warning")
+                flash(
+                    _(
+                        "%(name)s: the other division's confirmation counts.",
+                        name=claim.client.name,
+                    ),
+                    "warning",
+                )
             else:
-                flash(_("%(name)s: confirmed, counts for %(day)s.", name=claim.client.name,
-                        day=claim.count_day), "success")
+                flash(
+                    _(
+                        "%(name)s: confirmed, counts for %(day)s.",
+                        name=claim.client.name,
+                        day=claim.count_day,
+                    ),
+                    "success",
+                )
 
 
 def register(admin) -> None:
     category = _l("Intake")
-    admin.add_view(FirstContactView(FirstContact, name=_l("First contacts"),
-                                    endpoint="first_contact", category=category))
-    admin.add_view(AssignmentQueueView(name=_l("Assignment queue"), endpoint="assignment",
-                                       category=category))
-    admin.add_view(HandOverView(name=_l("Departure hand-over"), endpoint="handover",
-                                category=category))
-    admin.add_view(InvitationClaimView(InvitationClaim, name=_l("Invitations"),
-                                       endpoint="invitation", category=category))
+    admin.add_view(
+        FirstContactView(
+            FirstContact, name=_l("First contacts"), endpoint="first_contact", category=category
+        )
+    )
+    admin.add_view(
+        AssignmentQueueView(name=_l("Assignment queue"), endpoint="assignment", category=category)
+    )
+    admin.add_view(
+        HandOverView(name=_l("Departure hand-over"), endpoint="handover", category=category)
+    )
+    admin.add_view(
+        InvitationClaimView(
+            InvitationClaim, name=_l("Invitations"), endpoint="invitation", category=category
+        )
+    )

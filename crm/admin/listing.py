@@ -40,12 +40,12 @@ class BoundedListMixin:
     pages_ahead = 10  # the pager offers at least this many pages after the current one
     few_hits = 2000  # a search finding no more is paged from its hits (see _from_hits)
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
-                 page_size=None):
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         pk = self._list_key()
         if not self.bounded_list or pk is None:
-            return super().get_list(page, sort_column, sort_desc, search, filters,
-                                    execute=execute, page_size=page_size)
+            return super().get_list(
+                page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
+            )
         query, joins = self.get_query(), {}
         if self._search_supported and search:
             query, _count, joins, _cj = self._apply_search(query, None, joins, {}, search)
@@ -60,8 +60,12 @@ class BoundedListMixin:
         if size:
             ids = ids.limit(size).offset(offset)
         rows, _joins = self._list_order(
-            self.get_query().filter(pk.in_(ids.with_entities(pk).scalar_subquery())), {},
-            sort_column, sort_desc, pk)
+            self.get_query().filter(pk.in_(ids.with_entities(pk).scalar_subquery())),
+            {},
+            sort_column,
+            sort_desc,
+            pk,
+        )
         for relation in self._auto_joins:
             rows = rows.options(joinedload(relation))
         return count, (rows.all() if execute else rows)
@@ -73,12 +77,12 @@ class BoundedListMixin:
         for word in search.split():
             found, count_found = [], []
             for field, path in self._search_fields:
-                query, joins, alias = self._apply_path_joins(query, joins, path,
-                                                             inner_join=False)
+                query, joins, alias = self._apply_path_joins(query, joins, path, inner_join=False)
                 found.append(self._search_condition(field, alias, word, dialect))
                 if count_query is not None:
                     count_query, count_joins, alias = self._apply_path_joins(
-                        count_query, count_joins, path, inner_join=False)
+                        count_query, count_joins, path, inner_join=False
+                    )
                     count_found.append(self._search_condition(field, alias, word, dialect))
             query = query.filter(or_(*found))
             if count_query is not None:
@@ -104,8 +108,12 @@ class BoundedListMixin:
         table (0.5 s at a million customers). Found first (MATERIALIZED: through the search
         indexes), the few hits are sorted in a moment; a common term still takes the walk,
         which ends quickly."""
-        hits = query.with_entities(pk.label("hit")).order_by(None).cte("hits") \
+        hits = (
+            query.with_entities(pk.label("hit"))
+            .order_by(None)
+            .cte("hits")
             .prefix_with("MATERIALIZED")
+        )
         return query.filter(pk.in_(select(hits.c.hit)))
 
     def capped_count(self, query, cap: int | None) -> int:
@@ -115,14 +123,16 @@ class BoundedListMixin:
         if cap is not None:
             ids = ids.limit(cap + 1)
         stmt = select(func.count()).select_from(ids.subquery())
-        found = db.session.execute(
-            stmt.execution_options(**query.get_execution_options())).scalar()
+        found = db.session.execute(stmt.execution_options(**query.get_execution_options())).scalar()
         return AtLeast(cap) if cap is not None and found > cap else found
 
     def _list_key(self):
         keys = self.model.__mapper__.primary_key
-        return getattr(self.model, self.model.__mapper__.get_property_by_column(keys[0]).key) \
-            if len(keys) == 1 else None
+        return (
+            getattr(self.model, self.model.__mapper__.get_property_by_column(keys[0]).key)
+            if len(keys) == 1
+            else None
+        )
 
     def _list_order(self, query, joins, sort_column, sort_desc, pk):
         """The view's sort (Flask-Admin's), then the key in the same direction."""
@@ -160,17 +170,19 @@ class ListTotalsMixin:
         if self.total_group:
             group = getattr(self.model, self.total_group)
             rows = query.with_entities(group, *sums).group_by(group).order_by(group).all()
-            return [(row[0], dict(zip(self.total_columns, row[1:], strict=True)))
-                    for row in rows]
+            return [(row[0], dict(zip(self.total_columns, row[1:], strict=True))) for row in rows]
         row = query.with_entities(*sums).one()
         return [(None, dict(zip(self.total_columns, row, strict=True)))]
 
     def render(self, template, **kwargs):
         if template == self.list_template and self.total_columns:
             kwargs["list_totals"] = [
-                (self.total_label(group), [(self.get_column_name(c), self.total_value(v))
-                                           for c, v in sums.items()])
-                for group, sums in self.list_totals()]
+                (
+                    self.total_label(group),
+                    [(self.get_column_name(c), self.total_value(v)) for c, v in sums.items()],
+                )
+                for group, sums in self.list_totals()
+            ]
         return super().render(template, **kwargs)
 
     def total_label(self, group) -> str:

@@ -25,16 +25,21 @@ from crm.urls import target_path
 
 def _title(view, context, model, name):
     """The subject, linked through "open" (marks the notice read, then goes to its target)."""
-    return Markup(f'<a href="{escape(view.get_url(".open", id=model.id))}">'
-                  f'{escape(model.title)}</a>')
+    return Markup(
+        f'<a href="{escape(view.get_url(".open", id=model.id))}">{escape(model.title)}</a>'
+    )
 
 
 class InboxView(ScopedModelView):
     screen = "inbox"
     can_create = can_edit = can_delete = can_export = False
     column_list = ("created_at", "title", "body", "read_at")
-    column_labels = {"created_at": _l("Time"), "title": _l("Subject"), "body": _l("Message"),
-                     "read_at": _l("Read at")}
+    column_labels = {
+        "created_at": _l("Time"),
+        "title": _l("Subject"),
+        "body": _l("Message"),
+        "read_at": _l("Read at"),
+    }
     column_default_sort = ("created_at", True)
     column_sortable_list = ("created_at",)
     column_formatters = {
@@ -56,16 +61,21 @@ class InboxView(ScopedModelView):
 
     @action("mark_read", _l("Mark as read"))
     def action_mark_read(self, ids):
-        perform(lambda: mark_read(db.session, current_actor(), id_list(ids)),
-                _("Marked as read."))
+        perform(lambda: mark_read(db.session, current_actor(), id_list(ids)), _("Marked as read."))
 
 
 # --- the channels: group robots, undelivered messages, each person's preferences ---------------
-PLATFORMS = [("wecom", _l("WeCom (企业微信) group robot")),
-             ("dingtalk", _l("DingTalk (钉钉) group robot"))]
-STATUS_LABELS = {"pending": _l("Waiting for a retry"), "sending": _l("Sending"),
-                 "sent": _l("Sent"), "failed": _l("Failed"),
-                 "unknown": _l("Unknown: the worker stopped while sending")}
+PLATFORMS = [
+    ("wecom", _l("WeCom (企业微信) group robot")),
+    ("dingtalk", _l("DingTalk (钉钉) group robot")),
+]
+STATUS_LABELS = {
+    "pending": _l("Waiting for a retry"),
+    "sending": _l("Sending"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+    "unknown": _l("Unknown: the worker stopped while sending"),
+}
 
 
 class RobotView(ScopedModelView):
@@ -75,11 +85,16 @@ class RobotView(ScopedModelView):
     area = "notice_robots"
     can_delete = can_export = False
     column_list = ("name", "platform", "kinds", "active", "created_at")
-    column_labels = {"name": lazy_pgettext("thing", "Name"), "platform": _l("Platform"),
-                     "kinds": _l("Notice kinds"),
-                     "active": _l("Enabled"), "created_at": _l("Created at"),
-                     "webhook_url": _l("Webhook URL"), "secret": _l("Signing secret (DingTalk)"),
-                     "kind_choice": _l("Notice kinds")}
+    column_labels = {
+        "name": lazy_pgettext("thing", "Name"),
+        "platform": _l("Platform"),
+        "kinds": _l("Notice kinds"),
+        "active": _l("Enabled"),
+        "created_at": _l("Created at"),
+        "webhook_url": _l("Webhook URL"),
+        "secret": _l("Signing secret (DingTalk)"),
+        "kind_choice": _l("Notice kinds"),
+    }
     column_formatters = {
         "platform": lambda v, c, m, p: dict(PLATFORMS).get(m.platform, m.platform),
         "kinds": lambda v, c, m, p: "、".join(notices.kind_label(k) for k in m.kinds or ()),
@@ -89,10 +104,16 @@ class RobotView(ScopedModelView):
     form_columns = ("name", "platform", "webhook_url", "secret", "kind_choice", "active")
     form_choices = {"platform": PLATFORMS}
     form_extra_fields = {
-        "webhook_url": StringField(_l("Webhook URL"), validators=[Optional()],
-                                   description=_l("Left empty, the stored URL stays.")),
-        "secret": StringField(_l("Signing secret (DingTalk)"), validators=[Optional()],
-                              description=_l("Left empty, the stored secret stays.")),
+        "webhook_url": StringField(
+            _l("Webhook URL"),
+            validators=[Optional()],
+            description=_l("Left empty, the stored URL stays."),
+        ),
+        "secret": StringField(
+            _l("Signing secret (DingTalk)"),
+            validators=[Optional()],
+            description=_l("Left empty, the stored secret stays."),
+        ),
         "kind_choice": SelectMultipleField(_l("Notice kinds"), choices=[]),
     }
     extra_form_fields = ("webhook_url", "secret", "kind_choice")
@@ -155,10 +176,18 @@ class UndeliveredView(ScopedModelView):
             flash(_("%(n)d message(s) will be sent again.", n=count), "success")
 
 
-_OUTBOX_LABELS = {"created_at": _l("Time"), "status": _l("Status"), "attempts": _l("Tries"),
-                  "last_error": _l("Last error"), "next_attempt_at": _l("Next try"),
-                  "to_address": _l("To"), "subject": _l("Subject"), "robot": _l("Group robot"),
-                  "title": _l("Subject"), "items": _l("Notices")}
+_OUTBOX_LABELS = {
+    "created_at": _l("Time"),
+    "status": _l("Status"),
+    "attempts": _l("Tries"),
+    "last_error": _l("Last error"),
+    "next_attempt_at": _l("Next try"),
+    "to_address": _l("To"),
+    "subject": _l("Subject"),
+    "robot": _l("Group robot"),
+    "title": _l("Subject"),
+    "items": _l("Notices"),
+}
 _OUTBOX_FORMATS = {
     "created_at": lambda v, c, m, p: format_local(m.created_at),
     "next_attempt_at": lambda v, c, m, p: format_local(m.next_attempt_at),
@@ -167,15 +196,30 @@ _OUTBOX_FORMATS = {
 
 
 class UndeliveredMailView(UndeliveredView):
-    column_list = ("created_at", "to_address", "subject", "status", "attempts", "last_error",
-                   "next_attempt_at")
+    column_list = (
+        "created_at",
+        "to_address",
+        "subject",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+    )
     column_labels = _OUTBOX_LABELS
     column_formatters = _OUTBOX_FORMATS
 
 
 class UndeliveredRobotView(UndeliveredView):
-    column_list = ("created_at", "robot", "title", "items", "status", "attempts", "last_error",
-                   "next_attempt_at")
+    column_list = (
+        "created_at",
+        "robot",
+        "title",
+        "items",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+    )
     column_labels = _OUTBOX_LABELS
     column_formatters = _OUTBOX_FORMATS
 
@@ -189,16 +233,24 @@ class PreferencesView(RoleView):
     def index(self):
         user = current_actor()
         if request.method == "POST":
-            choices = {k: request.form.get(f"mode-{k}", notices.MAIL)
-                       for k in notices.notice_kinds()}
-            ok, _n = perform(lambda: notices.set_preferences(db.session, user, choices),
-                             _("Your notice settings were saved."))
+            choices = {
+                k: request.form.get(f"mode-{k}", notices.MAIL) for k in notices.notice_kinds()
+            }
+            ok, _n = perform(
+                lambda: notices.set_preferences(db.session, user, choices),
+                _("Your notice settings were saved."),
+            )
             if ok:
                 return redirect(url_for(".index"))
         from crm.settings import get_setting
 
-        return self.render("admin/crm/notice_preferences.html",
-                           kinds=[(k, notices.kind_label(k), mode) for k, mode in
-                                  notices.my_preferences(db.session, user).items()],
-                           modes=notices.MODES, hour=get_setting("notice_digest_hour"),
-                           has_email=bool(user.email))
+        return self.render(
+            "admin/crm/notice_preferences.html",
+            kinds=[
+                (k, notices.kind_label(k), mode)
+                for k, mode in notices.my_preferences(db.session, user).items()
+            ],
+            modes=notices.MODES,
+            hour=get_setting("notice_digest_hour"),
+            has_email=bool(user.email),
+        )

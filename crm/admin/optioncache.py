@@ -22,8 +22,12 @@ _WATCHED: tuple[type, ...] = ()
 
 def cached_options(name: str, actor, compute) -> list:
     """`compute()` for `name` and the actor's scope, at most TTL seconds old."""
-    key = (name, getattr(actor, "role", None), getattr(actor, "id", None),
-           getattr(actor, "region_id", None))
+    key = (
+        name,
+        getattr(actor, "role", None),
+        getattr(actor, "id", None),
+        getattr(actor, "region_id", None),
+    )
     now = time.monotonic()
     hit = _cache.get(key)
     if hit is not None and now - hit[0] < TTL:

@@ -35,17 +35,33 @@ from crm.records.models import (
 from crm.timeutil import format_local
 
 LABELS = {
-    "competitor": _l("Competitor"), "competitor_class": _l("Class"), "topic": _l("Topic"),
-    "title": lazy_pgettext("document", "Title"), "content": _l("Content"), "noted_on": _l("Date"),
-    "source": _l("Source"), "author": _l("Recorded by"), "created_at": _l("Entered at"),
-    "kind": _l("Kind"), "record_date": _l("Date"), "period": _l("Period"),
-    "counterpart": _l("Counterpart (sender, guest, attendees)"), "handling": _l("Handling"),
-    "client": _l("Customer"), "category": _l("Archive category"), "record": _l("Daily record"),
-    "archive_document_id": _l("Archive document"), "promoted_by": _l("Filed by"),
-    "promoted_at": _l("Filed at"), "change_reason": _l("Reason for the change"),
+    "competitor": _l("Competitor"),
+    "competitor_class": _l("Class"),
+    "topic": _l("Topic"),
+    "title": lazy_pgettext("document", "Title"),
+    "content": _l("Content"),
+    "noted_on": _l("Date"),
+    "source": _l("Source"),
+    "author": _l("Recorded by"),
+    "created_at": _l("Entered at"),
+    "kind": _l("Kind"),
+    "record_date": _l("Date"),
+    "period": _l("Period"),
+    "counterpart": _l("Counterpart (sender, guest, attendees)"),
+    "handling": _l("Handling"),
+    "client": _l("Customer"),
+    "category": _l("Archive category"),
+    "record": _l("Daily record"),
+    "archive_document_id": _l("Archive document"),
+    "promoted_by": _l("Filed by"),
+    "promoted_at": _l("Filed at"),
+    "change_reason": _l("Reason for the change"),
 }
-REASON = {"change_reason": TextAreaField(_l("Reason for the change"),
-                                         validators=[Optional(), Length(max=500)])}
+REASON = {
+    "change_reason": TextAreaField(
+        _l("Reason for the change"), validators=[Optional(), Length(max=500)]
+    )
+}
 
 
 class AuthoredView(ScopedModelView):
@@ -60,20 +76,45 @@ class AuthoredView(ScopedModelView):
 
 class IndustryNoteView(AuthoredView):
     area = "industry"
-    column_list = ("noted_on", "competitor", "competitor_class", "topic", "title", "source",
-                   "author")
-    column_details_list = ("noted_on", "competitor", "competitor_class", "topic", "title",
-                           "content", "source", "author", "created_at")
-    column_formatters = {"competitor_class": choice(COMPETITOR_CLASSES),
-                         "topic": choice(NOTE_TOPICS),
-                         "created_at": lambda v, c, m, p: format_local(m.created_at)}
+    column_list = (
+        "noted_on",
+        "competitor",
+        "competitor_class",
+        "topic",
+        "title",
+        "source",
+        "author",
+    )
+    column_details_list = (
+        "noted_on",
+        "competitor",
+        "competitor_class",
+        "topic",
+        "title",
+        "content",
+        "source",
+        "author",
+        "created_at",
+    )
+    column_formatters = {
+        "competitor_class": choice(COMPETITOR_CLASSES),
+        "topic": choice(NOTE_TOPICS),
+        "created_at": lambda v, c, m, p: format_local(m.created_at),
+    }
     column_searchable_list = ("competitor",)
     column_sortable_list = ("noted_on", "competitor")
     column_default_sort = ("noted_on", True)
-    column_filters = (FilterEqual(IndustryNote.topic, _l("Topic"), options=NOTE_TOPICS),
-                      "noted_on")
-    form_columns = ("competitor", "competitor_class", "topic", "title", "content", "noted_on",
-                    "source", "change_reason")
+    column_filters = (FilterEqual(IndustryNote.topic, _l("Topic"), options=NOTE_TOPICS), "noted_on")
+    form_columns = (
+        "competitor",
+        "competitor_class",
+        "topic",
+        "title",
+        "content",
+        "noted_on",
+        "source",
+        "change_reason",
+    )
     form_choices = {"competitor_class": COMPETITOR_CLASSES, "topic": NOTE_TOPICS}
 
     def create_record(self, form, model) -> None:
@@ -87,17 +128,39 @@ class DailyRecordView(AuthoredView):
     area = "daily_records"
     details_template = "admin/crm/record_details.html"
     column_list = ("record_date", "kind", "period", "title", "counterpart", "author")
-    column_details_list = ("record_date", "kind", "period", "title", "counterpart", "content",
-                           "handling", "author", "created_at")
-    column_formatters = {"kind": choice(RECORD_KINDS), "period": choice(REPORT_PERIODS),
-                         "created_at": lambda v, c, m, p: format_local(m.created_at)}
+    column_details_list = (
+        "record_date",
+        "kind",
+        "period",
+        "title",
+        "counterpart",
+        "content",
+        "handling",
+        "author",
+        "created_at",
+    )
+    column_formatters = {
+        "kind": choice(RECORD_KINDS),
+        "period": choice(REPORT_PERIODS),
+        "created_at": lambda v, c, m, p: format_local(m.created_at),
+    }
     column_searchable_list = ("title",)
     column_sortable_list = ("record_date",)
     column_default_sort = ("record_date", True)
-    column_filters = (FilterEqual(DailyRecord.kind, _l("Kind"), options=RECORD_KINDS),
-                      "record_date")
-    form_columns = ("kind", "period", "record_date", "title", "counterpart", "content",
-                    "handling", "change_reason")
+    column_filters = (
+        FilterEqual(DailyRecord.kind, _l("Kind"), options=RECORD_KINDS),
+        "record_date",
+    )
+    form_columns = (
+        "kind",
+        "period",
+        "record_date",
+        "title",
+        "counterpart",
+        "content",
+        "handling",
+        "change_reason",
+    )
     form_choices = {"kind": RECORD_KINDS, "period": [("", ""), *REPORT_PERIODS]}
 
     def create_record(self, form, model) -> None:
@@ -112,10 +175,12 @@ class DailyRecordView(AuthoredView):
         record = kwargs.get("model")
         if template == self.details_template and record is not None:
             kwargs.update(
-                promotions=db.session.scalars(select(RecordPromotion).where(
-                    RecordPromotion.record_id == record.id)).all(),
+                promotions=db.session.scalars(
+                    select(RecordPromotion).where(RecordPromotion.record_id == record.id)
+                ).all(),
                 categories=ARCHIVE_CATEGORIES,
-                may_promote=can(current_actor(), "promote", record))
+                may_promote=can(current_actor(), "promote", record),
+            )
         return super().render(template, **kwargs)
 
     @expose("/promote/", methods=("POST",))
@@ -127,9 +192,12 @@ class DailyRecordView(AuthoredView):
         if client is None:
             flash(_("No customer with this code in your archive."), "error")
         else:
-            perform(lambda: services.promote_record(db.session, record, client,
-                                                    request.form.get("category")),
-                    _("Filed in %(name)s's archive.", name=client.name))
+            perform(
+                lambda: services.promote_record(
+                    db.session, record, client, request.form.get("category")
+                ),
+                _("Filed in %(name)s's archive.", name=client.name),
+            )
         return redirect(self.get_url(".details_view", id=record.id))
 
 
@@ -144,24 +212,49 @@ class RecordPromotionView(ScopedModelView):
     screen = "record_promotions"
     area = "daily_records"
     can_create = can_edit = can_delete = False
-    column_list = ("promoted_at", "client", "category", "kind", "record_date", "title",
-                   "archive_document_id", "promoted_by")
+    column_list = (
+        "promoted_at",
+        "client",
+        "category",
+        "kind",
+        "record_date",
+        "title",
+        "archive_document_id",
+        "promoted_by",
+    )
     column_labels = LABELS
-    column_formatters = {"client": client_link, "category": choice(ARCHIVE_CATEGORIES),
-                         "kind": choice(RECORD_KINDS), "title": _record_link,
-                         "promoted_at": lambda v, c, m, p: format_local(m.promoted_at)}
+    column_formatters = {
+        "client": client_link,
+        "category": choice(ARCHIVE_CATEGORIES),
+        "kind": choice(RECORD_KINDS),
+        "title": _record_link,
+        "promoted_at": lambda v, c, m, p: format_local(m.promoted_at),
+    }
     column_sortable_list = ("promoted_at",)
     column_default_sort = ("promoted_at", True)
-    column_filters = (FilterEqual(RecordPromotion.category, _l("Archive category"),
-                                  options=ARCHIVE_CATEGORIES),)
+    column_filters = (
+        FilterEqual(RecordPromotion.category, _l("Archive category"), options=ARCHIVE_CATEGORIES),
+    )
 
 
 def register(admin) -> None:
     archive = _l("Customer archives")
     daily = _l("Daily records")
-    admin.add_view(IndustryNoteView(IndustryNote, name=_l("Industry notes"),
-                                    endpoint="industry_note", category=archive))
-    admin.add_view(DailyRecordView(DailyRecord, name=_l("Daily records"),
-                                   endpoint="daily_record", category=daily))
-    admin.add_view(RecordPromotionView(RecordPromotion, name=_l("Filed in customer archives"),
-                                       endpoint="record_promotion", category=daily))
+    admin.add_view(
+        IndustryNoteView(
+            IndustryNote, name=_l("Industry notes"), endpoint="industry_note", category=archive
+        )
+    )
+    admin.add_view(
+        DailyRecordView(
+            DailyRecord, name=_l("Daily records"), endpoint="daily_record", category=daily
+        )
+    )
+    admin.add_view(
+        RecordPromotionView(
+            RecordPromotion,
+            name=_l("Filed in customer archives"),
+            endpoint="record_promotion",
+            category=daily,
+        )
+    )

@@ -26,17 +26,32 @@ from crm.reviews.consumption import HALF, MONTH, QUARTER, YEAR, Period
 from crm.reviews.models import APPROVED, PENDING, REJECTED, ReclassProposal, WatchEntry
 from crm.timeutil import local_today
 
-PROPOSAL_STATUSES = [(PENDING, _l("Awaiting approval")), (APPROVED, _l("Approved")),
-                     (REJECTED, _l("Rejected"))]
+PROPOSAL_STATUSES = [
+    (PENDING, _l("Awaiting approval")),
+    (APPROVED, _l("Approved")),
+    (REJECTED, _l("Rejected")),
+]
 LABELS = {
-    "month": _l("Month"), "client": _l("Customer"), "owner": _l("Account manager"),
-    "region": _l("Region"), "reasons": _l("Why watched"), "action_taken": _l("What was done"),
-    "handled_at": _l("Recorded at"), "handled_by": _l("Recorded by"),
-    "created_at": _l("Listed at"), "quarter": _l("Quarter"),
-    "amount": _l("Consumption this quarter"), "previous_amount": _l("Previous quarter"),
-    "year_ago_amount": _l("Same quarter last year"), "level_from": _l("Customer level"),
-    "weight_from": _l("Weight"), "stage_from": _l("Stage"), "status": _l("Status"),
-    "decided_by": _l("Decided by"), "decided_at": _l("Decided at"), "reason": _l("Reason"),
+    "month": _l("Month"),
+    "client": _l("Customer"),
+    "owner": _l("Account manager"),
+    "region": _l("Region"),
+    "reasons": _l("Why watched"),
+    "action_taken": _l("What was done"),
+    "handled_at": _l("Recorded at"),
+    "handled_by": _l("Recorded by"),
+    "created_at": _l("Listed at"),
+    "quarter": _l("Quarter"),
+    "amount": _l("Consumption this quarter"),
+    "previous_amount": _l("Previous quarter"),
+    "year_ago_amount": _l("Same quarter last year"),
+    "level_from": _l("Customer level"),
+    "weight_from": _l("Weight"),
+    "stage_from": _l("Stage"),
+    "status": _l("Status"),
+    "decided_by": _l("Decided by"),
+    "decided_at": _l("Decided at"),
+    "reason": _l("Reason"),
 }
 
 
@@ -95,8 +110,16 @@ class WatchEntryView(ScopedModelView):
 
     area = "watch_list"
     list_template = "admin/crm/review_watch_list.html"
-    column_list = ("month", "client", "owner", "region", "reasons", "action_taken",
-                   "handled_at", "handled_by")
+    column_list = (
+        "month",
+        "client",
+        "owner",
+        "region",
+        "reasons",
+        "action_taken",
+        "handled_at",
+        "handled_by",
+    )
     column_details_list = (*column_list, "created_at")
     column_export_list = column_list
     column_labels = LABELS
@@ -118,8 +141,11 @@ class WatchEntryView(ScopedModelView):
     }
     column_filters = (
         MonthFilter(WatchEntry.month, _l("Month"), options=_recent_months),
-        UntouchedFilter(WatchEntry.handled_at, _l("Untouched"),
-                        options=lambda: [("1", _("Yes")), ("0", _("No"))]),
+        UntouchedFilter(
+            WatchEntry.handled_at,
+            _l("Untouched"),
+            options=lambda: [("1", _("Yes")), ("0", _("No"))],
+        ),
     )
 
     @property
@@ -144,9 +170,15 @@ class WatchEntryView(ScopedModelView):
             abort(403)
         ok, result = perform(lambda: runs.monthly(db.session))
         if ok:
-            flash(_("Watch list %(month)s: %(new)d customers added, %(total)d in all.",
-                    month=result["month"], new=result["new"], total=result["total"]),
-                  "success")
+            flash(
+                _(
+                    "Watch list %(month)s: %(new)d customers added, %(total)d in all.",
+                    month=result["month"],
+                    new=result["new"],
+                    total=result["total"],
+                ),
+                "success",
+            )
         return redirect(self.get_url(".index_view"))
 
 
@@ -162,8 +194,19 @@ class ReclassProposalView(ScopedModelView):
 
     area = "reclass"
     details_template = "admin/crm/review_proposal.html"
-    column_list = ("quarter", "client", "amount", "previous_amount", "year_ago_amount",
-                   "level_from", "weight_from", "stage_from", "status", "decided_by", "reason")
+    column_list = (
+        "quarter",
+        "client",
+        "amount",
+        "previous_amount",
+        "year_ago_amount",
+        "level_from",
+        "weight_from",
+        "stage_from",
+        "status",
+        "decided_by",
+        "reason",
+    )
     column_details_list = (*column_list, "decided_at", "created_at")
     column_export_list = column_list
     column_labels = LABELS
@@ -182,8 +225,11 @@ class ReclassProposalView(ScopedModelView):
         "created_at": local_time("created_at"),
     }
     column_formatters_export = {
-        **{k: v for k, v in column_formatters.items()
-           if k not in ("client", "amount", "previous_amount", "year_ago_amount")},
+        **{
+            k: v
+            for k, v in column_formatters.items()
+            if k not in ("client", "amount", "previous_amount", "year_ago_amount")
+        },
         "client": lambda v, c, m, p: m.client.name if m.client else "",
     }
     column_filters = (
@@ -219,17 +265,24 @@ class ReclassProposalView(ScopedModelView):
         if not self._may_decide():
             abort(403)
         ids = id_list(request.form.getlist("ids"))
-        rows = db.session.scalars(select(ReclassProposal).where(
-            ReclassProposal.id.in_(ids))).all() if ids else []
+        rows = (
+            db.session.scalars(select(ReclassProposal).where(ReclassProposal.id.in_(ids))).all()
+            if ids
+            else []
+        )
         if not rows:
             abort(404)
         reason = request.form.get("reason", "")
         if request.form.get("decision") == "approve":
-            perform(lambda: quarterly.approve_many(db.session, rows, reason),
-                    _("The reclassification is applied."))
+            perform(
+                lambda: quarterly.approve_many(db.session, rows, reason),
+                _("The reclassification is applied."),
+            )
         else:
-            perform(lambda: [quarterly.reject(db.session, row, reason) for row in rows],
-                    _("The proposal is rejected."))
+            perform(
+                lambda: [quarterly.reject(db.session, row, reason) for row in rows],
+                _("The proposal is rejected."),
+            )
         if len(rows) == 1:
             return redirect(self.get_url(".details_view", id=rows[0].id))
         return redirect(self.get_url(".index_view"))
@@ -239,11 +292,21 @@ class ReclassProposalView(ScopedModelView):
         if not self._may_decide():
             abort(403)
         ids = id_list(request.args.getlist("ids"))
-        rows = db.session.scalars(select(ReclassProposal).where(
-            ReclassProposal.id.in_(ids), ReclassProposal.status == PENDING)).all() if ids else []
-        return self.render("admin/crm/review_batch.html", rows=rows,
-                           decision=request.args.get("decision", "approve"),
-                           classes=_classes)
+        rows = (
+            db.session.scalars(
+                select(ReclassProposal).where(
+                    ReclassProposal.id.in_(ids), ReclassProposal.status == PENDING
+                )
+            ).all()
+            if ids
+            else []
+        )
+        return self.render(
+            "admin/crm/review_batch.html",
+            rows=rows,
+            decision=request.args.get("decision", "approve"),
+            classes=_classes,
+        )
 
     @action("approve", _l("Approve"))
     def action_approve(self, ids):
@@ -260,20 +323,49 @@ KINDS = [(QUARTER, _l("Quarter")), (HALF, _l("Half-year")), (YEAR, _l("Year"))]
 def _sheets(result):
     """The analysis as (title, headers, rows) tables: the screen's, the workbook's, the PDF's."""
     amount, before, change = (_("Consumption"), _("Previous period"), _("Growth"))
-    tables = [(_("Summary"), [_("Period"), amount, before, change, _("Customers")],
-               [[str(result.period), _money(result.total), _money(result.previous_total),
-                 _growth(result.growth), result.customers]])]
+    tables = [
+        (
+            _("Summary"),
+            [_("Period"), amount, before, change, _("Customers")],
+            [
+                [
+                    str(result.period),
+                    _money(result.total),
+                    _money(result.previous_total),
+                    _growth(result.growth),
+                    result.customers,
+                ]
+            ],
+        )
+    ]
     for dim, label in analysis.DIMENSIONS.items():
-        tables.append((str(label), [str(label), amount, before, change, _("Customers")],
-                       [[line.label, _money(line.amount), _money(line.previous),
-                         _growth(line.growth), line.customers] for line in result.by[dim]]))
-    for title, rows in ((_("Top customers"), result.top), (_("Bottom customers"),
-                                                           result.bottom)):
-        tables.append((title, [_("Customer"), amount],
-                       [[name, _money(value)] for _cid, name, value in rows]))
-    tables.append((_("New, lost and returning customers"), [_("Customers"), _("Count"), amount],
-                   [[str(analysis.MOVEMENTS[k]), n, _money(v)]
-                    for k, (n, v) in result.movement.items()]))
+        tables.append(
+            (
+                str(label),
+                [str(label), amount, before, change, _("Customers")],
+                [
+                    [
+                        line.label,
+                        _money(line.amount),
+                        _money(line.previous),
+                        _growth(line.growth),
+                        line.customers,
+                    ]
+                    for line in result.by[dim]
+                ],
+            )
+        )
+    for title, rows in ((_("Top customers"), result.top), (_("Bottom customers"), result.bottom)):
+        tables.append(
+            (title, [_("Customer"), amount], [[name, _money(value)] for _cid, name, value in rows])
+        )
+    tables.append(
+        (
+            _("New, lost and returning customers"),
+            [_("Customers"), _("Count"), amount],
+            [[str(analysis.MOVEMENTS[k]), n, _money(v)] for k, (n, v) in result.movement.items()],
+        )
+    )
     return tables
 
 
@@ -302,11 +394,16 @@ class AnalysisView(RoleView):
     @expose("/")
     def index(self):
         period, result = self._result()
-        return self.render("admin/crm/review_analysis.html", period=period, kinds=KINDS,
-                           kind=request.args.get("kind", HALF), result=result,
-                           tables=_sheets(result) if result else [],
-                           may_export=can(current_actor(), "export", area="reviews"),
-                           bad_period=request.args.get("period") if period is None else None)
+        return self.render(
+            "admin/crm/review_analysis.html",
+            period=period,
+            kinds=KINDS,
+            kind=request.args.get("kind", HALF),
+            result=result,
+            tables=_sheets(result) if result else [],
+            may_export=can(current_actor(), "export", area="reviews"),
+            bad_period=request.args.get("period") if period is None else None,
+        )
 
     @expose("/analysis.xlsx")
     def xlsx_view(self):
@@ -322,28 +419,43 @@ class AnalysisView(RoleView):
             sheet.append(headers)
             for row in rows:
                 sheet.append(row)
-        return Response(book.save(), headers={
-            "Content-Disposition": f'attachment; filename="consumption-{period}.xlsx"'},
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return Response(
+            book.save(),
+            headers={"Content-Disposition": f'attachment; filename="consumption-{period}.xlsx"'},
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
 
     @expose("/analysis.pdf")
     def pdf_view(self):
         period, result = self._result()
         if result is None:
             abort(404)
-        sections = [("table", title, headers, [[str(c) for c in row] for row in rows])
-                    for title, headers, rows in _sheets(result)]
-        pdf = printing.document_pdf(_("Consumption analysis %(period)s", period=str(period)),
-                                    sections, footer=_("Consumption analysis"))
-        return Response(pdf, mimetype=printing.PDF_MIMETYPE, headers={
-            "Content-Disposition": f'inline; filename="consumption-{period}.pdf"'})
+        sections = [
+            ("table", title, headers, [[str(c) for c in row] for row in rows])
+            for title, headers, rows in _sheets(result)
+        ]
+        pdf = printing.document_pdf(
+            _("Consumption analysis %(period)s", period=str(period)),
+            sections,
+            footer=_("Consumption analysis"),
+        )
+        return Response(
+            pdf,
+            mimetype=printing.PDF_MIMETYPE,
+            headers={"Content-Disposition": f'inline; filename="consumption-{period}.pdf"'},
+        )
 
 
 def register(admin) -> None:
     category = _l("Reviews")
-    admin.add_view(WatchEntryView(WatchEntry, name=_l("Watch list"), endpoint="watch_list",
-                                  category=category))
-    admin.add_view(ReclassProposalView(ReclassProposal, name=_l("Reclassification"),
-                                       endpoint="reclass", category=category))
-    admin.add_view(AnalysisView(name=_l("Consumption analysis"), endpoint="review_analysis",
-                                category=category))
+    admin.add_view(
+        WatchEntryView(WatchEntry, name=_l("Watch list"), endpoint="watch_list", category=category)
+    )
+    admin.add_view(
+        ReclassProposalView(
+            ReclassProposal, name=_l("Reclassification"), endpoint="reclass", category=category
+        )
+    )
+    admin.add_view(
+        AnalysisView(name=_l("Consumption analysis"), endpoint="review_analysis", category=category)
+    )

@@ -20,8 +20,10 @@ FAST = (ViewRowAction, EditRowAction, DeleteRowAction)
 
 
 def _link(title, icon: str, url: str) -> str:
-    return (f'<a class="icon" href="{escape(url)}" title="{escape(title or "")}">'
-            f'<span class="{icon}"></span></a>')
+    return (
+        f'<a class="icon" href="{escape(url)}" title="{escape(title or "")}">'
+        f'<span class="{icon}"></span></a>'
+    )
 
 
 class RowButtons:
@@ -43,11 +45,21 @@ class RowButtons:
         parts = []
         for action in actions or ():
             if type(action) is ViewRowAction:
-                parts.append(_link(action.title, "fa fa-eye glyphicon glyphicon-eye-open",
-                                   view.get_url(".details_view", id=_ID, url=return_url)))
+                parts.append(
+                    _link(
+                        action.title,
+                        "fa fa-eye glyphicon glyphicon-eye-open",
+                        view.get_url(".details_view", id=_ID, url=return_url),
+                    )
+                )
             elif type(action) is EditRowAction:
-                parts.append(_link(action.title, "fa fa-pencil glyphicon glyphicon-pencil",
-                                   view.get_url(".edit_view", id=_ID, url=return_url)))
+                parts.append(
+                    _link(
+                        action.title,
+                        "fa fa-pencil glyphicon glyphicon-pencil",
+                        view.get_url(".edit_view", id=_ID, url=return_url),
+                    )
+                )
             else:
                 parts.append(_delete_form(view, return_url, delete_form))
         return cls(parts)
@@ -59,12 +71,17 @@ def _delete_form(view, return_url: str, delete_form) -> str:
         csrf = str(token)
     else:
         make = current_app.jinja_env.globals.get("csrf_token")
-        csrf = (f'<input type="hidden" name="csrf_token" value="{escape(make())}"/>'
-                if callable(make) else "")
+        csrf = (
+            f'<input type="hidden" name="csrf_token" value="{escape(make())}"/>'
+            if callable(make)
+            else ""
+        )
     confirm = admin_gettext("Are you sure you want to delete this record?")
-    return (f'<form class="icon" method="POST" action="{escape(view.get_url(".delete_view"))}">'
-            f'<input name="id" type="hidden" value="{_ID}">'
-            f'<input name="url" type="hidden" value="{escape(return_url)}">{csrf}'
-            f'<button data-crm-confirm="{escape(confirm)}" '
-            f'title="{escape(admin_gettext("Delete Record"))}">'
-            f'<span class="fa fa-trash glyphicon glyphicon-trash"></span></button></form>')
+    return (
+        f'<form class="icon" method="POST" action="{escape(view.get_url(".delete_view"))}">'
+        f'<input name="id" type="hidden" value="{_ID}">'
+        f'<input name="url" type="hidden" value="{escape(return_url)}">{csrf}'
+        f'<button data-crm-confirm="{escape(confirm)}" '
+        f'title="{escape(admin_gettext("Delete Record"))}">'
+        f'<span class="fa fa-trash glyphicon glyphicon-trash"></span></button></form>'
+    )

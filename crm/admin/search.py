@@ -34,7 +34,7 @@ def condition(field, column, word: str, dialect: str):
     """The condition for one searched `word` on `column`: the model's column `field` itself, or
     its copy on the alias of a join."""
     marker = word[:1] if word[:1] in ("^", "=") else ""
-    core = word[len(marker):]
+    core = word[len(marker) :]
     pattern = parse_like_term(word)
     key = (getattr(getattr(field, "table", None), "name", None), getattr(field, "name", None))
     if not 0 < len(core) <= SHORT or WILDCARDS & set(core):
@@ -42,8 +42,7 @@ def condition(field, column, word: str, dialect: str):
     if key in NUMBERS and not marker:
         return _ilike(column, f"{core}%")
     if key in GRAMMED and dialect == "postgresql":
-        grams = func.crm_short_grams(column, type_=ARRAY(Text)).contains(
-            array([func.lower(core)]))
+        grams = func.crm_short_grams(column, type_=ARRAY(Text)).contains(array([func.lower(core)]))
         return and_(_ilike(column, pattern), grams) if marker else grams
     return _ilike(column, pattern)
 

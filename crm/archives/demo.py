@@ -26,13 +26,13 @@ TITLES = {
 }
 # (form, signed, indexed, has paper location, has file): every dual-set state and the drafts
 STATES = [
-    ("both", True, True, True, True),          # both sets, linked
-    ("paper", True, True, True, False),        # paper only
-    ("electronic", True, True, False, True),   # electronic only
-    ("both", True, True, False, True),         # paper set missing
-    ("both", True, True, True, False),         # electronic set missing
-    ("both", False, False, True, True),        # draft: sign-off incomplete
-    ("both", True, False, True, True),         # filed, waiting for indexing
+    ("both", True, True, True, True),  # both sets, linked
+    ("paper", True, True, True, False),  # paper only
+    ("electronic", True, True, False, True),  # electronic only
+    ("both", True, True, False, True),  # paper set missing
+    ("both", True, True, True, False),  # electronic set missing
+    ("both", False, False, True, True),  # draft: sign-off incomplete
+    ("both", True, False, True, True),  # filed, waiting for indexing
 ]
 
 
@@ -45,15 +45,24 @@ def _pdf(rng, title: str) -> bytes:
 def _document(session, rng, client, leader, category, on, state, n) -> ArchiveDocument:
     form, signed, indexed, paper, electronic = state
     title = TITLES[category][n % len(TITLES[category])]
-    doc = services.new_document(session, ArchiveDocument(
-        client_id=client.id, category=category, title=title, doc_date=on, form=form,
-        pages=rng.randrange(1, 12)))
+    doc = services.new_document(
+        session,
+        ArchiveDocument(
+            client_id=client.id,
+            category=category,
+            title=title,
+            doc_date=on,
+            form=form,
+            pages=rng.randrange(1, 12),
+        ),
+    )
     if paper and form != "electronic":
         doc.room, doc.cabinet = f"A{rng.randrange(101, 104)}", str(rng.randrange(1, 9))
         doc.shelf, doc.box = str(rng.randrange(1, 6)), str(rng.randrange(1, 40))
     if electronic and form != "paper":
-        services.attach_file(session, doc, io.BytesIO(_pdf(rng, title)), f"{title}.pdf",
-                             "application/pdf")
+        services.attach_file(
+            session, doc, io.BytesIO(_pdf(rng, title)), f"{title}.pdf", "application/pdf"
+        )
     if signed:
         doc.customer_signed, doc.handler = True, client.owner.full_name
         doc.approved_by_id, doc.approved_at = leader.id, utcnow()
@@ -68,8 +77,9 @@ def seed_archives(session, rng) -> int:
     leaders = {"EAST": users["rm_east"], "NORTH": users["rm_north"]}
     clients = {}
     for name in ("am_east1", "am_east2", "am_north1"):
-        clients[name] = session.scalars(select(Client).where(
-            Client.owner_id == users[name].id).order_by(Client.id).limit(6)).all()
+        clients[name] = session.scalars(
+            select(Client).where(Client.owner_id == users[name].id).order_by(Client.id).limit(6)
+        ).all()
     this_year = local_today().year
     made = []
     for year in (this_year - 1, this_year):
@@ -82,8 +92,18 @@ def seed_archives(session, rng) -> int:
                     on = date(year, 1 + (c * 2 + n) % 11, 1 + (m * 7 + n) % 27)
                     if year == this_year and on > local_today():
                         on = date(year, 1, 1 + n)
-                    made.append(_document(session, rng, owned[(c + n) % len(owned)], leader,
-                                          category, on, state, n))
+                    made.append(
+                        _document(
+                            session,
+                            rng,
+                            owned[(c + n) % len(owned)],
+                            leader,
+                            category,
+                            on,
+                            state,
+                            n,
+                        )
+                    )
         if year < this_year:
             services.close_year(session, year)
     session.flush()
@@ -121,19 +141,23 @@ def seed_disposal(session) -> None:
     users = {u.username: u for u in session.scalars(select(User))}
     am, leader = users["am_north1"], users["rm_north"]
     for n, (name, documents) in enumerate(FORMER):
-        client = Client(name=name, kind="organisation", stage="former", owner_id=am.id,
-                        region_id=am.region_id)
+        client = Client(
+            name=name, kind="organisation", stage="former", owner_id=am.id, region_id=am.region_id
+        )
         session.add(client)
         session.flush()
-        docs = [_document(session, rng, client, leader, category, on, STATES[0], i)
-                for i, (category, on) in enumerate(documents)]
+        docs = [
+            _document(session, rng, client, leader, category, on, STATES[0], i)
+            for i, (category, on) in enumerate(documents)
+        ]
         for year in sorted({d.doc_date.year for d in docs}):
             services.close_year(session, year)
         # Deleted and destroyed in 2020, when the 10-year documents were still kept.
         request = retention.ask_deletion(session, [client], "客户已退会多年")
         request.deleted_at = datetime(2020, 6, 1, 2, 0)
-        retention.destroy(session, request,
-                          request.deleted_at + timedelta(days=retention.retention_days() + 1))
+        retention.destroy(
+            session, request, request.deleted_at + timedelta(days=retention.retention_days() + 1)
+        )
         listed = disposal.propose_disposal(session)
         if n == 0:
             try:

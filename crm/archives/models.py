@@ -153,8 +153,9 @@ class ArchiveDocument(SoftDeleted, db.Model):
 
     @property
     def dual_status(self) -> str:
-        return rules.dual_status(self.form, self.status == rules.ARCHIVED, self.has_paper,
-                                 self.has_file)
+        return rules.dual_status(
+            self.form, self.status == rules.ARCHIVED, self.has_paper, self.has_file
+        )
 
     def __str__(self) -> str:
         return f"{self.archive_no} {self.title}" if self.archive_no else self.title
@@ -190,8 +191,9 @@ class CatalogueLine(db.Model):
 
     __table_args__ = (
         UniqueConstraint("document_id", "set_kind", name="uq_archive_catalogue_lines_doc_set"),
-        UniqueConstraint("volume_id", "set_kind", "item_no",
-                         name="uq_archive_catalogue_lines_item"),
+        UniqueConstraint(
+            "volume_id", "set_kind", "item_no", name="uq_archive_catalogue_lines_item"
+        ),
     )
 
 
@@ -234,10 +236,12 @@ class DisposalList(Decision, db.Model):
     carried_out_at: Mapped[datetime | None]
     files_deleted: Mapped[int] = mapped_column(default=0)
 
-    carried_out_by: Mapped[User | None] = relationship(foreign_keys=[carried_out_by_id],
-                                                       lazy="joined")
+    carried_out_by: Mapped[User | None] = relationship(
+        foreign_keys=[carried_out_by_id], lazy="joined"
+    )
     items: Mapped[list["DisposalItem"]] = relationship(
-        back_populates="disposal", order_by="DisposalItem.archive_no")
+        back_populates="disposal", order_by="DisposalItem.archive_no"
+    )
 
     def __str__(self) -> str:
         return f"#{self.id}"
@@ -263,6 +267,4 @@ class DisposalItem(db.Model):
 
     disposal: Mapped[DisposalList] = relationship(back_populates="items")
 
-    __table_args__ = (
-        UniqueConstraint("disposal_id", "document_id", name="uq_disposal_items_doc"),
-    )
+    __table_args__ = (UniqueConstraint("disposal_id", "document_id", name="uq_disposal_items_doc"),)

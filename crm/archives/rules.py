@@ -25,15 +25,23 @@ FORMS = {PAPER: _l("Paper"), ELECTRONIC: _l("Electronic"), BOTH: _l("Paper and e
 SETS = {PAPER: _l("Paper set"), ELECTRONIC: _l("Electronic set")}
 
 DRAFT, FILED, ARCHIVED, DISPOSED = "draft", "filed", "archived", "disposed"
-STATUSES = {DRAFT: _l("Draft (sign-off missing)"), FILED: _l("Filed, waiting for indexing"),
-            ARCHIVED: _l("Archived"), DISPOSED: _l("Disposed of (retention ended)")}
+STATUSES = {
+    DRAFT: _l("Draft (sign-off missing)"),
+    FILED: _l("Filed, waiting for indexing"),
+    ARCHIVED: _l("Archived"),
+    DISPOSED: _l("Disposed of (retention ended)"),
+}
 # Years each retention code keeps a document; Y (permanent) has none.
 RETENTION_YEARS = {"D30": 30, "D10": 10}
 
 # Disposal lists (销毁清册)
 PROPOSED, APPROVED, REJECTED, DONE = "proposed", "approved", "rejected", "done"
-DISPOSAL_STATUSES = {PROPOSED: _l("Proposed"), APPROVED: _l("Approved"),
-                     REJECTED: _l("Rejected"), DONE: _l("Carried out")}
+DISPOSAL_STATUSES = {
+    PROPOSED: _l("Proposed"),
+    APPROVED: _l("Approved"),
+    REJECTED: _l("Rejected"),
+    DONE: _l("Carried out"),
+}
 
 OPEN, CLOSED = "open", "closed"
 VOLUME_STATUSES = {OPEN: lazy_pgettext("volume status", "Open"), CLOSED: _l("Closed")}
@@ -60,8 +68,9 @@ def category_code(category: str) -> str:
     return CATEGORIES[category][0]
 
 
-def archive_number(fonds: str, year: int, retention: str, category: str, volume: int,
-                   item: int) -> str:
+def archive_number(
+    fonds: str, year: int, retention: str, category: str, volume: int, item: int
+) -> str:
     """fonds–year–retention–category–volume–item, after DA/T 22-2015 with our volume level:
     e.g. Z001-2026-D30-HT-003-0012. Volume 3 digits and item 4 digits keep the numbers
     sortable as text."""
@@ -94,8 +103,13 @@ def electronic_code(number: str) -> str:
 def location_text(room, cabinet, shelf, box) -> str:
     if not has_location(room, cabinet, shelf, box):
         return ""
-    return _("room %(room)s, cabinet %(cabinet)s, shelf %(shelf)s, box %(box)s",
-             room=room, cabinet=cabinet, shelf=shelf, box=box)
+    return _(
+        "room %(room)s, cabinet %(cabinet)s, shelf %(shelf)s, box %(box)s",
+        room=room,
+        cabinet=cabinet,
+        shelf=shelf,
+        box=box,
+    )
 
 
 def has_location(room, cabinet, shelf, box) -> bool:

@@ -85,8 +85,10 @@ def new_document(session, doc: ArchiveDocument) -> ArchiveDocument:
         doc.manager_id = client.owner_id
     doc.client_name = client.name
     if doc.manager_id is None:
-        raise DomainError(_l("The customer has no responsible account manager."),
-                          {"client": _l("Assign the customer first.")})
+        raise DomainError(
+            _l("The customer has no responsible account manager."),
+            {"client": _l("Assign the customer first.")},
+        )
     _check_values(doc)
     doc.retention = get_setting("archive_retention").get(doc.category, "D10")
     doc.status = rules.DRAFT
@@ -128,22 +130,31 @@ def _check_change(doc) -> None:
     state = inspect(doc)
     actor = current_actor()
     if getattr(actor, "role", None) == ARCHIVIST:
-        changed = [a.key for a in state.attrs if a.history.has_changes()
-                   and a.key not in LOCATION_FIELDS]
+        changed = [
+            a.key for a in state.attrs if a.history.has_changes() and a.key not in LOCATION_FIELDS
+        ]
         if changed:
             raise NotAllowed(_l("The archivist keeps the paper locations, not the content."))
     if doc.status != rules.DRAFT and any(
-            state.attrs[f].history.has_changes() for f in SIGN_OFF_FIELDS):
+        state.attrs[f].history.has_changes() for f in SIGN_OFF_FIELDS
+    ):
         raise DomainError(_l("The sign-off of a filed document stays as it was filed."))
-    if doc.status == rules.DRAFT and doc.approved_at is not None and any(
-            state.attrs[f].history.has_changes() for f in CONTENT_FIELDS):
+    if (
+        doc.status == rules.DRAFT
+        and doc.approved_at is not None
+        and any(state.attrs[f].history.has_changes() for f in CONTENT_FIELDS)
+    ):
         # The leader approved what they saw: a changed draft waits for a new approval.
         doc.approved_by_id = doc.approved_at = None
     if doc.archive_no:
         changed = [f for f in NUMBERED_FIELDS if state.attrs[f].history.has_changes()]
         if changed:
-            raise DomainError(_l("An archived document keeps its customer, account manager, "
-                                 "category, date and retention."))
+            raise DomainError(
+                _l(
+                    "An archived document keeps its customer, account manager, "
+                    "category, date and retention."
+                )
+            )
     _check_values(doc)
 
 
@@ -163,9 +174,11 @@ def missing_sign_off(doc: ArchiveDocument) -> list[str]:
     return rules.sign_off_missing(doc.customer_signed, doc.handler, doc.approved_at is not None)
 
 
-SIGN_OFF_LABELS = {"customer_signed": _l("the customer's signature"),
-                   "handler": _l("the handler (经办人)"),
-                   "approved": _l("the direct leader's approval")}
+SIGN_OFF_LABELS = {
+    "customer_signed": _l("the customer's signature"),
+    "handler": _l("the handler (经办人)"),
+    "approved": _l("the direct leader's approval"),
+}
 
 
 def file_document(session, doc: ArchiveDocument) -> ArchiveDocument:
@@ -175,12 +188,17 @@ def file_document(session, doc: ArchiveDocument) -> ArchiveDocument:
         raise NotAllowed(_l("You may not file this document."))
     missing = missing_sign_off(doc)
     if missing:
-        raise DomainError(_l("A document enters the archive only with %(what)s recorded.",
-                             what=", ".join(str(SIGN_OFF_LABELS[m]) for m in missing)))
+        raise DomainError(
+            _l(
+                "A document enters the archive only with %(what)s recorded.",
+                what=", ".join(str(SIGN_OFF_LABELS[m]) for m in missing),
+            )
+        )
     volume = _find_volume(session, doc)
     if volume is not None and volume.status == rules.CLOSED:
-        raise DomainError(_l("Volume %(code)s is closed and accepts nothing more.",
-                             code=volume.code))
+        raise DomainError(
+            _l("Volume %(code)s is closed and accepts nothing more.", code=volume.code)
+        )
     if doc.status == rules.DRAFT:
         doc.status = rules.FILED
         doc.filed_at = utcnow()
@@ -189,8 +207,9 @@ def file_document(session, doc: ArchiveDocument) -> ArchiveDocument:
 
 
 # --- the electronic file -------------------------------------------------------------------
-def attach_file(session, doc: ArchiveDocument, stream, filename: str,
-                content_type: str | None) -> ArchiveDocument:
+def attach_file(
+    session, doc: ArchiveDocument, stream, filename: str, content_type: str | None
+) -> ArchiveDocument:
     """Keep an upload under the archive root until indexing stores it."""
     actor = current_actor()
     if actor is not SYSTEM and not can(actor, "edit", doc):
@@ -250,9 +269,12 @@ def read_file(session, doc: ArchiveDocument):
 # --- volumes, numbers, catalogue lines -------------------------------------------------------
 def _find_volume(session, doc) -> ArchiveVolume | None:
     return session.execute(
-        select(ArchiveVolume).where(ArchiveVolume.year == doc.doc_date.year,
-                                    ArchiveVolume.category == doc.category,
-                                    ArchiveVolume.manager_id == doc.manager_id)
+        select(ArchiveVolume)
+        .where(
+            ArchiveVolume.year == doc.doc_date.year,
+            ArchiveVolume.category == doc.category,
+            ArchiveVolume.manager_id == doc.manager_id,
+        )
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
@@ -266,13 +288,22 @@ def _volume_for(session, doc) -> ArchiveVolume:
         if volume is not None:
             return volume
         year = doc.doc_date.year
-        last = session.execute(select(func.max(ArchiveVolume.number)).where(
-            ArchiveVolume.year == year, ArchiveVolume.category == doc.category)).scalar()
+        last = session.execute(
+            select(func.max(ArchiveVolume.number)).where(
+                ArchiveVolume.year == year, ArchiveVolume.category == doc.category
+            )
+        ).scalar()
         try:
             with session.begin_nested():
-                volume = ArchiveVolume(year=year, category=doc.category,
-                                       manager_id=doc.manager_id, number=(last or 0) + 1,
-                                       retention=doc.retention, status=rules.OPEN, item_count=0)
+                volume = ArchiveVolume(
+                    year=year,
+                    category=doc.category,
+                    manager_id=doc.manager_id,
+                    number=(last or 0) + 1,
+                    retention=doc.retention,
+                    status=rules.OPEN,
+                    item_count=0,
+                )
                 session.add(volume)
             return volume
         except IntegrityError:
@@ -291,14 +322,16 @@ def _take_item(session, volume: ArchiveVolume) -> int:
         .execution_options(synchronize_session=False)
     ).scalar()
     if item is None:
-        raise DomainError(_l("Volume %(code)s is closed and accepts nothing more.",
-                             code=volume.code))
+        raise DomainError(
+            _l("Volume %(code)s is closed and accepts nothing more.", code=volume.code)
+        )
     return item
 
 
 def _lock_document(session, doc_id: int) -> ArchiveDocument | None:
     return session.execute(
-        select(ArchiveDocument).where(ArchiveDocument.id == doc_id)
+        select(ArchiveDocument)
+        .where(ArchiveDocument.id == doc_id)
         .with_for_update(of=ArchiveDocument)
         .execution_options(populate_existing=True, **UNSCOPED)
     ).scalar_one_or_none()
@@ -326,8 +359,9 @@ def index_document(session, doc_id: int) -> dict:
         item = _take_item(session, volume)
         fonds = get_setting("archive_fonds_code")
         doc.volume_id, doc.item_no = volume.id, item
-        doc.archive_no = rules.archive_number(fonds, doc.doc_date.year, doc.retention,
-                                              doc.category, volume.number, item)
+        doc.archive_no = rules.archive_number(
+            fonds, doc.doc_date.year, doc.retention, doc.category, volume.number, item
+        )
         doc.archived_at = utcnow()
     if doc.form != rules.PAPER:
         _store_file(doc)
@@ -340,9 +374,14 @@ def index_document(session, doc_id: int) -> dict:
 
 def write_lines(session, doc: ArchiveDocument) -> list[CatalogueLine]:
     """Both sets' catalogue lines from the document, each pointing at the other (R9)."""
-    existing = {line.set_kind: line for line in session.scalars(
-        select(CatalogueLine).where(CatalogueLine.document_id == doc.id)
-        .execution_options(populate_existing=True, **UNSCOPED))}
+    existing = {
+        line.set_kind: line
+        for line in session.scalars(
+            select(CatalogueLine)
+            .where(CatalogueLine.document_id == doc.id)
+            .execution_options(populate_existing=True, **UNSCOPED)
+        )
+    }
     wanted = rules.sets_of(doc.form)
     lines = []
     for set_kind in wanted:
@@ -376,7 +415,8 @@ def set_paper_location(session, doc, room, cabinet, shelf, box) -> ArchiveDocume
     if actor is not SYSTEM and not can(actor, "edit", doc):
         raise NotAllowed(_l("You may not change where this document is kept."))
     doc.room, doc.cabinet, doc.shelf, doc.box = (
-        (v or "").strip() or None for v in (room, cabinet, shelf, box))
+        (v or "").strip() or None for v in (room, cabinet, shelf, box)
+    )
     change_record(session, doc)
     if doc.status == rules.ARCHIVED:
         write_lines(session, doc)
@@ -388,8 +428,8 @@ def close_volume(session, volume: ArchiveVolume) -> bool:
     if actor is not SYSTEM and not can(actor, "bind", area="archives"):
         raise NotAllowed(_l("Only the archivist closes volumes."))
     closed = session.execute(
-        update(ArchiveVolume).where(ArchiveVolume.id == volume.id,
-                                    ArchiveVolume.status == rules.OPEN)
+        update(ArchiveVolume)
+        .where(ArchiveVolume.id == volume.id, ArchiveVolume.status == rules.OPEN)
         .values(status=rules.CLOSED, closed_at=utcnow(), closed_by_id=getattr(actor, "id", None))
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -405,18 +445,25 @@ def close_year(session, year: int) -> int:
     actor = current_actor()
     if actor is not SYSTEM and not can(actor, "bind", area="archives"):
         raise NotAllowed(_l("Only the archivist closes volumes."))
-    volumes = session.scalars(select(ArchiveVolume).where(
-        ArchiveVolume.year == year, ArchiveVolume.status == rules.OPEN)
-        .order_by(ArchiveVolume.id)).all()
+    volumes = session.scalars(
+        select(ArchiveVolume)
+        .where(ArchiveVolume.year == year, ArchiveVolume.status == rules.OPEN)
+        .order_by(ArchiveVolume.id)
+    ).all()
     return sum(close_volume(session, v) for v in volumes)
 
 
 # --- integrity ------------------------------------------------------------------------------
 def pending_ids(session) -> list[int]:
     """Filed documents whose indexing has not run (a queue that was down, a worker that died)."""
-    return list(session.scalars(select(ArchiveDocument.id).where(
-        ArchiveDocument.status == rules.FILED).order_by(ArchiveDocument.id)
-        .execution_options(**UNSCOPED)))
+    return list(
+        session.scalars(
+            select(ArchiveDocument.id)
+            .where(ArchiveDocument.status == rules.FILED)
+            .order_by(ArchiveDocument.id)
+            .execution_options(**UNSCOPED)
+        )
+    )
 
 
 def check_integrity(session, share_percent: int | None = None, ids=None) -> dict:
@@ -426,12 +473,16 @@ def check_integrity(session, share_percent: int | None = None, ids=None) -> dict
     base = select(ArchiveDocument).where(ArchiveDocument.storage_path.is_not(None))
     if ids is not None:
         base = base.where(ArchiveDocument.id.in_(ids))
-    total = session.execute(select(func.count()).select_from(base.subquery())
-                            .execution_options(**UNSCOPED)).scalar()
+    total = session.execute(
+        select(func.count()).select_from(base.subquery()).execution_options(**UNSCOPED)
+    ).scalar()
     batch = session.scalars(
-        base.order_by(ArchiveDocument.checked_at.is_not(None), ArchiveDocument.checked_at,
-                      ArchiveDocument.id)
-        .limit(rules.share_count(total, share)).execution_options(**UNSCOPED)).all()
+        base.order_by(
+            ArchiveDocument.checked_at.is_not(None), ArchiveDocument.checked_at, ArchiveDocument.id
+        )
+        .limit(rules.share_count(total, share))
+        .execution_options(**UNSCOPED)
+    ).all()
     result = {"checked": 0, "bytes": 0, "changed": 0, "missing": 0, "sets": 0}
     now = utcnow()
     storage = get_storage()
@@ -439,15 +490,24 @@ def check_integrity(session, share_percent: int | None = None, ids=None) -> dict
         stored = storage.sha256(_checked(doc.storage_path))
         result["checked"] += 1
         if stored is None:
-            result["missing"] += _flag(session, doc, "file_missing",
-                                       f"missing:{doc.id}:{doc.storage_path}", doc.storage_path)
+            result["missing"] += _flag(
+                session,
+                doc,
+                "file_missing",
+                f"missing:{doc.id}:{doc.storage_path}",
+                doc.storage_path,
+            )
         else:
             digest, size = stored
             result["bytes"] += size
             if digest != doc.sha256:
-                result["changed"] += _flag(session, doc, "checksum_changed",
-                                           f"changed:{doc.id}:{doc.sha256}:{digest}",
-                                           f"{doc.sha256} → {digest}")
+                result["changed"] += _flag(
+                    session,
+                    doc,
+                    "checksum_changed",
+                    f"changed:{doc.id}:{doc.sha256}:{digest}",
+                    f"{doc.sha256} → {digest}",
+                )
         doc.checked_at = now
     result["sets"] = _check_sets(session, ids)
     session.flush()
@@ -456,11 +516,17 @@ def check_integrity(session, share_percent: int | None = None, ids=None) -> dict
 
 def _check_sets(session, ids) -> int:
     # Only the offenders are loaded: the sweep runs over the whole archive every night.
-    lacking = or_(ArchiveDocument.storage_path.is_(None), ArchiveDocument.sha256.is_(None),
-                  *[or_(getattr(ArchiveDocument, f).is_(None), getattr(ArchiveDocument, f) == "")
-                    for f in LOCATION_FIELDS])
-    stmt = select(ArchiveDocument).where(ArchiveDocument.status == rules.ARCHIVED,
-                                         ArchiveDocument.form == rules.BOTH, lacking)
+    lacking = or_(
+        ArchiveDocument.storage_path.is_(None),
+        ArchiveDocument.sha256.is_(None),
+        *[
+            or_(getattr(ArchiveDocument, f).is_(None), getattr(ArchiveDocument, f) == "")
+            for f in LOCATION_FIELDS
+        ],
+    )
+    stmt = select(ArchiveDocument).where(
+        ArchiveDocument.status == rules.ARCHIVED, ArchiveDocument.form == rules.BOTH, lacking
+    )
     if ids is not None:
         stmt = stmt.where(ArchiveDocument.id.in_(ids))
     flagged = 0
@@ -468,30 +534,51 @@ def _check_sets(session, ids) -> int:
         if not doc.has_paper:
             flagged += _flag(session, doc, "missing_paper", f"paper:{doc.id}", doc.archive_no)
         if not doc.has_file:
-            flagged += _flag(session, doc, "missing_electronic", f"electronic:{doc.id}",
-                             doc.archive_no)
+            flagged += _flag(
+                session, doc, "missing_electronic", f"electronic:{doc.id}", doc.archive_no
+            )
     return flagged
 
 
 def _flag(session, doc, kind: str, key: str, detail: str) -> int:
     """Record a problem once and tell the archivists once; 1 when it is new."""
-    known = session.execute(select(ArchiveFlag.id).where(ArchiveFlag.key == key)
-                            .execution_options(**UNSCOPED)).first()
+    known = session.execute(
+        select(ArchiveFlag.id).where(ArchiveFlag.key == key).execution_options(**UNSCOPED)
+    ).first()
     if known:
         return 0
     try:
         with session.begin_nested():
-            session.add(ArchiveFlag(key=key, kind=kind, document_id=doc.id,
-                                    client_id=doc.client_id, detail=detail or ""))
+            session.add(
+                ArchiveFlag(
+                    key=key,
+                    kind=kind,
+                    document_id=doc.id,
+                    client_id=doc.client_id,
+                    detail=detail or "",
+                )
+            )
     except IntegrityError:  # another sweep flagged it first
         return 0
     logger.warning("archive integrity: document %s flagged %s", doc.id, kind)
-    archivists = session.scalars(select(User).where(User.role == ARCHIVIST,
-                                                    User.active.is_(True))).all()
-    title = _("Archive integrity: %(kind)s — %(number)s", kind=rules.FLAG_KINDS[kind],
-              number=doc.archive_no or doc.title)
-    notify(session, archivists, f"archive-flag:{key}", "archive_flag", title, detail or "",
-           client_id=doc.client_id, target=Target("archive_document.details_view", doc.id))
+    archivists = session.scalars(
+        select(User).where(User.role == ARCHIVIST, User.active.is_(True))
+    ).all()
+    title = _(
+        "Archive integrity: %(kind)s — %(number)s",
+        kind=rules.FLAG_KINDS[kind],
+        number=doc.archive_no or doc.title,
+    )
+    notify(
+        session,
+        archivists,
+        f"archive-flag:{key}",
+        "archive_flag",
+        title,
+        detail or "",
+        client_id=doc.client_id,
+        target=Target("archive_document.details_view", doc.id),
+    )
     return 1
 
 

@@ -71,8 +71,9 @@ def _check_role(session, role: str, region) -> Region | None:
     return region_obj
 
 
-def create_user(session, username, password, role, region=None, full_name="", email=None,
-                locale=None):
+def create_user(
+    session, username, password, role, region=None, full_name="", email=None, locale=None
+):
     _require_admin()
     username = (username or "").strip()
     if not username or len(username) > 64:
@@ -100,9 +101,17 @@ def create_user(session, username, password, role, region=None, full_name="", em
     return user
 
 
-def update_user(session, user: User, *, full_name=_UNCHANGED, role=_UNCHANGED,
-                region=_UNCHANGED, email=_UNCHANGED, locale=_UNCHANGED,
-                active=_UNCHANGED) -> User:
+def update_user(
+    session,
+    user: User,
+    *,
+    full_name=_UNCHANGED,
+    role=_UNCHANGED,
+    region=_UNCHANGED,
+    email=_UNCHANGED,
+    locale=_UNCHANGED,
+    active=_UNCHANGED,
+) -> User:
     """Change a user's name, role, region, e-mail, language or whether they may sign in
     (disabling goes through deactivate_user). The user name and password do not change here."""
     _require_admin()
@@ -150,8 +159,12 @@ def activate_user(session, user: User) -> None:
 
 def _log(session, action, user, detail=None):
     # The user's id only: a mistyped user name may be a password typed in the wrong field.
-    logger.log(logging.INFO if action == "login" else logging.WARNING, "sign-in %s: user %s",
-               action, user.id if user else "unknown")
+    logger.log(
+        logging.INFO if action == "login" else logging.WARNING,
+        "sign-in %s: user %s",
+        action,
+        user.id if user else "unknown",
+    )
     row = event_row(session, action, "users", user.id if user else None, None, detail)
     row["actor_id"] = user.id if user else None
     row["actor_label"] = user.username if user else (detail or {}).get("username", "?")
@@ -196,12 +209,14 @@ def _count_failure(session, failure, key, address, now) -> None:
     minutes = current_app.config["LOGIN_LOCK_MINUTES"]
     if failure is None:
         # Rows of names tried long ago are of no use any more: keep the table small.
-        session.execute(delete(LoginFailure).where(
-            LoginFailure.last_failure_at < now - timedelta(days=1)))
+        session.execute(
+            delete(LoginFailure).where(LoginFailure.last_failure_at < now - timedelta(days=1))
+        )
         try:
             with session.begin_nested():  # a concurrent first failure may have made the row
-                failure = LoginFailure(username=key, address=address, failures=0,
-                                       last_failure_at=now)
+                failure = LoginFailure(
+                    username=key, address=address, failures=0, last_failure_at=now
+                )
                 session.add(failure)
         except IntegrityError:
             failure = session.get(LoginFailure, (key, address), populate_existing=True)

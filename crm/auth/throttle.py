@@ -47,9 +47,19 @@ def init_throttle(app: Flask) -> Limiter | None:
     if not limiter.enabled:
         return None
     view = app.view_functions["auth.login"]
-    view = limiter.limit(lambda: app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=client_address,
-                         methods=["POST"], deduct_when=_failed, scope="address")(view)
-    view = limiter.limit(lambda: app.config["LOGIN_LIMIT_PER_NAME"], key_func=attempted_name,
-                         methods=["POST"], deduct_when=_password_refused, scope="name")(view)
+    view = limiter.limit(
+        lambda: app.config["LOGIN_LIMIT_PER_ADDRESS"],
+        key_func=client_address,
+        methods=["POST"],
+        deduct_when=_failed,
+        scope="address",
+    )(view)
+    view = limiter.limit(
+        lambda: app.config["LOGIN_LIMIT_PER_NAME"],
+        key_func=attempted_name,
+        methods=["POST"],
+        deduct_when=_password_refused,
+        scope="name",
+    )(view)
     app.view_functions["auth.login"] = view
     return limiter

@@ -36,8 +36,9 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = authenticate(db.session, form.username.data.strip(), form.password.data,
-                                request.remote_addr)
+            user = authenticate(
+                db.session, form.username.data.strip(), form.password.data, request.remote_addr
+            )
         except DomainError as exc:
             g.crm_password_refused = isinstance(exc, PasswordRefused)  # crm.auth.throttle
             db.session.commit()  # keep the failure count and its audit event
@@ -76,6 +77,7 @@ def set_locale(code):
 @bp.errorhandler(429)
 def too_many_requests(exc):
     """Flask-Limiter's answer (crm.auth.throttle): the sign-in page again, with the reason."""
-    flash(_("Too many sign-in attempts from here. Please wait a few minutes and try again."),
-          "error")
+    flash(
+        _("Too many sign-in attempts from here. Please wait a few minutes and try again."), "error"
+    )
     return render_template("auth/login.html", form=LoginForm(formdata=None)), 429

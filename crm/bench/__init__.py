@@ -21,12 +21,24 @@ from flask.cli import AppGroup
 @click.group("bench", cls=AppGroup, invoke_without_command=True)
 @click.option("--repeat", default=20, show_default=True, help="Timed runs of each screen.")
 @click.option("--warmup", default=3, show_default=True)
-@click.option("--sample", default=2000, show_default=True,
-              help="Customers (and cards) run through the naive loops, scaled to all.")
-@click.option("--index-docs", default=300, show_default=True,
-              help="Waiting archive scans the indexing measurement binds (they stay bound).")
-@click.option("--out", default="bench-results.json", show_default=True,
-              help="The JSON file the figures are added to.")
+@click.option(
+    "--sample",
+    default=2000,
+    show_default=True,
+    help="Customers (and cards) run through the naive loops, scaled to all.",
+)
+@click.option(
+    "--index-docs",
+    default=300,
+    show_default=True,
+    help="Waiting archive scans the indexing measurement binds (they stay bound).",
+)
+@click.option(
+    "--out",
+    default="bench-results.json",
+    show_default=True,
+    help="The JSON file the figures are added to.",
+)
 @click.pass_context
 def bench(ctx, repeat, warmup, sample, index_docs, out):
     """Measure the product on the configured database (alone: every measurement)."""
@@ -42,10 +54,19 @@ def bench(ctx, repeat, warmup, sample, index_docs, out):
     archives.index_waiting(index_docs, workers=1, out=out)
     reviews.run(sample, repeat=3, out=out)
     click.echo(f"\nall measurements in {time.perf_counter() - started:.0f} s")
+
+
 # each defines a @bench.command
-AREA_MODULES = ["crm.bench.credit", "crm.bench.cards", "crm.bench.archives", "crm.bench.data",
-                "crm.bench.screens", "crm.bench.reviews",
-                "crm.bench.home", "crm.bench.load"]
+AREA_MODULES = [
+    "crm.bench.credit",
+    "crm.bench.cards",
+    "crm.bench.archives",
+    "crm.bench.data",
+    "crm.bench.screens",
+    "crm.bench.reviews",
+    "crm.bench.home",
+    "crm.bench.load",
+]
 
 
 def timed(fn, repeat: int = 5, warmup: int = 1) -> dict:
@@ -59,8 +80,11 @@ def timed(fn, repeat: int = 5, warmup: int = 1) -> dict:
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
     p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-    return {"median_ms": round(statistics.median(samples), 2), "p95_ms": round(p95, 2),
-            "runs": repeat}
+    return {
+        "median_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(p95, 2),
+        "runs": repeat,
+    }
 
 
 def report(title: str, rows: dict, out: str | None) -> None:

@@ -40,12 +40,23 @@ def _owner() -> tuple[User, Client]:
         if not db.session.scalar(select(Region.id).where(Region.code == "BENCH")):
             db.session.add(Region(code="BENCH", name="基准大区"))
             db.session.flush()
-        user = create_user(db.session, USERNAME, "bench-pass-2026", access.ACCOUNT_MANAGER,
-                           "BENCH", "基准档案客户经理")
+        user = create_user(
+            db.session,
+            USERNAME,
+            "bench-pass-2026",
+            access.ACCOUNT_MANAGER,
+            "BENCH",
+            "基准档案客户经理",
+        )
     client = db.session.scalar(select(Client).where(Client.code == "BA00000001"))
     if client is None:
-        client = Client(code="BA00000001", name="基准档案客户有限公司", kind="organisation",
-                        owner_id=user.id, region_id=user.region_id)
+        client = Client(
+            code="BA00000001",
+            name="基准档案客户有限公司",
+            kind="organisation",
+            owner_id=user.id,
+            region_id=user.region_id,
+        )
         db.session.add(client)
         db.session.flush()
     return user, client
@@ -58,12 +69,21 @@ def _prepare(n: int, min_kb: int, max_kb: int, rng: random.Random) -> tuple[list
     for i in range(n):
         size = rng.randrange(min_kb * 1024, max_kb * 1024 + 1)
         total += size
-        doc = services.new_document(db.session, ArchiveDocument(
-            client_id=client.id, category=categories[i % 6], title=f"基准文件 {i}",
-            doc_date=date(YEAR, 1 + i % 12, 1 + i % 28), form="both", pages=1 + i % 9))
+        doc = services.new_document(
+            db.session,
+            ArchiveDocument(
+                client_id=client.id,
+                category=categories[i % 6],
+                title=f"基准文件 {i}",
+                doc_date=date(YEAR, 1 + i % 12, 1 + i % 28),
+                form="both",
+                pages=1 + i % 9,
+            ),
+        )
         doc.room, doc.cabinet, doc.shelf, doc.box = "B1", "1", "1", str(i // 50)
-        services.attach_file(db.session, doc, io.BytesIO(os.urandom(size)), f"{i}.pdf",
-                             "application/pdf")
+        services.attach_file(
+            db.session, doc, io.BytesIO(os.urandom(size)), f"{i}.pdf", "application/pdf"
+        )
         doc.customer_signed, doc.handler, doc.approved_at = True, "基准经办人", utcnow()
         services.file_document(db.session, doc)
         ids.append(doc.id)
@@ -100,8 +120,9 @@ def _index(ids: list[int], workers: int) -> None:
 
 
 def _cleanup(user_id: int) -> None:
-    docs = db.session.scalars(select(ArchiveDocument).where(
-        ArchiveDocument.manager_id == user_id)).all()
+    docs = db.session.scalars(
+        select(ArchiveDocument).where(ArchiveDocument.manager_id == user_id)
+    ).all()
     for doc in docs:
         for rel in (doc.storage_path, doc.incoming_path):
             if rel:
@@ -117,23 +138,36 @@ def _cleanup(user_id: int) -> None:
 def index_waiting(n: int, workers: int, out: str | None) -> dict:
     """Bind `n` of the scans `crm bench-data` filed for indexing, as the indexing task does
     (they stay bound: each run takes the next ones)."""
-    ids = db.session.scalars(select(ArchiveDocument.id).where(
-        ArchiveDocument.status == rules.FILED, ArchiveDocument.archive_no.is_(None))
-        .order_by(ArchiveDocument.id).limit(n)).all()
+    ids = db.session.scalars(
+        select(ArchiveDocument.id)
+        .where(ArchiveDocument.status == rules.FILED, ArchiveDocument.archive_no.is_(None))
+        .order_by(ArchiveDocument.id)
+        .limit(n)
+    ).all()
     if not ids:
-        raise click.ClickException("no documents wait for indexing: load more with "
-                                   "`crm bench-data`")
-    waiting = db.session.scalar(select(func.count()).select_from(ArchiveDocument).where(
-        ArchiveDocument.status == rules.FILED))
+        raise click.ClickException(
+            "no documents wait for indexing: load more with `crm bench-data`"
+        )
+    waiting = db.session.scalar(
+        select(func.count())
+        .select_from(ArchiveDocument)
+        .where(ArchiveDocument.status == rules.FILED)
+    )
     db.session.rollback()
     start = time.perf_counter()
     _index(ids, workers)
     seconds = time.perf_counter() - start
-    stored = db.session.scalar(select(func.coalesce(func.sum(ArchiveDocument.size), 0))
-                               .where(ArchiveDocument.id.in_(ids)))
-    figures = {"documents bound": len(ids), "of those waiting": waiting, "workers": workers,
-               "seconds": round(seconds, 2), "documents/s": round(len(ids) / seconds, 1),
-               "stored KB/document": round(stored / 1024 / len(ids), 1)}
+    stored = db.session.scalar(
+        select(func.coalesce(func.sum(ArchiveDocument.size), 0)).where(ArchiveDocument.id.in_(ids))
+    )
+    figures = {
+        "documents bound": len(ids),
+        "of those waiting": waiting,
+        "workers": workers,
+        "seconds": round(seconds, 2),
+        "documents/s": round(len(ids) / seconds, 1),
+        "stored KB/document": round(stored / 1024 / len(ids), 1),
+    }
     report(f"archive indexing of waiting scans ({db.engine.dialect.name})", figures, out)
     return figures
 
@@ -142,8 +176,12 @@ def index_waiting(n: int, workers: int, out: str | None) -> dict:
 @click.option("--docs", "n_docs", default=200, show_default=True)
 @click.option("--min-kb", default=200, show_default=True)
 @click.option("--max-kb", default=2048, show_default=True)
-@click.option("--workers", default=1, show_default=True,
-              help="Indexing threads (PostgreSQL; SQLite serialises writers).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    help="Indexing threads (PostgreSQL; SQLite serialises writers).",
+)
 @click.option("--keep", is_flag=True, help="Leave the documents and files in place.")
 @click.option("--out", default=None, help="Append the results to this JSON file.")
 def archives_cmd(n_docs, min_kb, max_kb, workers, keep, out):
@@ -169,8 +207,10 @@ def archives_cmd(n_docs, min_kb, max_kb, workers, keep, out):
     rows = {
         "database": db.engine.url.get_backend_name(),
         "archive root": current_app.config["ARCHIVE_ROOT"],
-        "documents": n_docs, "file sizes (KB)": f"{min_kb}–{max_kb}",
-        "total MB": round(mb, 1), "workers": workers,
+        "documents": n_docs,
+        "file sizes (KB)": f"{min_kb}–{max_kb}",
+        "total MB": round(mb, 1),
+        "workers": workers,
         "upload (untimed set-up) s": round(prepared, 2),
         "indexing s": round(indexing, 2),
         "indexing docs/s": round(n_docs / indexing, 1),

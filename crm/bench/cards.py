@@ -27,9 +27,16 @@ def _day_windows(today):
     """(reminder days or None for the expiry, condition) of each part of the day's work."""
     lower, parts = 0, []
     for days in services.reminder_days():
-        parts.append((days, (MemberCard.status == rules.ACTIVE,
-                             MemberCard.expiry_date >= today + timedelta(days=lower),
-                             MemberCard.expiry_date <= today + timedelta(days=days))))
+        parts.append(
+            (
+                days,
+                (
+                    MemberCard.status == rules.ACTIVE,
+                    MemberCard.expiry_date >= today + timedelta(days=lower),
+                    MemberCard.expiry_date <= today + timedelta(days=days),
+                ),
+            )
+        )
         lower = days + 1
     parts.append((None, (MemberCard.status == rules.ACTIVE, MemberCard.expiry_date < today)))
     return parts
@@ -54,11 +61,16 @@ def naive_daily(session, today, share: float, rng: random.Random) -> dict:
             owner = session.get(User, holder.owner_id) if holder.owner_id else None
             key = f"card:{card.id}:expiry:{card.expiry_date}:{days}"  # the set-based run's key
             reminded += notify(
-                session, [owner] if owner else [], key, "card_expiry",
+                session,
+                [owner] if owner else [],
+                key,
+                "card_expiry",
                 f"Member card expires within {days} days",
                 f"Card {card.number}, {holder.name}, expiry date {card.expiry_date}",
-                client_id=holder.id, target=Target("card.details_view", card.id),
-                addresses=[holder.email] if holder.email else [])
+                client_id=holder.id,
+                target=Target("card.details_view", card.id),
+                addresses=[holder.email] if holder.email else [],
+            )
     session.flush()
     return {"reminded": reminded, "expired": expired, "visited": visited}
 
@@ -69,6 +81,7 @@ def _rolled_back(fn):
             return fn()
         finally:
             db.session.rollback()
+
     return run
 
 
@@ -81,8 +94,10 @@ def run(repeat: int, sample: int, out: str | None) -> dict:
     yesterday = services.run_daily(db.session, today - timedelta(days=1))
     db.session.commit()
     backlog_s = time.perf_counter() - start
-    day_cards = sum(db.session.scalar(select(func.count()).select_from(MemberCard).where(*w))
-                    for _d, w in _day_windows(today))
+    day_cards = sum(
+        db.session.scalar(select(func.count()).select_from(MemberCard).where(*w))
+        for _d, w in _day_windows(today)
+    )
     share = min(1.0, sample / max(day_cards, 1))
     results = {}
 
@@ -115,15 +130,18 @@ def run(repeat: int, sample: int, out: str | None) -> dict:
         + ("" if share >= 1 else " (not run whole)"): f"{scaled_ms / 1000:.1f} s",
         "ratio (loop ÷ set-based)": f"{scaled_ms / max(fast['median_ms'], 0.01):.0f}×",
     }
-    report(f"cards daily task: {total} cards ({db.session.get_bind().dialect.name})", figures,
-           out)
+    report(f"cards daily task: {total} cards ({db.session.get_bind().dialect.name})", figures, out)
     return figures
 
 
 @bench.command("cards")
 @click.option("--repeat", default=3, show_default=True)
-@click.option("--sample", default=2000, show_default=True,
-              help="Cards of the day's work run through the per-card loop; scaled up.")
+@click.option(
+    "--sample",
+    default=2000,
+    show_default=True,
+    help="Cards of the day's work run through the per-card loop; scaled up.",
+)
 @click.option("--out", default=None, help="Append the figures to this JSON file.")
 def cards_bench(repeat, sample, out):
     """Time the daily expiry-and-reminder task, set-based, against a per-card ORM loop."""

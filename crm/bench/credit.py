@@ -32,21 +32,23 @@ def naive_check(client_ids, today) -> dict:
     result = {"over_limit": 0, "overdue_customers": 0, "notified": 0}
     thresholds = checks.thresholds()
     for cid in client_ids:
-        profile = db.session.scalars(select(CreditProfile).where(CreditProfile.client_id == cid)
-                                     ).first()
-        entries = db.session.scalars(select(LedgerEntry).where(LedgerEntry.client_id == cid)
-                                     ).all()
-        owed = sum((e.amount if e.kind == "charge" else -e.amount for e in entries),
-                   Decimal("0"))
+        profile = db.session.scalars(
+            select(CreditProfile).where(CreditProfile.client_id == cid)
+        ).first()
+        entries = db.session.scalars(select(LedgerEntry).where(LedgerEntry.client_id == cid)).all()
+        owed = sum((e.amount if e.kind == "charge" else -e.amount for e in entries), Decimal("0"))
         limit = profile.credit_limit if profile else Decimal("0")
         util = rules.utilisation(owed, limit)
-        above = {c.threshold: c.above for c in db.session.scalars(
-            select(Crossing).where(Crossing.client_id == cid))}
+        above = {
+            c.threshold: c.above
+            for c in db.session.scalars(select(Crossing).where(Crossing.client_id == cid))
+        }
         crossed, _rearmed = rules.crossing_moves(util, thresholds, above)
         result["notified"] += len(crossed)
         result["over_limit"] += owed > limit
-        overdue = db.session.scalars(select(OpenItem).where(
-            OpenItem.client_id == cid, OpenItem.due_date < today)).all()
+        overdue = db.session.scalars(
+            select(OpenItem).where(OpenItem.client_id == cid, OpenItem.due_date < today)
+        ).all()
         result["overdue_customers"] += bool(overdue)
     db.session.rollback()
     return result
@@ -75,21 +77,30 @@ def run(sample: int, repeat: int, out: str | None) -> dict:
         f"{first.get('notified', 0)} crossings notified",
         "set-based check of all, median": f"{steady['median_ms']:.0f} ms",
         "set-based check of all, p95": f"{steady['p95_ms']:.0f} ms",
-        f"per-customer ORM loop, {len(picked)} customers sampled":
-            f"{per_customer:.3f} ms a customer",
+        f"per-customer ORM loop, {len(picked)} customers sampled": (
+            f"{per_customer:.3f} ms a customer"
+        ),
         "per-customer ORM loop, scaled to all (not run whole)": f"{scaled_ms / 1000:.0f} s",
         "ratio (loop ÷ set-based)": f"{scaled_ms / max(steady['median_ms'], 0.01):.0f}×",
         "nightly reconciliation (GROUP BY over the ledger)": f"{rec['median_ms']:.0f} ms",
         "result": {k: v for k, v in first.items() if k != "notified"},
     }
-    report(f"credit check: {customers} customers, {rows} ledger rows "
-           f"({db.session.get_bind().dialect.name})", figures, out)
+    report(
+        f"credit check: {customers} customers, {rows} ledger rows "
+        f"({db.session.get_bind().dialect.name})",
+        figures,
+        out,
+    )
     return figures
 
 
 @bench.command("credit")
-@click.option("--sample", default=2000, show_default=True,
-              help="Customers run through the per-customer loop; its time is scaled up.")
+@click.option(
+    "--sample",
+    default=2000,
+    show_default=True,
+    help="Customers run through the per-customer loop; its time is scaled up.",
+)
 @click.option("--repeat", default=3, show_default=True)
 @click.option("--out", default=None, help="Append the figures to this JSON file.")
 def credit_bench(sample, repeat, out):

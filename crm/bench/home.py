@@ -28,18 +28,29 @@ from crm.reports import home
 def _bench_users() -> dict:
     """{role: username} for every role, the bench-data people first."""
     people = pick_people()
-    found = {access.ACCOUNT_MANAGER: people["account manager"][0],
-             access.REGIONAL_MANAGER: people["regional manager"][0],
-             access.SALES_MANAGER: people["sales manager"][0]}
-    gm = db.session.scalar(select(User.username).where(User.role == access.GENERAL_MANAGER)
-                           .order_by(User.username.like("scale_%").desc(), User.id))
+    found = {
+        access.ACCOUNT_MANAGER: people["account manager"][0],
+        access.REGIONAL_MANAGER: people["regional manager"][0],
+        access.SALES_MANAGER: people["sales manager"][0],
+    }
+    gm = db.session.scalar(
+        select(User.username)
+        .where(User.role == access.GENERAL_MANAGER)
+        .order_by(User.username.like("scale_%").desc(), User.id)
+    )
     if gm:
         found[access.GENERAL_MANAGER] = gm
     for role in [r for r in access.ROLES if r not in found]:  # the roles bench-data has not
         name = f"scale_{role}"
         if db.session.scalar(select(User.id).where(User.username == name)) is None:
-            db.session.add(User(username=name, full_name=f"{access.ROLES[role]} 基准", role=role,
-                                password_hash=hash_password(PASSWORD)))
+            db.session.add(
+                User(
+                    username=name,
+                    full_name=f"{access.ROLES[role]} 基准",
+                    role=role,
+                    password_hash=hash_password(PASSWORD),
+                )
+            )
             db.session.commit()
         found[role] = name
     return found
@@ -67,11 +78,15 @@ def run(repeat: int, warmup: int, out: str | None) -> dict:
             result = measure(web, url, repeat, warmup)
             whole += result["median_ms"]
             figures[f"{role} | {case}"] = {**result, "url": url}
-            rows[f"{role} | {case}"] = (f"median {result['median_ms']:6.1f} ms  p95 "
-                                        f"{result['p95_ms']:6.1f} ms  cpu {result['cpu_ms']:5.1f}"
-                                        f" ms  {result['queries']:2d} queries")
+            rows[f"{role} | {case}"] = (
+                f"median {result['median_ms']:6.1f} ms  p95 "
+                f"{result['p95_ms']:6.1f} ms  cpu {result['cpu_ms']:5.1f}"
+                f" ms  {result['queries']:2d} queries"
+            )
         rows[f"{role} | page + {len(charts)} charts (sum of medians)"] = f"{whole:6.1f} ms"
-    title = (f"home pages: {repeat} runs after {warmup} warm-up ({db.engine.dialect.name}; "
-             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    title = (
+        f"home pages: {repeat} runs after {warmup} warm-up ({db.engine.dialect.name}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
     report(title, rows, out)
     return figures

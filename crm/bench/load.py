@@ -59,10 +59,14 @@ def percentile(sorted_ms: list[float], q: float) -> float:
 def pick_users(n: int) -> list[dict]:
     """`n` bench users, the three roles in turn (as many of each as there are), each with a
     sample of the customers they see: search terms and card ids."""
-    by_role = {role: db.session.scalars(
-        select(User).where(User.role == role, User.active.is_(True),
-                           User.username.like("scale_%")).order_by(User.id)).all()
-        for role in ROLES}
+    by_role = {
+        role: db.session.scalars(
+            select(User)
+            .where(User.role == role, User.active.is_(True), User.username.like("scale_%"))
+            .order_by(User.id)
+        ).all()
+        for role in ROLES
+    }
     if not any(by_role.values()):
         raise click.ClickException("no bench users: run `flask --app wsgi crm bench-data` first")
     chosen, i = [], 0
@@ -74,7 +78,8 @@ def pick_users(n: int) -> list[dict]:
     out = []
     for user in chosen:
         query = select(Client.id, Client.name, Client.short_name, Client.mobile).where(
-            Client.deleted_at.is_(None))
+            Client.deleted_at.is_(None)
+        )
         if user.role == access.ACCOUNT_MANAGER:
             query = query.where(Client.owner_id == user.id)
         elif user.role == access.REGIONAL_MANAGER:
@@ -84,8 +89,14 @@ def pick_users(n: int) -> list[dict]:
         for row in rows:
             name = row.short_name or row.name
             terms += [name, name[:2], name[:1]] + ([row.mobile[-8:]] if row.mobile else [])
-        out.append({"username": user.username, "role": user.role,
-                    "ids": [r.id for r in rows], "terms": terms or ["a"]})
+        out.append(
+            {
+                "username": user.username,
+                "role": user.role,
+                "ids": [r.id for r in rows],
+                "terms": terms or ["a"],
+            }
+        )
     return out
 
 
@@ -95,8 +106,8 @@ class StaffClient:
     def __init__(self, base: str, person: dict, password: str, timeout: float):
         self.base, self.person, self.timeout = base.rstrip("/"), person, timeout
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-            _NoRedirect())
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
         self.rng = random.Random(person["username"])
 
     def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
@@ -114,13 +125,16 @@ class StaffClient:
 
     def sign_in(self, password: str) -> None:
         _status, token = self.csrf("/login")
-        status, _html = self.request("/login", {"username": self.person["username"],
-                                                "password": password,
-                                                "csrf_token": token or ""})
+        status, _html = self.request(
+            "/login",
+            {"username": self.person["username"], "password": password, "csrf_token": token or ""},
+        )
         if status != 302:
-            raise click.ClickException(f"cannot sign in as {self.person['username']} "
-                                       f"(HTTP {status}; the bench users' password is "
-                                       f"{PASSWORD})")
+            raise click.ClickException(
+                f"cannot sign in as {self.person['username']} "
+                f"(HTTP {status}; the bench users' password is "
+                f"{PASSWORD})"
+            )
         status, _token = self.csrf("/admin/contactlog/new/")
         self.writes = status == 200 and bool(self.person["ids"])
 
@@ -131,8 +145,9 @@ class StaffClient:
         if name == "page 2":
             return self.request("/admin/client/?page=1")
         if name == "search":
-            return self.request("/admin/client/?" + urllib.parse.urlencode(
-                {"search": self.rng.choice(terms)}))
+            return self.request(
+                "/admin/client/?" + urllib.parse.urlencode({"search": self.rng.choice(terms)})
+            )
         if name == "card":
             if not ids:
                 return self.request("/admin/client/")
@@ -141,10 +156,18 @@ class StaffClient:
         status, token = self.csrf("/admin/contactlog/new/")
         if status != 200:
             return status, ""
-        return self.request("/admin/contactlog/new/", {
-            "csrf_token": token or "", "client": self.rng.choice(ids),
-            "contact_date": time.strftime("%Y-%m-%d"), "way": "phone",
-            "person_met": "负责人", "record": "压测回访记录", "level": "B"})
+        return self.request(
+            "/admin/contactlog/new/",
+            {
+                "csrf_token": token or "",
+                "client": self.rng.choice(ids),
+                "contact_date": time.strftime("%Y-%m-%d"),
+                "way": "phone",
+                "person_met": "负责人",
+                "record": "压测回访记录",
+                "level": "B",
+            },
+        )
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -156,8 +179,15 @@ def ok(step: str, status: int) -> bool:
     return status == 302 if step == "contact log" else status == 200
 
 
-def run_load(base: str, people: list[dict], seconds: float, max_requests: int,
-             password: str = PASSWORD, timeout: float = 30.0, seed: int = 2026) -> dict:
+def run_load(
+    base: str,
+    people: list[dict],
+    seconds: float,
+    max_requests: int,
+    password: str = PASSWORD,
+    timeout: float = 30.0,
+    seed: int = 2026,
+) -> dict:
     clients = [StaffClient(base, p, password, timeout) for p in people]
     for c in clients:
         c.sign_in(password)
@@ -190,8 +220,10 @@ def run_load(base: str, people: list[dict], seconds: float, max_requests: int,
                 if not ok(step, status):
                     errors[key] += 1
 
-    threads = [threading.Thread(target=work, args=(c, random.Random(seed + i)), daemon=True)
-               for i, c in enumerate(clients)]
+    threads = [
+        threading.Thread(target=work, args=(c, random.Random(seed + i)), daemon=True)
+        for i, c in enumerate(clients)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -202,31 +234,62 @@ def run_load(base: str, people: list[dict], seconds: float, max_requests: int,
 
 def _figures(ms: list[float], errs: int, elapsed: float) -> dict:
     ms = sorted(ms)
-    return {"requests": len(ms), "per_s": round(len(ms) / elapsed, 1) if elapsed else 0,
-            "p50_ms": round(percentile(ms, .50), 1), "p95_ms": round(percentile(ms, .95), 1),
-            "p99_ms": round(percentile(ms, .99), 1), "errors": errs}
+    return {
+        "requests": len(ms),
+        "per_s": round(len(ms) / elapsed, 1) if elapsed else 0,
+        "p50_ms": round(percentile(ms, 0.50), 1),
+        "p95_ms": round(percentile(ms, 0.95), 1),
+        "p99_ms": round(percentile(ms, 0.99), 1),
+        "errors": errs,
+    }
 
 
 def summarise(samples, errors, elapsed: float, users: int) -> dict:
     every = [m for v in samples.values() for m in v]
-    rows = {f"{step} | {role}": _figures(ms, errors.get((step, role), 0), elapsed)
-            for (step, role), ms in sorted(samples.items())}
-    return {"users": users, "seconds": round(elapsed, 1),
-            "total": _figures(every, sum(errors.values()), elapsed), "steps": rows}
+    rows = {
+        f"{step} | {role}": _figures(ms, errors.get((step, role), 0), elapsed)
+        for (step, role), ms in sorted(samples.items())
+    }
+    return {
+        "users": users,
+        "seconds": round(elapsed, 1),
+        "total": _figures(every, sum(errors.values()), elapsed),
+        "steps": rows,
+    }
 
 
 def start_server(workers: int, threads: int, log: Path) -> tuple[subprocess.Popen, str]:
     """gunicorn (gthread) on a free loopback port, on this process's database, until ready."""
     port = free_port()
-    env = {**os.environ,
-           "CRM_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-           "CRM_SECURE_COOKIES": "0"}  # plain http on the loopback
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-           "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-           "--timeout", "120", "wsgi:app"]
-    proc = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            cwd=str(Path(__file__).resolve().parents[2]),
-                            start_new_session=True)
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+        "CRM_SECURE_COOKIES": "0",
+    }  # plain http on the loopback
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        "120",
+        "wsgi:app",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        cwd=str(Path(__file__).resolve().parents[2]),
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         if proc.poll() is not None:
@@ -253,16 +316,33 @@ def stop_server(proc: subprocess.Popen) -> None:
 @bench.command("load")
 @click.option("--users", default=20, show_default=True, help="Signed-in staff at once.")
 @click.option("--seconds", default=60.0, show_default=True, help="How long they work.")
-@click.option("--max-requests", default=100_000, show_default=True,
-              help="Stop after this many requests, whichever comes first.")
+@click.option(
+    "--max-requests",
+    default=100_000,
+    show_default=True,
+    help="Stop after this many requests, whichever comes first.",
+)
 @click.option("--url", default=None, help="A running server (default: start gunicorn).")
-@click.option("--workers", default=os.cpu_count() or 2, show_default=True,
-              help="gunicorn worker processes (when started here): one a core.")
-@click.option("--threads", default=4, show_default=True,
-              help="Threads a gunicorn worker: overlap a request's database waits.")
+@click.option(
+    "--workers",
+    default=os.cpu_count() or 2,
+    show_default=True,
+    help="gunicorn worker processes (when started here): one a core.",
+)
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    help="Threads a gunicorn worker: overlap a request's database waits.",
+)
 @click.option("--password", default=PASSWORD, show_default=True)
-@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False),
-              help="Also write the figures to this JSON file.")
+@click.option(
+    "--json",
+    "json_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write the figures to this JSON file.",
+)
 def load_bench(users, seconds, max_requests, url, workers, threads, password, json_path):
     """Sign in N staff of mixed roles and run the daily mix against a server."""
     people = pick_users(users)
@@ -280,19 +360,27 @@ def load_bench(users, seconds, max_requests, url, workers, threads, password, js
     finally:
         if proc is not None:
             stop_server(proc)
-    result.update(url=url, workers=workers if proc else None,
-                  threads=threads if proc else None, load_average=os.getloadavg()[0],
-                  cores=os.cpu_count())
+    result.update(
+        url=url,
+        workers=workers if proc else None,
+        threads=threads if proc else None,
+        load_average=os.getloadavg()[0],
+        cores=os.cpu_count(),
+    )
     t = result["total"]
-    click.echo(f"\nload: {result['users']} users, {result['seconds']} s, "
-               f"{t['requests']} requests, {t['per_s']} requests/s, p50 {t['p50_ms']} ms, "
-               f"p95 {t['p95_ms']} ms, p99 {t['p99_ms']} ms, {t['errors']} errors "
-               f"(load average {result['load_average']:.1f} on {result['cores']} cores)")
+    click.echo(
+        f"\nload: {result['users']} users, {result['seconds']} s, "
+        f"{t['requests']} requests, {t['per_s']} requests/s, p50 {t['p50_ms']} ms, "
+        f"p95 {t['p95_ms']} ms, p99 {t['p99_ms']} ms, {t['errors']} errors "
+        f"(load average {result['load_average']:.1f} on {result['cores']} cores)"
+    )
     width = max((len(k) for k in result["steps"]), default=10)
     for name, f in result["steps"].items():
-        click.echo(f"  {name:<{width}}  {f['requests']:6d} req  {f['per_s']:6.1f}/s  "
-                   f"p50 {f['p50_ms']:7.1f}  p95 {f['p95_ms']:7.1f}  p99 {f['p99_ms']:7.1f} ms"
-                   f"  {f['errors']} errors")
+        click.echo(
+            f"  {name:<{width}}  {f['requests']:6d} req  {f['per_s']:6.1f}/s  "
+            f"p50 {f['p50_ms']:7.1f}  p95 {f['p95_ms']:7.1f}  p99 {f['p99_ms']:7.1f} ms"
+            f"  {f['errors']} errors"
+        )
     if json_path:
         Path(json_path).write_text(json.dumps(result, indent=2, ensure_ascii=False))
         click.echo(f"  (written to {json_path})")

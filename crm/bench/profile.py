@@ -22,13 +22,17 @@ def profile_requests(get, runs: int = 5, top: int = 40, sort: str = "cumulative"
     stats = pstats.Stats(profiler, stream=out)
     stats.strip_dirs().sort_stats(sort)
     total = stats.total_tt
-    out.write(f"    {runs} requests profiled, {total * 1000 / runs:.1f} ms a request under "
-              f"the profiler; top {top} by {sort} time (cumulative ms a request, share):\n")
+    out.write(
+        f"    {runs} requests profiled, {total * 1000 / runs:.1f} ms a request under "
+        f"the profiler; top {top} by {sort} time (cumulative ms a request, share):\n"
+    )
     width = 70
     for func, (_cc, nc, _tt, ct, _callers) in _ordered(stats, sort)[:top]:
         name = f"{func[0]}:{func[1]}({func[2]})"
-        out.write(f"    {ct * 1000 / runs:8.2f} ms {100 * ct / total:5.1f}%  "
-                  f"{nc // runs:6d} calls  {name[:width]}\n")
+        out.write(
+            f"    {ct * 1000 / runs:8.2f} ms {100 * ct / total:5.1f}%  "
+            f"{nc // runs:6d} calls  {name[:width]}\n"
+        )
     return out.getvalue()
 
 

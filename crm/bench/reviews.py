@@ -32,10 +32,28 @@ from crm.reviews.consumption import MONTH, QUARTER, Period
 from crm.timeutil import company_zone
 
 TABLES = ("sales_records", "card_uses")
-SALE_COLUMNS = ["client_id", "promoter_id", "scheme_id", "product_kind", "amount", "sold_on",
-                "commission", "created_at"]
-USE_COLUMNS = ["card_id", "client_id", "used_at", "place", "list_price", "discount_rate",
-               "benefit", "paid", "accepted", "refusal"]
+SALE_COLUMNS = [
+    "client_id",
+    "promoter_id",
+    "scheme_id",
+    "product_kind",
+    "amount",
+    "sold_on",
+    "commission",
+    "created_at",
+]
+USE_COLUMNS = [
+    "card_id",
+    "client_id",
+    "used_at",
+    "place",
+    "list_price",
+    "discount_rate",
+    "benefit",
+    "paid",
+    "accepted",
+    "refusal",
+]
 RATE = Decimal("0.03")
 # A sale's mean amount per level: a customer buys in about half the months, so a quarter comes
 # to some 1.5 sales, inside its level's band of the reclassification thresholds (crm.settings);
@@ -54,12 +72,17 @@ def _months(today: date) -> list[Period]:
 
 def _bench_scheme(session, months) -> tuple[int, int]:
     promoter = Promoter(name="外联 基准", kind="external")
-    scheme = session.scalars(select(PromotionScheme).where(
-        PromotionScheme.name == "基准往年销售")).first()
+    scheme = session.scalars(
+        select(PromotionScheme).where(PromotionScheme.name == "基准往年销售")
+    ).first()
     if scheme is None:
-        scheme = PromotionScheme(name="基准往年销售", starts_on=months[0].start,
-                                 ends_on=months[-1].last_day, rule_kind=crules.BY_PRODUCT,
-                                 rates=[["*", str(RATE)]])
+        scheme = PromotionScheme(
+            name="基准往年销售",
+            starts_on=months[0].start,
+            ends_on=months[-1].last_day,
+            rule_kind=crules.BY_PRODUCT,
+            rates=[["*", str(RATE)]],
+        )
     session.add_all([promoter, scheme])
     session.flush()
     return promoter.id, scheme.id
@@ -78,9 +101,16 @@ def sale_rows(rng, customers, months, promoter_id, scheme_id):
                 continue
             day = period.start + timedelta(days=rng.randrange(28))
             amount = Decimal(int(size * rng.uniform(0.4, 1.6)))
-            yield (cid, promoter_id, scheme_id, KINDS[(cid + m) % len(KINDS)], amount, day,
-                   (amount * RATE).quantize(Decimal("0.01")),
-                   datetime.combine(day, dtime(10)) - offset)
+            yield (
+                cid,
+                promoter_id,
+                scheme_id,
+                KINDS[(cid + m) % len(KINDS)],
+                amount,
+                day,
+                (amount * RATE).quantize(Decimal("0.01")),
+                datetime.combine(day, dtime(10)) - offset,
+            )
 
 
 def use_rows(rng, cards, months):
@@ -95,10 +125,18 @@ def use_rows(rng, cards, months):
             price = Decimal(rng.randrange(100, 3000))
             refused = rng.random() < 1 / 12
             paid = price if refused else (price * Decimal("0.9")).quantize(Decimal("0.01"))
-            yield (card_id, cid, at.replace(tzinfo=None), "餐厅", price,
-                   None if refused else Decimal("0.9"),
-                   Decimal("0") if refused else price - paid, paid, not refused,
-                   "基准：卡已过期" if refused else None)
+            yield (
+                card_id,
+                cid,
+                at.replace(tzinfo=None),
+                "餐厅",
+                price,
+                None if refused else Decimal("0.9"),
+                Decimal("0") if refused else price - paid,
+                paid,
+                not refused,
+                "基准：卡已过期" if refused else None,
+            )
 
 
 def history(session, load, rng, first_client_id: int, today: date) -> dict:
@@ -107,15 +145,24 @@ def history(session, load, rng, first_client_id: int, today: date) -> dict:
     the indexes (rebuild_consumption)."""
     months = _months(today)
     promoter_id, scheme_id = _bench_scheme(session, months)
-    customers = session.execute(select(Client.id, Client.level, Client.stage).where(
-        Client.id >= first_client_id).order_by(Client.id)).all()
+    customers = session.execute(
+        select(Client.id, Client.level, Client.stage)
+        .where(Client.id >= first_client_id)
+        .order_by(Client.id)
+    ).all()
     from crm.cards.models import MemberCard
 
-    cards = session.execute(select(MemberCard.id, MemberCard.client_id).where(
-        MemberCard.client_id >= first_client_id).order_by(MemberCard.id)).all()
-    return {"sales_records": load("sales_records", SALE_COLUMNS,
-                                  sale_rows(rng, customers, months, promoter_id, scheme_id)),
-            "card_uses": load("card_uses", USE_COLUMNS, use_rows(rng, cards, months))}
+    cards = session.execute(
+        select(MemberCard.id, MemberCard.client_id)
+        .where(MemberCard.client_id >= first_client_id)
+        .order_by(MemberCard.id)
+    ).all()
+    return {
+        "sales_records": load(
+            "sales_records", SALE_COLUMNS, sale_rows(rng, customers, months, promoter_id, scheme_id)
+        ),
+        "card_uses": load("card_uses", USE_COLUMNS, use_rows(rng, cards, months)),
+    }
 
 
 def rebuild_consumption(session, echo=lambda *_: None) -> dict:
@@ -131,8 +178,9 @@ def run(sample: int, repeat: int, out: str | None, quarter: str | None = None) -
     period = Period.parse(quarter) if quarter else Period.last_complete(QUARTER)
     if period.kind != QUARTER:
         raise click.ClickException(f"{quarter} is not a quarter (e.g. 2026Q1)")
-    customers = db.session.scalar(select(func.count()).select_from(Client).where(
-        Client.deleted_at.is_(None)))
+    customers = db.session.scalar(
+        select(func.count()).select_from(Client).where(Client.deleted_at.is_(None))
+    )
     rows = db.session.scalar(select(func.count()).select_from(consumption.ConsumptionMonth))
     if not rows:
         raise click.ClickException("no consumption: load it with `crm bench-data` first")
@@ -158,13 +206,18 @@ def run(sample: int, repeat: int, out: str | None, quarter: str | None = None) -
         "set-based analysis + proposals of all, median": f"{steady['median_ms']:.0f} ms",
         "set-based analysis + proposals of all, p95": f"{steady['p95_ms']:.0f} ms",
         "proposals it makes": made.get("new"),
-        f"per-customer loop, {len(picked)} customers sampled":
-            f"{per_customer:.3f} ms a customer ({moved.get('n')} would move)",
+        f"per-customer loop, {len(picked)} customers sampled": (
+            f"{per_customer:.3f} ms a customer ({moved.get('n')} would move)"
+        ),
         "per-customer loop, scaled to all (not run whole)": f"{scaled_ms / 1000:.0f} s",
         "ratio (loop ÷ set-based)": f"{scaled_ms / max(steady['median_ms'], 0.01):.0f}×",
     }
-    report(f"quarterly analysis {period}: {customers} customers, {rows} customer-month rows "
-           f"({db.session.get_bind().dialect.name})", figures, out)
+    report(
+        f"quarterly analysis {period}: {customers} customers, {rows} customer-month rows "
+        f"({db.session.get_bind().dialect.name})",
+        figures,
+        out,
+    )
     return figures
 
 
@@ -174,8 +227,12 @@ def naive_sample(client_ids, period: Period) -> int:
 
 
 @bench.command("reviews")
-@click.option("--sample", default=2000, show_default=True,
-              help="Customers run through the per-customer loop; its time is scaled up.")
+@click.option(
+    "--sample",
+    default=2000,
+    show_default=True,
+    help="Customers run through the per-customer loop; its time is scaled up.",
+)
 @click.option("--repeat", default=3, show_default=True)
 @click.option("--quarter", default=None, help="Quarter to analyse (default the last one).")
 @click.option("--out", default=None, help="Append the figures to this JSON file.")

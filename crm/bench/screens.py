@@ -58,29 +58,49 @@ class QueryCounter:
 def pick_people() -> dict:
     """The account manager with the most customers, their regional manager, a sales manager."""
     owner_id = db.session.execute(
-        select(Client.owner_id).where(Client.owner_id.is_not(None), Client.deleted_at.is_(None))
-        .group_by(Client.owner_id).order_by(func.count().desc()).limit(1)).scalar()
+        select(Client.owner_id)
+        .where(Client.owner_id.is_not(None), Client.deleted_at.is_(None))
+        .group_by(Client.owner_id)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).scalar()
     if owner_id is None:
         raise click.ClickException("no customers: run `flask --app wsgi crm bench-data` first")
     am = db.session.get(User, owner_id)
-    rm = db.session.scalar(select(User).where(User.role == access.REGIONAL_MANAGER,
-                                              User.region_id == am.region_id).order_by(User.id))
-    sm = db.session.scalar(select(User).where(User.role == access.SALES_MANAGER)
-                           .order_by(User.username.like("scale_%").desc(), User.id))
+    rm = db.session.scalar(
+        select(User)
+        .where(User.role == access.REGIONAL_MANAGER, User.region_id == am.region_id)
+        .order_by(User.id)
+    )
+    sm = db.session.scalar(
+        select(User)
+        .where(User.role == access.SALES_MANAGER)
+        .order_by(User.username.like("scale_%").desc(), User.id)
+    )
     # plain names: the requests below commit and clear the shared session
-    return {"account manager": (am.username, am.id), "regional manager": (rm.username, rm.id),
-            "sales manager": (sm.username, sm.id)}
+    return {
+        "account manager": (am.username, am.id),
+        "regional manager": (rm.username, rm.id),
+        "sales manager": (sm.username, sm.id),
+    }
 
 
 def sample_customer(owner_id: int) -> Client:
     """The owner's customer in business with the longest contact log (ties: the newest)."""
     cid = db.session.execute(
-        select(ContactLog.client_id).join(Client, Client.id == ContactLog.client_id)
+        select(ContactLog.client_id)
+        .join(Client, Client.id == ContactLog.client_id)
         .join(CreditBalance, CreditBalance.client_id == Client.id)
-        .where(Client.owner_id == owner_id, Client.deleted_at.is_(None),
-               Client.kind == "organisation", Client.mobile.is_not(None))
+        .where(
+            Client.owner_id == owner_id,
+            Client.deleted_at.is_(None),
+            Client.kind == "organisation",
+            Client.mobile.is_not(None),
+        )
         .group_by(ContactLog.client_id)
-        .order_by(func.count().desc(), ContactLog.client_id.desc()).limit(1)).scalar()
+        .order_by(func.count().desc(), ContactLog.client_id.desc())
+        .limit(1)
+    ).scalar()
     return db.session.get(Client, cid)
 
 
@@ -102,22 +122,28 @@ def record_cases(app, name_term: str) -> dict:
     filters must keep the list targets): one case per list that has the customer filter."""
     from crm.admin.formatters import CustomerFilter, filter_url
 
-    endpoints = [view.endpoint for admin in app.extensions.get("admin", [])
-                 for view in admin._views
-                 if any(isinstance(f, CustomerFilter) for f in getattr(view, "_filters", None)
-                        or ())]
+    endpoints = [
+        view.endpoint
+        for admin in app.extensions.get("admin", [])
+        for view in admin._views
+        if any(isinstance(f, CustomerFilter) for f in getattr(view, "_filters", None) or ())
+    ]
     with app.test_request_context():
-        return {f"{endpoint}: filtered by customer name": filter_url(endpoint, CustomerFilter,
-                                                                     name_term)
-                for endpoint in endpoints}
+        return {
+            f"{endpoint}: filtered by customer name": filter_url(
+                endpoint, CustomerFilter, name_term
+            )
+            for endpoint in endpoints
+        }
 
 
 def sign_in(app, username: str):
     web = app.test_client()
     response = web.post("/login", data={"username": username, "password": PASSWORD})
     if response.status_code != 302:
-        raise click.ClickException(f"cannot sign in as {username} "
-                                   f"(the bench-data users' password is {PASSWORD})")
+        raise click.ClickException(
+            f"cannot sign in as {username} (the bench-data users' password is {PASSWORD})"
+        )
     return web
 
 
@@ -144,33 +170,62 @@ def measure(web, url: str, repeat: int, warmup: int, profile: int = 0) -> dict |
         from crm.bench.profile import profile_requests
 
         figures["profile"] = profile_requests(get, runs=profile)
-    return {**figures, "cpu_ms": round(cpu, 1), "queries": counter.count,
-            "kb": round(get.size / 1024)}
+    return {
+        **figures,
+        "cpu_ms": round(cpu, 1),
+        "queries": counter.count,
+        "kb": round(get.size / 1024),
+    }
 
 
 @bench.command("screens")
 @click.option("--repeat", default=20, show_default=True)
 @click.option("--warmup", default=3, show_default=True)
-@click.option("--stock", is_flag=True, help="Also measure the lists with Flask-Admin's own "
-              "count and OFFSET paging.")
+@click.option(
+    "--stock",
+    is_flag=True,
+    help="Also measure the lists with Flask-Admin's own count and OFFSET paging.",
+)
 @click.option("--out", default=None, help="Append the figures to this JSON file.")
-@click.option("--profile", "profile", is_flag=True,
-              help="Also profile each case (cProfile) and print its top cumulative functions.")
-@click.option("--profile-runs", default=5, show_default=True,
-              help="Requests profiled per case with --profile.")
-@click.option("--case", "only", default=None,
-              help="Only the cases whose name contains this text (e.g. 'first page', 'card').")
-@click.option("--role", "roles", multiple=True,
-              type=click.Choice(["account manager", "regional manager", "sales manager"]),
-              help="Only these roles (repeatable).")
+@click.option(
+    "--profile",
+    "profile",
+    is_flag=True,
+    help="Also profile each case (cProfile) and print its top cumulative functions.",
+)
+@click.option(
+    "--profile-runs",
+    default=5,
+    show_default=True,
+    help="Requests profiled per case with --profile.",
+)
+@click.option(
+    "--case",
+    "only",
+    default=None,
+    help="Only the cases whose name contains this text (e.g. 'first page', 'card').",
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(["account manager", "regional manager", "sales manager"]),
+    help="Only these roles (repeatable).",
+)
 def screens_bench(repeat, warmup, stock, out, profile, profile_runs, only, roles):
     """Time the customer list and card pages through the real views, per role."""
-    run(repeat, warmup, stock, out, profile=profile_runs if profile else 0, only=only,
-        roles=roles)
+    run(repeat, warmup, stock, out, profile=profile_runs if profile else 0, only=only, roles=roles)
 
 
-def run(repeat: int, warmup: int, stock: bool, out: str | None, profile: int = 0,
-        only: str | None = None, roles=()) -> dict:
+def run(
+    repeat: int,
+    warmup: int,
+    stock: bool,
+    out: str | None,
+    profile: int = 0,
+    only: str | None = None,
+    roles=(),
+) -> dict:
     from crm.admin.clients import ClientView
 
     app = current_app._get_current_object()
@@ -179,16 +234,16 @@ def run(repeat: int, warmup: int, stock: bool, out: str | None, profile: int = 0
     card = sample_customer(people["account manager"][1])
     card_url = CARD.format(id=card.id)
     cases = list_cases(card.short_name or card.name[:4], card.mobile[-8:])
-    total = db.session.scalar(select(func.count()).select_from(Client)
-                              .where(Client.deleted_at.is_(None)))
+    total = db.session.scalar(
+        select(func.count()).select_from(Client).where(Client.deleted_at.is_(None))
+    )
     records = record_cases(app, card.short_name or card.name[:4])
     rows, figures = {}, {}
     for role, (username, _id) in people.items():
         if roles and role not in roles:
             continue
         web = sign_in(app, username)
-        runs = {**cases, "card page (contracts, ledger, contact log, history)": card_url,
-                **records}
+        runs = {**cases, "card page (contracts, ledger, contact log, history)": card_url, **records}
         for case, url in runs.items():
             if only and only not in case:
                 continue
@@ -198,9 +253,11 @@ def run(repeat: int, warmup: int, stock: bool, out: str | None, profile: int = 0
             if profile:
                 click.echo(f"\nprofile: {role} | {case}\n{result.pop('profile')}")
             figures[f"{role} | {case}"] = {**result, "url": url}
-            rows[f"{role} | {case}"] = (f"median {result['median_ms']:6.1f} ms  p95 "
-                                        f"{result['p95_ms']:6.1f} ms  cpu {result['cpu_ms']:5.1f}"
-                                        f" ms  {result['queries']:2d} queries  {result['kb']} KB")
+            rows[f"{role} | {case}"] = (
+                f"median {result['median_ms']:6.1f} ms  p95 "
+                f"{result['p95_ms']:6.1f} ms  cpu {result['cpu_ms']:5.1f}"
+                f" ms  {result['queries']:2d} queries  {result['kb']} KB"
+            )
         if stock:
             ClientView.bounded_list = False
             try:
@@ -209,12 +266,15 @@ def run(repeat: int, warmup: int, stock: bool, out: str | None, profile: int = 0
                     figures[f"{role} | stock {case}"] = {**result, "url": url}
                     rows[f"{role} | stock {case}"] = (
                         f"median {result['median_ms']:7.1f} ms  p95 {result['p95_ms']:7.1f} ms"
-                        f"  {result['queries']:2d} queries")
+                        f"  {result['queries']:2d} queries"
+                    )
             finally:
                 ClientView.bounded_list = True
-    title = (f"screens: {total} live customers, {repeat} runs after {warmup} warm-up "
-             f"({db.engine.dialect.name}; load average {os.getloadavg()[0]:.1f} on "
-             f"{os.cpu_count()} cores)")
+    title = (
+        f"screens: {total} live customers, {repeat} runs after {warmup} warm-up "
+        f"({db.engine.dialect.name}; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores)"
+    )
     report(title, rows, None)
     if out:  # the figures themselves, as crm.bench.report files them
         path = Path(out)

@@ -21,13 +21,25 @@ TYPES = [  # code, name, share of price paid, privileges, issue, renewal, replac
 def seed_cards(session, rng, n_cards: int = 80) -> int:
     types = []
     for code, name, rate, privileges, issue, renewal, replacement, months in TYPES:
-        types.append(services.save_card_type(session, CardType(
-            code=code, name=name, discount_rate=Decimal(rate), privileges=privileges,
-            issue_fee=Decimal(issue), renewal_fee=Decimal(renewal),
-            replacement_fee=Decimal(replacement), validity_months=months)))
+        types.append(
+            services.save_card_type(
+                session,
+                CardType(
+                    code=code,
+                    name=name,
+                    discount_rate=Decimal(rate),
+                    privileges=privileges,
+                    issue_fee=Decimal(issue),
+                    renewal_fee=Decimal(renewal),
+                    replacement_fee=Decimal(replacement),
+                    validity_months=months,
+                ),
+            )
+        )
     today = local_today()
-    holders = session.scalars(select(Client).where(Client.owner_id.is_not(None))
-                              .order_by(Client.id).limit(n_cards)).all()
+    holders = session.scalars(
+        select(Client).where(Client.owner_id.is_not(None)).order_by(Client.id).limit(n_cards)
+    ).all()
     for i, client in enumerate(holders):
         card_type = types[i % 3]
         id_number = reveal_id_number(client) if client.kind == "individual" else None
@@ -51,7 +63,13 @@ def seed_cards(session, rng, n_cards: int = 80) -> int:
         elif fate == 7 and not rules.is_past_expiry(card.expiry_date, today):
             services.extend_card(session, card, today=today)
         elif fate == 8:
-            services.record_use(session, card.number, id_number or client.name, "餐厅",
-                                Decimal(rng.randrange(50, 2000)), today=today)
+            services.record_use(
+                session,
+                card.number,
+                id_number or client.name,
+                "餐厅",
+                Decimal(rng.randrange(50, 2000)),
+                today=today,
+            )
     session.flush()
     return len(holders)

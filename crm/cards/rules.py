@@ -17,7 +17,13 @@ NUMBER_LENGTH = 16
 _DIGITS = re.compile(r"\d+", re.ASCII)
 
 ACTIVE, EXPIRED, LOST, REPLACED, CANCELLED, RENEWED = (
-    "active", "expired", "lost", "replaced", "cancelled", "renewed")
+    "active",
+    "expired",
+    "lost",
+    "replaced",
+    "cancelled",
+    "renewed",
+)
 STATUSES = {  # a context of their own: "Active" of a card is not "active" of a customer
     ACTIVE: lazy_pgettext("card status", "Active"),
     EXPIRED: lazy_pgettext("card status", "Expired"),
@@ -28,11 +34,11 @@ STATUSES = {  # a context of their own: "Active" of a card is not "active" of a 
 }
 # The only moves a card's status may make (issue 5). Everything else is refused.
 TRANSITIONS = {
-    (ACTIVE, EXPIRED): "expire",     # by date, in the daily task
-    (ACTIVE, LOST): "report_lost",   # blocks the card at once
-    (LOST, REPLACED): "replace",     # a new card carries the remaining validity
-    (ACTIVE, CANCELLED): "cancel",   # benefits end; a new application pays again
-    (EXPIRED, RENEWED): "renew",     # a new card, on ID and the old card
+    (ACTIVE, EXPIRED): "expire",  # by date, in the daily task
+    (ACTIVE, LOST): "report_lost",  # blocks the card at once
+    (LOST, REPLACED): "replace",  # a new card carries the remaining validity
+    (ACTIVE, CANCELLED): "cancel",  # benefits end; a new application pays again
+    (EXPIRED, RENEWED): "renew",  # a new card, on ID and the old card
 }
 # Uses of a card in these states are attempts the account manager hears about.
 BLOCKED = {LOST, REPLACED, CANCELLED}
@@ -96,9 +102,12 @@ def transition_error(current: str, target: str):
     if (current, target) in TRANSITIONS:
         return None
     allowed = [str(STATUSES[t]) for (f, t) in TRANSITIONS if f == current]
-    return _l("A card that is %(current)s cannot become %(target)s (allowed: %(allowed)s).",
-              current=STATUSES.get(current, current), target=STATUSES.get(target, target),
-              allowed=", ".join(allowed) or _l("none, this status is final"))
+    return _l(
+        "A card that is %(current)s cannot become %(target)s (allowed: %(allowed)s).",
+        current=STATUSES.get(current, current),
+        target=STATUSES.get(target, target),
+        allowed=", ".join(allowed) or _l("none, this status is final"),
+    )
 
 
 FEN = Decimal("0.01")

@@ -38,12 +38,21 @@ def _actor_fields() -> dict:
     return {"actor_id": getattr(actor, "id", None), "actor_label": actor_label(actor)}
 
 
-def _event(session, card, kind, from_status, to_status, fee=Decimal("0"), reason=None,
-           related=None) -> CardEvent:
-    event = CardEvent(card_id=card.id, client_id=card.client_id, kind=kind,
-                      from_status=from_status, to_status=to_status, at=utcnow(), fee=fee,
-                      reason=reason, related_card_id=related.id if related else None,
-                      **_actor_fields())
+def _event(
+    session, card, kind, from_status, to_status, fee=Decimal("0"), reason=None, related=None
+) -> CardEvent:
+    event = CardEvent(
+        card_id=card.id,
+        client_id=card.client_id,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        at=utcnow(),
+        fee=fee,
+        reason=reason,
+        related_card_id=related.id if related else None,
+        **_actor_fields(),
+    )
     session.add(event)
     session.flush()
     return event
@@ -68,24 +77,33 @@ def _verify_identity(client: Client, presented: str | None) -> None:
     if client.kind == "individual":
         if not client.id_number_hash:
             raise DomainError(_l("The holder's ID number must be on their customer card first."))
-        if not presented or crypto.lookup_hash(ids.normalise_id_number(presented)) \
-                != client.id_number_hash:
-            raise DomainError(_l("The ID number presented is not the holder's."),
-                              {"id_number": _l("Not the holder's ID number.")})
+        if (
+            not presented
+            or crypto.lookup_hash(ids.normalise_id_number(presented)) != client.id_number_hash
+        ):
+            raise DomainError(
+                _l("The ID number presented is not the holder's."),
+                {"id_number": _l("Not the holder's ID number.")},
+            )
     elif not client.credit_code:
-        raise DomainError(_l("The holder's unified social credit code must be on their "
-                             "customer card first."))
+        raise DomainError(
+            _l("The holder's unified social credit code must be on their customer card first.")
+        )
     if not (client.phone or client.mobile or client.email):
-        raise DomainError(_l("The holder's contact details must be on their customer card "
-                             "first."))
+        raise DomainError(_l("The holder's contact details must be on their customer card first."))
 
 
 def _new_card(session, client, card_type, issue_date, expiry_date, previous=None):
     seq = next_value(session, "card_number")
-    card = MemberCard(number=rules.make_number(seq), client_id=client.id,
-                      card_type_id=card_type.id, issue_date=issue_date,
-                      expiry_date=expiry_date, status=rules.ACTIVE,
-                      previous_id=previous.id if previous else None)
+    card = MemberCard(
+        number=rules.make_number(seq),
+        client_id=client.id,
+        card_type_id=card_type.id,
+        issue_date=issue_date,
+        expiry_date=expiry_date,
+        status=rules.ACTIVE,
+        previous_id=previous.id if previous else None,
+    )
     _require("create", card)
     session.add(card)
     session.flush()
@@ -98,7 +116,8 @@ def card_type_errors(card_type: CardType) -> dict:
     rate = card_type.discount_rate
     if rate is None or not Decimal("0") < Decimal(rate) <= Decimal("1"):
         errors["discount_rate"] = _l(
-            "A discount rate is above 0 and at most 1 (0.90 = 10 percent off).")
+            "A discount rate is above 0 and at most 1 (0.90 = 10 percent off)."
+        )
     for name in ("issue_fee", "renewal_fee", "replacement_fee"):
         if getattr(card_type, name) is None or getattr(card_type, name) < 0:
             errors[name] = _l("A fee cannot be negative.")
@@ -133,8 +152,12 @@ def save_card_type(session, card_type: CardType) -> CardType:
             + cast(MemberCard.id, String),
             "card_benefits",
             _("The benefits of %(type)s cards have changed", type=card_type.name),
-            _("New benefits: %(rate)s of the price; %(privileges)s. The holder may keep or "
-              "cancel the card.", rate=card_type.discount_rate, privileges=card_type.privileges),
+            _(
+                "New benefits: %(rate)s of the price; %(privileges)s. The holder may keep or "
+                "cancel the card.",
+                rate=card_type.discount_rate,
+                privileges=card_type.privileges,
+            ),
         )
     return card_type
 
@@ -150,24 +173,30 @@ def record_benefit_decision(session, card: MemberCard, keep: bool, reason: str =
 
 
 # --- moves ----------------------------------------------------------------------------------
-def issue_card(session, client: Client, card_type: CardType, id_number: str | None = None,
-               today=None) -> MemberCard:
+def issue_card(
+    session, client: Client, card_type: CardType, id_number: str | None = None, today=None
+) -> MemberCard:
     """A new card on real identity, for the issue fee; also how a cancelled holder re-applies."""
     today = today or local_today()
     if not card_type.active:
         raise DomainError(_l("This card type is no longer issued."))
     _verify_identity(client, id_number)
     live = session.execute(
-        select(MemberCard.number).where(MemberCard.client_id == client.id,
-                                        MemberCard.card_type_id == card_type.id,
-                                        MemberCard.status.in_(rules.LIVE))
+        select(MemberCard.number)
+        .where(
+            MemberCard.client_id == client.id,
+            MemberCard.card_type_id == card_type.id,
+            MemberCard.status.in_(rules.LIVE),
+        )
         .execution_options(**unscoped("one live card of a type per customer"))
     ).scalar()
     if live:
-        raise DomainError(_l("The holder already has a live card of this type (%(number)s).",
-                             number=live))
-    card = _new_card(session, client, card_type, today,
-                     rules.add_months(today, card_type.validity_months))
+        raise DomainError(
+            _l("The holder already has a live card of this type (%(number)s).", number=live)
+        )
+    card = _new_card(
+        session, client, card_type, today, rules.add_months(today, card_type.validity_months)
+    )
     _event(session, card, "issue", None, rules.ACTIVE, card_type.issue_fee)
     return card
 
@@ -186,15 +215,25 @@ def replace_card(session, card: MemberCard, reason: str = "", today=None) -> Mem
     today = today or local_today()
     _require("edit", card)
     if rules.is_past_expiry(card.expiry_date, today):
-        raise DomainError(_l("The lost card's validity ended on %(date)s: there is none left to "
-                             "carry over.", date=card.expiry_date))
+        raise DomainError(
+            _l(
+                "The lost card's validity ended on %(date)s: there is none left to carry over.",
+                date=card.expiry_date,
+            )
+        )
     previous = _move(card, rules.REPLACED)
     new = _new_card(session, card.client, card.card_type, today, card.expiry_date, card)
     fee = card.card_type.replacement_fee
     _event(session, card, "replace", previous, rules.REPLACED, fee, reason, new)
-    _event(session, new, "issue", None, rules.ACTIVE, reason=_("Replaces %(number)s",
-                                                                 number=card.number),
-           related=card)
+    _event(
+        session,
+        new,
+        "issue",
+        None,
+        rules.ACTIVE,
+        reason=_("Replaces %(number)s", number=card.number),
+        related=card,
+    )
     return new
 
 
@@ -214,34 +253,56 @@ def extend_card(session, card: MemberCard, today=None) -> MemberCard:
     if card.status != rules.ACTIVE:
         raise DomainError(_l("Only an active card can be renewed before expiry."))
     if rules.is_past_expiry(card.expiry_date, today):
-        raise DomainError(_l("This card expired on %(date)s; a new card is issued on the "
-                             "holder's ID and the old card.", date=card.expiry_date))
+        raise DomainError(
+            _l(
+                "This card expired on %(date)s; a new card is issued on the "
+                "holder's ID and the old card.",
+                date=card.expiry_date,
+            )
+        )
     old = card.expiry_date
     card.expiry_date = rules.extended_expiry(old, card.card_type.validity_months, today)
-    _event(session, card, "extend", rules.ACTIVE, rules.ACTIVE, card.card_type.renewal_fee,
-           _("Expiry %(old)s → %(new)s", old=old, new=card.expiry_date))
+    _event(
+        session,
+        card,
+        "extend",
+        rules.ACTIVE,
+        rules.ACTIVE,
+        card.card_type.renewal_fee,
+        _("Expiry %(old)s → %(new)s", old=old, new=card.expiry_date),
+    )
     return card
 
 
-def renew_expired_card(session, card: MemberCard, id_number: str | None,
-                       presented_number: str, today=None) -> MemberCard:
+def renew_expired_card(
+    session, card: MemberCard, id_number: str | None, presented_number: str, today=None
+) -> MemberCard:
     """After expiry a new card is issued on the holder's ID and the old card (R15)."""
     today = today or local_today()
     _require("edit", card)
     if rules.normalise_number(presented_number) != card.number:
-        raise DomainError(_l("The old card must be presented: its number does not match."),
-                          {"old_number": _l("Not this card's number.")})
+        raise DomainError(
+            _l("The old card must be presented: its number does not match."),
+            {"old_number": _l("Not this card's number.")},
+        )
     _verify_identity(card.client, id_number)
     if card.status == rules.ACTIVE and rules.is_past_expiry(card.expiry_date, today):
         _expire_one(session, card)  # the daily task has not reached it yet
     previous = _move(card, rules.RENEWED)
     months = card.card_type.validity_months
-    new = _new_card(session, card.client, card.card_type, today, rules.add_months(today, months),
-                    card)
-    _event(session, card, "renew", previous, rules.RENEWED, card.card_type.renewal_fee,
-           related=new)
-    _event(session, new, "issue", None, rules.ACTIVE,
-           reason=_("Renews %(number)s", number=card.number), related=card)
+    new = _new_card(
+        session, card.client, card.card_type, today, rules.add_months(today, months), card
+    )
+    _event(session, card, "renew", previous, rules.RENEWED, card.card_type.renewal_fee, related=new)
+    _event(
+        session,
+        new,
+        "issue",
+        None,
+        rules.ACTIVE,
+        reason=_("Renews %(number)s", number=card.number),
+        related=card,
+    )
     return new
 
 
@@ -280,33 +341,37 @@ def _holder_present(client: Client, presented: str) -> bool:
     if not value:
         return False
     if client.kind == "individual":
-        return bool(client.id_number_hash) and \
-            crypto.lookup_hash(ids.normalise_id_number(value)) == client.id_number_hash
+        return (
+            bool(client.id_number_hash)
+            and crypto.lookup_hash(ids.normalise_id_number(value)) == client.id_number_hash
+        )
     return value == client.name or ids.normalise_credit_code(value) == client.credit_code
 
 
 def _use_refusal(card: MemberCard, presented: str, today):
     if card.status in rules.BLOCKED:
-        return _l("Card %(number)s is blocked (%(status)s): it cannot be used.",
-                  number=card.number, status=rules.STATUSES[card.status])
+        return _l(
+            "Card %(number)s is blocked (%(status)s): it cannot be used.",
+            number=card.number,
+            status=rules.STATUSES[card.status],
+        )
     if card.status != rules.ACTIVE or rules.is_past_expiry(card.expiry_date, today):
-        return _l("Card %(number)s expired on %(date)s.", number=card.number,
-                  date=card.expiry_date)
+        return _l("Card %(number)s expired on %(date)s.", number=card.number, date=card.expiry_date)
     if not _holder_present(card.client, presented):
         return _l("The person presenting is not the card's holder; cards are not transferable.")
     return None
 
 
-def record_use(session, number: str, presented_holder: str, place: str, list_price,
-               today=None) -> CardUse:
+def record_use(
+    session, number: str, presented_holder: str, place: str, list_price, today=None
+) -> CardUse:
     """Check and log a use, applying the card type's benefit to the list price (R15). A
     refused use is logged too, as an attempt with its reason and no benefit; an attempt with
     a blocked card alerts the holder's account manager. The caller commits."""
     today = today or local_today()
     list_price = parse_money(list_price or 0, "list_price")
     if list_price < 0:
-        raise DomainError(_l("An amount cannot be negative."),
-                          {"list_price": _l("Not negative.")})
+        raise DomainError(_l("An amount cannot be negative."), {"list_price": _l("Not negative.")})
     if not (place or "").strip():
         raise DomainError(_l("Say where the card is used."), {"place": _l("Required.")})
     card = find_card(session, number)
@@ -315,20 +380,38 @@ def record_use(session, number: str, presented_holder: str, place: str, list_pri
     # Only an accepted use (an active card within its validity) carries the benefit.
     rate = card.card_type.discount_rate if refusal is None else None
     price, benefit, paid = rules.apply_benefit(list_price, rate)
-    use = CardUse(card_id=card.id, client_id=card.client_id, used_at=utcnow(),
-                  place=place.strip(), list_price=price, discount_rate=rate, benefit=benefit,
-                  paid=paid, accepted=refusal is None,
-                  refusal=str(refusal)[:300] if refusal else None,
-                  recorded_by_id=getattr(current_actor(), "id", None))
+    use = CardUse(
+        card_id=card.id,
+        client_id=card.client_id,
+        used_at=utcnow(),
+        place=place.strip(),
+        list_price=price,
+        discount_rate=rate,
+        benefit=benefit,
+        paid=paid,
+        accepted=refusal is None,
+        refusal=str(refusal)[:300] if refusal else None,
+        recorded_by_id=getattr(current_actor(), "id", None),
+    )
     session.add(use)
     session.flush()
     if card.status in rules.BLOCKED and card.client.owner_id:
         owner = session.get(User, card.client.owner_id)
-        notify(session, [owner], f"card:{card.id}:attempt:{use.id}", "card_attempt",
-               _("Attempted use of blocked card %(number)s", number=card.number),
-               _("At %(place)s, holder %(holder)s: %(why)s", place=use.place,
-                 holder=card.client.name, why=use.refusal),
-               client_id=card.client_id, target=Target("card.details_view", card.id))
+        notify(
+            session,
+            [owner],
+            f"card:{card.id}:attempt:{use.id}",
+            "card_attempt",
+            _("Attempted use of blocked card %(number)s", number=card.number),
+            _(
+                "At %(place)s, holder %(holder)s: %(why)s",
+                place=use.place,
+                holder=card.client.name,
+                why=use.refusal,
+            ),
+            client_id=card.client_id,
+            target=Target("card.details_view", card.id),
+        )
     return use
 
 
@@ -356,41 +439,123 @@ def _notify_cards(session, where, key, kind: str, title: str, body_lead: str) ->
     robots that take the kind, each once per card for this key — in INSERT … SELECT
     statements, whatever the number of cards."""
     now = utcnow()
-    body = (literal(body_lead + " ") + literal(_("Card")) + " " + MemberCard.number + ", "
-            + Client.name + ", " + literal(_("expiry date")) + " "
-            + cast(MemberCard.expiry_date, String))
+    body = (
+        literal(body_lead + " ")
+        + literal(_("Card"))
+        + " "
+        + MemberCard.number
+        + ", "
+        + Client.name
+        + ", "
+        + literal(_("expiry date"))
+        + " "
+        + cast(MemberCard.expiry_date, String)
+    )
     live = (*where, Client.deleted_at.is_(None))
     base = select().select_from(MemberCard).join(Client, Client.id == MemberCard.client_id)
     target = (literal("card.details_view"), MemberCard.id)  # where the notice leads
     inbox = base.add_columns(
-        Client.owner_id, key, literal(kind), literal(title), body, *target, Client.id,
+        Client.owner_id,
+        key,
+        literal(kind),
+        literal(title),
+        body,
+        *target,
+        Client.id,
         literal(now),
-    ).where(*live, Client.owner_id.is_not(None), _not_sent(INBOX, INBOX.c.recipient_id,
-                                                           Client.owner_id, key))
+    ).where(
+        *live,
+        Client.owner_id.is_not(None),
+        _not_sent(INBOX, INBOX.c.recipient_id, Client.owner_id, key),
+    )
     created = _insert_select_ignore(
-        session, Notification,
-        ["recipient_id", "event_key", "kind", "title", "body", "link_endpoint", "link_id",
-         "client_id", "created_at"], inbox, ["recipient_id", "event_key"])
-    mail_cols = ["event_key", "to_address", "subject", "body", "status", "attempts",
-                 "created_at", "kind", "link_endpoint", "link_id"]
-    to_manager = base.add_columns(key, User.email, literal(title), body, literal("pending"),
-                                  literal(0), literal(now), literal(kind), *target) \
-        .join(User, User.id == Client.owner_id).where(
-            *live, User.email.is_not(None), wants_mail(User.id, kind),
-            _not_sent(MAIL, MAIL.c.to_address, User.email, key))
-    to_holder = base.add_columns(key, Client.email, literal(title), body, literal("pending"),
-                                 literal(0), literal(now), literal(kind), *target).where(
-        *live, Client.email.is_not(None), _not_sent(MAIL, MAIL.c.to_address, Client.email, key))
+        session,
+        Notification,
+        [
+            "recipient_id",
+            "event_key",
+            "kind",
+            "title",
+            "body",
+            "link_endpoint",
+            "link_id",
+            "client_id",
+            "created_at",
+        ],
+        inbox,
+        ["recipient_id", "event_key"],
+    )
+    mail_cols = [
+        "event_key",
+        "to_address",
+        "subject",
+        "body",
+        "status",
+        "attempts",
+        "created_at",
+        "kind",
+        "link_endpoint",
+        "link_id",
+    ]
+    to_manager = (
+        base.add_columns(
+            key,
+            User.email,
+            literal(title),
+            body,
+            literal("pending"),
+            literal(0),
+            literal(now),
+            literal(kind),
+            *target,
+        )
+        .join(User, User.id == Client.owner_id)
+        .where(
+            *live,
+            User.email.is_not(None),
+            wants_mail(User.id, kind),
+            _not_sent(MAIL, MAIL.c.to_address, User.email, key),
+        )
+    )
+    to_holder = base.add_columns(
+        key,
+        Client.email,
+        literal(title),
+        body,
+        literal("pending"),
+        literal(0),
+        literal(now),
+        literal(kind),
+        *target,
+    ).where(*live, Client.email.is_not(None), _not_sent(MAIL, MAIL.c.to_address, Client.email, key))
     for query in (to_manager, to_holder):
         _insert_select_ignore(session, OutboxMail, mail_cols, query, ["event_key", "to_address"])
     for robot_id in robots_by_kind(session).get(kind, ()):  # the groups that take this kind
-        items = base.add_columns(literal(robot_id), key, literal(kind), literal(title[:200]),
-                                 *target, Client.id, literal(now)).where(
-            *live, _not_sent(ROBOT, ROBOT.c.robot_id, robot_id, key))
-        _insert_select_ignore(session, RobotItem, ["robot_id", "event_key", "kind", "title",
-                                                   "link_endpoint", "link_id", "client_id",
-                                                   "created_at"],
-                              items, ["robot_id", "event_key"])
+        items = base.add_columns(
+            literal(robot_id),
+            key,
+            literal(kind),
+            literal(title[:200]),
+            *target,
+            Client.id,
+            literal(now),
+        ).where(*live, _not_sent(ROBOT, ROBOT.c.robot_id, robot_id, key))
+        _insert_select_ignore(
+            session,
+            RobotItem,
+            [
+                "robot_id",
+                "event_key",
+                "kind",
+                "title",
+                "link_endpoint",
+                "link_id",
+                "client_id",
+                "created_at",
+            ],
+            items,
+            ["robot_id", "event_key"],
+        )
     return created
 
 
@@ -401,8 +566,13 @@ def reminder_days() -> list[int]:
 def _reminder_key(days: int):
     """card:<id>:expiry:<expiry date>:<days>: once per card, reminder and validity period — a
     card renewed before expiry is reminded again before its new expiry date."""
-    return (literal("card:") + cast(MemberCard.id, String) + literal(":expiry:")
-            + cast(MemberCard.expiry_date, String) + literal(f":{days}"))
+    return (
+        literal("card:")
+        + cast(MemberCard.id, String)
+        + literal(":expiry:")
+        + cast(MemberCard.expiry_date, String)
+        + literal(f":{days}")
+    )
 
 
 def send_expiry_reminders(session, today) -> int:
@@ -411,12 +581,19 @@ def send_expiry_reminders(session, today) -> int:
     inside a window gets that reminder only."""
     sent, lower = 0, 0
     for days in reminder_days():
-        window = (MemberCard.status == rules.ACTIVE,
-                  MemberCard.expiry_date >= today + timedelta(days=lower),
-                  MemberCard.expiry_date <= today + timedelta(days=days))
-        sent += _notify_cards(session, window, _reminder_key(days), "card_expiry",
-                              _("Member card expires within %(days)d days", days=days),
-                              _("Please arrange the renewal."))
+        window = (
+            MemberCard.status == rules.ACTIVE,
+            MemberCard.expiry_date >= today + timedelta(days=lower),
+            MemberCard.expiry_date <= today + timedelta(days=days),
+        )
+        sent += _notify_cards(
+            session,
+            window,
+            _reminder_key(days),
+            "card_expiry",
+            _("Member card expires within %(days)d days", days=days),
+            _("Please arrange the renewal."),
+        )
         lower = days + 1
     return sent
 
@@ -433,11 +610,25 @@ def expire_due_cards(session, today) -> int:
     ).all()
     if rows:
         now, reason = utcnow(), _("Validity ended")
-        session.execute(CardEvent.__table__.insert(), [
-            {"card_id": card_id, "client_id": client_id, "kind": "expire",
-             "from_status": rules.ACTIVE, "to_status": rules.EXPIRED, "at": now,
-             "actor_id": None, "actor_label": "system", "fee": Decimal("0"), "reason": reason,
-             "related_card_id": None} for card_id, client_id in rows])
+        session.execute(
+            CardEvent.__table__.insert(),
+            [
+                {
+                    "card_id": card_id,
+                    "client_id": client_id,
+                    "kind": "expire",
+                    "from_status": rules.ACTIVE,
+                    "to_status": rules.EXPIRED,
+                    "at": now,
+                    "actor_id": None,
+                    "actor_label": "system",
+                    "fee": Decimal("0"),
+                    "reason": reason,
+                    "related_card_id": None,
+                }
+                for card_id, client_id in rows
+            ],
+        )
     return len(rows)
 
 

@@ -200,8 +200,7 @@ class SituationChange(db.Model):
 
     client: Mapped[Client] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
-    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id],
-                                                    lazy="joined")
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id], lazy="joined")
 
     def __str__(self) -> str:
         return f"{self.kinds} {self.happened_on}"
@@ -244,5 +243,6 @@ class StaffShortfall(db.Model):
     staff_count: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (UniqueConstraint("client_id", "week_start",
-                                       name="uq_staff_shortfalls_client_week"),)
+    __table_args__ = (
+        UniqueConstraint("client_id", "week_start", name="uq_staff_shortfalls_client_week"),
+    )

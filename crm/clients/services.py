@@ -39,10 +39,24 @@ NUMBER_FIELDS = ("phone", "fax", "mobile", "postcode")
 # Which fields of the card apply to which kind of customer (issue 14): an organisation has no
 # gender, date of birth or ID number; a person has no credit code, licence or capital.
 KIND_FIELDS = {
-    "organisation": ("credit_code", "tax_number", "licence_number", "bank_name", "bank_account",
-                     "company_type", "registered_capital", "fixed_assets", "working_capital",
-                     "staff_count", "business_area", "opening_date", "business_scope",
-                     "main_products", "market", "trade_mode"),
+    "organisation": (
+        "credit_code",
+        "tax_number",
+        "licence_number",
+        "bank_name",
+        "bank_account",
+        "company_type",
+        "registered_capital",
+        "fixed_assets",
+        "working_capital",
+        "staff_count",
+        "business_area",
+        "opening_date",
+        "business_scope",
+        "main_products",
+        "market",
+        "trade_mode",
+    ),
     "individual": ("gender", "birth_date", "occupation", "id_number", "id_number_mask"),
 }
 # Stored alongside the ID number: cleared with it.
@@ -53,8 +67,9 @@ DEFAULT_NATURE = {"organisation": "ordinary", "individual": "individual"}
 
 def fields_not_applying(kind: str | None) -> tuple:
     """The card fields that belong to the other kind of customer."""
-    return tuple(f for k, fields in KIND_FIELDS.items() if k != (kind or "organisation")
-                 for f in fields)
+    return tuple(
+        f for k, fields in KIND_FIELDS.items() if k != (kind or "organisation") for f in fields
+    )
 
 
 def applicable_data(data: dict) -> dict:
@@ -88,8 +103,9 @@ def _too_long(data: dict) -> dict:
         limit = getattr(column.type, "length", None)
         value = data.get(column.key)
         if limit and isinstance(value, str) and len(value) > limit:
-            errors[column.key] = _l("At most %(n)d characters; this has %(m)d.",
-                                    n=limit, m=len(value))
+            errors[column.key] = _l(
+                "At most %(n)d characters; this has %(m)d.", n=limit, m=len(value)
+            )
     return errors
 
 
@@ -133,8 +149,12 @@ def client_field_errors(data: dict) -> dict:
     if not (data.get("name") or "").strip():
         errors["name"] = _l("The customer's full name is required.")
     id_number = (data.get("id_number") or "").strip()
-    if (id_number and "id_number" not in errors and data.get("birth_date")
-            and ids.id_number_birth_date(id_number) != data["birth_date"]):
+    if (
+        id_number
+        and "id_number" not in errors
+        and data.get("birth_date")
+        and ids.id_number_birth_date(id_number) != data["birth_date"]
+    ):
         errors["birth_date"] = _l("The date of birth differs from the one in the ID number.")
     return errors
 
@@ -237,8 +257,13 @@ def register_clients(session, items) -> list[Client]:
     return [client for client, _ in items]
 
 
-def update_client(session, client: Client, id_number: str | None = None, reason=None,
-                  happened_on: date | None = None) -> Client:
+def update_client(
+    session,
+    client: Client,
+    id_number: str | None = None,
+    reason=None,
+    happened_on: date | None = None,
+) -> Client:
     """A change of the card; one of its situation (contact, address, status) is registered
     against the day it happened (R12), whether it applies now or waits for approval (R6)."""
     # No autoflush: the scope check must see the stored owner, not the edited one, and the
@@ -297,7 +322,9 @@ def rotate_id_number_key(session, chunk_size: int = 500, echo=None) -> dict:
         rows = session.execute(
             select(table.c.id, table.c.id_number_enc)
             .where(table.c.id > last_id, table.c.id_number_enc.is_not(None))
-            .order_by(table.c.id).limit(chunk_size)).all()
+            .order_by(table.c.id)
+            .limit(chunk_size)
+        ).all()
         if not rows:
             break
         rotated = 0
@@ -311,20 +338,38 @@ def rotate_id_number_key(session, chunk_size: int = 500, echo=None) -> dict:
                 unreadable_ids.append(row_id)
                 continue
             done = session.execute(
-                table.update().where(table.c.id == row_id, table.c.id_number_enc == token)
-                .values(id_number_enc=new, updated_at=table.c.updated_at)).rowcount
+                table.update()
+                .where(table.c.id == row_id, table.c.id_number_enc == token)
+                .values(id_number_enc=new, updated_at=table.c.updated_at)
+            ).rowcount
             rotated += done
         totals["rotated"] += rotated
         if rotated:
-            session.execute(AuditEvent.__table__.insert(), [event_row(
-                session, "rotate_field_key", table.name, None, None,
-                {"id_number_enc": {"re-encrypted": rotated, "ids": [rows[0].id, rows[-1].id]}})])
+            session.execute(
+                AuditEvent.__table__.insert(),
+                [
+                    event_row(
+                        session,
+                        "rotate_field_key",
+                        table.name,
+                        None,
+                        None,
+                        {
+                            "id_number_enc": {
+                                "re-encrypted": rotated,
+                                "ids": [rows[0].id, rows[-1].id],
+                            }
+                        },
+                    )
+                ],
+            )
         session.commit()
         last_id = rows[-1].id
         if echo:
             echo(f"ids {rows[0].id}–{last_id}: {rotated} re-encrypted with the newest key")
     totals["unreadable_ids"] = unreadable_ids
     return totals
+
 
 # --- R12: a change in the customer's situation is registered within the working days ------
 
@@ -333,8 +378,12 @@ SITUATION_FIELDS = {
     "address": ("province", "city", "street", "postcode"),
     "status": ("stage", "level", "nature", "weight"),
 }
-SITUATION_KINDS = {"contact": _l("Contact"), "key_person": _l("Key person"),
-                   "address": _l("Address"), "status": _l("Status")}
+SITUATION_KINDS = {
+    "contact": _l("Contact"),
+    "key_person": _l("Key person"),
+    "address": _l("Address"),
+    "status": _l("Status"),
+}
 MAX_BACKDATE_DAYS = 366  # a change is registered late, not a year after
 
 
@@ -343,24 +392,32 @@ def situation_kinds(session, client: Client) -> list[str]:
     if client.id is None:
         return []
     changed = column_changes(session, client, None)
-    return [kind for kind, fields in SITUATION_FIELDS.items()
-            if any(field in changed for field in fields)]
+    return [
+        kind
+        for kind, fields in SITUATION_FIELDS.items()
+        if any(field in changed for field in fields)
+    ]
 
 
 def check_happened_on(happened_on: date | None, today: date | None = None) -> date:
     today = today or local_today()
     happened_on = happened_on or today
     if happened_on > today:
-        raise DomainError(_l("A change cannot have happened in the future."),
-                          {"happened_on": _l("Not after today.")})
+        raise DomainError(
+            _l("A change cannot have happened in the future."),
+            {"happened_on": _l("Not after today.")},
+        )
     if happened_on < today - timedelta(days=MAX_BACKDATE_DAYS):
-        raise DomainError(_l("A change is registered within a year of when it happened."),
-                          {"happened_on": _l("At most a year ago.")})
+        raise DomainError(
+            _l("A change is registered within a year of when it happened."),
+            {"happened_on": _l("At most a year ago.")},
+        )
     return happened_on
 
 
-def register_situation_change(session, client: Client, kinds, happened_on: date | None = None,
-                              today: date | None = None) -> SituationChange:
+def register_situation_change(
+    session, client: Client, kinds, happened_on: date | None = None, today: date | None = None
+) -> SituationChange:
     """Record that the change was registered today; late when past the working-day limit
     (setting `change_registration_days`), counted against the customer's account manager."""
     today = today or local_today()
@@ -370,9 +427,16 @@ def register_situation_change(session, client: Client, kinds, happened_on: date 
     owner_id = client.owner_id
     if owner_id is None and getattr(actor, "role", None) == ACCOUNT_MANAGER:
         owner_id = actor.id
-    row = SituationChange(client_id=client.id, kinds=",".join(kinds), happened_on=happened_on,
-                          registered_on=today, due_on=due, late=today > due, owner_id=owner_id,
-                          recorded_by_id=getattr(actor, "id", None))
+    row = SituationChange(
+        client_id=client.id,
+        kinds=",".join(kinds),
+        happened_on=happened_on,
+        registered_on=today,
+        due_on=due,
+        late=today > due,
+        owner_id=owner_id,
+        recorded_by_id=getattr(actor, "id", None),
+    )
     session.add(row)
     session.flush()
     return row
@@ -382,13 +446,15 @@ def add_key_person(session, person: KeyPerson, happened_on: date | None = None) 
     """A new key person is a change of the customer's situation (R12) as well as material."""
     check_happened_on(happened_on)
     add_record(session, person)
-    register_situation_change(session, person.client or session.get(Client, person.client_id),
-                              ["key_person"], happened_on)
+    register_situation_change(
+        session, person.client or session.get(Client, person.client_id), ["key_person"], happened_on
+    )
     return person
 
 
-def update_key_person(session, person: KeyPerson, reason=None,
-                      happened_on: date | None = None) -> KeyPerson:
+def update_key_person(
+    session, person: KeyPerson, reason=None, happened_on: date | None = None
+) -> KeyPerson:
     with session.no_autoflush:
         changed = bool(column_changes(session, person, None))
         if changed:
@@ -407,7 +473,8 @@ def late_changes_per_manager(session) -> list[tuple[int, str, int]]:
         .join(User, User.id == SituationChange.owner_id)
         .where(SituationChange.late.is_(True))
         .group_by(User.id, User.full_name)
-        .order_by(func.count(SituationChange.id).desc(), User.full_name)).all()
+        .order_by(func.count(SituationChange.id).desc(), User.full_name)
+    ).all()
     return [tuple(row) for row in rows]
 
 
@@ -418,8 +485,9 @@ MIN_CONTACT_STAFF = 2
 
 
 def contact_staff(session, client_id: int) -> list[ClientStaff]:
-    return session.scalars(select(ClientStaff).where(ClientStaff.client_id == client_id)
-                           .order_by(ClientStaff.id)).all()
+    return session.scalars(
+        select(ClientStaff).where(ClientStaff.client_id == client_id).order_by(ClientStaff.id)
+    ).all()
 
 
 def staff_in_contact(client: Client, staff) -> int:
@@ -443,11 +511,15 @@ def add_contact_staff(session, row: ClientStaff) -> ClientStaff:
     if user is None or not user.active or user.role == ADMIN:
         raise DomainError(_l("Choose an active member of staff."), {"user": _l("Required.")})
     if user.id == client.owner_id:
-        raise DomainError(_l("The account manager is in contact already."),
-                          {"user": _l("Choose someone besides the account manager.")})
-    if session.execute(select(ClientStaff.id).where(
-            ClientStaff.client_id == client.id, ClientStaff.user_id == user.id)
-            .execution_options(**unscoped("one staff row per person"))).first():
+        raise DomainError(
+            _l("The account manager is in contact already."),
+            {"user": _l("Choose someone besides the account manager.")},
+        )
+    if session.execute(
+        select(ClientStaff.id)
+        .where(ClientStaff.client_id == client.id, ClientStaff.user_id == user.id)
+        .execution_options(**unscoped("one staff row per person"))
+    ).first():
         raise DomainError(_l("Already one of the contact staff."), {"user": _l("Already listed.")})
     row.client, row.user = client, user
     session.add(row)
@@ -476,34 +548,66 @@ def check_contact_staff(session, today: date | None = None) -> dict:
     found = (
         select(Client.id, count.label("staff"))
         .outerjoin(owner, and_(owner.id == Client.owner_id, owner.active.is_(True)))
-        .outerjoin(ClientStaff, and_(ClientStaff.client_id == Client.id,
-                                     ClientStaff.user_id != func.coalesce(Client.owner_id, 0)))
+        .outerjoin(
+            ClientStaff,
+            and_(
+                ClientStaff.client_id == Client.id,
+                ClientStaff.user_id != func.coalesce(Client.owner_id, 0),
+            ),
+        )
         .outerjoin(member, and_(member.id == ClientStaff.user_id, member.active.is_(True)))
-        .where(Client.level.in_(IMPORTANT_LEVELS), Client.stage != "former",
-               ~exists().where(StaffShortfall.client_id == Client.id,
-                               StaffShortfall.week_start == week))
-        .group_by(Client.id).having(count < MIN_CONTACT_STAFF))
-    rows = [{"client_id": cid, "week_start": week, "staff_count": n}
-            for cid, n in session.execute(
-                found.execution_options(**unscoped("weekly contact-staff sweep")))]
+        .where(
+            Client.level.in_(IMPORTANT_LEVELS),
+            Client.stage != "former",
+            ~exists().where(
+                StaffShortfall.client_id == Client.id, StaffShortfall.week_start == week
+            ),
+        )
+        .group_by(Client.id)
+        .having(count < MIN_CONTACT_STAFF)
+    )
+    rows = [
+        {"client_id": cid, "week_start": week, "staff_count": n}
+        for cid, n in session.execute(
+            found.execution_options(**unscoped("weekly contact-staff sweep"))
+        )
+    ]
     new_ids = _insert_new_shortfalls(session, rows)
     if not new_ids:
         return {"listed": 0}
-    clients = session.execute(select(Client.id, Client.name, Client.code, Client.region_id)
-                              .where(Client.id.in_(new_ids))
-                              .execution_options(**unscoped("weekly contact-staff sweep"))).all()
-    managers = session.scalars(select(User).where(
-        User.role == REGIONAL_MANAGER, User.active.is_(True),
-        User.region_id.in_({c.region_id for c in clients} - {None}))).all()
+    clients = session.execute(
+        select(Client.id, Client.name, Client.code, Client.region_id)
+        .where(Client.id.in_(new_ids))
+        .execution_options(**unscoped("weekly contact-staff sweep"))
+    ).all()
+    managers = session.scalars(
+        select(User).where(
+            User.role == REGIONAL_MANAGER,
+            User.active.is_(True),
+            User.region_id.in_({c.region_id for c in clients} - {None}),
+        )
+    ).all()
     staff = {r["client_id"]: r["staff_count"] for r in rows}
-    events = [Event([m for m in managers if m.region_id == c.region_id],
-                    f"staff_shortfall:{c.id}:{week.isoformat()}", "staff_shortfall",
-                    str(_l("%(name)s has fewer than two staff in contact", name=c.name)),
-                    str(_l("%(code)s %(name)s: %(n)d staff in contact; an important customer "
-                           "has at least two (R12).", code=c.code or "", name=c.name,
-                           n=staff[c.id])),
-                    client_id=c.id, target=Target("client.details_view", c.id))
-              for c in clients]
+    events = [
+        Event(
+            [m for m in managers if m.region_id == c.region_id],
+            f"staff_shortfall:{c.id}:{week.isoformat()}",
+            "staff_shortfall",
+            str(_l("%(name)s has fewer than two staff in contact", name=c.name)),
+            str(
+                _l(
+                    "%(code)s %(name)s: %(n)d staff in contact; an important customer "
+                    "has at least two (R12).",
+                    code=c.code or "",
+                    name=c.name,
+                    n=staff[c.id],
+                )
+            ),
+            client_id=c.id,
+            target=Target("client.details_view", c.id),
+        )
+        for c in clients
+    ]
     notify_many(session, events)
     return {"listed": len(clients)}
 
@@ -512,6 +616,7 @@ def _insert_new_shortfalls(session, rows) -> list[int]:
     if not rows:
         return []
     table = StaffShortfall.__table__
-    stmt = (insert_or_ignore(session, table, ["client_id", "week_start"])
-            .returning(table.c.client_id))
+    stmt = insert_or_ignore(session, table, ["client_id", "week_start"]).returning(
+        table.c.client_id
+    )
     return [r[0] for r in session.execute(stmt, rows).all()]

@@ -17,8 +17,10 @@ from crm.timeutil import utcnow
 INTERNAL, EXTERNAL = "internal", "external"
 PROMOTER_KINDS = [(INTERNAL, _l("Internal staff")), (EXTERNAL, _l("External promoter"))]
 OPEN, CONFIRMED = "open", "confirmed"
-STATEMENT_STATUSES = [(OPEN, lazy_pgettext("statement status", "Open")),
-                      (CONFIRMED, _l("Confirmed"))]
+STATEMENT_STATUSES = [
+    (OPEN, lazy_pgettext("statement status", "Open")),
+    (CONFIRMED, _l("Confirmed")),
+]
 SALE, ADJUSTMENT = "sale", "adjustment"
 LINE_KINDS = [(SALE, _l("Sale")), (ADJUSTMENT, _l("Adjustment"))]
 
@@ -106,8 +108,10 @@ class SalesRecord(db.Model):
     promoter: Mapped[Promoter] = relationship(lazy="joined")
     scheme: Mapped[PromotionScheme] = relationship(lazy="joined")
 
-    __table_args__ = (Index("ix_sales_records_promoter_sold", "promoter_id", "sold_on"),
-                      Index("ix_sales_records_sold_on", "sold_on"))
+    __table_args__ = (
+        Index("ix_sales_records_promoter_sold", "promoter_id", "sold_on"),
+        Index("ix_sales_records_sold_on", "sold_on"),
+    )
 
 
 class CommissionStatement(db.Model):
@@ -131,10 +135,12 @@ class CommissionStatement(db.Model):
     promoter: Mapped[Promoter] = relationship(lazy="joined")
     confirmed_by: Mapped[User | None] = relationship()
     lines: Mapped[list["CommissionLine"]] = relationship(
-        back_populates="statement", order_by="CommissionLine.id")
+        back_populates="statement", order_by="CommissionLine.id"
+    )
 
     __table_args__ = (
-        UniqueConstraint("promoter_id", "month", name="uq_statements_promoter_month"),)
+        UniqueConstraint("promoter_id", "month", name="uq_statements_promoter_month"),
+    )
 
     def __str__(self) -> str:
         return f"{self.promoter.name if self.promoter else ''} {self.month}"

@@ -17,9 +17,14 @@ from crm.kernel import to_decimal
 
 BY_PRODUCT, TIERED = "by_product", "tiered"
 RULE_KINDS = [(BY_PRODUCT, _l("Percentage per product kind")), (TIERED, _l("Tiered by amount"))]
-PRODUCT_KINDS = [("membership", _l("Membership")), ("catering", _l("Catering")),
-                 ("rooms", _l("Rooms")), ("meetings", _l("Meetings and events")),
-                 ("recreation", _l("Recreation")), ("other", _l("Other"))]
+PRODUCT_KINDS = [
+    ("membership", _l("Membership")),
+    ("catering", _l("Catering")),
+    ("rooms", _l("Rooms")),
+    ("meetings", _l("Meetings and events")),
+    ("recreation", _l("Recreation")),
+    ("other", _l("Other")),
+]
 ANY = "*"
 CENT = Decimal("0.01")
 _LINE = re.compile(r"^\s*([^=:：]+?)\s*[=:：]\s*([0-9.]+)\s*(%?)\s*$")
@@ -51,12 +56,14 @@ def parse_rates(text: str, rule_kind: str) -> list[list[str]]:
                 continue
         rates.append([key, str(rate.normalize())])
     if errors:
-        raise DomainError(_l("Rates on lines %(lines)s are not understood.",
-                             lines=", ".join(map(str, errors))),
-                          {"rates_text": _l("One rate per line: key=percent, e.g. catering=5%.")})
+        raise DomainError(
+            _l("Rates on lines %(lines)s are not understood.", lines=", ".join(map(str, errors))),
+            {"rates_text": _l("One rate per line: key=percent, e.g. catering=5%.")},
+        )
     if not rates:
-        raise DomainError(_l("A scheme needs at least one rate."),
-                          {"rates_text": _l("Give at least one rate.")})
+        raise DomainError(
+            _l("A scheme needs at least one rate."), {"rates_text": _l("Give at least one rate.")}
+        )
     keys = [k for k, _ in rates]
     if len(set(keys)) != len(keys):
         raise DomainError(_l("A key appears twice."), {"rates_text": _l("A key appears twice.")})
@@ -75,8 +82,9 @@ def describe_rates(rule_kind: str, rates) -> str:
     for key, rate in rates or []:
         percent = f"{Decimal(rate) * 100:.4g}%"
         if rule_kind == TIERED:
-            parts.append(_("From %(amount)s: %(rate)s", amount=f"{Decimal(key):,.2f}",
-                           rate=percent))
+            parts.append(
+                _("From %(amount)s: %(rate)s", amount=f"{Decimal(key):,.2f}", rate=percent)
+            )
         elif key == ANY:
             parts.append(_("Any other kind") + " " + percent)
         else:

@@ -66,14 +66,15 @@ def save_scheme(session, scheme: PromotionScheme, rates_text: str | None = None)
 def save_promoter(session, promoter: Promoter) -> Promoter:
     _require_setup()
     if promoter.kind == INTERNAL and promoter.user_id is None and promoter.user is None:
-        raise DomainError(_l("An internal promoter is a member of staff."),
-                          {"user": _l("Choose the member of staff.")})
+        raise DomainError(
+            _l("An internal promoter is a member of staff."),
+            {"user": _l("Choose the member of staff.")},
+        )
     if promoter.kind == EXTERNAL:
         promoter.user = None
         promoter.user_id = None
     if not (promoter.name or "").strip():
-        user = promoter.user or (session.get(User, promoter.user_id) if promoter.user_id
-                                 else None)
+        user = promoter.user or (session.get(User, promoter.user_id) if promoter.user_id else None)
         promoter.name = str(user) if user else ""
     if not promoter.name:
         raise DomainError(_l("Give the promoter a name."), {"name": _l("Give a name.")})
@@ -85,13 +86,14 @@ def save_promoter(session, promoter: Promoter) -> Promoter:
 # --- the current inviter (R13) ------------------------------------------------------------
 def set_inviter(session, client_id: int, promoter: Promoter, since: date | None = None):
     """Record who the customer's sales count for from now on (the invitation moved)."""
-    row = ClientInviter(client_id=client_id, promoter_id=promoter.id,
-                        since=since or local_today())
+    row = ClientInviter(client_id=client_id, promoter_id=promoter.id, since=since or local_today())
     if not can(current_actor(), "create", row):
         raise NotAllowed(_l("You may not change this customer's inviter."))
-    existing = session.scalars(select(ClientInviter).where(ClientInviter.client_id == client_id)
-                               .execution_options(**unscoped("one inviter per customer"))
-                               ).first()
+    existing = session.scalars(
+        select(ClientInviter)
+        .where(ClientInviter.client_id == client_id)
+        .execution_options(**unscoped("one inviter per customer"))
+    ).first()
     if existing:
         existing.promoter_id, existing.since = promoter.id, row.since
         row = existing
@@ -108,7 +110,8 @@ def current_inviter(session, client_id: int) -> Promoter | None:
         select(Promoter, ClientInviter.since)
         .join(ClientInviter, ClientInviter.promoter_id == Promoter.id)
         .where(ClientInviter.client_id == client_id)
-        .execution_options(**unscoped("the customer's inviter, checked in scope before"))).first()
+        .execution_options(**unscoped("the customer's inviter, checked in scope before"))
+    ).first()
     candidates = [(recorded.since, recorded.Promoter)] if recorded else []
     try:
         from crm.intake.services import current_inviter as confirmed_claim
@@ -116,8 +119,11 @@ def current_inviter(session, client_id: int) -> Promoter | None:
         confirmed_claim = None
     claim = confirmed_claim(session, client_id) if confirmed_claim else None
     if claim is not None and claim.claimed_by_id is not None:
-        promoter = session.scalars(select(Promoter).where(
-            Promoter.user_id == claim.claimed_by_id, Promoter.active.is_(True))).first()
+        promoter = session.scalars(
+            select(Promoter).where(
+                Promoter.user_id == claim.claimed_by_id, Promoter.active.is_(True)
+            )
+        ).first()
         day = claim.count_day or (claim.confirmed_at.date() if claim.confirmed_at else None)
         if promoter is not None and day is not None:
             candidates.append((day, promoter))
@@ -133,13 +139,17 @@ def _open_statement(session, promoter_id: int, month: str) -> CommissionStatemen
     Unscoped: a sale entered by anyone counts on its promoter's statement, which the person
     entering it need not be able to read."""
     while True:
-        statement = session.scalars(select(CommissionStatement).where(
-            CommissionStatement.promoter_id == promoter_id,
-            CommissionStatement.month == month)
-            .execution_options(**unscoped("a sale counts on its promoter's statement"))).first()
+        statement = session.scalars(
+            select(CommissionStatement)
+            .where(
+                CommissionStatement.promoter_id == promoter_id, CommissionStatement.month == month
+            )
+            .execution_options(**unscoped("a sale counts on its promoter's statement"))
+        ).first()
         if statement is None:
-            statement = CommissionStatement(promoter_id=promoter_id, month=month, status=OPEN,
-                                            total=Decimal("0"))
+            statement = CommissionStatement(
+                promoter_id=promoter_id, month=month, status=OPEN, total=Decimal("0")
+            )
             session.add(statement)
             session.flush()
             return statement
@@ -152,10 +162,14 @@ def _add_line(session, sale: SalesRecord, amount: Decimal, note: str | None = No
     month = rules.month_of(sale.sold_on)
     statement = _open_statement(session, sale.promoter_id, month)
     late = statement.month != month
-    line = CommissionLine(statement_id=statement.id, sale_id=sale.id, amount=amount,
-                          kind=ADJUSTMENT if late or note else SALE, created_at=utcnow(),
-                          note=note or (_("Sale of %(month)s, a confirmed month", month=month)
-                                        if late else None))
+    line = CommissionLine(
+        statement_id=statement.id,
+        sale_id=sale.id,
+        amount=amount,
+        kind=ADJUSTMENT if late or note else SALE,
+        created_at=utcnow(),
+        note=note or (_("Sale of %(month)s, a confirmed month", month=month) if late else None),
+    )
     session.add(line)
     statement.total = (statement.total or Decimal("0")) + amount  # the running total
     session.flush()
@@ -167,12 +181,20 @@ def _commission(session, sale: SalesRecord) -> Decimal:
     if scheme is None:
         raise DomainError(_l("Choose a promotion scheme."), {"scheme": _l("Required.")})
     if not scheme.starts_on <= sale.sold_on <= scheme.ends_on:
-        raise DomainError(_l("The sale date is outside the scheme's period (%(a)s – %(b)s).",
-                             a=scheme.starts_on, b=scheme.ends_on), {"sold_on": _l("Outside.")})
+        raise DomainError(
+            _l(
+                "The sale date is outside the scheme's period (%(a)s – %(b)s).",
+                a=scheme.starts_on,
+                b=scheme.ends_on,
+            ),
+            {"sold_on": _l("Outside.")},
+        )
     due = rules.commission_for(scheme.rule_kind, scheme.rates, sale.product_kind, sale.amount)
     if due is None:
-        raise DomainError(_l("The scheme pays nothing for this product kind."),
-                          {"product_kind": _l("Not in the scheme.")})
+        raise DomainError(
+            _l("The scheme pays nothing for this product kind."),
+            {"product_kind": _l("Not in the scheme.")},
+        )
     return due
 
 
@@ -189,8 +211,9 @@ def record_sale(session, sale: SalesRecord) -> SalesRecord:
         sale.amount = parse_money(sale.amount, positive=True)
         inviter = current_inviter(session, client_id)
         if inviter is None:
-            raise DomainError(_l("This customer has no inviter yet: record who invited them "
-                                 "first."))
+            raise DomainError(
+                _l("This customer has no inviter yet: record who invited them first.")
+            )
         sale.promoter, sale.promoter_id = inviter, inviter.id
         sale.commission = _commission(session, sale)
     sale.recorded_by_id = getattr(actor, "id", None)
@@ -200,8 +223,9 @@ def record_sale(session, sale: SalesRecord) -> SalesRecord:
     return sale
 
 
-def correct_sale(session, sale: SalesRecord, reason: str, amount=None,
-                 product_kind: str | None = None) -> CommissionLine | None:
+def correct_sale(
+    session, sale: SalesRecord, reason: str, amount=None, product_kind: str | None = None
+) -> CommissionLine | None:
     """Change a sale's amount or kind; the commission difference is an adjustment line."""
     if not can(current_actor(), "edit", sale):
         raise NotAllowed(_l("You may not change this customer's sales."))
@@ -223,13 +247,17 @@ def correct_sale(session, sale: SalesRecord, reason: str, amount=None,
 
 # --- statements ---------------------------------------------------------------------------
 def statement_total(session, statement: CommissionStatement) -> Decimal:
-    total = session.execute(select(func.coalesce(func.sum(CommissionLine.amount), 0))
-                            .where(CommissionLine.statement_id == statement.id)).scalar()
+    total = session.execute(
+        select(func.coalesce(func.sum(CommissionLine.amount), 0)).where(
+            CommissionLine.statement_id == statement.id
+        )
+    ).scalar()
     return Decimal(total).quantize(rules.CENT)
 
 
-def confirm_statement(session, statement: CommissionStatement,
-                      on_behalf_of: User | None = None) -> CommissionStatement:
+def confirm_statement(
+    session, statement: CommissionStatement, on_behalf_of: User | None = None
+) -> CommissionStatement:
     """A manager confirms a month that is over; the system (demo, import) confirms
     `on_behalf_of` a manager."""
     actor = current_actor()
@@ -252,12 +280,18 @@ def confirm_statement(session, statement: CommissionStatement,
 def ensure_month(session, month: str) -> int:
     """A statement for every active promoter for `month`, so that nobody is missed at
     confirmation; returns how many were created."""
-    have = set(session.scalars(select(CommissionStatement.promoter_id)
-                               .where(CommissionStatement.month == month)
-                               .execution_options(**unscoped("every promoter gets a statement"))))
-    new = [CommissionStatement(promoter_id=pid, month=month, status=OPEN, total=Decimal("0"))
-           for pid in session.scalars(select(Promoter.id).where(Promoter.active.is_(True)))
-           if pid not in have]
+    have = set(
+        session.scalars(
+            select(CommissionStatement.promoter_id)
+            .where(CommissionStatement.month == month)
+            .execution_options(**unscoped("every promoter gets a statement"))
+        )
+    )
+    new = [
+        CommissionStatement(promoter_id=pid, month=month, status=OPEN, total=Decimal("0"))
+        for pid in session.scalars(select(Promoter.id).where(Promoter.active.is_(True)))
+        if pid not in have
+    ]
     session.add_all(new)
     session.flush()
     return len(new)

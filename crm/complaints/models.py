@@ -14,20 +14,41 @@ from crm.extensions import db
 from crm.kernel import Approval, Money, RequestedBy, SoftDeleted
 from crm.timeutil import utcnow
 
-CHANNELS = [("phone", _l("Phone")), ("visit", _l("In person")), ("letter", _l("Letter")),
-            ("email", _l("E-mail")), ("walk_in", _l("Walk-in")), ("other", _l("Other"))]
-CATEGORIES = [("service", _l("Service")), ("product", _l("Product")),
-              ("billing", _l("Billing")), ("staff", _l("Staff conduct")),
-              ("facility", _l("Facilities")), ("other", _l("Other"))]
-LIABILITY = [("ours", _l("Our fault")), ("customer", _l("Customer's side")),
-             ("third_party", _l("Third party")), ("shared", _l("Shared")),
-             ("none", _l("No fault found"))]
+CHANNELS = [
+    ("phone", _l("Phone")),
+    ("visit", _l("In person")),
+    ("letter", _l("Letter")),
+    ("email", _l("E-mail")),
+    ("walk_in", _l("Walk-in")),
+    ("other", _l("Other")),
+]
+CATEGORIES = [
+    ("service", _l("Service")),
+    ("product", _l("Product")),
+    ("billing", _l("Billing")),
+    ("staff", _l("Staff conduct")),
+    ("facility", _l("Facilities")),
+    ("other", _l("Other")),
+]
+LIABILITY = [
+    ("ours", _l("Our fault")),
+    ("customer", _l("Customer's side")),
+    ("third_party", _l("Third party")),
+    ("shared", _l("Shared")),
+    ("none", _l("No fault found")),
+]
 OPEN, HANDLING, SOLVED = "open", "handling", "solved"
-STATUSES = [(OPEN, lazy_pgettext("complaint status", "Open")), (HANDLING, _l("Being handled")),
-            (SOLVED, _l("Solved"))]
+STATUSES = [
+    (OPEN, lazy_pgettext("complaint status", "Open")),
+    (HANDLING, _l("Being handled")),
+    (SOLVED, _l("Solved")),
+]
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
-DISCOUNT_STATUSES = [(PENDING, _l("Awaiting approval")), (APPROVED, _l("Approved")),
-                     (REJECTED, _l("Rejected"))]
+DISCOUNT_STATUSES = [
+    (PENDING, _l("Awaiting approval")),
+    (APPROVED, _l("Approved")),
+    (REJECTED, _l("Rejected")),
+]
 
 
 class ComplaintScoped:
@@ -61,9 +82,11 @@ class Complaint(ComplaintScoped, SoftDeleted, db.Model):
     first_responder: Mapped[User | None] = relationship(foreign_keys=[first_responder_id])
     responder: Mapped[User | None] = relationship(foreign_keys=[responder_id], lazy="joined")
 
-    __table_args__ = (Index("ix_complaints_status_received", "status", "received_at"),
-                      Index("ix_complaints_category_received", "category", "received_at"),
-                      Index("ix_complaints_received", "received_at"))
+    __table_args__ = (
+        Index("ix_complaints_status_received", "status", "received_at"),
+        Index("ix_complaints_category_received", "category", "received_at"),
+        Index("ix_complaints_received", "received_at"),
+    )
 
     def __str__(self) -> str:
         return f"#{self.id} {self.client.name if self.client else ''}"
@@ -106,8 +129,10 @@ class Discount(ComplaintScoped, RequestedBy, Approval, db.Model):
     complaint: Mapped[Complaint] = relationship()
     client: Mapped[Client] = relationship(lazy="joined")
 
-    __table_args__ = (Index("ix_discounts_status_requested", "status", "requested_at"),
-                      Index("ix_discounts_requested", "requested_at"))
+    __table_args__ = (
+        Index("ix_discounts_status_requested", "status", "requested_at"),
+        Index("ix_discounts_requested", "requested_at"),
+    )
 
 
 class Withdrawal(ComplaintScoped, db.Model):

@@ -56,8 +56,9 @@ def complaint_errors(complaint: Complaint, stored_status: str | None = None) -> 
 
 def is_owner(actor, complaint: Complaint) -> bool:
     """R14: whoever takes a complaint owns it; the managers (and the system) handle any."""
-    return can(actor, "handle_any", area="complaints") \
-        or complaint.responder_id == getattr(actor, "id", None)
+    return can(actor, "handle_any", area="complaints") or complaint.responder_id == getattr(
+        actor, "id", None
+    )
 
 
 def _require_owner(complaint: Complaint) -> None:
@@ -65,8 +66,12 @@ def _require_owner(complaint: Complaint) -> None:
     if not can(actor, "edit", complaint):
         raise NotAllowed(_l("You may not change this customer's complaints."))
     if not is_owner(actor, complaint):
-        raise NotAllowed(_l("Only the complaint's responsible person (or a manager) may change "
-                            "it or hand it over."))
+        raise NotAllowed(
+            _l(
+                "Only the complaint's responsible person (or a manager) may change "
+                "it or hand it over."
+            )
+        )
 
 
 # --- complaints ---------------------------------------------------------------------------
@@ -88,8 +93,9 @@ def record_complaint(session, complaint: Complaint) -> Complaint:
     return add_record(session, complaint)
 
 
-def update_complaint(session, complaint: Complaint, stored_status: str,
-                     reason: str | None = None) -> Complaint:
+def update_complaint(
+    session, complaint: Complaint, stored_status: str, reason: str | None = None
+) -> Complaint:
     """Record progress, the liability finding, the resolution, the satisfaction."""
     # No autoflush until change_record: the governance hook must see the edit as unsaved
     # (R6: a liability finding by anyone but a manager waits for approval).
@@ -113,20 +119,33 @@ def hand_over(session, complaint: Complaint, to_user: User, note: str) -> Compla
     if to_user is None or not to_user.active or to_user.id == complaint.responder_id:
         raise DomainError(_l("Hand over to another active colleague."))
     if not can(to_user, "edit", complaint):
-        raise DomainError(_l("%(name)s may not handle this customer's complaints.",
-                             name=str(to_user)))
-    row = ComplaintHandover(complaint_id=complaint.id, client_id=complaint.client_id,
-                            from_user_id=complaint.responder_id, to_user_id=to_user.id,
-                            at=utcnow(), note=note.strip())
+        raise DomainError(
+            _l("%(name)s may not handle this customer's complaints.", name=str(to_user))
+        )
+    row = ComplaintHandover(
+        complaint_id=complaint.id,
+        client_id=complaint.client_id,
+        from_user_id=complaint.responder_id,
+        to_user_id=to_user.id,
+        at=utcnow(),
+        note=note.strip(),
+    )
     session.add(row)
     complaint.responder_id = to_user.id
     if complaint.status == OPEN:
         complaint.status = HANDLING
     with audit_reason(session, note.strip()):
         session.flush()
-    notify(session, [to_user], f"complaint:{complaint.id}:handover:{row.id}", "complaint",
-           _("A complaint was handed over to you"), note.strip(), client_id=complaint.client_id,
-           target=Target("complaint.details_view", complaint.id))
+    notify(
+        session,
+        [to_user],
+        f"complaint:{complaint.id}:handover:{row.id}",
+        "complaint",
+        _("A complaint was handed over to you"),
+        note.strip(),
+        client_id=complaint.client_id,
+        target=Target("complaint.details_view", complaint.id),
+    )
     return row
 
 
@@ -136,18 +155,23 @@ def request_discount(session, complaint: Complaint, amount, reason: str) -> Disc
         raise NotAllowed(_l("You may not ask for a discount for this customer."))
     if not (reason or "").strip():
         raise DomainError(_l("A discount records its reason."), {"reason": _l("Give a reason.")})
-    discount = Discount(complaint_id=complaint.id, client_id=complaint.client_id,
-                        amount=parse_money(amount, positive=True), reason=reason.strip(),
-                        status=PENDING,
-                        requested_by_id=getattr(current_actor(), "id", None),
-                        requested_at=utcnow())
+    discount = Discount(
+        complaint_id=complaint.id,
+        client_id=complaint.client_id,
+        amount=parse_money(amount, positive=True),
+        reason=reason.strip(),
+        status=PENDING,
+        requested_by_id=getattr(current_actor(), "id", None),
+        requested_at=utcnow(),
+    )
     session.add(discount)
     session.flush()
     return discount
 
 
-def decide_discount(session, discount: Discount, approve: bool, note: str = "",
-                    on_behalf_of: User | None = None) -> Discount:
+def decide_discount(
+    session, discount: Discount, approve: bool, note: str = "", on_behalf_of: User | None = None
+) -> Discount:
     """The sales manager's (or general manager's) decision; kept with who and when. The system
     (demo, import) enters a manager's decision `on_behalf_of` them."""
     actor = current_actor()
@@ -167,8 +191,9 @@ def decide_discount(session, discount: Discount, approve: bool, note: str = "",
     return discount
 
 
-def counted_discounts(session, client_id: int | None = None,
-                      complaint_id: int | None = None) -> Decimal:
+def counted_discounts(
+    session, client_id: int | None = None, complaint_id: int | None = None
+) -> Decimal:
     """The discounts that count: approved ones only."""
     stmt = select(func.coalesce(func.sum(Discount.amount), 0)).where(Discount.status == APPROVED)
     if client_id is not None:
@@ -181,14 +206,20 @@ def counted_discounts(session, client_id: int | None = None,
 # --- withdrawals --------------------------------------------------------------------------
 def withdraw_member(session, client: Client, reason: str, withdrawn_on=None) -> Withdrawal:
     """退会: the reason is kept, the customer becomes former, nothing of the archive goes."""
-    row = Withdrawal(client_id=client.id, withdrawn_on=withdrawn_on or local_today(),
-                     reason=(reason or "").strip(), previous_stage=client.stage,
-                     recorded_by_id=getattr(current_actor(), "id", None), recorded_at=utcnow())
+    row = Withdrawal(
+        client_id=client.id,
+        withdrawn_on=withdrawn_on or local_today(),
+        reason=(reason or "").strip(),
+        previous_stage=client.stage,
+        recorded_by_id=getattr(current_actor(), "id", None),
+        recorded_at=utcnow(),
+    )
     if not can(current_actor(), "create", row):
         raise NotAllowed(_l("You may not record this customer's withdrawal."))
     if not row.reason:
-        raise DomainError(_l("A withdrawal records the member's reason."),
-                          {"reason": _l("Give a reason.")})
+        raise DomainError(
+            _l("A withdrawal records the member's reason."), {"reason": _l("Give a reason.")}
+        )
     if client.stage == "former":
         raise DomainError(_l("This customer is already a former customer."))
     session.add(row)
@@ -198,5 +229,12 @@ def withdraw_member(session, client: Client, reason: str, withdrawn_on=None) -> 
     return row
 
 
-__all__ = ["counted_discounts", "decide_discount", "hand_over", "record_complaint",
-           "request_discount", "update_complaint", "withdraw_member"]
+__all__ = [
+    "counted_discounts",
+    "decide_discount",
+    "hand_over",
+    "record_complaint",
+    "request_discount",
+    "update_complaint",
+    "withdraw_member",
+]

@@ -23,8 +23,13 @@ KINDS = [
     ("other", _l("Other")),
 ]
 DRAFT, SIGNED, IN_FORCE, ENDED, CANCELLED = "draft", "signed", "in_force", "ended", "cancelled"
-STATUSES = [(DRAFT, _l("Draft")), (SIGNED, _l("Signed")), (IN_FORCE, _l("In force")),
-            (ENDED, _l("Ended")), (CANCELLED, lazy_pgettext("contract status", "Cancelled"))]
+STATUSES = [
+    (DRAFT, _l("Draft")),
+    (SIGNED, _l("Signed")),
+    (IN_FORCE, _l("In force")),
+    (ENDED, _l("Ended")),
+    (CANCELLED, lazy_pgettext("contract status", "Cancelled")),
+]
 
 
 class Contract(SoftDeleted, db.Model):

@@ -47,8 +47,11 @@ def transition_error(current: str, target: str):
         return _l("Unknown status.")
     if target not in MOVES.get(current, set()):
         labels = dict(STATUSES)
-        return _l("A contract cannot go from %(a)s to %(b)s.", a=labels.get(current, current),
-                  b=labels[target])
+        return _l(
+            "A contract cannot go from %(a)s to %(b)s.",
+            a=labels.get(current, current),
+            b=labels[target],
+        )
     return None
 
 
@@ -99,8 +102,10 @@ def add_contract(session, contract: Contract, original: tuple[bytes, str] | None
         _require("create", contract)
         client_id = contract.client.id if contract.client is not None else contract.client_id
         last = session.scalar(
-            select(func.max(Contract.seq)).where(Contract.client_id == client_id)
-            .execution_options(**unscoped("sequence numbers count deleted rows", deleted=True)))
+            select(func.max(Contract.seq))
+            .where(Contract.client_id == client_id)
+            .execution_options(**unscoped("sequence numbers count deleted rows", deleted=True))
+        )
     contract.client_id = client_id
     if original is not None:
         _set_original(contract, *original)
@@ -120,8 +125,9 @@ def update_contract(session, contract: Contract, reason: str | None = None) -> C
         return change_record(session, contract, reason)
 
 
-def move_contract(session, contract: Contract, target: str, reason: str | None = None,
-                  **fields) -> Contract:
+def move_contract(
+    session, contract: Contract, target: str, reason: str | None = None, **fields
+) -> Contract:
     """Change status along MOVES; `fields` (signing date, signers) may come with the move.
     Like any change of the archive it is kept with its reason (by default, the move itself)
     and may wait for a manager's approval (crm.governance)."""
@@ -145,8 +151,10 @@ def store_original(data: bytes, filename: str, folder: str) -> tuple[str, str]:
     if not data:
         raise DomainError(_l("The file is empty."), {"original": _l("The file is empty.")})
     if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
-        raise DomainError(_l("The file is too large."), {"original": _l(
-            "At most %(mb)d MB.", mb=current_app.config["MAX_UPLOAD_MB"])})
+        raise DomainError(
+            _l("The file is too large."),
+            {"original": _l("At most %(mb)d MB.", mb=current_app.config["MAX_UPLOAD_MB"])},
+        )
     suffix = check_document(io.BytesIO(data), filename, "original")  # by content, not name
     digest = hashlib.sha256(data).hexdigest()
     relative = str(PurePosixPath(folder) / f"{digest}{suffix}")
@@ -158,12 +166,14 @@ def store_original(data: bytes, filename: str, folder: str) -> tuple[str, str]:
 
 def _set_original(contract: Contract, data: bytes, filename: str) -> None:
     contract.file_path, contract.file_sha256 = store_original(
-        data, filename, f"contracts/{contract.client_id}")
+        data, filename, f"contracts/{contract.client_id}"
+    )
     contract.file_name = PurePosixPath(filename.replace("\\", "/")).name[:200]
 
 
-def attach_original(session, contract: Contract, data: bytes, filename: str,
-                    reason: str | None = None) -> Contract:
+def attach_original(
+    session, contract: Contract, data: bytes, filename: str, reason: str | None = None
+) -> Contract:
     """Attach or replace the original of a stored contract: a change of the archive (R6)."""
     _require("edit", contract)
     with session.no_autoflush:
@@ -188,5 +198,7 @@ def original_bytes(contract: Contract) -> bytes | None:
 def contracts_of(session, client_id: int) -> list[Contract]:
     """A customer's contracts in signing order; drafts not yet signed come last."""
     return session.scalars(
-        select(Contract).where(Contract.client_id == client_id)
-        .order_by(Contract.signed_on.is_(None), Contract.signed_on, Contract.seq)).all()
+        select(Contract)
+        .where(Contract.client_id == client_id)
+        .order_by(Contract.signed_on.is_(None), Contract.signed_on, Contract.seq)
+    ).all()

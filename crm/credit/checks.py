@@ -70,8 +70,9 @@ def thresholds() -> list[int]:
 
 # --- thresholds ------------------------------------------------------------------------------
 def _above(t: int):
-    return and_(BAL.c.outstanding > 0,
-                BAL.c.outstanding * 100 >= t * func.coalesce(BAL.c.credit_limit, 0))
+    return and_(
+        BAL.c.outstanding > 0, BAL.c.outstanding * 100 >= t * func.coalesce(BAL.c.credit_limit, 0)
+    )
 
 
 OVER_LIMIT = "over"  # the check's "over the limit" (owes more than the limit)
@@ -80,8 +81,9 @@ OVER_LIMIT = "over"  # the check's "over the limit" (owes more than the limit)
 def customers_overdue(today: date | None = None):
     """SELECT of the ids of the customers with a charge past its due date (the check's
     "overdue"), from the open items by their (kind, due_date) index."""
-    return select(OPEN.c.client_id).where(OPEN.c.kind == CHARGE,
-                                          OPEN.c.due_date < (today or local_today()))
+    return select(OPEN.c.client_id).where(
+        OPEN.c.kind == CHARGE, OPEN.c.due_date < (today or local_today())
+    )
 
 
 def customers_over(level):
@@ -92,7 +94,8 @@ def customers_over(level):
     owing = BAL.c.outstanding != 0
     if level == OVER_LIMIT:
         return select(BAL.c.client_id).where(
-            owing, BAL.c.outstanding > func.coalesce(BAL.c.credit_limit, 0))
+            owing, BAL.c.outstanding > func.coalesce(BAL.c.credit_limit, 0)
+        )
     try:
         t = int(level)
     except (TypeError, ValueError):
@@ -122,25 +125,36 @@ def evaluate_thresholds(session, client_ids=None, id_range=None) -> list[tuple[i
     where = _within(BAL.c.client_id, client_ids, id_range)
     crossed = []
     for t in thresholds():
-        marked = exists().where(CROSS.c.client_id == BAL.c.client_id, CROSS.c.threshold == t,
-                                CROSS.c.above == true())
-        above = (select(BAL.c.client_id, literal(t), literal(True, Boolean), literal(1),
-                        literal(now)).where(_above(t), where, ~marked))
+        marked = exists().where(
+            CROSS.c.client_id == BAL.c.client_id, CROSS.c.threshold == t, CROSS.c.above == true()
+        )
+        above = select(
+            BAL.c.client_id, literal(t), literal(True, Boolean), literal(1), literal(now)
+        ).where(_above(t), where, ~marked)
         ins = dialect_insert(session, CROSS).from_select(
-            ["client_id", "threshold", "above", "crossing_no", "crossed_at"], above)
-        rows = session.execute(ins.on_conflict_do_update(
-            index_elements=["client_id", "threshold"],
-            set_={"above": True, "crossing_no": CROSS.c.crossing_no + 1, "crossed_at": now},
-            where=CROSS.c.above == false(),
-        ).returning(CROSS.c.client_id, CROSS.c.crossing_no)).all()
+            ["client_id", "threshold", "above", "crossing_no", "crossed_at"], above
+        )
+        rows = session.execute(
+            ins.on_conflict_do_update(
+                index_elements=["client_id", "threshold"],
+                set_={"above": True, "crossing_no": CROSS.c.crossing_no + 1, "crossed_at": now},
+                where=CROSS.c.above == false(),
+            ).returning(CROSS.c.client_id, CROSS.c.crossing_no)
+        ).all()
         crossed += [(cid, t, n) for cid, n in rows]
         if rows:
             _notify_crossings(session, t, now, client_ids, id_range)
         below = select(BAL.c.client_id).where(~_above(t), where)
-        session.execute(update(CROSS).where(CROSS.c.threshold == t, CROSS.c.above == true(),
-                                            _within(CROSS.c.client_id, client_ids, id_range),
-                                            CROSS.c.client_id.in_(below))
-                        .values(above=False, rearmed_at=now))
+        session.execute(
+            update(CROSS)
+            .where(
+                CROSS.c.threshold == t,
+                CROSS.c.above == true(),
+                _within(CROSS.c.client_id, client_ids, id_range),
+                CROSS.c.client_id.in_(below),
+            )
+            .values(above=False, rearmed_at=now)
+        )
     return crossed
 
 
@@ -150,37 +164,76 @@ def _notify_crossings(session, t: int, now, client_ids=None, id_range=None) -> N
     Recipients (R11): at 80% the regional manager and the commerce department; at 90% the
     regional manager, the sales department and the product centre — plus the account manager,
     who carries the customer's credit risk (R10). Departments are settings."""
-    crossed = select().select_from(CROSS).join(Client, Client.id == CROSS.c.client_id).where(
-        CROSS.c.threshold == t, CROSS.c.above == true(), CROSS.c.crossed_at == now,
-        _within(CROSS.c.client_id, client_ids, id_range))
-    key = (literal(f"credit:{t}:client:").concat(cast(CROSS.c.client_id, String))
-           .concat(literal(":crossing:")).concat(cast(CROSS.c.crossing_no, String)))
-    title = sql_text(_("Credit use of %(name)s passed %(t)s%%", name=field("name"), t=t),
-                     name=Client.name)
-    body = sql_text(_("%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
-                      name=field("name"), code=field("code"), t=t),
-                    name=Client.name, code=func.coalesce(Client.code, ""))
-    columns = (key.label("event_key"), title.label("title"), body.label("body"),
-               Client.id.label("client_id"),
-               case((PROF.c.id.is_not(None), "credit_profile.details_view"),
-                    else_="client.details_view").label("link_endpoint"),
-               func.coalesce(PROF.c.id, Client.id).label("link_id"))
+    crossed = (
+        select()
+        .select_from(CROSS)
+        .join(Client, Client.id == CROSS.c.client_id)
+        .where(
+            CROSS.c.threshold == t,
+            CROSS.c.above == true(),
+            CROSS.c.crossed_at == now,
+            _within(CROSS.c.client_id, client_ids, id_range),
+        )
+    )
+    key = (
+        literal(f"credit:{t}:client:")
+        .concat(cast(CROSS.c.client_id, String))
+        .concat(literal(":crossing:"))
+        .concat(cast(CROSS.c.crossing_no, String))
+    )
+    title = sql_text(
+        _("Credit use of %(name)s passed %(t)s%%", name=field("name"), t=t), name=Client.name
+    )
+    body = sql_text(
+        _(
+            "%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
+            name=field("name"),
+            code=field("code"),
+            t=t,
+        ),
+        name=Client.name,
+        code=func.coalesce(Client.code, ""),
+    )
+    columns = (
+        key.label("event_key"),
+        title.label("title"),
+        body.label("body"),
+        Client.id.label("client_id"),
+        case(
+            (PROF.c.id.is_not(None), "credit_profile.details_view"), else_="client.details_view"
+        ).label("link_endpoint"),
+        func.coalesce(PROF.c.id, Client.id).label("link_id"),
+    )
     crossed = crossed.outerjoin(PROF, PROF.c.client_id == Client.id)
     departments = get_setting("credit_departments")
-    routed = [departments.get(dept, {}) for dept in get_setting(
-        "credit_threshold_departments").get(str(t), [])]
+    routed = [
+        departments.get(dept, {})
+        for dept in get_setting("credit_threshold_departments").get(str(t), [])
+    ]
     names = [u for cfg in routed for u in cfg.get("users", [])]
     active = User.active.is_(True)
-    people = [and_(User.role == access.REGIONAL_MANAGER, User.region_id == Client.region_id),
-              User.id == Client.owner_id]
+    people = [
+        and_(User.role == access.REGIONAL_MANAGER, User.region_id == Client.region_id),
+        User.id == Client.owner_id,
+    ]
     if names:
         people.append(User.username.in_(names))
-    deliveries = union_all(*[crossed.join(User, and_(who, active))
-                             .add_columns(User.id.label("recipient_id"), *columns)
-                             for who in people])
-    notify_select(session, f"credit_{t}", crossed.add_columns(*columns), deliveries,
-                  [a for cfg in routed for a in cfg.get("addresses", [])],
-                  execution_options=UNSCOPED)
+    deliveries = union_all(
+        *[
+            crossed.join(User, and_(who, active)).add_columns(
+                User.id.label("recipient_id"), *columns
+            )
+            for who in people
+        ]
+    )
+    notify_select(
+        session,
+        f"credit_{t}",
+        crossed.add_columns(*columns),
+        deliveries,
+        [a for cfg in routed for a in cfg.get("addresses", [])],
+        execution_options=UNSCOPED,
+    )
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -188,19 +241,36 @@ def check_summary(session, today: date | None = None, client_ids=None, id_range=
     """Customers over each threshold, over the limit and overdue — one statement each."""
     today = today or local_today()
     limit = func.coalesce(BAL.c.credit_limit, 0)
-    cols = [func.count().label("customers"),
-            func.coalesce(func.sum(BAL.c.outstanding), 0).label("outstanding"),
-            func.coalesce(func.sum(case((BAL.c.outstanding > limit, 1), else_=0)), 0)
-            .label("over_limit")]
-    cols += [func.coalesce(func.sum(case((_above(t), 1), else_=0)), 0).label(f"over_{t}")
-             for t in thresholds()]
-    row = session.execute(select(*cols).where(
-        BAL.c.outstanding != 0, _within(BAL.c.client_id, client_ids, id_range))).one()._mapping
+    cols = [
+        func.count().label("customers"),
+        func.coalesce(func.sum(BAL.c.outstanding), 0).label("outstanding"),
+        func.coalesce(func.sum(case((BAL.c.outstanding > limit, 1), else_=0)), 0).label(
+            "over_limit"
+        ),
+    ]
+    cols += [
+        func.coalesce(func.sum(case((_above(t), 1), else_=0)), 0).label(f"over_{t}")
+        for t in thresholds()
+    ]
+    row = (
+        session.execute(
+            select(*cols).where(
+                BAL.c.outstanding != 0, _within(BAL.c.client_id, client_ids, id_range)
+            )
+        )
+        .one()
+        ._mapping
+    )
     overdue = session.execute(
-        select(func.count(func.distinct(OPEN.c.client_id)),
-               func.coalesce(func.sum(OPEN.c.open_amount), 0))
-        .where(OPEN.c.kind == CHARGE, OPEN.c.due_date < today,
-               _within(OPEN.c.client_id, client_ids, id_range))).one()
+        select(
+            func.count(func.distinct(OPEN.c.client_id)),
+            func.coalesce(func.sum(OPEN.c.open_amount), 0),
+        ).where(
+            OPEN.c.kind == CHARGE,
+            OPEN.c.due_date < today,
+            _within(OPEN.c.client_id, client_ids, id_range),
+        )
+    ).one()
     out = {k: (str(rules.money(v)) if k == "outstanding" else int(v)) for k, v in row.items()}
     out.update(overdue_customers=int(overdue[0]), overdue_amount=str(rules.money(overdue[1])))
     return out
@@ -243,15 +313,21 @@ def _take_lock(session, run: CheckRun) -> None:
     if live is not None and live is not run:
         if run in session.new:
             session.expunge(run)
-        raise DomainError(_l("A check of all customers is already under way (run %(id)s); "
-                             "wait for it or resume it.", id=live.id))
+        raise DomainError(
+            _l(
+                "A check of all customers is already under way (run %(id)s); "
+                "wait for it or resume it.",
+                id=live.id,
+            )
+        )
     run.live_lock = ALL_LOCK
     try:
         session.flush()
     except IntegrityError as exc:
         session.rollback()
-        raise DomainError(_l("A check of all customers is already under way; wait for it "
-                             "or resume it.")) from exc
+        raise DomainError(
+            _l("A check of all customers is already under way; wait for it or resume it.")
+        ) from exc
 
 
 def require_check(client_ids=None) -> None:
@@ -270,9 +346,11 @@ def start_check(session, client_ids=None, started_by=None) -> CheckRun:
     """A new check run of `client_ids` (None: all customers, one live run at a time), queued
     for `run_check`. Flushes; the caller commits (and then queues the task)."""
     require_check(client_ids)
-    run = CheckRun(scope="all" if client_ids is None else "selected",
-                   client_ids=None if client_ids is None else sorted(int(i) for i in client_ids),
-                   started_by_id=getattr(started_by, "id", None))
+    run = CheckRun(
+        scope="all" if client_ids is None else "selected",
+        client_ids=None if client_ids is None else sorted(int(i) for i in client_ids),
+        started_by_id=getattr(started_by, "id", None),
+    )
     session.add(run)
     if client_ids is None:
         _take_lock(session, run)
@@ -308,8 +386,9 @@ def abandon_enqueue(session, run_id: int, resumed: bool) -> None:
     session.commit()
 
 
-def run_check(session, run_id: int, today: date | None = None, chunk: int | None = None,
-              on_chunk=None) -> dict:
+def run_check(
+    session, run_id: int, today: date | None = None, chunk: int | None = None, on_chunk=None
+) -> dict:
     """Run a check in client-id chunks, committing each chunk (its threshold marks, their
     notifications, the next id to check, the summary so far and the count of notices) together,
     so a screen can follow it and a run whose worker died goes on from its last chunk without
@@ -323,17 +402,31 @@ def run_check(session, run_id: int, today: date | None = None, chunk: int | None
     Commits itself (see the module's docstring), after asking the actor's permission: a
     refused actor leaves the run as it was."""
     require_check()
-    chunk = chunk or (current_app.config.get("CREDIT_CHECK_CHUNK", 20000)
-                      if has_app_context() else 20000)
+    chunk = chunk or (
+        current_app.config.get("CREDIT_CHECK_CHUNK", 20000) if has_app_context() else 20000
+    )
     token = uuid4().hex
     claimed = session.execute(
-        update(CheckRun).where(CheckRun.id == run_id, or_(
-            CheckRun.status == "queued",
-            and_(CheckRun.status == "running", or_(CheckRun.heartbeat_at.is_(None),
-                                                   CheckRun.heartbeat_at < _stale_before()))))
-        .values(status="running", claim=token, heartbeat_at=utcnow(), error=None,
-                attempts=CheckRun.attempts + 1)
-        .execution_options(synchronize_session=False)).rowcount
+        update(CheckRun)
+        .where(
+            CheckRun.id == run_id,
+            or_(
+                CheckRun.status == "queued",
+                and_(
+                    CheckRun.status == "running",
+                    or_(CheckRun.heartbeat_at.is_(None), CheckRun.heartbeat_at < _stale_before()),
+                ),
+            ),
+        )
+        .values(
+            status="running",
+            claim=token,
+            heartbeat_at=utcnow(),
+            error=None,
+            attempts=CheckRun.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.commit()
     run = session.get(CheckRun, run_id)
     if not claimed:
@@ -341,8 +434,11 @@ def run_check(session, run_id: int, today: date | None = None, chunk: int | None
     mine = and_(CheckRun.id == run_id, CheckRun.claim == token)
 
     def commit_chunk(**values) -> bool:
-        owned = session.execute(update(CheckRun).where(mine).values(
-            heartbeat_at=utcnow(), **values).execution_options(synchronize_session=False)
+        owned = session.execute(
+            update(CheckRun)
+            .where(mine)
+            .values(heartbeat_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if owned:
             session.commit()
@@ -360,7 +456,8 @@ def run_check(session, run_id: int, today: date | None = None, chunk: int | None
                 on_chunk(len(run.client_ids), len(run.client_ids))
         else:
             first, hi = session.execute(
-                select(func.min(BAL.c.client_id), func.max(BAL.c.client_id))).one()
+                select(func.min(BAL.c.client_id), func.max(BAL.c.client_id))
+            ).one()
             first, hi = first or 0, hi or 0
             lo = max(first, run.next_client_id or first)
             result = dict(run.partial or {})
@@ -369,23 +466,27 @@ def run_check(session, run_id: int, today: date | None = None, chunk: int | None
                 n = len(evaluate_thresholds(session, id_range=window))
                 _merge(result, check_summary(session, today, id_range=window))
                 if not commit_chunk(
-                        next_client_id=start + chunk, partial=dict(result),
-                        notified=CheckRun.notified + n,
-                        progress=min(99, int((start + chunk - first) * 100 / (hi - first + 1)))):
+                    next_client_id=start + chunk,
+                    partial=dict(result),
+                    notified=CheckRun.notified + n,
+                    progress=min(99, int((start + chunk - first) * 100 / (hi - first + 1))),
+                ):
                     return {"skipped": "taken over"}
                 if on_chunk:
                     on_chunk(min(start + chunk, hi + 1) - first, hi - first + 1)
     except Exception as exc:
         session.rollback()
-        session.execute(update(CheckRun).where(mine).values(
-            status="failed", error=str(exc)[:1000], live_lock=None)
-            .execution_options(synchronize_session=False))
+        session.execute(
+            update(CheckRun)
+            .where(mine)
+            .values(status="failed", error=str(exc)[:1000], live_lock=None)
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
         raise
     notified = session.scalar(select(CheckRun.notified).where(CheckRun.id == run_id))
     result = {**result, "notified": notified}
-    commit_chunk(status="done", progress=100, result=result, finished_at=utcnow(),
-                 live_lock=None)
+    commit_chunk(status="done", progress=100, result=result, finished_at=utcnow(), live_lock=None)
     return result
 
 
@@ -394,4 +495,3 @@ def check_now(session, client_ids=None, started_by=None, today=None, on_chunk=No
     and `run_check`, whose first commit commits the new run. Commits, as `run_check` does."""
     run = start_check(session, client_ids, started_by)
     return run_check(session, run.id, today, on_chunk=on_chunk)
-

@@ -34,8 +34,12 @@ from crm.timeutil import utcnow
 
 CHARGE, PAYMENT, REVERSAL = "charge", "payment", "reversal"
 ENTRY_KINDS = [(CHARGE, _l("Charge")), (PAYMENT, _l("Payment")), (REVERSAL, _l("Reversal"))]
-CHARGE_SOURCES = [("bill", _l("Signed bill")), ("invoice", _l("Invoice")),
-                  ("instalment", _l("Contract instalment")), ("other", _l("Other"))]
+CHARGE_SOURCES = [
+    ("bill", _l("Signed bill")),
+    ("invoice", _l("Invoice")),
+    ("instalment", _l("Contract instalment")),
+    ("other", _l("Other")),
+]
 
 
 class CreditScoped:
@@ -67,7 +71,9 @@ class CreditProfile(CreditScoped, db.Model):
     client: Mapped[Client] = relationship(lazy="joined")
     balance: Mapped["CreditBalance | None"] = relationship(
         primaryjoin="CreditProfile.client_id == foreign(CreditBalance.client_id)",
-        viewonly=True, lazy="joined")
+        viewonly=True,
+        lazy="joined",
+    )
 
     def __str__(self) -> str:
         return f"{self.client.name} {self.grade}"
@@ -116,8 +122,10 @@ class LedgerEntry(CreditScoped, db.Model):
     override_by: Mapped[User | None] = relationship(foreign_keys=[override_by_id])
 
     # a customer's entries newest first, the id breaking ties (the card, the filtered list)
-    __table_args__ = (Index("ix_ledger_entries_client_date_id", "client_id", "entry_date", "id"),
-                      Index("ix_ledger_entries_kind_date", "kind", "entry_date"))
+    __table_args__ = (
+        Index("ix_ledger_entries_client_date_id", "client_id", "entry_date", "id"),
+        Index("ix_ledger_entries_kind_date", "kind", "entry_date"),
+    )
 
     def __str__(self) -> str:
         return f"#{self.id} {self.kind} {self.amount}"
@@ -147,8 +155,10 @@ class OpenItem(CreditScoped, db.Model):
     due_date: Mapped[date | None]
     open_amount: Mapped[Decimal] = mapped_column(Money)
 
-    __table_args__ = (Index("ix_credit_open_items_client", "client_id", "kind", "entry_date"),
-                      Index("ix_credit_open_items_due", "kind", "due_date"))
+    __table_args__ = (
+        Index("ix_credit_open_items_client", "client_id", "kind", "entry_date"),
+        Index("ix_credit_open_items_due", "kind", "due_date"),
+    )
 
 
 class Allocation(CreditScoped, db.Model):
@@ -215,16 +225,23 @@ class Crossing(CreditScoped, db.Model):
     crossed_at: Mapped[datetime | None]
     rearmed_at: Mapped[datetime | None]
 
-    __table_args__ = (UniqueConstraint("client_id", "threshold",
-                                       name="uq_credit_crossings_client_threshold"),)
+    __table_args__ = (
+        UniqueConstraint("client_id", "threshold", name="uq_credit_crossings_client_threshold"),
+    )
 
 
-REVIEW_STEPS = [("region", _l("Regional manager review")), ("sales", _l("Sales manager review")),
-                ("gm", _l("General manager decision"))]
-REVIEW_STATUS = [("region", _l("Awaiting regional manager")),
-                 ("sales", _l("Awaiting sales manager")),
-                 ("gm", _l("Awaiting general manager")), ("approved", _l("Approved")),
-                 ("rejected", _l("Rejected"))]
+REVIEW_STEPS = [
+    ("region", _l("Regional manager review")),
+    ("sales", _l("Sales manager review")),
+    ("gm", _l("General manager decision")),
+]
+REVIEW_STATUS = [
+    ("region", _l("Awaiting regional manager")),
+    ("sales", _l("Awaiting sales manager")),
+    ("gm", _l("Awaiting general manager")),
+    ("approved", _l("Approved")),
+    ("rejected", _l("Rejected")),
+]
 
 
 class CreditReview(CreditScoped, db.Model):
@@ -307,6 +324,10 @@ class CheckRun(db.Model):
 
 # The Core tables of crm.credit's set-based statements (no ORM events, no scope hook: the
 # services ask the scope themselves before they write).
-BAL, PROF, CROSS, OPEN = (CreditBalance.__table__, CreditProfile.__table__, Crossing.__table__,
-                          OpenItem.__table__)
+BAL, PROF, CROSS, OPEN = (
+    CreditBalance.__table__,
+    CreditProfile.__table__,
+    Crossing.__table__,
+    OpenItem.__table__,
+)
 LEDGER, ALLOC = LedgerEntry.__table__, Allocation.__table__

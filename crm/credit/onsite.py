@@ -64,27 +64,37 @@ def needs_check(review: CreditReview) -> bool:
 
 
 def checks_of(session, review_id: int) -> list[OnsiteCheck]:
-    return session.scalars(select(OnsiteCheck).where(OnsiteCheck.review_id == review_id)
-                           .order_by(OnsiteCheck.checked_on, OnsiteCheck.id)).all()
+    return session.scalars(
+        select(OnsiteCheck)
+        .where(OnsiteCheck.review_id == review_id)
+        .order_by(OnsiteCheck.checked_on, OnsiteCheck.id)
+    ).all()
 
 
 def missing_check(session, review: CreditReview) -> bool:
     return needs_check(review) and not session.scalar(
-        select(OnsiteCheck.id).where(OnsiteCheck.review_id == review.id)
-        .execution_options(**unscoped("has the review its on-site check")).limit(1))
+        select(OnsiteCheck.id)
+        .where(OnsiteCheck.review_id == review.id)
+        .execution_options(**unscoped("has the review its on-site check"))
+        .limit(1)
+    )
 
 
 def before_decision(session, review: CreditReview, target: str) -> None:
     """Called by the chain before a step moves `review` to `target`: a self-requested increase
     does not reach approval without an on-site check. Raises before anything changes."""
     if target == APPROVED and missing_check(session, review):
-        raise DomainError(_l(
-            "The customer asked for this higher limit itself: it can be approved only after "
-            "an on-site check is recorded on the proposal (who went, when, what they found)."))
+        raise DomainError(
+            _l(
+                "The customer asked for this higher limit itself: it can be approved only after "
+                "an on-site check is recorded on the proposal (who went, when, what they found)."
+            )
+        )
 
 
-def record_check(session, review: CreditReview, checked_by: str, checked_on: date,
-                 findings: str) -> OnsiteCheck:
+def record_check(
+    session, review: CreditReview, checked_by: str, checked_on: date, findings: str
+) -> OnsiteCheck:
     """Record an on-site check on an open proposal; the customer's people and the reviewers
     in scope may. The caller commits; the audit trail records the row."""
     actor = current_actor()
@@ -103,9 +113,14 @@ def record_check(session, review: CreditReview, checked_by: str, checked_on: dat
         errors["findings"] = _l("Write what the check found.")
     if errors:
         raise DomainError(_l("The on-site check is incomplete."), errors)
-    check = OnsiteCheck(review_id=review.id, client_id=review.client_id,
-                        checked_by=checked_by.strip()[:200], checked_on=checked_on,
-                        findings=findings.strip(), recorded_by_id=getattr(actor, "id", None))
+    check = OnsiteCheck(
+        review_id=review.id,
+        client_id=review.client_id,
+        checked_by=checked_by.strip()[:200],
+        checked_on=checked_on,
+        findings=findings.strip(),
+        recorded_by_id=getattr(actor, "id", None),
+    )
     session.add(check)
     session.flush()
     return check

@@ -119,12 +119,23 @@ def reevaluate(grade: str, limit: Decimal, grades, step_percent, months, overdue
     for a, b in zip(months, months[1:], strict=False):
         if a.due and b.due and a.collected <= 0 and b.collected <= 0:
             if idx > 0:
-                return Proposal("down", grades[idx - 1], limit,
-                                "two consecutive months with nothing collected while due")
-            return Proposal("down", grade, money(limit * (1 - step)),
-                            "two consecutive months with nothing collected while due")
-    good = (overdue_now <= 0 and not any(m.overdue_at_end for m in months)
-            and any(m.collected > 0 for m in months))
+                return Proposal(
+                    "down",
+                    grades[idx - 1],
+                    limit,
+                    "two consecutive months with nothing collected while due",
+                )
+            return Proposal(
+                "down",
+                grade,
+                money(limit * (1 - step)),
+                "two consecutive months with nothing collected while due",
+            )
+    good = (
+        overdue_now <= 0
+        and not any(m.overdue_at_end for m in months)
+        and any(m.collected > 0 for m in months)
+    )
     if not good:
         return None
     if idx < len(grades) - 1:

@@ -30,40 +30,84 @@ from crm.uploads import is_xlsx
 
 # The card's columns in the order of the paper card (RULES R1), with the staff's headers.
 HEADERS = {
-    "name": "客户全称", "short_name": "简称", "kind": "客户类型",
-    "credit_code": "统一社会信用代码", "tax_number": "税号", "licence_number": "营业执照号",
-    "bank_name": "开户银行", "bank_account": "银行账号", "company_type": "公司类型",
-    "registered_capital": "注册资金（已到位）", "fixed_assets": "固定资产",
-    "working_capital": "流动资金", "staff_count": "员工人数",
-    "business_area": "营业面积（平方米）", "opening_date": "开业日期",
-    "business_scope": "经营范围", "main_products": "主要产品及品牌", "market": "内销/外销",
-    "trade_mode": "批发/零售", "gender": "性别", "birth_date": "出生日期",
-    "occupation": "职业", "id_number": "身份证号", "province": "省（自治区）",
-    "city": "市（县）", "street": "详细地址", "postcode": "邮编", "phone": "电话",
-    "fax": "传真", "mobile": "手机", "email": "电子邮箱", "website": "网址",
-    "market_region": "市场区域", "sales_capacity": "销售能力",
-    "development_potential": "发展潜力", "business_philosophy": "经营观念与方式",
-    "policy_notes": "市场政策动态", "first_contact_date": "首次接触日期",
-    "first_deal_date": "与本公司首次交易日期", "consumption_kinds": "消费种类",
-    "satisfaction": "满意度", "attitude": "合作态度", "level": "客户级别",
-    "stage": "交易阶段", "nature": "客户性质", "weight": "客户分量",
-    "owner": "客户经理", "region": "大区",
+    "name": "客户全称",
+    "short_name": "简称",
+    "kind": "客户类型",
+    "credit_code": "统一社会信用代码",
+    "tax_number": "税号",
+    "licence_number": "营业执照号",
+    "bank_name": "开户银行",
+    "bank_account": "银行账号",
+    "company_type": "公司类型",
+    "registered_capital": "注册资金（已到位）",
+    "fixed_assets": "固定资产",
+    "working_capital": "流动资金",
+    "staff_count": "员工人数",
+    "business_area": "营业面积（平方米）",
+    "opening_date": "开业日期",
+    "business_scope": "经营范围",
+    "main_products": "主要产品及品牌",
+    "market": "内销/外销",
+    "trade_mode": "批发/零售",
+    "gender": "性别",
+    "birth_date": "出生日期",
+    "occupation": "职业",
+    "id_number": "身份证号",
+    "province": "省（自治区）",
+    "city": "市（县）",
+    "street": "详细地址",
+    "postcode": "邮编",
+    "phone": "电话",
+    "fax": "传真",
+    "mobile": "手机",
+    "email": "电子邮箱",
+    "website": "网址",
+    "market_region": "市场区域",
+    "sales_capacity": "销售能力",
+    "development_potential": "发展潜力",
+    "business_philosophy": "经营观念与方式",
+    "policy_notes": "市场政策动态",
+    "first_contact_date": "首次接触日期",
+    "first_deal_date": "与本公司首次交易日期",
+    "consumption_kinds": "消费种类",
+    "satisfaction": "满意度",
+    "attitude": "合作态度",
+    "level": "客户级别",
+    "stage": "交易阶段",
+    "nature": "客户性质",
+    "weight": "客户分量",
+    "owner": "客户经理",
+    "region": "大区",
 }
 REQUIRED = {"name"}
 # Values as staff write them (the screens' Chinese words) and the stored codes.
 CHOICES = {
     "kind": {"单位": "organisation", "个人": "individual"},
-    "company_type": {"国营": "state_owned", "外资": "foreign", "合资": "joint_venture",
-                     "私营": "private", "个体": "individual_business"},
+    "company_type": {
+        "国营": "state_owned",
+        "外资": "foreign",
+        "合资": "joint_venture",
+        "私营": "private",
+        "个体": "individual_business",
+    },
     "market": {"内销": "domestic", "外销": "export", "兼有": "both"},
     "trade_mode": {"批发": "wholesale", "零售": "retail", "兼有": "both"},
     "gender": {"男": "male", "女": "female"},
-    "satisfaction": {"很满意": "very_satisfied", "满意": "satisfied", "一般": "neutral",
-                     "不满意": "dissatisfied"},
+    "satisfaction": {
+        "很满意": "very_satisfied",
+        "满意": "satisfied",
+        "一般": "neutral",
+        "不满意": "dissatisfied",
+    },
     "level": {v: v for v in "KABCD"},
     "stage": {"未来客户": "prospect", "正在交易": "active", "曾经交易": "former"},
-    "nature": {"政府机构": "government", "特殊公司": "special", "普通公司": "ordinary",
-               "个人": "individual", "交易伙伴": "partner"},
+    "nature": {
+        "政府机构": "government",
+        "特殊公司": "special",
+        "普通公司": "ordinary",
+        "个人": "individual",
+        "交易伙伴": "partner",
+    },
     "weight": {"主力": "key", "一般": "general", "零散": "scattered"},
 }
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d")
@@ -102,8 +146,9 @@ def template_workbook(rows=()) -> bytes:
         letter = get_column_letter(i)
         ws.column_dimensions[letter].width = max(12, len(HEADERS[name]) * 2 + 2)
         if name in CHOICES:
-            check = DataValidation(type="list", allow_blank=True,
-                                   formula1='"' + ",".join(CHOICES[name]) + '"')
+            check = DataValidation(
+                type="list", allow_blank=True, formula1='"' + ",".join(CHOICES[name]) + '"'
+            )
             check.add(f"{letter}2:{letter}10000")
             ws.data_validations.append(check)
     header = []
@@ -160,6 +205,7 @@ def _converter(name):
             if code is None:
                 raise ValueError(_l("Choose one of: %(values)s", values="、".join(choices)))
             return code
+
         return choice
     column = Client.__table__.columns.get(name)
     kind = column.type if column is not None else None
@@ -177,8 +223,9 @@ class _People:
 
     def __init__(self, session):
         self.users = {}
-        for user in session.scalars(select(User).where(User.role == ACCOUNT_MANAGER,
-                                                       User.active.is_(True))):
+        for user in session.scalars(
+            select(User).where(User.role == ACCOUNT_MANAGER, User.active.is_(True))
+        ):
             self.users.setdefault(user.username, user)
             self.users.setdefault(user.full_name, user)
         self.regions = {}
@@ -204,8 +251,11 @@ def read_rows(stream, report: ImportReport) -> list[tuple[int, dict]]:
         return []
     out = []
     for number, values in enumerate(rows, start=2):
-        data = {f: v for f, v in zip(columns, values, strict=False)
-                if f and v is not None and _text(v) is not None}
+        data = {
+            f: v
+            for f, v in zip(columns, values, strict=False)
+            if f and v is not None and _text(v) is not None
+        }
         if data:
             out.append((number, data))
     wb.close()
@@ -246,14 +296,25 @@ def check_rows(session, rows, report: ImportReport) -> list[tuple[int, Client, s
             for name, message in (exc.field_errors or {"name": exc.message}).items():
                 report.add(number, name, message)
             bad = True
-        if owner and region and owner in people.users and region in people.regions \
-                and people.users[owner].region_id != people.regions[region].id:
+        if (
+            owner
+            and region
+            and owner in people.users
+            and region in people.regions
+            and people.users[owner].region_id != people.regions[region].id
+        ):
             report.add(number, "region", _l("The account manager works in another region."))
             bad = True
         if client.owner_id is None and client.region_id is None and not bad:
             # R12: an unowned customer waits in its regional manager's queue; it needs one.
-            report.add(number, "region", _l("A customer without an account manager needs a "
-                                            "region, whose manager assigns it."))
+            report.add(
+                number,
+                "region",
+                _l(
+                    "A customer without an account manager needs a "
+                    "region, whose manager assigns it."
+                ),
+            )
             bad = True
         keys.append(match_keys({**values, "name": client.name, "id_number": id_number}))
         ready.append((number, client, id_number, bad))
@@ -269,12 +330,19 @@ def _check_duplicates(session, ready, keys, report: ImportReport) -> None:
         for name, key in row_keys.items():
             if (name, key) in existing:
                 match = existing[(name, key)]
-                report.add(number, name, _l(
-                    "Already registered: %(name)s, account manager %(owner)s.",
-                    name=match.name, owner=match.owner or _l("none")))
+                report.add(
+                    number,
+                    name,
+                    _l(
+                        "Already registered: %(name)s, account manager %(owner)s.",
+                        name=match.name,
+                        owner=match.owner or _l("none"),
+                    ),
+                )
             elif (name, key) in first_row:
-                report.add(number, name, _l("Same customer as row %(row)d.",
-                                            row=first_row[(name, key)]))
+                report.add(
+                    number, name, _l("Same customer as row %(row)d.", row=first_row[(name, key)])
+                )
             else:
                 first_row[(name, key)] = number
 

@@ -30,8 +30,12 @@ class XlsxExportMixin:
             return super()._export_tablib(export_type, return_url)
         _count, data = self._export_data()
         headers = [str(label) for _, label in self._export_columns]
-        rows = ([self.get_export_value(row, name) for name, _ in self._export_columns]
-                for row in data)
+        rows = (
+            [self.get_export_value(row, name) for name, _ in self._export_columns] for row in data
+        )
         name = secure_filename(self.get_export_name("xlsx"))
-        return Response(xlsx_bytes(headers, rows, str(self.name)), mimetype=XLSX_MIMETYPE,
-                        headers={"Content-Disposition": f"attachment;filename={name}"})
+        return Response(
+            xlsx_bytes(headers, rows, str(self.name)),
+            mimetype=XLSX_MIMETYPE,
+            headers={"Content-Disposition": f"attachment;filename={name}"},
+        )

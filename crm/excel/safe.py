@@ -32,8 +32,11 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 def formula_like(value) -> bool:
     """True for a text a spreadsheet would run as a formula; never for a number."""
-    return (isinstance(value, str) and value.startswith(FORMULA_STARTS)
-            and not _PLAIN_NUMBER.fullmatch(value))
+    return (
+        isinstance(value, str)
+        and value.startswith(FORMULA_STARTS)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    )
 
 
 def csv_value(value):
@@ -67,10 +70,12 @@ def csv_response(header, rows, filename: str, stream: bool = False) -> Response:
     UTF-8; streamed (Flask-Admin's list exports), row by row as the rows are read."""
     headers = {"Content-Disposition": f"attachment;filename={filename}"}
     if stream:
-        return Response(stream_with_context(csv_lines(header, rows)), mimetype="text/csv",
-                        headers=headers)
-    return Response("\ufeff" + "".join(csv_lines(header, rows)), mimetype="text/csv",
-                    headers=headers)
+        return Response(
+            stream_with_context(csv_lines(header, rows)), mimetype="text/csv", headers=headers
+        )
+    return Response(
+        "\ufeff" + "".join(csv_lines(header, rows)), mimetype="text/csv", headers=headers
+    )
 
 
 def _plain(value):
@@ -139,8 +144,9 @@ def print_setup(ws, title_rows: int = 1, wide: bool = False) -> None:
     width (as many pages down as it takes); landscape when the sheet is wide."""
     ws.print_title_rows = f"1:{title_rows}"
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.orientation = (Worksheet.ORIENTATION_LANDSCAPE if wide
-                                 else Worksheet.ORIENTATION_PORTRAIT)
+    ws.page_setup.orientation = (
+        Worksheet.ORIENTATION_LANDSCAPE if wide else Worksheet.ORIENTATION_PORTRAIT
+    )
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True

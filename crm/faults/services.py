@@ -26,8 +26,9 @@ def report_errors(session, report: FaultReport) -> dict:
     if isinstance(report.occurred_at, datetime) and report.occurred_at > utcnow():
         errors["occurred_at"] = _l("A fault is reported after it happens.")
     if report.complaint_id is not None:
-        owner = session.scalar(select(Complaint.client_id)
-                               .where(Complaint.id == report.complaint_id))
+        owner = session.scalar(
+            select(Complaint.client_id).where(Complaint.id == report.complaint_id)
+        )
         if owner is None:
             errors["complaint"] = _l("No such complaint.")
         elif owner != report.client_id:
@@ -74,8 +75,9 @@ def _analysis_check(report, values: dict | None = None) -> None:
         raise DomainError(_l("A fault analysis states the cause and the analysis."), missing)
 
 
-def analyse_fault(session, report: FaultReport, cause: str, analysis: str,
-                  prevention: str = "") -> FaultReport:
+def analyse_fault(
+    session, report: FaultReport, cause: str, analysis: str, prevention: str = ""
+) -> FaultReport:
     """The follow-up fault analysis (故障分析): cause, analysis, what prevents it again."""
     if not can(current_actor(), "edit", report):
         raise NotAllowed(_l("You may not change this customer's fault reports."))
@@ -90,10 +92,16 @@ def analyse_fault(session, report: FaultReport, cause: str, analysis: str,
 
 
 def faults_of(session, client_id: int) -> list[FaultReport]:
-    return session.scalars(select(FaultReport).where(FaultReport.client_id == client_id)
-                           .order_by(FaultReport.occurred_at.desc())).all()
+    return session.scalars(
+        select(FaultReport)
+        .where(FaultReport.client_id == client_id)
+        .order_by(FaultReport.occurred_at.desc())
+    ).all()
 
 
 def faults_of_complaint(session, complaint_id: int) -> list[FaultReport]:
-    return session.scalars(select(FaultReport).where(FaultReport.complaint_id == complaint_id)
-                           .order_by(FaultReport.occurred_at)).all()
+    return session.scalars(
+        select(FaultReport)
+        .where(FaultReport.complaint_id == complaint_id)
+        .order_by(FaultReport.occurred_at)
+    ).all()

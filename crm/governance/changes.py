@@ -120,19 +120,28 @@ def hold_for_approval(session, row, reason: str | None) -> ChangeRequest | None:
         return None
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError(_l("A change of the archive needs a reason."),
-                          {"change_reason": _l("Give the reason for the change.")})
+        raise DomainError(
+            _l("A change of the archive needs a reason."),
+            {"change_reason": _l("Give the reason for the change.")},
+        )
     if can(actor, "edit_directly", area="changes"):  # with a reason; everyone else asks
         return None
     request = ChangeRequest(
-        client_id=client_id_of(row), entity=row.__tablename__, entity_id=row.id,
+        client_id=client_id_of(row),
+        entity=row.__tablename__,
+        entity_id=row.id,
         changes={k: [plain(old), plain(new)] for k, (old, new) in diff.items()},
-        base_version=getattr(row, "version", None), reason=reason, author_id=actor.id,
-        status=PENDING)
+        base_version=getattr(row, "version", None),
+        reason=reason,
+        author_id=actor.id,
+        status=PENDING,
+    )
     # Put the record back: the stored values are reloaded on next access.
-    rel_keys = [r.key for r in inspect(row).mapper.relationships
-                if r.direction.name == "MANYTOONE"
-                and next(iter(r.local_columns)).key in diff]
+    rel_keys = [
+        r.key
+        for r in inspect(row).mapper.relationships
+        if r.direction.name == "MANYTOONE" and next(iter(r.local_columns)).key in diff
+    ]
     session.expire(row, [*diff, *rel_keys])
     session.add(request)
     session.flush()
@@ -141,11 +150,19 @@ def hold_for_approval(session, row, reason: str | None) -> ChangeRequest | None:
 
 
 def _tell_approvers(session, request) -> None:
-    approvers = session.scalars(select(User).where(User.role.in_(roles_for("changes", "decide")),
-                                                   User.active.is_(True))).all()
-    notify(session, approvers, f"change_request:{request.id}", "change_request",
-           str(_l("A change awaits your approval")), request.reason,
-           client_id=request.client_id, target=Target("change_request.details_view", request.id))
+    approvers = session.scalars(
+        select(User).where(User.role.in_(roles_for("changes", "decide")), User.active.is_(True))
+    ).all()
+    notify(
+        session,
+        approvers,
+        f"change_request:{request.id}",
+        "change_request",
+        str(_l("A change awaits your approval")),
+        request.reason,
+        client_id=request.client_id,
+        target=Target("change_request.details_view", request.id),
+    )
 
 
 def _load_request(session, request_id: int) -> ChangeRequest:
@@ -153,8 +170,10 @@ def _load_request(session, request_id: int) -> ChangeRequest:
     if not can(actor, "decide", area="changes"):
         raise NotAllowed(_l("Only the sales manager or the general manager decides changes."))
     request = session.execute(
-        select(ChangeRequest).where(ChangeRequest.id == request_id)
-        .execution_options(populate_existing=True)).scalar_one_or_none()
+        select(ChangeRequest)
+        .where(ChangeRequest.id == request_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if request is None:
         raise DomainError(_l("No such change request."))
     if request.status != PENDING:
@@ -164,8 +183,7 @@ def _load_request(session, request_id: int) -> ChangeRequest:
 
 def stale_fields(row, request: ChangeRequest) -> list[str]:
     """The fields that moved since the request (all of them when the version moved)."""
-    moved = [key for key, (old, _new) in request.changes.items()
-             if plain(getattr(row, key)) != old]
+    moved = [key for key, (old, _new) in request.changes.items() if plain(getattr(row, key)) != old]
     version = getattr(row, "version", None)
     if not moved and request.base_version is not None and version != request.base_version:
         moved = list(request.changes)
@@ -178,14 +196,21 @@ def approve_change(session, request_id: int, comment: str | None = None) -> Chan
 
     request = _load_request(session, request_id)
     model = model_for(request.entity)
-    row = session.execute(select(model).where(model.id == request.entity_id)
-                          .execution_options(populate_existing=True)).scalar_one_or_none()
+    row = session.execute(
+        select(model).where(model.id == request.entity_id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if row is None:
         raise DomainError(_l("The record no longer exists."))
     moved = stale_fields(row, request)
     if moved:
-        raise Conflict(_l("The record was changed after this request (%(fields)s): "
-                          "reject it and ask for a new one.", fields=", ".join(moved)), moved)
+        raise Conflict(
+            _l(
+                "The record was changed after this request (%(fields)s): "
+                "reject it and ask for a new one.",
+                fields=", ".join(moved),
+            ),
+            moved,
+        )
     with session.no_autoflush:
         for key, (_old, new) in request.changes.items():
             setattr(row, key, typed(model, key, new))
@@ -197,8 +222,7 @@ def approve_change(session, request_id: int, comment: str | None = None) -> Chan
 
 def reject_change(session, request_id: int, comment: str) -> ChangeRequest:
     if not (comment or "").strip():
-        raise DomainError(_l("Say why the change is rejected."),
-                          {"comment": _l("Give a comment.")})
+        raise DomainError(_l("Say why the change is rejected."), {"comment": _l("Give a comment.")})
     request = _load_request(session, request_id)
     _decide(request, REJECTED, comment)
     session.flush()
@@ -214,15 +238,27 @@ def _decide(request, status, comment) -> None:
 
 
 def _tell_author(session, request) -> None:
-    title = (_l("Your change was approved") if request.status == APPROVED
-             else _l("Your change was rejected"))
-    notify(session, [request.author], f"change_request:{request.id}:{request.status}",
-           "change_request", str(title), request.comment or "", client_id=request.client_id,
-           target=Target("change_request.details_view", request.id))
+    title = (
+        _l("Your change was approved")
+        if request.status == APPROVED
+        else _l("Your change was rejected")
+    )
+    notify(
+        session,
+        [request.author],
+        f"change_request:{request.id}:{request.status}",
+        "change_request",
+        str(title),
+        request.comment or "",
+        client_id=request.client_id,
+        target=Target("change_request.details_view", request.id),
+    )
 
 
 def pending_for(session, client_id: int) -> list[ChangeRequest]:
     """The card's waiting changes the signed-in user may see (their own, or all for managers)."""
-    return session.scalars(select(ChangeRequest).where(
-        ChangeRequest.client_id == client_id, ChangeRequest.status == PENDING)
-        .order_by(ChangeRequest.requested_at)).all()
+    return session.scalars(
+        select(ChangeRequest)
+        .where(ChangeRequest.client_id == client_id, ChangeRequest.status == PENDING)
+        .order_by(ChangeRequest.requested_at)
+    ).all()

@@ -14,20 +14,26 @@ from crm.governance.models import Consent
 from crm.governance.services import add_record, change_record
 from crm.timeutil import utcnow
 
-PURPOSES = [("marketing", _l("Marketing")), ("disclosure", _l("Disclosure to partners")),
-            ("greetings", _l("Greetings and surveys"))]
-WAYS = [("written", _l("Signed in writing")), ("electronic", _l("Electronically")),
-        ("verbal", _l("Verbally, on record"))]
+PURPOSES = [
+    ("marketing", _l("Marketing")),
+    ("disclosure", _l("Disclosure to partners")),
+    ("greetings", _l("Greetings and surveys")),
+]
+WAYS = [
+    ("written", _l("Signed in writing")),
+    ("electronic", _l("Electronically")),
+    ("verbal", _l("Verbally, on record")),
+]
 # Fields shown in full only to the roles of each area's "see_sensitive" action.
-SENSITIVE = {"key_persons": ("religion", "character", "family_notes", "birth_date",
-                             "native_place")}
+SENSITIVE = {"key_persons": ("religion", "character", "family_notes", "birth_date", "native_place")}
 
 
 def consenting(purpose: str):
     """Condition on Client: the customer has a consent for `purpose` that is not withdrawn."""
     t = Consent.__table__
-    return Client.id.in_(select(t.c.client_id).where(t.c.purpose == purpose,
-                                                     t.c.withdrawn_at.is_(None)))
+    return Client.id.in_(
+        select(t.c.client_id).where(t.c.purpose == purpose, t.c.withdrawn_at.is_(None))
+    )
 
 
 def record_consent(session, consent: Consent) -> Consent:

@@ -20,8 +20,9 @@ def _as(user):
 def seed_governance(session, rng) -> None:
     users = {u.username: u for u in session.scalars(select(User))}
     am, sm = users["am_east1"], users["sales_mgr"]
-    own = session.scalars(select(Client).where(Client.owner_id == am.id)
-                          .order_by(Client.id).limit(4)).all()
+    own = session.scalars(
+        select(Client).where(Client.owner_id == am.id).order_by(Client.id).limit(4)
+    ).all()
     if len(own) < 4:
         return
     try:
@@ -39,8 +40,15 @@ def seed_governance(session, rng) -> None:
         grants.approve_grant(session, grant.id, comment="拜访期间可查阅")
         _as(am)
         for client in own[:4:3]:
-            record_consent(session, Consent(client_id=client.id, purpose="marketing",
-                                            given_how="written", notes="入会登记表勾选"))
+            record_consent(
+                session,
+                Consent(
+                    client_id=client.id,
+                    purpose="marketing",
+                    given_how="written",
+                    notes="入会登记表勾选",
+                ),
+            )
     finally:
         g.pop("crm_actor", None)
     session.flush()

@@ -30,8 +30,15 @@ from crm.notifications.services import Target, notify
 from crm.settings import get_setting
 from crm.timeutil import utcnow
 
-__all__ = ["approve_grant", "audit_read", "live_client_ids", "only_by_grant", "reject_grant",
-           "request_grant", "state"]
+__all__ = [
+    "approve_grant",
+    "audit_read",
+    "live_client_ids",
+    "only_by_grant",
+    "reject_grant",
+    "request_grant",
+    "state",
+]
 
 
 def request_grant(session, client_code: str, reason: str) -> ViewGrant:
@@ -40,11 +47,12 @@ def request_grant(session, client_code: str, reason: str) -> ViewGrant:
         raise NotAllowed(_l("Only account managers and department managers ask to read."))
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError(_l("A request to read needs a reason."),
-                          {"reason": _l("Give a reason.")})
-    client = session.execute(select(Client).where(Client.code == (client_code or "").strip())
-                             .execution_options(**unscoped("a customer asked for by code"))
-                             ).scalar_one_or_none()
+        raise DomainError(_l("A request to read needs a reason."), {"reason": _l("Give a reason.")})
+    client = session.execute(
+        select(Client)
+        .where(Client.code == (client_code or "").strip())
+        .execution_options(**unscoped("a customer asked for by code"))
+    ).scalar_one_or_none()
     if client is None:
         raise DomainError(_l("No customer has that code."), {"client_code": _l("Unknown code.")})
     if in_scope(actor, client, grants=False):
@@ -53,11 +61,18 @@ def request_grant(session, client_code: str, reason: str) -> ViewGrant:
     session.add(grant)
     session.flush()
     deciders = roles_for("view_grants", "decide")
-    approvers = session.scalars(select(User).where(User.role.in_(deciders),
-                                                   User.active.is_(True))).all()
-    notify(session, approvers, f"view_grant:{grant.id}", "view_grant",
-           str(_l("A request to read a customer's archive awaits you")), reason,
-           target=Target("view_grant.details_view", grant.id))
+    approvers = session.scalars(
+        select(User).where(User.role.in_(deciders), User.active.is_(True))
+    ).all()
+    notify(
+        session,
+        approvers,
+        f"view_grant:{grant.id}",
+        "view_grant",
+        str(_l("A request to read a customer's archive awaits you")),
+        reason,
+        target=Target("view_grant.details_view", grant.id),
+    )
     return grant
 
 
@@ -65,21 +80,24 @@ def _load(session, grant_id) -> ViewGrant:
     actor = current_actor()
     if not can(actor, "decide", area="view_grants"):
         raise NotAllowed(_l("Only the sales manager or the general manager decides."))
-    grant = session.execute(select(ViewGrant).where(ViewGrant.id == grant_id)
-                            .execution_options(populate_existing=True)).scalar_one_or_none()
+    grant = session.execute(
+        select(ViewGrant).where(ViewGrant.id == grant_id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if grant is None or grant.status != PENDING:
         raise DomainError(_l("This request has already been decided."))
     return grant
 
 
-def approve_grant(session, grant_id: int, ends_at: datetime | None = None,
-                  comment: str | None = None) -> ViewGrant:
+def approve_grant(
+    session, grant_id: int, ends_at: datetime | None = None, comment: str | None = None
+) -> ViewGrant:
     grant = _load(session, grant_id)
     now = utcnow()
     ends_at = ends_at or now + timedelta(days=int(get_setting("view_grant_days")))
     if ends_at <= now:
-        raise DomainError(_l("The end must lie in the future."),
-                          {"ends_at": _l("A later end, please.")})
+        raise DomainError(
+            _l("The end must lie in the future."), {"ends_at": _l("A later end, please.")}
+        )
     grant.status, grant.ends_at = APPROVED, ends_at
     _decided(grant, comment)
     session.flush()
@@ -115,9 +133,11 @@ def only_by_grant(user, client_id: int) -> bool:
 
 
 def _owns(user, client_id) -> bool:
-    client = db.session.execute(select(Client).where(Client.id == client_id)
-                                .execution_options(**unscoped("the customer a grant names"))
-                                ).scalar_one_or_none()
+    client = db.session.execute(
+        select(Client)
+        .where(Client.id == client_id)
+        .execution_options(**unscoped("the customer a grant names"))
+    ).scalar_one_or_none()
     return client is not None and in_scope(user, client, grants=False)
 
 

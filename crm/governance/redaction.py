@@ -16,10 +16,33 @@ from crm.kernel import unscoped
 # Fields whose value is personal whatever it is (the card's identity and contact, a key
 # person's particulars, a first contact's).
 PERSONAL_FIELDS = {
-    "name", "short_name", "credit_code", "tax_number", "licence_number", "bank_name",
-    "bank_account", "id_number", "id_number_mask", "id_number_enc", "id_number_hash", "phone",
-    "mobile", "fax", "email", "website", "street", "postcode", "birth_date", "client_name",
-    "native_place", "hobbies", "character", "family_notes", "religion", "notes", "address",
+    "name",
+    "short_name",
+    "credit_code",
+    "tax_number",
+    "licence_number",
+    "bank_name",
+    "bank_account",
+    "id_number",
+    "id_number_mask",
+    "id_number_enc",
+    "id_number_hash",
+    "phone",
+    "mobile",
+    "fax",
+    "email",
+    "website",
+    "street",
+    "postcode",
+    "birth_date",
+    "client_name",
+    "native_place",
+    "hobbies",
+    "character",
+    "family_notes",
+    "religion",
+    "notes",
+    "address",
 }
 MIN_LENGTH = 2  # shorter strings are no identifying value (and would mark everything)
 UNSCOPED = unscoped("redaction of a destroyed customer's trail", deleted=True)
@@ -32,21 +55,37 @@ def personal_values(session, client_id: int) -> list[str]:
     from crm.intake.models import FirstContact
 
     values = set()
-    client = session.execute(select(Client).where(Client.id == client_id)
-                             .execution_options(**UNSCOPED)).scalar_one_or_none()
+    client = session.execute(
+        select(Client).where(Client.id == client_id).execution_options(**UNSCOPED)
+    ).scalar_one_or_none()
     if client is not None:
-        values |= {client.name, client.short_name, client.credit_code, client.tax_number,
-                   client.licence_number, client.bank_account, client.phone, client.mobile,
-                   client.fax, client.email, client.street, client.id_number_mask}
+        values |= {
+            client.name,
+            client.short_name,
+            client.credit_code,
+            client.tax_number,
+            client.licence_number,
+            client.bank_account,
+            client.phone,
+            client.mobile,
+            client.fax,
+            client.email,
+            client.street,
+            client.id_number_mask,
+        }
         if client.id_number_enc:
             values.add(decrypt(client.id_number_enc))
     for model in (KeyPerson, FirstContact):
-        for row in session.execute(select(model.name, model.phone, model.mobile)
-                                   .where(model.client_id == client_id)
-                                   .execution_options(**UNSCOPED)):
+        for row in session.execute(
+            select(model.name, model.phone, model.mobile)
+            .where(model.client_id == client_id)
+            .execution_options(**UNSCOPED)
+        ):
             values |= set(row)
-    return sorted({v.strip() for v in values if v and len(v.strip()) >= MIN_LENGTH},
-                  key=lambda v: (-len(v), v))
+    return sorted(
+        {v.strip() for v in values if v and len(v.strip()) >= MIN_LENGTH},
+        key=lambda v: (-len(v), v),
+    )
 
 
 def redact_text(text, values, mark: str):
@@ -77,15 +116,20 @@ def redact_audit(session, client_id: int, values, mark: str, rows=()) -> int:
     where += [(table.c.entity == name) & table.c.entity_id.in_(ids) for name, ids in rows if ids]
     changed = []
     for event_id, changes, reason in session.execute(
-            select(table.c.id, table.c.changes, table.c.reason).where(or_(*where))):
+        select(table.c.id, table.c.changes, table.c.reason).where(or_(*where))
+    ):
         new_changes, new_reason = redact(changes, values, mark), redact_text(reason, values, mark)
         if new_changes != changes or new_reason != reason:
-            changed.append({"event_id": event_id, "new_changes": new_changes,
-                            "new_reason": new_reason})
+            changed.append(
+                {"event_id": event_id, "new_changes": new_changes, "new_reason": new_reason}
+            )
     if changed:
-        session.execute(update(table).where(table.c.id == bindparam("event_id"))
-                        .values(changes=bindparam("new_changes"),
-                                reason=bindparam("new_reason")), changed)
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("event_id"))
+            .values(changes=bindparam("new_changes"), reason=bindparam("new_reason")),
+            changed,
+        )
     return len(changed)
 
 
@@ -106,31 +150,52 @@ def redact_messages(session, client_id: int, values, mark: str) -> dict:
     keys = select(Notification.event_key).where(Notification.client_id == client_id)
     counts = {
         "outbox_mails": session.execute(
-            update(OutboxMail).where(OutboxMail.event_key.in_(keys))
-            .values(subject=_replace_each(OutboxMail.subject, values, mark),
-                    body=_replace_each(OutboxMail.body, values, mark))
-            .execution_options(synchronize_session=False)).rowcount,
+            update(OutboxMail)
+            .where(OutboxMail.event_key.in_(keys))
+            .values(
+                subject=_replace_each(OutboxMail.subject, values, mark),
+                body=_replace_each(OutboxMail.body, values, mark),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount,
         # The group robots' messages list customers by name: a burst names many in one text.
         "robot_messages": session.execute(
-            update(RobotMessage).where(RobotMessage.id.in_(
-                select(RobotItem.message_id).where(RobotItem.client_id == client_id)))
-            .values(title=_replace_each(RobotMessage.title, values, mark),
-                    content=_replace_each(RobotMessage.content, values, mark))
-            .execution_options(synchronize_session=False)).rowcount,
+            update(RobotMessage)
+            .where(
+                RobotMessage.id.in_(
+                    select(RobotItem.message_id).where(RobotItem.client_id == client_id)
+                )
+            )
+            .values(
+                title=_replace_each(RobotMessage.title, values, mark),
+                content=_replace_each(RobotMessage.content, values, mark),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount,
         "robot_items": session.execute(
-            update(RobotItem).where(RobotItem.client_id == client_id)
+            update(RobotItem)
+            .where(RobotItem.client_id == client_id)
             .values(title=_replace_each(RobotItem.title, values, mark))
-            .execution_options(synchronize_session=False)).rowcount,
+            .execution_options(synchronize_session=False)
+        ).rowcount,
         "notifications": session.execute(
-            update(Notification).where(Notification.client_id == client_id)
-            .values(title=_replace_each(Notification.title, values, mark),
-                    body=_replace_each(Notification.body, values, mark))
-            .execution_options(synchronize_session=False)).rowcount,
+            update(Notification)
+            .where(Notification.client_id == client_id)
+            .values(
+                title=_replace_each(Notification.title, values, mark),
+                body=_replace_each(Notification.body, values, mark),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount,
         "deletion_requests": session.execute(
-            update(DeletionRequest).where(DeletionRequest.client_id == client_id)
-            .values(label=_replace_each(DeletionRequest.label, values, mark),
-                    reason=_replace_each(DeletionRequest.reason, values, mark),
-                    comment=_replace_each(DeletionRequest.comment, values, mark))
-            .execution_options(synchronize_session=False)).rowcount,
+            update(DeletionRequest)
+            .where(DeletionRequest.client_id == client_id)
+            .values(
+                label=_replace_each(DeletionRequest.label, values, mark),
+                reason=_replace_each(DeletionRequest.reason, values, mark),
+                comment=_replace_each(DeletionRequest.comment, values, mark),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount,
     }
     return counts

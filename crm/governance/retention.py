@@ -59,10 +59,14 @@ def rows_under(session, root) -> list:
     if isinstance(root, Client):
         for mapper in db.Model.registry.mappers:
             model = mapper.class_
-            if (issubclass(model, SoftDeleted) and model is not Client
-                    and hasattr(model, "client_id")):
-                rows += session.scalars(select(model).where(
-                    model.client_id == root.id, model.deleted_at.is_(None))
+            if (
+                issubclass(model, SoftDeleted)
+                and model is not Client
+                and hasattr(model, "client_id")
+            ):
+                rows += session.scalars(
+                    select(model)
+                    .where(model.client_id == root.id, model.deleted_at.is_(None))
                     .execution_options(**unscoped("a deletion takes the customer's rows"))
                 ).all()
     return rows
@@ -73,9 +77,14 @@ def ask_deletion(session, rows, reason: str) -> DeletionRequest:
     actor = current_actor()
     root = rows[0]
     request = DeletionRequest(
-        entity=root.__tablename__, entity_id=root.id, client_id=client_id_of(root),
-        label=_label(root), reason=reason, status=PENDING,
-        requested_by_id=getattr(actor, "id", None))
+        entity=root.__tablename__,
+        entity_id=root.id,
+        client_id=client_id_of(root),
+        label=_label(root),
+        reason=reason,
+        status=PENDING,
+        requested_by_id=getattr(actor, "id", None),
+    )
     session.add(request)
     if deletes_at_once(actor):
         _decide(request, APPROVED, None)
@@ -102,13 +111,19 @@ def _hide(session, request, rows) -> None:
 
 
 def _tell_approvers(session, request) -> None:
-    approvers = session.scalars(select(User).where(User.role.in_(roles_for("deletions",
-                                                                          "decide")),
-                                                   User.active.is_(True))).all()
-    notify(session, approvers, f"deletion_request:{request.id}", "deletion_request",
-           str(_l("A deletion awaits your approval")), f"{request.label}: {request.reason}",
-           client_id=request.client_id,
-           target=Target("deletion_request.details_view", request.id))
+    approvers = session.scalars(
+        select(User).where(User.role.in_(roles_for("deletions", "decide")), User.active.is_(True))
+    ).all()
+    notify(
+        session,
+        approvers,
+        f"deletion_request:{request.id}",
+        "deletion_request",
+        str(_l("A deletion awaits your approval")),
+        f"{request.label}: {request.reason}",
+        client_id=request.client_id,
+        target=Target("deletion_request.details_view", request.id),
+    )
 
 
 def _decide(request, status, comment) -> None:
@@ -124,8 +139,11 @@ def _sales_manager_only() -> None:
 
 
 def _request(session, request_id, status) -> DeletionRequest:
-    request = session.execute(select(DeletionRequest).where(DeletionRequest.id == request_id)
-                              .execution_options(populate_existing=True)).scalar_one_or_none()
+    request = session.execute(
+        select(DeletionRequest)
+        .where(DeletionRequest.id == request_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if request is None or request.status != status:
         raise DomainError(_l("This deletion request is not open for that."))
     return request
@@ -137,10 +155,11 @@ def approve_deletion(session, request_id: int, comment: str | None = None):
     if request.deleted_at is not None:
         raise DomainError(_l("This deletion request is not open for that."))
     model = model_for(request.entity)
-    root = session.execute(select(model).where(model.id == request.entity_id)
-                           .execution_options(**unscoped("the deleted row itself"),
-                                              populate_existing=True)
-                           ).scalar_one_or_none()
+    root = session.execute(
+        select(model)
+        .where(model.id == request.entity_id)
+        .execution_options(**unscoped("the deleted row itself"), populate_existing=True)
+    ).scalar_one_or_none()
     if root is None:  # deleted meanwhile by another request
         raise DomainError(_l("The record is already deleted."))
     _decide(request, APPROVED, comment)
@@ -151,8 +170,9 @@ def approve_deletion(session, request_id: int, comment: str | None = None):
 def reject_deletion(session, request_id: int, comment: str):
     _sales_manager_only()
     if not (comment or "").strip():
-        raise DomainError(_l("Say why the deletion is rejected."),
-                          {"comment": _l("Give a comment.")})
+        raise DomainError(
+            _l("Say why the deletion is rejected."), {"comment": _l("Give a comment.")}
+        )
     request = _request(session, request_id, PENDING)
     _decide(request, REJECTED, comment)
     session.flush()
@@ -161,8 +181,11 @@ def reject_deletion(session, request_id: int, comment: str):
 
 def in_bin(session):
     """The recycle bin: approved deletions not yet restored or destroyed, newest first."""
-    return session.scalars(select(DeletionRequest).where(DeletionRequest.status == APPROVED)
-                           .order_by(DeletionRequest.deleted_at.desc())).all()
+    return session.scalars(
+        select(DeletionRequest)
+        .where(DeletionRequest.status == APPROVED)
+        .order_by(DeletionRequest.deleted_at.desc())
+    ).all()
 
 
 def purge_after(request):
@@ -176,8 +199,9 @@ def restore(session, request_id: int) -> DeletionRequest:
     with audit_reason(session, str(_l("Restored from the recycle bin"))):
         for table, row_id in request.rows or []:
             model = model_for(table)
-            row = session.execute(select(model).where(model.id == row_id)
-                                  .execution_options(**UNSCOPED)).scalar_one_or_none()
+            row = session.execute(
+                select(model).where(model.id == row_id).execution_options(**UNSCOPED)
+            ).scalar_one_or_none()
             if row is not None and row.deleted_at == request.deleted_at:
                 row.deleted_at = None
                 row.deleted_by_id = None
@@ -206,8 +230,9 @@ def _purge(session, table, ids: list, seen: set, counts: dict | None = None) -> 
             if column.nullable:
                 session.execute(update(child).where(column.in_(ids)).values({column.name: None}))
             elif "id" in child.c and child.c.id.primary_key:
-                child_ids = list(session.execute(select(child.c.id).where(column.in_(ids)))
-                                 .scalars())
+                child_ids = list(
+                    session.execute(select(child.c.id).where(column.in_(ids))).scalars()
+                )
                 count += _purge(session, child, child_ids, seen, counts)
             else:
                 gone = session.execute(delete(child).where(column.in_(ids))).rowcount
@@ -221,9 +246,13 @@ def _purge(session, table, ids: list, seen: set, counts: dict | None = None) -> 
 def _contract_files(session, client_id: int) -> list[str]:
     from crm.contracts.models import Contract
 
-    return list(session.scalars(select(Contract.file_path).where(
-        Contract.client_id == client_id, Contract.file_path.is_not(None))
-        .execution_options(**unscoped("the customer's contract files", deleted=True))).all())
+    return list(
+        session.scalars(
+            select(Contract.file_path)
+            .where(Contract.client_id == client_id, Contract.file_path.is_not(None))
+            .execution_options(**unscoped("the customer's contract files", deleted=True))
+        ).all()
+    )
 
 
 def _remove_unshared(session, paths: list[str]) -> int:
@@ -234,17 +263,22 @@ def _remove_unshared(session, paths: list[str]) -> int:
 
     if not paths:
         return 0
-    shared = set(session.scalars(select(Contract.file_path).where(Contract.file_path.in_(paths))
-                                 .execution_options(**unscoped("files other rows still use",
-                                                             deleted=True))))
+    shared = set(
+        session.scalars(
+            select(Contract.file_path)
+            .where(Contract.file_path.in_(paths))
+            .execution_options(**unscoped("files other rows still use", deleted=True))
+        )
+    )
     return sum(remove_file(path) for path in set(paths) - shared)
 
 
 def _record_label(session, request) -> str:
     """What the record calls a destroyed customer: its kind, id and code (not its name)."""
 
-    code = session.scalar(select(Client.code).where(Client.id == request.entity_id)
-                          .execution_options(**UNSCOPED))
+    code = session.scalar(
+        select(Client.code).where(Client.id == request.entity_id).execution_options(**UNSCOPED)
+    )
     return f"{Client.__label__} #{request.entity_id}" + (f" {code}" if code else "")
 
 
@@ -264,12 +298,19 @@ def _destroy_customer(session, request, record, purge) -> dict:
     client_id = request.entity_id
     mark = str(_l("[destroyed]"))
     values = personal_values(session, client_id)
-    detail = settle_documents(session, client_id, record.id, purge,
-                              to_local(record.destroyed_at).date())
-    contacts = list(session.scalars(select(FirstContact.id).where(
-        FirstContact.client_id == client_id).execution_options(**UNSCOPED)))
+    detail = settle_documents(
+        session, client_id, record.id, purge, to_local(record.destroyed_at).date()
+    )
+    contacts = list(
+        session.scalars(
+            select(FirstContact.id)
+            .where(FirstContact.client_id == client_id)
+            .execution_options(**UNSCOPED)
+        )
+    )
     detail["audit_events_marked"] = redact_audit(
-        session, client_id, values, mark, [(FirstContact.__tablename__, contacts)])
+        session, client_id, values, mark, [(FirstContact.__tablename__, contacts)]
+    )
     detail["messages_marked"] = redact_messages(session, client_id, values, mark)
     record.reason = redact_text(record.reason, values, mark)
     purge(FirstContact.__table__, contacts)
@@ -282,19 +323,26 @@ def destroy(session, request: DeletionRequest, now=None) -> DestructionRecord:
     """Destroy a deletion's rows for good and record it; the record keeps plain, non-personal
     values only: what kind of row, how many rows per table, which documents went and stayed."""
 
-    existing = session.scalars(select(DestructionRecord).where(
-        DestructionRecord.request_id == request.id)).first()
+    existing = session.scalars(
+        select(DestructionRecord).where(DestructionRecord.request_id == request.id)
+    ).first()
     if existing is not None or request.status == DESTROYED:  # a re-run does nothing more
         return existing
     model = model_for(request.entity)
     record = DestructionRecord(
-        entity=request.entity, entity_id=request.entity_id, client_id=request.client_id,
+        entity=request.entity,
+        entity_id=request.entity_id,
+        client_id=request.client_id,
         label=_record_label(session, request) if model is Client else request.label,
         reason=request.reason,
         requested_by=request.requested_by.username if request.requested_by else "system",
         approved_by=request.decided_by.username if request.decided_by else "system",
-        approved_at=request.decided_at, deleted_at=request.deleted_at,
-        destroyed_at=now or utcnow(), row_count=0, request_id=request.id)
+        approved_at=request.decided_at,
+        deleted_at=request.deleted_at,
+        destroyed_at=now or utcnow(),
+        row_count=0,
+        request_id=request.id,
+    )
     session.add(record)
     session.flush()
     counts: dict = {}
@@ -307,8 +355,9 @@ def destroy(session, request: DeletionRequest, now=None) -> DestructionRecord:
     elif model.__tablename__ == "archive_documents":  # a document deleted alone
         from crm.archives.disposal import destroy_documents
 
-        docs = session.scalars(select(model).where(model.id == request.entity_id)
-                               .execution_options(**UNSCOPED)).all()
+        docs = session.scalars(
+            select(model).where(model.id == request.entity_id).execution_options(**UNSCOPED)
+        ).all()
         detail = destroy_documents(session, docs, record.id, purge)
     else:
         detail = {}
@@ -321,18 +370,33 @@ def destroy(session, request: DeletionRequest, now=None) -> DestructionRecord:
         if (table, row_id) != (request.entity, request.entity_id) and (table, row_id) not in kept:
             count += purge(model_for(table).__table__, [row_id])
     if files:
-        detail["files_deleted"] = detail.get("files_deleted", 0) + _remove_unshared(session,
-                                                                                    files)
+        detail["files_deleted"] = detail.get("files_deleted", 0) + _remove_unshared(session, files)
     record.row_count = sum(counts.values())
     record.detail = {**detail, "rows": counts}
     request.status = DESTROYED
     session.flush()
-    session.execute(AuditEvent.__table__.insert(), [event_row(
-        session, "destroy", request.entity, request.entity_id, request.client_id,
-        {"rows": [None, record.row_count], "destruction_record": [None, record.id]},
-        record.reason)])
-    logger.info("deletion request %s destroyed (%s %s): destruction record %s, %s rows",
-                request.id, request.entity, request.entity_id, record.id, record.row_count)
+    session.execute(
+        AuditEvent.__table__.insert(),
+        [
+            event_row(
+                session,
+                "destroy",
+                request.entity,
+                request.entity_id,
+                request.client_id,
+                {"rows": [None, record.row_count], "destruction_record": [None, record.id]},
+                record.reason,
+            )
+        ],
+    )
+    logger.info(
+        "deletion request %s destroyed (%s %s): destruction record %s, %s rows",
+        request.id,
+        request.entity,
+        request.entity_id,
+        record.id,
+        record.row_count,
+    )
     return record
 
 
@@ -340,9 +404,11 @@ def destroy_expired(session, now=None) -> dict:
     """The daily sweep: every deletion past its retention is destroyed, once."""
     now = now or utcnow()
     cutoff = now - timedelta(days=retention_days())
-    due = session.scalars(select(DeletionRequest).where(
-        DeletionRequest.status == APPROVED, DeletionRequest.deleted_at <= cutoff)
-        .order_by(DeletionRequest.id)).all()
+    due = session.scalars(
+        select(DeletionRequest)
+        .where(DeletionRequest.status == APPROVED, DeletionRequest.deleted_at <= cutoff)
+        .order_by(DeletionRequest.id)
+    ).all()
     for request in due:
         destroy(session, request, now)
     if due:

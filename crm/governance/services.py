@@ -61,8 +61,7 @@ def hide_rows(session, rows, reason: str, now) -> None:
         session.flush()
 
 
-def mark_task_run(session, name: str, result: dict | None = None,
-                  started_at=None) -> TaskRun:
+def mark_task_run(session, name: str, result: dict | None = None, started_at=None) -> TaskRun:
     """Record a run of a background job: when it started (this run's start when given) and
     ended, how many runs so far, and its result."""
     run = session.get(TaskRun, name) or TaskRun(name=name, runs=0)

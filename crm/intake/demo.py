@@ -13,10 +13,12 @@ from crm.revisits import services as revisits
 from crm.revisits.rules import add_months
 from crm.timeutil import company_zone, local_today
 
-CONTACTS = [("am_east1", "上海恒远物流有限公司", "021-52340001", 12),
-            ("am_east2", "杭州瑞丰电子有限公司", "0571-86230002", 9),
-            ("am_north1", "北京嘉和文化传媒有限公司", "010-65230003", 15),
-            ("am_north2", "天津宏达建设工程有限公司", "022-23450004", 2)]
+CONTACTS = [
+    ("am_east1", "上海恒远物流有限公司", "021-52340001", 12),
+    ("am_east2", "杭州瑞丰电子有限公司", "0571-86230002", 9),
+    ("am_north1", "北京嘉和文化传媒有限公司", "010-65230003", 15),
+    ("am_north2", "天津宏达建设工程有限公司", "022-23450004", 2),
+]
 
 
 def seed_intake(session, rng) -> None:
@@ -24,26 +26,41 @@ def seed_intake(session, rng) -> None:
     users = {u.username: u for u in session.scalars(select(User))}
     for username, name, phone, days_ago in CONTACTS:  # three overdue, one nearly due
         owner = users[username]
-        session.add(FirstContact(name=name, phone=phone, owner_id=owner.id,
-                                 region_id=owner.region_id,
-                                 contact_date=today - timedelta(days=days_ago)))
+        session.add(
+            FirstContact(
+                name=name,
+                phone=phone,
+                owner_id=owner.id,
+                region_id=owner.region_id,
+                contact_date=today - timedelta(days=days_ago),
+            )
+        )
     # Two northern customers without an owner join the eastern ones in the queues.
     north = session.scalars(select(Region).where(Region.code == "NORTH")).one()
-    for client in session.scalars(select(Client).where(Client.owner_id.isnot(None),
-                                                       Client.region_id == north.id)
-                                  .order_by(Client.id).limit(2)):
+    for client in session.scalars(
+        select(Client)
+        .where(Client.owner_id.isnot(None), Client.region_id == north.id)
+        .order_by(Client.id)
+        .limit(2)
+    ):
         client.owner_id = None
     # Revisits due today: deliveries one, two and fifteen months ago.
-    owned = session.scalars(select(Client).where(Client.owner_id.isnot(None),
-                                                 Client.stage != "former")
-                            .order_by(Client.id).limit(12)).all()
+    owned = session.scalars(
+        select(Client)
+        .where(Client.owner_id.isnot(None), Client.stage != "former")
+        .order_by(Client.id)
+        .limit(12)
+    ).all()
     for i, client in enumerate(owned):
         client.first_deal_date = add_months(today, -(1, 2, 15)[i % 3])
     # Greetings today: a key person's birthday.
     person = session.scalars(select(KeyPerson).order_by(KeyPerson.id)).first()
     if person is not None:
-        person.birth_date = today.replace(year=1978) if (today.month, today.day) != (2, 29) \
+        person.birth_date = (
+            today.replace(year=1978)
+            if (today.month, today.day) != (2, 29)
             else today.replace(year=1976)
+        )
     session.flush()
     if len(owned) >= 3:  # a tiny demo (a test's) may have too few
         _invitations(session, owned[:3], users["clerk"])
@@ -60,8 +77,13 @@ def _invitations(session, clients, clerk) -> None:
     def claim(client, division, day_offset=None, hour=None):
         at = None
         if day_offset is not None:
-            at = datetime.combine(today + timedelta(days=day_offset), time(hour),
-                                  tzinfo=company_zone()).astimezone(UTC).replace(tzinfo=None)
+            at = (
+                datetime.combine(
+                    today + timedelta(days=day_offset), time(hour), tzinfo=company_zone()
+                )
+                .astimezone(UTC)
+                .replace(tzinfo=None)
+            )
         row = services.claim_invitation(session, client, division, at=at)
         row.claimed_by_id = clerk.id
         if at is not None:

@@ -64,14 +64,19 @@ def _stored_forms(digits: str) -> set:
     return forms
 
 
-_COLUMNS = {"credit_code": Client.credit_code, "id_number": Client.id_number_hash,
-            "phone": Client.phone, "mobile": Client.mobile}
+_COLUMNS = {
+    "credit_code": Client.credit_code,
+    "id_number": Client.id_number_hash,
+    "phone": Client.phone,
+    "mobile": Client.mobile,
+}
 
 
 def _rows(session, stmt):
     owner = func.coalesce(func.nullif(User.full_name, ""), User.username)
     stmt = stmt.add_columns(Client.id, Client.name, owner).outerjoin(
-        User, User.id == Client.owner_id)
+        User, User.id == Client.owner_id
+    )
     return session.execute(stmt.execution_options(**unscoped("duplicate check"))).all()
 
 
@@ -86,17 +91,21 @@ def existing_matches(session, key_sets: list[dict]) -> dict:
         values = sorted(values)
         for i in range(0, len(values), CHUNK):
             for value, cid, name, owner in _rows(
-                    session, select(column).where(column.in_(values[i:i + CHUNK]))):
+                session, select(column).where(column.in_(values[i : i + CHUNK]))
+            ):
                 key = phone_digits(value) if field in ("phone", "mobile") else value
                 found.setdefault((field, key), Match(cid, name, owner, field))
     # Names: fetch the customers sharing the first two characters, compare keys in Python.
     prefixes = sorted({k["name"][:2] for k in key_sets if "name" in k})
     wanted = {k["name"] for k in key_sets if "name" in k}
     for i in range(0, len(prefixes), CHUNK):
-        chunk = prefixes[i:i + CHUNK]
+        chunk = prefixes[i : i + CHUNK]
         stmt = select(Client.name.label("stored")).where(
-            or_(func.substr(Client.name, 1, 2).in_(chunk),
-                func.lower(func.substr(Client.name, 1, 2)).in_(chunk)))
+            or_(
+                func.substr(Client.name, 1, 2).in_(chunk),
+                func.lower(func.substr(Client.name, 1, 2)).in_(chunk),
+            )
+        )
         for stored, cid, name, owner in _rows(session, stmt):
             key = name_key(stored)
             if key in wanted:

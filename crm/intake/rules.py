@@ -4,9 +4,24 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 
 # Legal-form endings that do not tell two customers apart ("甲贸易有限公司" = "甲贸易公司").
-NAME_SUFFIXES = sorted(("股份有限公司", "有限责任公司", "集团有限公司", "集团股份有限公司",
-                        "有限公司", "集团公司", "集团", "公司", "coltd", "ltd", "inc", "corp"),
-                       key=len, reverse=True)
+NAME_SUFFIXES = sorted(
+    (
+        "股份有限公司",
+        "有限责任公司",
+        "集团有限公司",
+        "集团股份有限公司",
+        "有限公司",
+        "集团公司",
+        "集团",
+        "公司",
+        "coltd",
+        "ltd",
+        "inc",
+        "corp",
+    ),
+    key=len,
+    reverse=True,
+)
 
 
 def registration_deadline(first_contact: date, days: int, calendar) -> date:

@@ -14,5 +14,15 @@ from crm.kernel.columns import Approval, Decision, Money, RequestedBy, SoftDelet
 from crm.kernel.money import parse_money, to_decimal
 from crm.kernel.sql import dialect_insert, insert_or_ignore, unscoped
 
-__all__ = ["Approval", "Decision", "Money", "RequestedBy", "SoftDeleted", "dialect_insert",
-           "insert_or_ignore", "parse_money", "to_decimal", "unscoped"]
+__all__ = [
+    "Approval",
+    "Decision",
+    "Money",
+    "RequestedBy",
+    "SoftDeleted",
+    "dialect_insert",
+    "insert_or_ignore",
+    "parse_money",
+    "to_decimal",
+    "unscoped",
+]

@@ -33,8 +33,9 @@ class Decision:
 
     @declared_attr
     def decided_by(cls) -> Mapped["User | None"]:  # noqa: F821
-        return relationship("User", foreign_keys=f"{cls.__name__}.decided_by_id",
-                            lazy=cls.__approval_lazy__)
+        return relationship(
+            "User", foreign_keys=f"{cls.__name__}.decided_by_id", lazy=cls.__approval_lazy__
+        )
 
 
 class Approval(Decision):
@@ -51,8 +52,9 @@ class Approval(Decision):
 
     @declared_attr
     def status(cls) -> Mapped[str]:
-        return mapped_column(String(12), default=cls.__approval_initial__,
-                             index=cls.__approval_status_index__)
+        return mapped_column(
+            String(12), default=cls.__approval_initial__, index=cls.__approval_status_index__
+        )
 
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -65,5 +67,8 @@ class RequestedBy:
 
     @declared_attr
     def requested_by(cls) -> Mapped["User | None"]:  # noqa: F821
-        return relationship("User", foreign_keys=f"{cls.__name__}.requested_by_id",
-                            lazy=getattr(cls, "__approval_lazy__", "joined"))
+        return relationship(
+            "User",
+            foreign_keys=f"{cls.__name__}.requested_by_id",
+            lazy=getattr(cls, "__approval_lazy__", "joined"),
+        )

@@ -35,8 +35,9 @@ def to_decimal(value) -> Decimal:
     return number
 
 
-def parse_money(value, field: str = "amount", *, positive: bool = False,
-                round_cents: bool = False, type_=Money) -> Decimal:
+def parse_money(
+    value, field: str = "amount", *, positive: bool = False, round_cents: bool = False, type_=Money
+) -> Decimal:
     """An amount for a column of `type_`: a Decimal it holds, or a DomainError naming `field`.
     `positive`: zero or less is refused; `round_cents`: more than two decimals are rounded
     half up (a ledger amount) instead of refused (a form field). The result has the

@@ -16,7 +16,8 @@ def insert_or_ignore(session, target, conflict_columns):
     `.from_select()` or `.returning()` and executes it; a row whose key is already there is
     skipped, which is what makes the tasks that use it safe to run twice."""
     return dialect_insert(session, target).on_conflict_do_nothing(
-        index_elements=list(conflict_columns))
+        index_elements=list(conflict_columns)
+    )
 
 
 def unscoped(reason: str, *, deleted: bool = False) -> dict:

@@ -87,10 +87,14 @@ ITEMS_PER_SWEEP = 3000  # per robot; more wait for the next sweep
 UNKNOWN_NOTE = "worker stopped while sending: delivered or not is unknown — check, then retry"
 
 # Where a burst's items of one kind can be read in the CRM (the inbox otherwise).
-KIND_LISTS = {"credit_": "credit_profile.index_view", "archive_flag": "archive_flag.index_view",
-              "card_": "card.index_view", "change_request": "change_request.index_view",
-              "deletion_request": "deletion_request.index_view",
-              "view_grant": "view_grant.index_view"}
+KIND_LISTS = {
+    "credit_": "credit_profile.index_view",
+    "archive_flag": "archive_flag.index_view",
+    "card_": "card.index_view",
+    "change_request": "change_request.index_view",
+    "deletion_request": "deletion_request.index_view",
+    "view_grant": "view_grant.index_view",
+}
 INBOX_ENDPOINT = "inbox.index_view"
 
 
@@ -98,8 +102,9 @@ class DeliveryError(Exception):
     """The far end answered and refused the message."""
 
 
-def absolute(link: str | None = None, endpoint: str | None = None,
-             record_id: int | None = None) -> str | None:
+def absolute(
+    link: str | None = None, endpoint: str | None = None, record_id: int | None = None
+) -> str | None:
     """The absolute URL (BASE_URL) of a notice's target: its endpoint and record id, or the
     path stored by rows written before targets (`link`)."""
     if not endpoint and link and re.match(r"https?://", link):
@@ -112,29 +117,38 @@ def absolute(link: str | None = None, endpoint: str | None = None,
 
 def absolute_for(row) -> str | None:
     """`absolute` of a notice, mail or robot item row."""
-    return absolute(getattr(row, "link", None), getattr(row, "link_endpoint", None),
-                    getattr(row, "link_id", None))
+    return absolute(
+        getattr(row, "link", None),
+        getattr(row, "link_endpoint", None),
+        getattr(row, "link_id", None),
+    )
 
 
 # --- the outbox machinery, the same for every channel -----------------------------------------
 def _expire_claims(session, model, now) -> None:
-    session.execute(update(model).where(model.status == SENDING, model.claimed_at < now - LEASE)
-                    .values(status=UNKNOWN, last_error=UNKNOWN_NOTE)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(model)
+        .where(model.status == SENDING, model.claimed_at < now - LEASE)
+        .values(status=UNKNOWN, last_error=UNKNOWN_NOTE)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
 
 
 def _due(model, now):
-    return (model.status == PENDING) & (model.next_attempt_at.is_(None)
-                                        | (model.next_attempt_at <= now))
+    return (model.status == PENDING) & (
+        model.next_attempt_at.is_(None) | (model.next_attempt_at <= now)
+    )
 
 
 def _claim(session, model, row_id) -> bool:
     """Take one row for sending, committed at once; a second worker's UPDATE finds nothing."""
     taken = session.execute(
-        update(model).where(model.id == row_id, model.status == PENDING)
+        update(model)
+        .where(model.id == row_id, model.status == PENDING)
         .values(status=SENDING, claimed_at=utcnow(), attempts=model.attempts + 1)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.commit()
     return taken == 1
 
@@ -155,26 +169,39 @@ def _settle(session, row, error: Exception | None) -> None:
         else:
             row.status, row.next_attempt_at = PENDING, now + backoff(row.attempts)
         # The row's id, not its address or webhook: the error text is kept on the row.
-        logger.warning("%s %s not sent (attempt %s, %s): %s", row.__tablename__, row.id,
-                       row.attempts, row.status, type(error).__name__)
+        logger.warning(
+            "%s %s not sent (attempt %s, %s): %s",
+            row.__tablename__,
+            row.id,
+            row.attempts,
+            row.status,
+            type(error).__name__,
+        )
     session.commit()
 
 
 def retry(session, model, ids) -> int:
     """The administrator's decision: send these failed or unknown rows again, from scratch."""
-    rows = session.scalars(select(model).where(model.id.in_(ids),
-                                               model.status.in_((FAILED, UNKNOWN)))).all()
+    rows = session.scalars(
+        select(model).where(model.id.in_(ids), model.status.in_((FAILED, UNKNOWN)))
+    ).all()
     for row in rows:
-        record(session, "retry", row, {"status": [row.status, PENDING],
-                                       "last_error": [row.last_error, None]})
+        record(
+            session,
+            "retry",
+            row,
+            {"status": [row.status, PENDING], "last_error": [row.last_error, None]},
+        )
         row.status, row.attempts, row.next_attempt_at, row.claimed_at = PENDING, 0, None, None
     session.flush()
     return len(rows)
 
 
 def undelivered_count(session) -> int:
-    return sum(session.scalar(select(func.count()).select_from(m).where(
-        m.status.in_((FAILED, UNKNOWN)))) for m in (OutboxMail, RobotMessage))
+    return sum(
+        session.scalar(select(func.count()).select_from(m).where(m.status.in_((FAILED, UNKNOWN))))
+        for m in (OutboxMail, RobotMessage)
+    )
 
 
 def send_outbox(session, limit: int = 200) -> int:
@@ -242,8 +269,10 @@ def _html(subject: str, body: str, url: str | None, footer: str) -> str:
     def paragraph(text: str) -> str:
         out, last = [], 0
         for m in _URL.finditer(text):
-            out += [str(escape(text[last:m.start()])),
-                    f'<a href="{escape(m.group())}">{escape(m.group())}</a>']
+            out += [
+                str(escape(text[last : m.start()])),
+                f'<a href="{escape(m.group())}">{escape(m.group())}</a>',
+            ]
             last = m.end()
         out.append(str(escape(text[last:])))
         return "".join(out).replace("\n", "<br>\n")
@@ -254,8 +283,11 @@ def _html(subject: str, body: str, url: str | None, footer: str) -> str:
     if url:
         parts.append(f'<p><a href="{escape(url)}">{escape(_("Open the record"))}</a></p>')
     parts.append(f"<hr><p><small>{paragraph(footer)}</small></p>")
-    return ('<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"></head><body>\n'
-            + "\n".join(parts) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"></head><body>\n'
+        + "\n".join(parts)
+        + "\n</body></html>\n"
+    )
 
 
 def build_mail(mail: OutboxMail) -> EmailMessage:
@@ -264,9 +296,11 @@ def build_mail(mail: OutboxMail) -> EmailMessage:
     cfg = current_app.config
     with force_locale(cfg.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")):
         url = absolute_for(mail)
-        footer = _("Sent by the customer archive system. Choose mail, inbox only or a daily "
-                   "digest in your notice settings: %(url)s",
-                   url=absolute(endpoint="notice_preferences.index"))
+        footer = _(
+            "Sent by the customer archive system. Choose mail, inbox only or a daily "
+            "digest in your notice settings: %(url)s",
+            url=absolute(endpoint="notice_preferences.index"),
+        )
         text = mail.body or ""
         if url:
             text += ("\n\n" if text else "") + _("Open the record: %(url)s", url=url)
@@ -285,8 +319,9 @@ def build_mail(mail: OutboxMail) -> EmailMessage:
 
 
 def _send_mails(session, now, limit) -> int:
-    ids = session.scalars(select(OutboxMail.id).where(_due(OutboxMail, now))
-                          .order_by(OutboxMail.id).limit(limit)).all()
+    ids = session.scalars(
+        select(OutboxMail.id).where(_due(OutboxMail, now)).order_by(OutboxMail.id).limit(limit)
+    ).all()
     mailer, sent = Mailer(), 0
     try:
         for mail_id in ids:
@@ -321,8 +356,9 @@ def robot_secret(robot: NoticeRobot) -> str | None:
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
     """DingTalk's signature ("加签"): base64 of HMAC-SHA256 over "timestamp\\nsecret", keyed
     with the secret; sent URL-encoded with the timestamp (milliseconds) in the query."""
-    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(
+        secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256
+    ).digest()
     return base64.b64encode(digest).decode()
 
 
@@ -330,18 +366,24 @@ def post_to_robot(robot: NoticeRobot, title: str, content: str) -> None:
     url = robot_webhook(robot)
     if robot.platform == "dingtalk":
         # DingTalk's markdown breaks a line only at "  \n" (or a blank line).
-        payload = {"msgtype": "markdown",
-                   "markdown": {"title": title, "text": content.replace("\n", "  \n")}}
+        payload = {
+            "msgtype": "markdown",
+            "markdown": {"title": title, "text": content.replace("\n", "  \n")},
+        }
         secret = robot_secret(robot)
         if secret:
             ts = int(time.time() * 1000)
             url += ("&" if "?" in url else "?") + urllib.parse.urlencode(
-                {"timestamp": ts, "sign": dingtalk_sign(secret, ts)})
+                {"timestamp": ts, "sign": dingtalk_sign(secret, ts)}
+            )
     else:  # WeCom
         payload = {"msgtype": "markdown", "markdown": {"content": content}}
     request = urllib.request.Request(
-        url, data=json.dumps(payload, ensure_ascii=False).encode(),
-        headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
+        url,
+        data=json.dumps(payload, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=current_app.config["ROBOT_TIMEOUT"]) as resp:
         answer = json.loads(resp.read() or b"{}")
     if answer.get("errcode", 0) != 0:
@@ -372,8 +414,10 @@ def _lines(items) -> list[tuple[str, str, list[int]]]:
                 out.append((header, text, [it.id]))
             continue
         open_list = _("open the list")
-        header = (f"**{kind_label(kind)}**（{len(members)}）"
-                  f"[{open_list}]({absolute(endpoint=_kind_list(kind))})")
+        header = (
+            f"**{kind_label(kind)}**（{len(members)}）"
+            f"[{open_list}]({absolute(endpoint=_kind_list(kind))})"
+        )
         chunk, ids = [], []
         for it in members:
             chunk.append(_md(it.label or it.title))
@@ -423,30 +467,47 @@ def make_robot_messages(session) -> int:
     from crm.clients.models import Client
 
     made = 0
-    robot_ids = session.scalars(select(RobotItem.robot_id).where(RobotItem.message_id.is_(None))
-                                .distinct()).all()
+    robot_ids = session.scalars(
+        select(RobotItem.robot_id).where(RobotItem.message_id.is_(None)).distinct()
+    ).all()
     for robot_id in robot_ids:
         rows = session.execute(
-            select(RobotItem.id, RobotItem.kind, RobotItem.title, RobotItem.link,
-                   RobotItem.link_endpoint, RobotItem.link_id,
-                   Client.name.label("label"))
+            select(
+                RobotItem.id,
+                RobotItem.kind,
+                RobotItem.title,
+                RobotItem.link,
+                RobotItem.link_endpoint,
+                RobotItem.link_id,
+                Client.name.label("label"),
+            )
             .outerjoin(Client, Client.id == RobotItem.client_id)
             .where(RobotItem.robot_id == robot_id, RobotItem.message_id.is_(None))
-            .order_by(RobotItem.id).limit(ITEMS_PER_SWEEP)
-            .execution_options(**unscoped("robot delivery sweep"))).all()
+            .order_by(RobotItem.id)
+            .limit(ITEMS_PER_SWEEP)
+            .execution_options(**unscoped("robot delivery sweep"))
+        ).all()
         with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")):
             packed = pack_messages(rows)
         ok = True
         for title, content, ids in packed:
-            message = RobotMessage(robot_id=robot_id, title=title[:200], content=content,
-                                   items=len(ids), status=PENDING, attempts=0,
-                                   created_at=utcnow())
+            message = RobotMessage(
+                robot_id=robot_id,
+                title=title[:200],
+                content=content,
+                items=len(ids),
+                status=PENDING,
+                attempts=0,
+                created_at=utcnow(),
+            )
             session.add(message)
             session.flush()
-            tied = session.execute(update(RobotItem).where(RobotItem.id.in_(ids),
-                                                           RobotItem.message_id.is_(None))
-                                   .values(message_id=message.id)
-                                   .execution_options(synchronize_session=False)).rowcount
+            tied = session.execute(
+                update(RobotItem)
+                .where(RobotItem.id.in_(ids), RobotItem.message_id.is_(None))
+                .values(message_id=message.id)
+                .execution_options(synchronize_session=False)
+            ).rowcount
             if tied != len(ids):
                 ok = False
                 break
@@ -462,16 +523,26 @@ def _send_robot_messages(session, now, limit) -> int:
     from crm.settings import get_setting
 
     per_minute = int(get_setting("robot_messages_per_minute"))
-    rows = session.execute(select(RobotMessage.id, RobotMessage.robot_id)
-                           .where(_due(RobotMessage, now)).order_by(RobotMessage.id)
-                           .limit(limit)).all()
+    rows = session.execute(
+        select(RobotMessage.id, RobotMessage.robot_id)
+        .where(_due(RobotMessage, now))
+        .order_by(RobotMessage.id)
+        .limit(limit)
+    ).all()
     sent = 0
     for message_id, robot_id in rows:
         minute_ago = utcnow() - timedelta(minutes=1)
-        recent = session.scalar(select(func.count()).select_from(RobotMessage).where(
-            RobotMessage.robot_id == robot_id,
-            or_(RobotMessage.sent_at >= minute_ago,
-                (RobotMessage.status == SENDING) & (RobotMessage.claimed_at >= minute_ago))))
+        recent = session.scalar(
+            select(func.count())
+            .select_from(RobotMessage)
+            .where(
+                RobotMessage.robot_id == robot_id,
+                or_(
+                    RobotMessage.sent_at >= minute_ago,
+                    (RobotMessage.status == SENDING) & (RobotMessage.claimed_at >= minute_ago),
+                ),
+            )
+        )
         if recent >= per_minute:
             continue  # this robot's minute is full: the next sweep goes on
         if not _claim(session, RobotMessage, message_id):
@@ -516,29 +587,38 @@ def send_digests(session, now: datetime | None = None) -> int:
     start_utc = start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
     end_utc = end.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
     wanted: dict[int, set[str]] = {}
-    for uid, kind in session.execute(select(NoticePreference.user_id, NoticePreference.kind)
-                                     .where(NoticePreference.mode == DIGEST)):
+    for uid, kind in session.execute(
+        select(NoticePreference.user_id, NoticePreference.kind).where(
+            NoticePreference.mode == DIGEST
+        )
+    ):
         wanted.setdefault(uid, set()).add(kind)
     queued = 0
-    for user in session.scalars(select(User).where(User.id.in_(sorted(wanted)),
-                                                   User.active.is_(True),
-                                                   User.email.is_not(None))):
+    for user in session.scalars(
+        select(User).where(
+            User.id.in_(sorted(wanted)), User.active.is_(True), User.email.is_not(None)
+        )
+    ):
         key = f"digest:{user.id}:{day.isoformat()}"
-        if session.scalar(select(func.count()).select_from(OutboxMail)
-                          .where(OutboxMail.event_key == key)):
+        if session.scalar(
+            select(func.count()).select_from(OutboxMail).where(OutboxMail.event_key == key)
+        ):
             continue
         notes = session.scalars(
-            select(Notification).where(Notification.recipient_id == user.id,
-                                       Notification.kind.in_(sorted(wanted[user.id])),
-                                       Notification.created_at >= start_utc,
-                                       Notification.created_at < end_utc)
+            select(Notification)
+            .where(
+                Notification.recipient_id == user.id,
+                Notification.kind.in_(sorted(wanted[user.id])),
+                Notification.created_at >= start_utc,
+                Notification.created_at < end_utc,
+            )
             .order_by(Notification.created_at, Notification.id)
-            .execution_options(**unscoped("daily digest sweep"))).all()
+            .execution_options(**unscoped("daily digest sweep"))
+        ).all()
         if not notes:
             continue
         with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")):
-            subject = _("Daily digest of %(day)s: %(n)d notices", day=day.isoformat(),
-                        n=len(notes))
+            subject = _("Daily digest of %(day)s: %(n)d notices", day=day.isoformat(), n=len(notes))
             lines = []
             for n in notes:
                 lines.append(f"· {n.title}")
@@ -546,9 +626,23 @@ def send_digests(session, now: datetime | None = None) -> int:
                     lines.append(f"  {n.body}")
                 if url := absolute_for(n):
                     lines.append(f"  {url}")
-        queued += _insert_ignore(session, OutboxMail, [{
-            "event_key": key, "to_address": user.email, "subject": subject[:200],
-            "body": "\n".join(lines), "status": PENDING, "attempts": 0, "created_at": utcnow(),
-            "kind": "digest", "link_endpoint": INBOX_ENDPOINT}], ["event_key", "to_address"])
+        queued += _insert_ignore(
+            session,
+            OutboxMail,
+            [
+                {
+                    "event_key": key,
+                    "to_address": user.email,
+                    "subject": subject[:200],
+                    "body": "\n".join(lines),
+                    "status": PENDING,
+                    "attempts": 0,
+                    "created_at": utcnow(),
+                    "kind": "digest",
+                    "link_endpoint": INBOX_ENDPOINT,
+                }
+            ],
+            ["event_key", "to_address"],
+        )
     session.commit()
     return queued

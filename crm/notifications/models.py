@@ -160,6 +160,4 @@ class NoticePreference(db.Model):
     kind: Mapped[str] = mapped_column(String(50))
     mode: Mapped[str] = mapped_column(String(10))
 
-    __table_args__ = (
-        UniqueConstraint("user_id", "kind", name="uq_notice_preferences_user_kind"),
-    )
+    __table_args__ = (UniqueConstraint("user_id", "kind", name="uq_notice_preferences_user_kind"),)

@@ -66,12 +66,22 @@ def _insert_ignore(session, model, rows, conflict_cols) -> int:
     return len(session.execute(stmt, rows).all())
 
 
-def notify(session, recipients, event_key: str, kind: str, title: str, body: str = "",
-           client_id=None, target=None, addresses=()) -> int:
+def notify(
+    session,
+    recipients,
+    event_key: str,
+    kind: str,
+    title: str,
+    body: str = "",
+    client_id=None,
+    target=None,
+    addresses=(),
+) -> int:
     """Notify users (inbox + mail to their address) and plain addresses (mail only) once for
     `event_key`. Returns how many inbox rows were new."""
-    return notify_many(session, [Event(recipients, event_key, kind, title, body, client_id,
-                                       target, addresses)])
+    return notify_many(
+        session, [Event(recipients, event_key, kind, title, body, client_id, target, addresses)]
+    )
 
 
 @dataclass(frozen=True)
@@ -85,8 +95,10 @@ class Target:
 
 
 def _target_columns(target) -> dict:
-    return {"link_endpoint": target.endpoint if target else None,
-            "link_id": target.id if target else None}
+    return {
+        "link_endpoint": target.endpoint if target else None,
+        "link_id": target.id if target else None,
+    }
 
 
 @dataclass
@@ -112,21 +124,49 @@ def notify_many(session, events: list[Event]) -> int:
     robots = robots_by_kind(session)
     for e in events:
         users = {u.id: u for u in e.recipients if u is not None}
-        inbox += [{"recipient_id": uid, "event_key": e.event_key, "kind": e.kind,
-                   "title": e.title, "body": e.body, **_target_columns(e.target),
-                   "client_id": e.client_id,
-                   "created_at": now} for uid in users]
-        addresses = {u.email for u in users.values()
-                     if u.email and modes.get((u.id, e.kind), MAIL) == MAIL}
+        inbox += [
+            {
+                "recipient_id": uid,
+                "event_key": e.event_key,
+                "kind": e.kind,
+                "title": e.title,
+                "body": e.body,
+                **_target_columns(e.target),
+                "client_id": e.client_id,
+                "created_at": now,
+            }
+            for uid in users
+        ]
+        addresses = {
+            u.email for u in users.values() if u.email and modes.get((u.id, e.kind), MAIL) == MAIL
+        }
         addresses |= {a for a in e.addresses if a}
-        mails += [{"event_key": e.event_key, "to_address": a, "subject": e.title,
-                   "body": e.body, "status": "pending", "attempts": 0, "created_at": now,
-                   "kind": e.kind, **_target_columns(e.target)}
-                  for a in sorted(addresses)]
-        items += [{"robot_id": rid, "event_key": e.event_key, "kind": e.kind,
-                   "title": e.title[:200], **_target_columns(e.target),
-                   "client_id": e.client_id,
-                   "created_at": now} for rid in robots.get(e.kind, ())]
+        mails += [
+            {
+                "event_key": e.event_key,
+                "to_address": a,
+                "subject": e.title,
+                "body": e.body,
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "kind": e.kind,
+                **_target_columns(e.target),
+            }
+            for a in sorted(addresses)
+        ]
+        items += [
+            {
+                "robot_id": rid,
+                "event_key": e.event_key,
+                "kind": e.kind,
+                "title": e.title[:200],
+                **_target_columns(e.target),
+                "client_id": e.client_id,
+                "created_at": now,
+            }
+            for rid in robots.get(e.kind, ())
+        ]
     created = _insert_ignore(session, Notification, inbox, ["recipient_id", "event_key"])
     _insert_ignore(session, OutboxMail, mails, ["event_key", "to_address"])
     _insert_ignore(session, RobotItem, items, ["robot_id", "event_key"])
@@ -136,8 +176,9 @@ def notify_many(session, events: list[Event]) -> int:
 def robots_by_kind(session) -> dict[str, list[int]]:
     """The active group robots per notice kind they take (a manager's choice in the admin)."""
     out: dict[str, list[int]] = {}
-    for rid, kinds in session.execute(select(NoticeRobot.id, NoticeRobot.kinds)
-                                      .where(NoticeRobot.active.is_(True))):
+    for rid, kinds in session.execute(
+        select(NoticeRobot.id, NoticeRobot.kinds).where(NoticeRobot.active.is_(True))
+    ):
         for kind in kinds or ():
             out.setdefault(kind, []).append(rid)
     return out
@@ -146,24 +187,35 @@ def robots_by_kind(session) -> dict[str, list[int]]:
 def preference_modes(session, user_ids, kinds) -> dict[tuple[int, str], str]:
     if not user_ids or not kinds:
         return {}
-    rows = session.execute(select(NoticePreference.user_id, NoticePreference.kind,
-                                  NoticePreference.mode)
-                           .where(NoticePreference.user_id.in_(sorted(user_ids)),
-                                  NoticePreference.kind.in_(sorted(kinds))))
+    rows = session.execute(
+        select(NoticePreference.user_id, NoticePreference.kind, NoticePreference.mode).where(
+            NoticePreference.user_id.in_(sorted(user_ids)), NoticePreference.kind.in_(sorted(kinds))
+        )
+    )
     return {(uid, kind): mode for uid, kind, mode in rows}
 
 
 def wants_mail(user_id_column, kind: str):
     """SQL condition: the user of `user_id_column` takes `kind` by mail (no other choice made),
     for the set-based notices written with INSERT … SELECT (crm.cards)."""
-    return ~exists().where(and_(NoticePreference.user_id == user_id_column,
-                                NoticePreference.kind == kind, NoticePreference.mode != MAIL))
+    return ~exists().where(
+        and_(
+            NoticePreference.user_id == user_id_column,
+            NoticePreference.kind == kind,
+            NoticePreference.mode != MAIL,
+        )
+    )
 
 
 def my_preferences(session, user) -> dict[str, str]:
     """Every kind with the user's choice (mail where they made none)."""
-    chosen = dict(session.execute(select(NoticePreference.kind, NoticePreference.mode)
-                                  .where(NoticePreference.user_id == user.id)).all())
+    chosen = dict(
+        session.execute(
+            select(NoticePreference.kind, NoticePreference.mode).where(
+                NoticePreference.user_id == user.id
+            )
+        ).all()
+    )
     return {kind: chosen.get(kind, MAIL) for kind in notice_kinds()}
 
 
@@ -176,8 +228,12 @@ def set_preferences(session, user, choices: dict[str, str]) -> int:
     bad = {k: m for k, m in choices.items() if k not in kinds or m not in MODES}
     if bad:
         raise DomainError(_l("Unknown notice kind or choice."))
-    rows = {p.kind: p for p in session.scalars(
-        select(NoticePreference).where(NoticePreference.user_id == user.id))}
+    rows = {
+        p.kind: p
+        for p in session.scalars(
+            select(NoticePreference).where(NoticePreference.user_id == user.id)
+        )
+    }
     changed = 0
     for kind, mode in choices.items():
         row = rows.get(kind)
@@ -197,8 +253,9 @@ def set_preferences(session, user, choices: dict[str, str]) -> int:
 def unread_count(session, user, cap: int | None = None) -> int:
     """Unread notifications of `user`; with `cap`, counted no further than cap + 1 (the bell
     says "99+": someone who never reads them may have tens of thousands)."""
-    unread = select(Notification.id).where(Notification.recipient_id == user.id,
-                                           Notification.read_at.is_(None))
+    unread = select(Notification.id).where(
+        Notification.recipient_id == user.id, Notification.read_at.is_(None)
+    )
     if cap is not None:
         unread = unread.limit(cap + 1)
     return session.execute(select(func.count()).select_from(unread.subquery())).scalar()
@@ -212,8 +269,11 @@ def bell_label(session, user, cap: int = 99) -> str:
 def mark_read(session, user, ids) -> None:
     session.execute(
         update(Notification)
-        .where(Notification.recipient_id == user.id, Notification.id.in_(ids),
-               Notification.read_at.is_(None))
+        .where(
+            Notification.recipient_id == user.id,
+            Notification.id.in_(ids),
+            Notification.read_at.is_(None),
+        )
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -248,8 +308,9 @@ def sql_text(message: str, **columns):
     return expr
 
 
-def notify_select(session, kind: str, events, deliveries, addresses=(),
-                  execution_options=None) -> int:
+def notify_select(
+    session, kind: str, events, deliveries, addresses=(), execution_options=None
+) -> int:
     """`notify_many` for a set of events given as SQL, written with INSERT … SELECT (no Python
     loop per event): a backlog of hundreds of thousands of notices in a few statements.
 
@@ -274,27 +335,95 @@ def notify_select(session, kind: str, events, deliveries, addresses=(),
         stmt = insert_or_ignore(session, model.__table__, conflict).from_select(columns, query)
         return session.execute(stmt.execution_options(**opts)).rowcount
 
-    inbox = select(to.c.recipient_id, to.c.event_key, literal(kind), to.c.title, to.c.body,
-                   to.c.link_endpoint, to.c.link_id, to.c.client_id, literal(now)).distinct()
-    created = run(Notification, ["recipient_id", "event_key", "kind", "title", "body",
-                                 "link_endpoint", "link_id", "client_id", "created_at"],
-                  inbox, ["recipient_id", "event_key"])
+    inbox = select(
+        to.c.recipient_id,
+        to.c.event_key,
+        literal(kind),
+        to.c.title,
+        to.c.body,
+        to.c.link_endpoint,
+        to.c.link_id,
+        to.c.client_id,
+        literal(now),
+    ).distinct()
+    created = run(
+        Notification,
+        [
+            "recipient_id",
+            "event_key",
+            "kind",
+            "title",
+            "body",
+            "link_endpoint",
+            "link_id",
+            "client_id",
+            "created_at",
+        ],
+        inbox,
+        ["recipient_id", "event_key"],
+    )
 
     def mail(rows, address):
-        return select(rows.c.event_key, address, rows.c.title, rows.c.body, literal("pending"),
-                      literal(0), literal(now), literal(kind), rows.c.link_endpoint,
-                      rows.c.link_id)
+        return select(
+            rows.c.event_key,
+            address,
+            rows.c.title,
+            rows.c.body,
+            literal("pending"),
+            literal(0),
+            literal(now),
+            literal(kind),
+            rows.c.link_endpoint,
+            rows.c.link_id,
+        )
 
-    users = (mail(to, User.email).join_from(to, User, User.id == to.c.recipient_id)
-             .where(User.email.is_not(None), User.email != "", wants_mail(User.id, kind)))
+    users = (
+        mail(to, User.email)
+        .join_from(to, User, User.id == to.c.recipient_id)
+        .where(User.email.is_not(None), User.email != "", wants_mail(User.id, kind))
+    )
     plain = [mail(ev, literal(a)) for a in sorted({a for a in addresses if a})]
-    run(OutboxMail, ["event_key", "to_address", "subject", "body", "status", "attempts",
-                     "created_at", "kind", "link_endpoint", "link_id"],
-        users.union(*plain) if plain else users.distinct(), ["event_key", "to_address"])
+    run(
+        OutboxMail,
+        [
+            "event_key",
+            "to_address",
+            "subject",
+            "body",
+            "status",
+            "attempts",
+            "created_at",
+            "kind",
+            "link_endpoint",
+            "link_id",
+        ],
+        users.union(*plain) if plain else users.distinct(),
+        ["event_key", "to_address"],
+    )
     for robot_id in robots_by_kind(session).get(kind, ()):
-        items = select(literal(robot_id), ev.c.event_key, literal(kind),
-                       func.substr(ev.c.title, 1, 200), ev.c.link_endpoint, ev.c.link_id,
-                       ev.c.client_id, literal(now))
-        run(RobotItem, ["robot_id", "event_key", "kind", "title", "link_endpoint", "link_id",
-                        "client_id", "created_at"], items, ["robot_id", "event_key"])
+        items = select(
+            literal(robot_id),
+            ev.c.event_key,
+            literal(kind),
+            func.substr(ev.c.title, 1, 200),
+            ev.c.link_endpoint,
+            ev.c.link_id,
+            ev.c.client_id,
+            literal(now),
+        )
+        run(
+            RobotItem,
+            [
+                "robot_id",
+                "event_key",
+                "kind",
+                "title",
+                "link_endpoint",
+                "link_id",
+                "client_id",
+                "created_at",
+            ],
+            items,
+            ["robot_id", "event_key"],
+        )
     return created

@@ -14,23 +14,43 @@ from crm.extensions import db
 from crm.kernel import SoftDeleted
 from crm.timeutil import utcnow
 
-COMPETITOR_CLASSES = [("club", _l("Club")), ("hotel", _l("Hotel")),
-                      ("resort", _l("Resort")), ("other", _l("Other"))]
-NOTE_TOPICS = [("promotion", _l("Promotion")), ("commission", _l("Commission scheme")),
-               ("pricing", _l("Prices")), ("other", _l("Other"))]
+COMPETITOR_CLASSES = [
+    ("club", _l("Club")),
+    ("hotel", _l("Hotel")),
+    ("resort", _l("Resort")),
+    ("other", _l("Other")),
+]
+NOTE_TOPICS = [
+    ("promotion", _l("Promotion")),
+    ("commission", _l("Commission scheme")),
+    ("pricing", _l("Prices")),
+    ("other", _l("Other")),
+]
 RECORD_KINDS = [
-    ("minutes", _l("Meeting minutes")), ("letter", _l("Letter")), ("fax", _l("Fax")),
-    ("booking", _l("Booking")), ("visit_form", _l("Visit form")),
-    ("sales_report", _l("Sales report or plan")), ("walk_in_praise", _l("Walk-in praise")),
-    ("walk_in_complaint", _l("Walk-in complaint")), ("event_plan", _l("Event plan")),
+    ("minutes", _l("Meeting minutes")),
+    ("letter", _l("Letter")),
+    ("fax", _l("Fax")),
+    ("booking", _l("Booking")),
+    ("visit_form", _l("Visit form")),
+    ("sales_report", _l("Sales report or plan")),
+    ("walk_in_praise", _l("Walk-in praise")),
+    ("walk_in_complaint", _l("Walk-in complaint")),
+    ("event_plan", _l("Event plan")),
     ("event_result", _l("Event result")),
 ]
-REPORT_PERIODS = [("daily", _l("Daily")), ("weekly", _l("Weekly")), ("monthly", _l("Monthly")),
-                  ("quarterly", _l("Quarterly")), ("yearly", _l("Yearly"))]
+REPORT_PERIODS = [
+    ("daily", _l("Daily")),
+    ("weekly", _l("Weekly")),
+    ("monthly", _l("Monthly")),
+    ("quarterly", _l("Quarterly")),
+    ("yearly", _l("Yearly")),
+]
 # R3's six categories (the same keys as crm.archives).
 ARCHIVE_CATEGORIES = [
-    ("basic", _l("Basic materials")), ("contracts", _l("Contracts and agreements")),
-    ("debts", _l("Debts and repayments")), ("complaints", _l("Complaints and discounts")),
+    ("basic", _l("Basic materials")),
+    ("contracts", _l("Contracts and agreements")),
+    ("debts", _l("Debts and repayments")),
+    ("complaints", _l("Complaints and discounts")),
     ("industry", _l("Industry trends")),
     ("promotion", _l("Promotions, sales records and commissions")),
 ]
@@ -60,8 +80,7 @@ class IndustryNote(Authored, SoftDeleted, db.Model):
     noted_on: Mapped[date] = mapped_column(index=True)
     source: Mapped[str] = mapped_column(String(300))
 
-    author: Mapped[User | None] = relationship(foreign_keys="IndustryNote.author_id",
-                                               lazy="joined")
+    author: Mapped[User | None] = relationship(foreign_keys="IndustryNote.author_id", lazy="joined")
 
     __table_args__ = (Index("ix_industry_notes_topic_noted", "topic", "noted_on"),)
 
@@ -84,11 +103,12 @@ class DailyRecord(Authored, SoftDeleted, db.Model):
     content: Mapped[str] = mapped_column(Text)
     handling: Mapped[str | None] = mapped_column(Text)  # walk-in praise and complaints
 
-    author: Mapped[User | None] = relationship(foreign_keys="DailyRecord.author_id",
-                                               lazy="joined")
+    author: Mapped[User | None] = relationship(foreign_keys="DailyRecord.author_id", lazy="joined")
 
-    __table_args__ = (Index("ix_daily_records_kind_date", "kind", "record_date"),
-                      Index("ix_daily_records_date", "record_date"))
+    __table_args__ = (
+        Index("ix_daily_records_kind_date", "kind", "record_date"),
+        Index("ix_daily_records_date", "record_date"),
+    )
 
     def __str__(self) -> str:
         return f"{self.record_date} {self.title}"

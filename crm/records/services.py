@@ -99,9 +99,15 @@ def _archive_document(session, record: DailyRecord, client: Client, category: st
     except ImportError:
         return None
     actor = current_actor()
-    doc = ArchiveDocument(client_id=client.id, category=category, title=record.title[:300],
-                          doc_date=record.record_date, pages=1, form="both",  # R9 two sets
-                          handler=str(actor)[:100] if getattr(actor, "id", None) else None)
+    doc = ArchiveDocument(
+        client_id=client.id,
+        category=category,
+        title=record.title[:300],
+        doc_date=record.record_date,
+        pages=1,
+        form="both",  # R9 two sets
+        handler=str(actor)[:100] if getattr(actor, "id", None) else None,
+    )
     return new_document(session, doc)
 
 
@@ -109,14 +115,21 @@ def promote_record(session, record: DailyRecord, client: Client, category: str):
     """File an important daily record in a customer's category archive, with a link back."""
     actor = current_actor()
     if category not in dict(ARCHIVE_CATEGORIES):
-        raise DomainError(_l("Choose one of the six archive categories."),
-                          {"category": _l("Choose a category.")})
+        raise DomainError(
+            _l("Choose one of the six archive categories."), {"category": _l("Choose a category.")}
+        )
     if client is None:
         raise DomainError(_l("Choose the customer."), {"client": _l("Choose the customer.")})
-    promotion = RecordPromotion(record_id=record.id, client_id=client.id, category=category,
-                                title=record.title, kind=record.kind,
-                                record_date=record.record_date,
-                                promoted_by_id=getattr(actor, "id", None), promoted_at=utcnow())
+    promotion = RecordPromotion(
+        record_id=record.id,
+        client_id=client.id,
+        category=category,
+        title=record.title,
+        kind=record.kind,
+        record_date=record.record_date,
+        promoted_by_id=getattr(actor, "id", None),
+        promoted_at=utcnow(),
+    )
     if not (can(actor, "promote", record) and can(actor, "promote", promotion)):
         raise NotAllowed(_l("You may not file this record in this customer's archive."))
     doc = _archive_document(session, record, client, category)

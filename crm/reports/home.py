@@ -60,18 +60,22 @@ class Chart:
         self.links.append(links or [None] * len(values))
 
     def as_json(self) -> dict:
-        return {"name": self.name, "title": str(self.title), "kind": self.kind,
-                "category_label": str(self.category_label),
-                "categories": [str(c) for c in self.categories], "money": self.money,
-                "stack": self.stack,
-                "series": [{"name": n, "data": d} for n, d in self.series],
-                "links": self.links}
+        return {
+            "name": self.name,
+            "title": str(self.title),
+            "kind": self.kind,
+            "category_label": str(self.category_label),
+            "categories": [str(c) for c in self.categories],
+            "money": self.money,
+            "stack": self.stack,
+            "series": [{"name": n, "data": d} for n, d in self.series],
+            "links": self.links,
+        }
 
     def table(self) -> tuple[list, list]:
         """(header, rows): the figures as the table under the chart and the .xlsx show them."""
         header = [str(self.category_label), *(n for n, _d in self.series)]
-        rows = [[str(c), *(d[i] for _n, d in self.series)]
-                for i, c in enumerate(self.categories)]
+        rows = [[str(c), *(d[i] for _n, d in self.series)] for i, c in enumerate(self.categories)]
         return header, rows
 
 
@@ -131,9 +135,16 @@ def consumption_trend(session, today: date) -> Chart:
     rows = session.execute(
         select(R.month, R.kind, func.sum(R.amount))
         .where(R.month >= months[0], R.month <= months[-1], R.kind != ALL)
-        .group_by(R.month, R.kind)).all()
-    chart = Chart("consumption_trend", "bar",
-                  _l("Month"), [m.strftime("%Y-%m") for m in months], money=True, stack=True)
+        .group_by(R.month, R.kind)
+    ).all()
+    chart = Chart(
+        "consumption_trend",
+        "bar",
+        _l("Month"),
+        [m.strftime("%Y-%m") for m in months],
+        money=True,
+        stack=True,
+    )
     found = {(m, k): a for m, k, a in rows}
     labels = dict(PRODUCT_KINDS) | {CARD: _l("Card uses")}
     kinds = [k for k in labels if any((m, k) in found for m in months)]
@@ -156,11 +167,27 @@ def consumption_by_manager(session, today: date) -> Chart:
     rows = session.execute(
         select(R.account_manager_id, total, func.sum(R.customers))
         .where(R.month >= months[0], R.month <= months[-1], R.kind == ALL)
-        .group_by(R.account_manager_id).order_by(total.desc())).all()
-    names = dict(session.execute(select(User.id, User.full_name).where(
-        User.id.in_([r[0] for r in rows if r[0] is not None]))).all()) if rows else {}
-    chart = Chart("consumption_by_manager", "bar", _l("Account manager"),
-                  [names.get(r[0]) or _("No account manager") for r in rows], money=True)
+        .group_by(R.account_manager_id)
+        .order_by(total.desc())
+    ).all()
+    names = (
+        dict(
+            session.execute(
+                select(User.id, User.full_name).where(
+                    User.id.in_([r[0] for r in rows if r[0] is not None])
+                )
+            ).all()
+        )
+        if rows
+        else {}
+    )
+    chart = Chart(
+        "consumption_by_manager",
+        "bar",
+        _l("Account manager"),
+        [names.get(r[0]) or _("No account manager") for r in rows],
+        money=True,
+    )
     chart.add(_l("Consumption"), [r[1] for r in rows])
     return chart
 
@@ -175,18 +202,23 @@ def credit_use(session, today: date) -> Chart:
     from crm.credit.models import CreditProfile
 
     def count(ids):
-        return session.execute(select(func.count()).select_from(CreditProfile).where(
-            CreditProfile.client_id.in_(ids))).scalar()
+        return session.execute(
+            select(func.count()).select_from(CreditProfile).where(CreditProfile.client_id.in_(ids))
+        ).scalar()
 
     levels = [str(t) for t in cs.thresholds()] + [cs.OVER_LIMIT]
-    chart = Chart("credit_use", "bar", _l("Credit use"),
-                  [f"≥ {lv}%" for lv in levels[:-1]]
-                  + [_("Over the limit"), _("With overdue debts")])
-    chart.add(_l("Customers"),
-              [count(cs.customers_over(lv)) for lv in levels]
-              + [count(cs.customers_overdue(today))],
-              [list_url("credit_profile", (None, UtilisationFilter, lv)) for lv in levels]
-              + [list_url("credit_profile", (None, OverdueFilter, "1"))])
+    chart = Chart(
+        "credit_use",
+        "bar",
+        _l("Credit use"),
+        [f"≥ {lv}%" for lv in levels[:-1]] + [_("Over the limit"), _("With overdue debts")],
+    )
+    chart.add(
+        _l("Customers"),
+        [count(cs.customers_over(lv)) for lv in levels] + [count(cs.customers_overdue(today))],
+        [list_url("credit_profile", (None, UtilisationFilter, lv)) for lv in levels]
+        + [list_url("credit_profile", (None, OverdueFilter, "1"))],
+    )
     return chart
 
 
@@ -197,8 +229,9 @@ def credit_aging(session, today: date) -> Chart:
     from crm.credit.ledger import aging_report
 
     rows = aging_report(session, "region", today)
-    chart = Chart("credit_aging", "bar", _l("Region"),
-                  [r["label"] for r in rows], money=True, stack=True)
+    chart = Chart(
+        "credit_aging", "bar", _l("Region"), [r["label"] for r in rows], money=True, stack=True
+    )
     report = url_for("credit_aging.index")
     for bucket in rules.AGING_BUCKETS:
         chart.add(BUCKET_LABELS[bucket], [r[bucket] for r in rows], [report] * len(rows))
@@ -212,13 +245,18 @@ def top_exposures(session, today: date) -> Chart:
     from crm.credit.models import CreditBalance
 
     rows = session.execute(
-        select(CreditBalance.client_id, Client.name, CreditBalance.outstanding,
-               CreditBalance.credit_limit)
+        select(
+            CreditBalance.client_id,
+            Client.name,
+            CreditBalance.outstanding,
+            CreditBalance.credit_limit,
+        )
         .join(Client, Client.id == CreditBalance.client_id)
         .where(CreditBalance.outstanding > 0)
-        .order_by(CreditBalance.outstanding.desc(), CreditBalance.client_id).limit(20)).all()
-    chart = Chart("top_exposures", "hbar", _l("Customer"),
-                  [r.name for r in rows], money=True)
+        .order_by(CreditBalance.outstanding.desc(), CreditBalance.client_id)
+        .limit(20)
+    ).all()
+    chart = Chart("top_exposures", "hbar", _l("Customer"), [r.name for r in rows], money=True)
     links = [list_url("credit_profile", (None, CustomerFilter, r.client_id)) for r in rows]
     chart.add(_l("Outstanding"), [r.outstanding for r in rows], links)
     chart.add(_l("Credit limit"), [r.credit_limit or 0 for r in rows], links)
@@ -230,14 +268,19 @@ def collections(session, today: date) -> Chart:
     from crm.credit.models import PAYMENT, LedgerEntry
 
     first = today.replace(day=1)
-    rows = dict(session.execute(
-        select(LedgerEntry.entry_date, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.kind == PAYMENT, LedgerEntry.entry_date >= first,
-               LedgerEntry.entry_date <= today)
-        .group_by(LedgerEntry.entry_date)).all())
+    rows = dict(
+        session.execute(
+            select(LedgerEntry.entry_date, func.sum(LedgerEntry.amount))
+            .where(
+                LedgerEntry.kind == PAYMENT,
+                LedgerEntry.entry_date >= first,
+                LedgerEntry.entry_date <= today,
+            )
+            .group_by(LedgerEntry.entry_date)
+        ).all()
+    )
     days = [first + timedelta(days=i) for i in range((today - first).days + 1)]
-    chart = Chart("collections", "bar", _l("Date"),
-                  [d.isoformat() for d in days], money=True)
+    chart = Chart("collections", "bar", _l("Date"), [d.isoformat() for d in days], money=True)
     chart.add(_l("Collected"), [rows.get(d, 0) for d in days])
     return chart
 
@@ -256,18 +299,29 @@ def card_expiries(session, today: date) -> Chart:
     end = _next_month(months[-1])
     rows = session.execute(
         select(MemberCard.expiry_date, func.count())
-        .where(MemberCard.status == ACTIVE, MemberCard.expiry_date >= months[0],
-               MemberCard.expiry_date < end)
-        .group_by(MemberCard.expiry_date)).all()
+        .where(
+            MemberCard.status == ACTIVE,
+            MemberCard.expiry_date >= months[0],
+            MemberCard.expiry_date < end,
+        )
+        .group_by(MemberCard.expiry_date)
+    ).all()
     counts = dict.fromkeys(months, 0)
     for day, n in rows:
         counts[day.replace(day=1)] += n
-    chart = Chart("card_expiries", "bar", _l("Month"),
-                  [m.strftime("%Y-%m") for m in months])
-    links = [list_url("card", ("status", FilterEqual, ACTIVE),
-                      ("expiry_date", DateBetweenFilter,
-                       f"{m.isoformat()} to {(_next_month(m) - timedelta(days=1)).isoformat()}"))
-             for m in months]
+    chart = Chart("card_expiries", "bar", _l("Month"), [m.strftime("%Y-%m") for m in months])
+    links = [
+        list_url(
+            "card",
+            ("status", FilterEqual, ACTIVE),
+            (
+                "expiry_date",
+                DateBetweenFilter,
+                f"{m.isoformat()} to {(_next_month(m) - timedelta(days=1)).isoformat()}",
+            ),
+        )
+        for m in months
+    ]
     chart.add(_l("Cards"), [counts[m] for m in months], links)
     return chart
 
@@ -278,18 +332,27 @@ def complaints(session, today: date) -> Chart:
 
     from crm.complaints.models import CATEGORIES, STATUSES, Complaint
 
-    rows = session.execute(select(Complaint.category, Complaint.status, func.count())
-                           .group_by(Complaint.category, Complaint.status)).all()
+    rows = session.execute(
+        select(Complaint.category, Complaint.status, func.count()).group_by(
+            Complaint.category, Complaint.status
+        )
+    ).all()
     found = {(c, s): n for c, s, n in rows}
     categories = [k for k, _l2 in CATEGORIES]
     categories += sorted({c for c, _s in found} - set(categories))
     labels = dict(CATEGORIES)
-    chart = Chart("complaints", "bar",
-                  _l("Category"), [labels.get(c, c) for c in categories], stack=True)
+    chart = Chart(
+        "complaints", "bar", _l("Category"), [labels.get(c, c) for c in categories], stack=True
+    )
     for status, label in STATUSES:
-        chart.add(label, [found.get((c, status), 0) for c in categories],
-                  [list_url("complaint", ("category", FilterEqual, c),
-                            ("status", FilterEqual, status)) for c in categories])
+        chart.add(
+            label,
+            [found.get((c, status), 0) for c in categories],
+            [
+                list_url("complaint", ("category", FilterEqual, c), ("status", FilterEqual, status))
+                for c in categories
+            ],
+        )
     return chart
 
 
@@ -300,13 +363,19 @@ def commissions(session, today: date) -> Chart:
     from crm.commissions.models import CommissionStatement as S
 
     months = [m.strftime("%Y-%m") for m in _months_back(today, 12)]
-    rows = dict(session.execute(select(S.month, func.sum(S.total))
-                                .where(S.month >= months[0], S.month <= months[-1])
-                                .group_by(S.month)).all())
-    chart = Chart("commissions", "bar", _l("Month"), months,
-                  money=True)
-    chart.add(_l("Commissions"), [rows.get(m, 0) for m in months],
-              [list_url("commission_statement", ("month", FilterEqual, m)) for m in months])
+    rows = dict(
+        session.execute(
+            select(S.month, func.sum(S.total))
+            .where(S.month >= months[0], S.month <= months[-1])
+            .group_by(S.month)
+        ).all()
+    )
+    chart = Chart("commissions", "bar", _l("Month"), months, money=True)
+    chart.add(
+        _l("Commissions"),
+        [rows.get(m, 0) for m in months],
+        [list_url("commission_statement", ("month", FilterEqual, m)) for m in months],
+    )
     return chart
 
 
@@ -318,16 +387,28 @@ def archive_waiting(session, today: date) -> Chart:
     from crm.archives import rules
     from crm.archives.models import ArchiveDocument
 
-    rows = dict(session.execute(
-        select(ArchiveDocument.category, func.count())
-        .where(ArchiveDocument.status == rules.FILED).group_by(ArchiveDocument.category)).all())
+    rows = dict(
+        session.execute(
+            select(ArchiveDocument.category, func.count())
+            .where(ArchiveDocument.status == rules.FILED)
+            .group_by(ArchiveDocument.category)
+        ).all()
+    )
     cats = _archive_categories()
     keys = [k for k in cats if k in rows] + sorted(set(rows) - set(cats))
-    chart = Chart("archive_waiting", "bar",
-                  _l("Category"), [cats.get(k, k) for k in keys])
-    chart.add(_l("Documents"), [rows[k] for k in keys],
-              [list_url("archive_document", ("category", FilterEqual, k),
-                        ("status", FilterEqual, rules.FILED)) for k in keys])
+    chart = Chart("archive_waiting", "bar", _l("Category"), [cats.get(k, k) for k in keys])
+    chart.add(
+        _l("Documents"),
+        [rows[k] for k in keys],
+        [
+            list_url(
+                "archive_document",
+                ("category", FilterEqual, k),
+                ("status", FilterEqual, rules.FILED),
+            )
+            for k in keys
+        ],
+    )
     return chart
 
 
@@ -344,15 +425,23 @@ def archive_flags(session, today: date) -> Chart:
     from crm.archives import rules
     from crm.archives.models import ArchiveFlag
 
-    rows = dict(session.execute(select(ArchiveFlag.kind, func.count())
-                                .where(ArchiveFlag.resolved_at.is_(None))
-                                .group_by(ArchiveFlag.kind)).all())
+    rows = dict(
+        session.execute(
+            select(ArchiveFlag.kind, func.count())
+            .where(ArchiveFlag.resolved_at.is_(None))
+            .group_by(ArchiveFlag.kind)
+        ).all()
+    )
     kinds = list(rules.FLAG_KINDS)
-    chart = Chart("archive_flags", "bar", _l("Problem"),
-                  [rules.FLAG_KINDS[k] for k in kinds])
-    chart.add(_l("Open problems"), [rows.get(k, 0) for k in kinds],
-              [list_url("archive_flag", ("kind", FilterEqual, k),
-                        ("resolved_at", FilterEmpty, "1")) for k in kinds])
+    chart = Chart("archive_flags", "bar", _l("Problem"), [rules.FLAG_KINDS[k] for k in kinds])
+    chart.add(
+        _l("Open problems"),
+        [rows.get(k, 0) for k in kinds],
+        [
+            list_url("archive_flag", ("kind", FilterEqual, k), ("resolved_at", FilterEmpty, "1"))
+            for k in kinds
+        ],
+    )
     return chart
 
 
@@ -362,21 +451,38 @@ def users_by_role(session, today: date) -> Chart:
 
     from crm.auth.models import User
 
-    rows = dict(session.execute(select(User.role, func.count()).where(User.active.is_(True))
-                                .group_by(User.role)).all())
+    rows = dict(
+        session.execute(
+            select(User.role, func.count()).where(User.active.is_(True)).group_by(User.role)
+        ).all()
+    )
     codes = list(access.ROLES)
-    chart = Chart("users_by_role", "bar", _l("Role"),
-                  [access.ROLES[r] for r in codes])
-    chart.add(_l("Users"), [rows.get(r, 0) for r in codes],
-              [list_url("user", ("role", FilterEqual, r), ("active", FilterEqual, "1"))
-               for r in codes])
+    chart = Chart("users_by_role", "bar", _l("Role"), [access.ROLES[r] for r in codes])
+    chart.add(
+        _l("Users"),
+        [rows.get(r, 0) for r in codes],
+        [list_url("user", ("role", FilterEqual, r), ("active", FilterEqual, "1")) for r in codes],
+    )
     return chart
 
 
-CHARTS = {f.__name__: f for f in (
-    consumption_trend, consumption_by_manager, credit_use, credit_aging, top_exposures,
-    collections, card_expiries, complaints, commissions, archive_waiting, archive_flags,
-    users_by_role)}
+CHARTS = {
+    f.__name__: f
+    for f in (
+        consumption_trend,
+        consumption_by_manager,
+        credit_use,
+        credit_aging,
+        top_exposures,
+        collections,
+        card_expiries,
+        complaints,
+        commissions,
+        archive_waiting,
+        archive_flags,
+        users_by_role,
+    )
+}
 
 
 def allowed(user, name: str) -> bool:
@@ -418,29 +524,68 @@ def today_work(session, user, today: date | None = None) -> list[tuple]:
     tomorrow = today + timedelta(days=1)
     threshold = str(cs.thresholds()[0]) if cs.thresholds() else "80"
     return [
-        (_l("Revisits due"), count(n.select_from(Revisit).where(
-            Revisit.status == "open", Revisit.due_date <= today)),
-         list_url("revisit", ("status", FilterEqual, "open"),
-                  ("due_date", DateSmallerFilter, tomorrow.isoformat()))),
-        (_l("Greetings due"), count(n.select_from(Notification).where(
-            Notification.kind == "greeting", Notification.read_at.is_(None))),
-         url_for("inbox.index_view")),
-        (_l("Registrations due"), count(n.select_from(FirstContact).where(
-            FirstContact.client_id.is_(None))), url_for("first_contact.index_view")),
-        (_l("Pending requests"), count(n.select_from(ChangeRequest).where(
-            ChangeRequest.status == PENDING)),
-         list_url("change_request", ("status", FilterEqual, PENDING))),
-        (_l("Customers at %(t)s%% of their limit or more", t=threshold), count(
-            n.select_from(CreditProfile).where(
-                CreditProfile.client_id.in_(cs.customers_over(threshold)))),
-         list_url("credit_profile", (None, UtilisationFilter, threshold))),
-        (_l("Customers with overdue debts"), count(n.select_from(CreditProfile).where(
-            CreditProfile.client_id.in_(cs.customers_overdue(today)))),
-         list_url("credit_profile", (None, OverdueFilter, "1"))),
-        (_l("Cards expiring in 30 days"), count(n.select_from(MemberCard).where(
-            MemberCard.status == ACTIVE, MemberCard.expiry_date >= today,
-            MemberCard.expiry_date <= today + timedelta(days=30))),
-         url_for("card_expiring.index_view")),
-        (_l("Open complaints"), count(n.select_from(Complaint).where(Complaint.status == OPEN)),
-         list_url("complaint", ("status", FilterEqual, OPEN))),
+        (
+            _l("Revisits due"),
+            count(
+                n.select_from(Revisit).where(Revisit.status == "open", Revisit.due_date <= today)
+            ),
+            list_url(
+                "revisit",
+                ("status", FilterEqual, "open"),
+                ("due_date", DateSmallerFilter, tomorrow.isoformat()),
+            ),
+        ),
+        (
+            _l("Greetings due"),
+            count(
+                n.select_from(Notification).where(
+                    Notification.kind == "greeting", Notification.read_at.is_(None)
+                )
+            ),
+            url_for("inbox.index_view"),
+        ),
+        (
+            _l("Registrations due"),
+            count(n.select_from(FirstContact).where(FirstContact.client_id.is_(None))),
+            url_for("first_contact.index_view"),
+        ),
+        (
+            _l("Pending requests"),
+            count(n.select_from(ChangeRequest).where(ChangeRequest.status == PENDING)),
+            list_url("change_request", ("status", FilterEqual, PENDING)),
+        ),
+        (
+            _l("Customers at %(t)s%% of their limit or more", t=threshold),
+            count(
+                n.select_from(CreditProfile).where(
+                    CreditProfile.client_id.in_(cs.customers_over(threshold))
+                )
+            ),
+            list_url("credit_profile", (None, UtilisationFilter, threshold)),
+        ),
+        (
+            _l("Customers with overdue debts"),
+            count(
+                n.select_from(CreditProfile).where(
+                    CreditProfile.client_id.in_(cs.customers_overdue(today))
+                )
+            ),
+            list_url("credit_profile", (None, OverdueFilter, "1")),
+        ),
+        (
+            _l("Cards expiring in 30 days"),
+            count(
+                n.select_from(MemberCard).where(
+                    MemberCard.status == ACTIVE,
+                    MemberCard.expiry_date >= today,
+                    MemberCard.expiry_date <= today + timedelta(days=30),
+                )
+            ),
+            url_for("card_expiring.index_view"),
+        ),
+        (
+            _l("Open complaints"),
+            count(n.select_from(Complaint).where(Complaint.status == OPEN)),
+            list_url("complaint", ("status", FilterEqual, OPEN)),
+        ),
     ]

@@ -25,8 +25,14 @@ DIMENSIONS = {
     "weight": _l("Weight"),
     "kind": _l("Product kind"),
 }
-_COLUMNS = {"region": "region_id", "account_manager": "account_manager_id", "level": "level",
-            "nature": "nature", "weight": "weight", "kind": "kind"}
+_COLUMNS = {
+    "region": "region_id",
+    "account_manager": "account_manager_id",
+    "level": "level",
+    "nature": "nature",
+    "weight": "weight",
+    "kind": "kind",
+}
 
 
 def growth(now: Decimal, before: Decimal) -> Decimal | None:
@@ -64,6 +70,7 @@ class Analysis:
     def growth(self):
         return growth(self.total, self.previous_total)
 
+
 # The names of the regions and people the reader's own figures are summed by.
 _NAMES = unscoped("names of the rows a figure is summed by")
 
@@ -75,11 +82,15 @@ def _labels(session, dimension: str, keys) -> dict:
 
     keys = [k for k in keys if k is not None]
     if dimension == "region":
-        return dict(session.execute(select(Region.id, Region.name).where(Region.id.in_(keys))
-                                    .execution_options(**_NAMES)).all())
+        return dict(
+            session.execute(
+                select(Region.id, Region.name)
+                .where(Region.id.in_(keys))
+                .execution_options(**_NAMES)
+            ).all()
+        )
     if dimension == "account_manager":
-        users = session.scalars(select(User).where(User.id.in_(keys))
-                                .execution_options(**_NAMES))
+        users = session.scalars(select(User).where(User.id.in_(keys)).execution_options(**_NAMES))
         return {u.id: str(u) for u in users}
     if dimension == "nature":
         return {k: choices.label(choices.NATURE, k) for k in keys}
@@ -101,15 +112,26 @@ def by_dimension(session, period: Period, dimension: str) -> list[Line]:
     in_before = ConsumptionRollup.month.between(previous.start, previous.months[-1])
     kinds = ConsumptionRollup.kind != ALL if dimension == "kind" else ConsumptionRollup.kind == ALL
     rows = session.execute(
-        select(column,
-               func.coalesce(func.sum(case((in_now, ConsumptionRollup.amount))), 0),
-               func.coalesce(func.sum(case((in_before, ConsumptionRollup.amount))), 0))
-        .where(kinds, ConsumptionRollup.month >= previous.start,
-               ConsumptionRollup.month < period.end)
-        .group_by(column)).all()
+        select(
+            column,
+            func.coalesce(func.sum(case((in_now, ConsumptionRollup.amount))), 0),
+            func.coalesce(func.sum(case((in_before, ConsumptionRollup.amount))), 0),
+        )
+        .where(
+            kinds, ConsumptionRollup.month >= previous.start, ConsumptionRollup.month < period.end
+        )
+        .group_by(column)
+    ).all()
     labels = _labels(session, dimension, [r[0] for r in rows])
-    lines = [Line(key, labels.get(key, "") if key is not None else str(_l("None")),
-                  Decimal(now), Decimal(before)) for key, now, before in rows]
+    lines = [
+        Line(
+            key,
+            labels.get(key, "") if key is not None else str(_l("None")),
+            Decimal(now),
+            Decimal(before),
+        )
+        for key, now, before in rows
+    ]
     counts = customers_by(session, period, dimension)
     for line in lines:
         line.customers = counts.get(line.key, 0)
@@ -123,15 +145,25 @@ def customers_by(session, period: Period, dimension: str) -> dict:
     cm = ConsumptionMonth
     in_period = (cm.month >= period.start) & (cm.month < period.end)
     if dimension == "kind":
-        rows = session.execute(select(cm.kind, func.count(func.distinct(cm.client_id)))
-                               .where(in_period).group_by(cm.kind))
+        rows = session.execute(
+            select(cm.kind, func.count(func.distinct(cm.client_id)))
+            .where(in_period)
+            .group_by(cm.kind)
+        )
         return dict(rows.all())
-    column = {"region": Client.region_id, "account_manager": Client.owner_id,
-              "level": Client.level, "nature": Client.nature,
-              "weight": Client.weight}[dimension]
-    rows = session.execute(select(column, func.count(func.distinct(cm.client_id)))
-                           .join(Client, Client.id == cm.client_id)
-                           .where(in_period).group_by(column))
+    column = {
+        "region": Client.region_id,
+        "account_manager": Client.owner_id,
+        "level": Client.level,
+        "nature": Client.nature,
+        "weight": Client.weight,
+    }[dimension]
+    rows = session.execute(
+        select(column, func.count(func.distinct(cm.client_id)))
+        .join(Client, Client.id == cm.client_id)
+        .where(in_period)
+        .group_by(column)
+    )
     return dict(rows.all())
 
 
@@ -141,13 +173,15 @@ def customer_totals(session, period: Period, limit: int = 20, descending: bool =
     from crm.clients.models import Client
 
     total = func.sum(ConsumptionMonth.amount)
-    stmt = (select(ConsumptionMonth.client_id, Client.name, total)
-            .join(Client, Client.id == ConsumptionMonth.client_id)
-            .where(ConsumptionMonth.month >= period.start, ConsumptionMonth.month < period.end)
-            .group_by(ConsumptionMonth.client_id, Client.name)
-            .having(total > 0)
-            .order_by(total.desc() if descending else total.asc(), ConsumptionMonth.client_id)
-            .limit(limit))
+    stmt = (
+        select(ConsumptionMonth.client_id, Client.name, total)
+        .join(Client, Client.id == ConsumptionMonth.client_id)
+        .where(ConsumptionMonth.month >= period.start, ConsumptionMonth.month < period.end)
+        .group_by(ConsumptionMonth.client_id, Client.name)
+        .having(total > 0)
+        .order_by(total.desc() if descending else total.asc(), ConsumptionMonth.client_id)
+        .limit(limit)
+    )
     return [(cid, name, Decimal(amount)) for cid, name, amount in session.execute(stmt)]
 
 
@@ -158,29 +192,42 @@ def movement(session, period: Period) -> dict:
     previous = period.previous()
     cm = ConsumptionMonth
     now = func.sum(case((cm.month >= period.start, cm.amount), else_=0))
-    before = func.sum(case(((cm.month >= previous.start) & (cm.month < period.start),
-                            cm.amount), else_=0))
+    before = func.sum(
+        case(((cm.month >= previous.start) & (cm.month < period.start), cm.amount), else_=0)
+    )
     earlier = func.sum(case((cm.month < previous.start, cm.amount), else_=0))
-    per_customer = (select(cm.client_id, now.label("now"), before.label("before"),
-                           earlier.label("earlier"))
-                    .where(cm.month < period.end).group_by(cm.client_id).subquery())
+    per_customer = (
+        select(cm.client_id, now.label("now"), before.label("before"), earlier.label("earlier"))
+        .where(cm.month < period.end)
+        .group_by(cm.client_id)
+        .subquery()
+    )
     s = per_customer.c
     is_new = (s.now > 0) & (s.before <= 0) & (s.earlier <= 0)
     is_lost = (s.before > 0) & (s.now <= 0)
     is_back = (s.now > 0) & (s.before <= 0) & (s.earlier > 0)
-    row = session.execute(select(
-        func.coalesce(func.sum(case((is_new, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((is_new, s.now), else_=0)), 0),
-        func.coalesce(func.sum(case((is_lost, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((is_lost, s.before), else_=0)), 0),
-        func.coalesce(func.sum(case((is_back, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((is_back, s.now), else_=0)), 0))).one()
-    return {"new": (int(row[0]), Decimal(row[1])), "lost": (int(row[2]), Decimal(row[3])),
-            "returning": (int(row[4]), Decimal(row[5]))}
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(case((is_new, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((is_new, s.now), else_=0)), 0),
+            func.coalesce(func.sum(case((is_lost, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((is_lost, s.before), else_=0)), 0),
+            func.coalesce(func.sum(case((is_back, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((is_back, s.now), else_=0)), 0),
+        )
+    ).one()
+    return {
+        "new": (int(row[0]), Decimal(row[1])),
+        "lost": (int(row[2]), Decimal(row[3])),
+        "returning": (int(row[4]), Decimal(row[5])),
+    }
 
 
-MOVEMENTS = {"new": _l("New customers"), "lost": _l("Lost customers"),
-             "returning": _l("Returning customers")}
+MOVEMENTS = {
+    "new": _l("New customers"),
+    "lost": _l("Lost customers"),
+    "returning": _l("Returning customers"),
+}
 
 
 def analyse(session, period: Period, limit: int = 20) -> Analysis:

@@ -80,7 +80,7 @@ class Period:
 
     @classmethod
     def parse(cls, value: str) -> "Period":
-        """"2026-03", "2026Q1", "2026H1" or "2026"; ValueError otherwise."""
+        """ "2026-03", "2026Q1", "2026H1" or "2026"; ValueError otherwise."""
         value = (value or "").strip()
         for pattern, kind in _PATTERNS:
             match = pattern.match(value)
@@ -157,18 +157,28 @@ def add(session, client_id: int, at, kind: str, amount, uses: int = 1) -> None:
         return
     table = ConsumptionMonth.__table__
     month = month_of(at)
-    stmt = dialect_insert(session, table).values(client_id=client_id, month=month, kind=kind,
-                                          amount=amount, uses=uses)
+    stmt = dialect_insert(session, table).values(
+        client_id=client_id, month=month, kind=kind, amount=amount, uses=uses
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["client_id", "month", "kind"],
-        set_={"amount": table.c.amount + stmt.excluded.amount,
-              "uses": table.c.uses + stmt.excluded.uses})
+        set_={
+            "amount": table.c.amount + stmt.excluded.amount,
+            "uses": table.c.uses + stmt.excluded.uses,
+        },
+    )
     connection = session.connection()
     connection.execute(stmt)
     if amount < 0 or uses < 0:  # a taken-back month with nothing left has no row
-        connection.execute(delete(table).where(
-            table.c.client_id == client_id, table.c.month == month, table.c.kind == kind,
-            table.c.amount == 0, table.c.uses <= 0))
+        connection.execute(
+            delete(table).where(
+                table.c.client_id == client_id,
+                table.c.month == month,
+                table.c.kind == kind,
+                table.c.amount == 0,
+                table.c.uses <= 0,
+            )
+        )
 
 
 # --- maintained at the flush ----------------------------------------------------------------
@@ -179,8 +189,10 @@ def _models():
     from crm.cards.models import CardUse
     from crm.commissions.models import SalesRecord
 
-    return {SalesRecord: ("client_id", "sold_on", "product_kind", "amount"),
-            CardUse: ("client_id", "used_at", "accepted", "paid")}
+    return {
+        SalesRecord: ("client_id", "sold_on", "product_kind", "amount"),
+        CardUse: ("client_id", "used_at", "accepted", "paid"),
+    }
 
 
 def _contribution(model, values):
@@ -199,15 +211,21 @@ def _before_flush(session, flush_context, instances):
     stash = {}
     connection = None
     for model, keys in _models().items():
-        ids = [o.id for o in session.dirty if type(o) is model and o.id is not None
-               and any(inspect(o).attrs[k].history.has_changes() for k in keys)]
+        ids = [
+            o.id
+            for o in session.dirty
+            if type(o) is model
+            and o.id is not None
+            and any(inspect(o).attrs[k].history.has_changes() for k in keys)
+        ]
         ids += [o.id for o in session.deleted if type(o) is model and o.id is not None]
         if not ids:
             continue
         connection = connection or session.connection()
         table = model.__table__
-        for row in connection.execute(select(table.c.id, *(table.c[k] for k in keys))
-                                      .where(table.c.id.in_(ids))):
+        for row in connection.execute(
+            select(table.c.id, *(table.c[k] for k in keys)).where(table.c.id.in_(ids))
+        ):
             stash[(model, row[0])] = _contribution(model, row[1:])
     session.info[_STASH] = stash
 
@@ -257,23 +275,33 @@ def _month_of_utc(session, column):
 
 
 def _since_utc(since: date) -> datetime:
-    return datetime.combine(since, datetime.min.time(), company_zone()).astimezone(
-        UTC).replace(tzinfo=None)
+    return (
+        datetime.combine(since, datetime.min.time(), company_zone())
+        .astimezone(UTC)
+        .replace(tzinfo=None)
+    )
 
 
-def source_rows(session, since: date | None = None, until: date | None = None,
-                client_ids=None):
+def source_rows(session, since: date | None = None, until: date | None = None, client_ids=None):
     """The definition as one SELECT: (client_id, month, kind, amount, uses) per sale and per
     accepted card use, from `since` (a first day of a month) to before `until`."""
     from crm.cards.models import CardUse
     from crm.commissions.models import SalesRecord
 
-    sales = select(SalesRecord.client_id.label("client_id"),
-                   _month_of_date(session, SalesRecord.sold_on).label("month"),
-                   SalesRecord.product_kind.label("kind"),
-                   SalesRecord.amount.label("amount"), literal(1).label("uses"))
-    uses = select(CardUse.client_id, _month_of_utc(session, CardUse.used_at),
-                  literal(CARD), CardUse.paid, literal(1)).where(CardUse.accepted.is_(True))
+    sales = select(
+        SalesRecord.client_id.label("client_id"),
+        _month_of_date(session, SalesRecord.sold_on).label("month"),
+        SalesRecord.product_kind.label("kind"),
+        SalesRecord.amount.label("amount"),
+        literal(1).label("uses"),
+    )
+    uses = select(
+        CardUse.client_id,
+        _month_of_utc(session, CardUse.used_at),
+        literal(CARD),
+        CardUse.paid,
+        literal(1),
+    ).where(CardUse.accepted.is_(True))
     if since is not None:
         sales = sales.where(SalesRecord.sold_on >= since)
         uses = uses.where(CardUse.used_at >= _since_utc(since))
@@ -303,28 +331,43 @@ def rebuild(session, since_month: date | None = None) -> int:
             wipe = wipe.where(table.c.month >= since)
         connection.execute(wipe)
     src = source_rows(session, since)
-    query = (select(src.c.client_id, src.c.month, src.c.kind, func.sum(src.c.amount),
-                    func.sum(src.c.uses))
-             .group_by(src.c.client_id, src.c.month, src.c.kind))
+    query = select(
+        src.c.client_id, src.c.month, src.c.kind, func.sum(src.c.amount), func.sum(src.c.uses)
+    ).group_by(src.c.client_id, src.c.month, src.c.kind)
     # PostgreSQL checks the customer key row by row (locking each customer row: 120 µs a row,
     # 80% of a rebuild); the key is dropped and added back, which checks it in one join.
-    keys = ([fk.constraint.name for fk in table.foreign_keys]
-            if connection.dialect.name == "postgresql" else [])
+    keys = (
+        [fk.constraint.name for fk in table.foreign_keys]
+        if connection.dialect.name == "postgresql"
+        else []
+    )
     for name in keys:
         connection.execute(text(f'ALTER TABLE consumption_months DROP CONSTRAINT "{name}"'))
     result = connection.execute(
-        table.insert().from_select(["client_id", "month", "kind", "amount", "uses"], query)
-        .execution_options(preserve_rowcount=True))
+        table.insert()
+        .from_select(["client_id", "month", "kind", "amount", "uses"], query)
+        .execution_options(preserve_rowcount=True)
+    )
     written = result.rowcount
     for name in keys:
-        connection.execute(text(f'ALTER TABLE consumption_months ADD CONSTRAINT "{name}" '
-                                "FOREIGN KEY (client_id) REFERENCES clients (id)"))
-    months = [row[0] for row in connection.execute(
-        select(table.c.month).distinct().where(table.c.month >= since) if since is not None
-        else select(table.c.month).distinct())]
+        connection.execute(
+            text(
+                f'ALTER TABLE consumption_months ADD CONSTRAINT "{name}" '
+                "FOREIGN KEY (client_id) REFERENCES clients (id)"
+            )
+        )
+    months = [
+        row[0]
+        for row in connection.execute(
+            select(table.c.month).distinct().where(table.c.month >= since)
+            if since is not None
+            else select(table.c.month).distinct()
+        )
+    ]
     if since is not None:  # months emptied by the rebuild lose their rollup rows too
-        connection.execute(delete(ConsumptionRollup.__table__).where(
-            ConsumptionRollup.__table__.c.month >= since))
+        connection.execute(
+            delete(ConsumptionRollup.__table__).where(ConsumptionRollup.__table__.c.month >= since)
+        )
     else:
         connection.execute(delete(ConsumptionRollup.__table__))
     rollup(session, months)
@@ -347,27 +390,71 @@ def rollup(session, months) -> int:
     now = utcnow()
     # A customer has one row per month and kind, so count(*) counts customers in a kind; the
     # "*" rows sum each customer's month first (no DISTINCT: it sorts).
-    group = (clients.c.region_id, clients.c.owner_id, clients.c.level, clients.c.weight,
-             clients.c.nature)
+    group = (
+        clients.c.region_id,
+        clients.c.owner_id,
+        clients.c.level,
+        clients.c.weight,
+        clients.c.nature,
+    )
     live = clients.c.deleted_at.is_(None)
-    per_kind = (select(cm.c.month, *group, cm.c.kind, func.sum(cm.c.amount),
-                       func.sum(cm.c.uses), func.count(), literal(now))
-                .select_from(cm.join(clients, clients.c.id == cm.c.client_id))
-                .where(cm.c.month.in_(months), live).group_by(cm.c.month, *group, cm.c.kind))
-    month_sums = (select(cm.c.client_id, cm.c.month, func.sum(cm.c.amount).label("amount"),
-                         func.sum(cm.c.uses).label("uses"))
-                  .where(cm.c.month.in_(months)).group_by(cm.c.client_id, cm.c.month)
-                  .subquery("month_sums"))
-    every = (select(month_sums.c.month, *group, literal(ALL), func.sum(month_sums.c.amount),
-                    func.sum(month_sums.c.uses), func.count(), literal(now))
-             .select_from(month_sums.join(clients, clients.c.id == month_sums.c.client_id))
-             .where(live).group_by(month_sums.c.month, *group))
-    columns = ["month", "region_id", "account_manager_id", "level", "weight", "nature", "kind",
-               "amount", "uses", "customers", "built_at"]
+    per_kind = (
+        select(
+            cm.c.month,
+            *group,
+            cm.c.kind,
+            func.sum(cm.c.amount),
+            func.sum(cm.c.uses),
+            func.count(),
+            literal(now),
+        )
+        .select_from(cm.join(clients, clients.c.id == cm.c.client_id))
+        .where(cm.c.month.in_(months), live)
+        .group_by(cm.c.month, *group, cm.c.kind)
+    )
+    month_sums = (
+        select(
+            cm.c.client_id,
+            cm.c.month,
+            func.sum(cm.c.amount).label("amount"),
+            func.sum(cm.c.uses).label("uses"),
+        )
+        .where(cm.c.month.in_(months))
+        .group_by(cm.c.client_id, cm.c.month)
+        .subquery("month_sums")
+    )
+    every = (
+        select(
+            month_sums.c.month,
+            *group,
+            literal(ALL),
+            func.sum(month_sums.c.amount),
+            func.sum(month_sums.c.uses),
+            func.count(),
+            literal(now),
+        )
+        .select_from(month_sums.join(clients, clients.c.id == month_sums.c.client_id))
+        .where(live)
+        .group_by(month_sums.c.month, *group)
+    )
+    columns = [
+        "month",
+        "region_id",
+        "account_manager_id",
+        "level",
+        "weight",
+        "nature",
+        "kind",
+        "amount",
+        "uses",
+        "customers",
+        "built_at",
+    ]
     written = 0
     for query in (per_kind, every):
-        written += connection.execute(roll.insert().from_select(columns, query)
-                                      .execution_options(preserve_rowcount=True)).rowcount
+        written += connection.execute(
+            roll.insert().from_select(columns, query).execution_options(preserve_rowcount=True)
+        ).rowcount
     return written
 
 
@@ -382,9 +469,11 @@ def per_customer(session, period: Period, client_ids=None):
     """{client_id: total amount} of `period` from consumption_months (unscoped: the caller
     narrows; the reviews run as the system)."""
     cm = ConsumptionMonth.__table__
-    stmt = (select(cm.c.client_id, func.sum(cm.c.amount))
-            .where(cm.c.month >= period.start, cm.c.month < period.end)
-            .group_by(cm.c.client_id))
+    stmt = (
+        select(cm.c.client_id, func.sum(cm.c.amount))
+        .where(cm.c.month >= period.start, cm.c.month < period.end)
+        .group_by(cm.c.client_id)
+    )
     if client_ids is not None:
         stmt = stmt.where(cm.c.client_id.in_(client_ids))
     return {cid: Decimal(total or 0) for cid, total in session.connection().execute(stmt)}
@@ -394,5 +483,20 @@ def total_of(session, client_id: int, period: Period) -> Decimal:
     return per_customer(session, period, [client_id]).get(client_id, Decimal("0"))
 
 
-__all__ = ["ALL", "CARD", "HALF", "MONTH", "QUARTER", "YEAR", "Period", "add", "install",
-           "month_of", "per_customer", "rebuild", "rollup", "rollup_recent", "source_rows"]
+__all__ = [
+    "ALL",
+    "CARD",
+    "HALF",
+    "MONTH",
+    "QUARTER",
+    "YEAR",
+    "Period",
+    "add",
+    "install",
+    "month_of",
+    "per_customer",
+    "rebuild",
+    "rollup",
+    "rollup_recent",
+    "source_rows",
+]

@@ -26,8 +26,7 @@ MONTHS = 18
 
 
 def _utc(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), company_zone()).astimezone(UTC).replace(
-        tzinfo=None)
+    return datetime.combine(day, time(hour), company_zone()).astimezone(UTC).replace(tzinfo=None)
 
 
 def history_rows(rng, clients, cards, today: date, promoter_id: int, scheme_id: int):
@@ -46,33 +45,55 @@ def history_rows(rng, clients, cards, today: date, promoter_id: int, scheme_id: 
         size = {"K": 200000, "A": 50000, "B": 13000, "C": 3000}.get(level, 600)
         shape = i % 6  # 0 steady, 1 growing, 2 falling, 3 stopped half a year ago, 4 new, 5 rare
         for m, period in enumerate(months):
-            if (shape == 3 and m >= MONTHS - 6 or shape == 4 and m < MONTHS - 4
-                    or shape == 5 and m % 4):
+            if (
+                shape == 3
+                and m >= MONTHS - 6
+                or shape == 4
+                and m < MONTHS - 4
+                or shape == 5
+                and m % 4
+            ):
                 continue
             trend = 1 + (m / MONTHS if shape == 1 else -m / MONTHS / 1.3 if shape == 2 else 0)
             n = 1 + rng.randrange(3)
             for _ in range(n):
                 day = period.start + timedelta(days=rng.randrange(28))
-                amount = Decimal(int(size * SEASON[period.start.month - 1] * trend
-                                     * rng.uniform(0.7, 1.3) / n))
-                sales.append({"client_id": cid, "promoter_id": promoter_id,
-                              "scheme_id": scheme_id, "product_kind": kinds[rng.randrange(
-                                  len(kinds))], "amount": amount, "sold_on": day,
-                              "commission": (amount * HISTORY_RATE).quantize(Decimal("0.01")),
-                              "created_at": _utc(day, 10)})
+                amount = Decimal(
+                    int(size * SEASON[period.start.month - 1] * trend * rng.uniform(0.7, 1.3) / n)
+                )
+                sales.append(
+                    {
+                        "client_id": cid,
+                        "promoter_id": promoter_id,
+                        "scheme_id": scheme_id,
+                        "product_kind": kinds[rng.randrange(len(kinds))],
+                        "amount": amount,
+                        "sold_on": day,
+                        "commission": (amount * HISTORY_RATE).quantize(Decimal("0.01")),
+                        "created_at": _utc(day, 10),
+                    }
+                )
     for card_id, cid in cards:
-        for period in months[-rng.randrange(3, MONTHS):]:
+        for period in months[-rng.randrange(3, MONTHS) :]:
             for _ in range(rng.randrange(1, 4)):
                 day = period.start + timedelta(days=rng.randrange(28))
                 price = Decimal(rng.randrange(100, 3000))
                 refused = rng.random() < 0.08
                 paid = price if refused else (price * Decimal("0.9")).quantize(Decimal("0.01"))
-                uses.append({"card_id": card_id, "client_id": cid,
-                             "used_at": _utc(day, rng.randrange(8, 23)), "place": "餐厅",
-                             "list_price": price, "discount_rate": None if refused
-                             else Decimal("0.9"), "benefit": Decimal("0") if refused
-                             else price - paid, "paid": paid, "accepted": not refused,
-                             "refusal": "演示：卡已过期" if refused else None})
+                uses.append(
+                    {
+                        "card_id": card_id,
+                        "client_id": cid,
+                        "used_at": _utc(day, rng.randrange(8, 23)),
+                        "place": "餐厅",
+                        "list_price": price,
+                        "discount_rate": None if refused else Decimal("0.9"),
+                        "benefit": Decimal("0") if refused else price - paid,
+                        "paid": paid,
+                        "accepted": not refused,
+                        "refusal": "演示：卡已过期" if refused else None,
+                    }
+                )
     return sales, uses
 
 
@@ -83,16 +104,23 @@ def seed_reviews(session, rng, today: date | None = None) -> dict:
         promoter = Promoter(name="外联 历史", kind="external")
         session.add(promoter)
     start = Period.containing(MONTH, today).start
-    scheme = PromotionScheme(name="往年销售（导入）", starts_on=date(start.year - 2, 1, 1),
-                             ends_on=start - timedelta(days=1), rule_kind=crules.BY_PRODUCT,
-                             target="导入的往年销售", rates=[["*", str(HISTORY_RATE)]])
+    scheme = PromotionScheme(
+        name="往年销售（导入）",
+        starts_on=date(start.year - 2, 1, 1),
+        ends_on=start - timedelta(days=1),
+        rule_kind=crules.BY_PRODUCT,
+        target="导入的往年销售",
+        rates=[["*", str(HISTORY_RATE)]],
+    )
     session.add(scheme)
     session.flush()
-    clients = session.execute(select(Client.id, Client.level).where(
-        Client.owner_id.is_not(None)).order_by(Client.id)).all()
+    clients = session.execute(
+        select(Client.id, Client.level).where(Client.owner_id.is_not(None)).order_by(Client.id)
+    ).all()
     clients = [c for k, c in enumerate(clients) if k % 5 != 4]  # a fifth never bought
-    cards = session.execute(select(MemberCard.id, MemberCard.client_id)
-                            .order_by(MemberCard.id)).all()
+    cards = session.execute(
+        select(MemberCard.id, MemberCard.client_id).order_by(MemberCard.id)
+    ).all()
     sales, uses = history_rows(rng, clients, cards, today, promoter.id, scheme.id)
     if sales:
         session.execute(insert(SalesRecord), sales)
@@ -102,5 +130,9 @@ def seed_reviews(session, rng, today: date | None = None) -> dict:
     made = watch.make_list(session, Period.containing(MONTH, today), today)
     proposed = quarterly.propose(session, Period.last_complete(QUARTER, today))
     session.flush()
-    return {"sales": len(sales), "card_uses": len(uses), "watch": made["new"],
-            "proposals": proposed["new"]}
+    return {
+        "sales": len(sales),
+        "card_uses": len(uses),
+        "watch": made["new"],
+        "proposals": proposed["new"],
+    }

@@ -36,8 +36,12 @@ LEVEL_ORDER = ["K", "A", "B", "C"]
 
 
 def _quarter_sum(cm, period: Period):
-    return func.coalesce(func.sum(case(
-        (cm.c.month.between(period.start, period.months[-1]), cm.c.amount), else_=None)), 0)
+    return func.coalesce(
+        func.sum(
+            case((cm.c.month.between(period.start, period.months[-1]), cm.c.amount), else_=None)
+        ),
+        0,
+    )
 
 
 def analysis_query(quarter: Period, client_filter=None):
@@ -53,36 +57,57 @@ def analysis_query(quarter: Period, client_filter=None):
         back.append(back[-1].previous())
     previous, year_ago = quarter.previous(), quarter.year_before()
     earliest = min(back[-1].start, year_ago.start)
-    sums = (select(cm.c.client_id,
-                   _quarter_sum(cm, quarter).label("amount"),
-                   _quarter_sum(cm, previous).label("previous_amount"),
-                   _quarter_sum(cm, year_ago).label("year_ago_amount"),
-                   *[_quarter_sum(cm, q).label(f"q{i}") for i, q in enumerate(back)])
-            .where(cm.c.month >= earliest, cm.c.month < quarter.end)
-            .group_by(cm.c.client_id).subquery("sums"))
+    sums = (
+        select(
+            cm.c.client_id,
+            _quarter_sum(cm, quarter).label("amount"),
+            _quarter_sum(cm, previous).label("previous_amount"),
+            _quarter_sum(cm, year_ago).label("year_ago_amount"),
+            *[_quarter_sum(cm, q).label(f"q{i}") for i, q in enumerate(back)],
+        )
+        .where(cm.c.month >= earliest, cm.c.month < quarter.end)
+        .group_by(cm.c.client_id)
+        .subquery("sums")
+    )
     amount = func.coalesce(sums.c.amount, 0)
     levels = get_setting("reclass_level_thresholds") or {}
-    level_cases = [(amount >= Decimal(str(levels[k])), literal(k))
-                   for k in LEVEL_ORDER if levels.get(k) not in (None, "")]
+    level_cases = [
+        (amount >= Decimal(str(levels[k])), literal(k))
+        for k in LEVEL_ORDER
+        if levels.get(k) not in (None, "")
+    ]
     level_to = case(*level_cases, else_=c.c.level) if level_cases else c.c.level
     weights = get_setting("reclass_weight_thresholds") or {}
-    weight_cases = [(amount >= Decimal(str(weights[k])), literal(k))
-                    for k in ("key", "general") if weights.get(k) not in (None, "")]
+    weight_cases = [
+        (amount >= Decimal(str(weights[k])), literal(k))
+        for k in ("key", "general")
+        if weights.get(k) not in (None, "")
+    ]
     weight_to = case((amount <= 0, c.c.weight), *weight_cases, else_=literal("scattered"))
     none_for_long = literal(True)
     for i in range(len(back)):
         none_for_long = none_for_long & (func.coalesce(getattr(sums.c, f"q{i}"), 0) <= 0)
-    stage_to = case((none_for_long & (c.c.stage == "active"), literal("former")),
-                    ((amount > 0) & c.c.stage.in_(["prospect", "former"]), literal("active")),
-                    else_=c.c.stage)
-    stmt = (select(c.c.id.label("client_id"), c.c.level, c.c.weight, c.c.stage,
-                   amount.label("amount"),
-                   func.coalesce(sums.c.previous_amount, 0).label("previous_amount"),
-                   func.coalesce(sums.c.year_ago_amount, 0).label("year_ago_amount"),
-                   level_to.label("level_to"), weight_to.label("weight_to"),
-                   stage_to.label("stage_to"))
-            .select_from(c.outerjoin(sums, sums.c.client_id == c.c.id))
-            .where(c.c.deleted_at.is_(None)))
+    stage_to = case(
+        (none_for_long & (c.c.stage == "active"), literal("former")),
+        ((amount > 0) & c.c.stage.in_(["prospect", "former"]), literal("active")),
+        else_=c.c.stage,
+    )
+    stmt = (
+        select(
+            c.c.id.label("client_id"),
+            c.c.level,
+            c.c.weight,
+            c.c.stage,
+            amount.label("amount"),
+            func.coalesce(sums.c.previous_amount, 0).label("previous_amount"),
+            func.coalesce(sums.c.year_ago_amount, 0).label("year_ago_amount"),
+            level_to.label("level_to"),
+            weight_to.label("weight_to"),
+            stage_to.label("stage_to"),
+        )
+        .select_from(c.outerjoin(sums, sums.c.client_id == c.c.id))
+        .where(c.c.deleted_at.is_(None))
+    )
     if client_filter is not None:
         stmt = stmt.where(client_filter)
     return stmt
@@ -95,19 +120,48 @@ def propose(session, quarter: Period) -> dict:
         raise DomainError(_l("The reclassification is made for a quarter."))
     table = ReclassProposal.__table__
     sub = analysis_query(quarter).subquery("analysis")
-    moved = or_(sub.c.level_to != sub.c.level, sub.c.weight_to != sub.c.weight,
-                sub.c.stage_to != sub.c.stage)
-    query = select(literal(str(quarter)), sub.c.client_id, sub.c.amount, sub.c.previous_amount,
-                   sub.c.year_ago_amount, sub.c.level, sub.c.level_to, sub.c.weight,
-                   sub.c.weight_to, sub.c.stage, sub.c.stage_to, literal(PENDING),
-                   literal(utcnow())).where(moved)
-    columns = ["quarter", "client_id", "amount", "previous_amount", "year_ago_amount",
-               "level_from", "level_to", "weight_from", "weight_to", "stage_from", "stage_to",
-               "status", "created_at"]
+    moved = or_(
+        sub.c.level_to != sub.c.level,
+        sub.c.weight_to != sub.c.weight,
+        sub.c.stage_to != sub.c.stage,
+    )
+    query = select(
+        literal(str(quarter)),
+        sub.c.client_id,
+        sub.c.amount,
+        sub.c.previous_amount,
+        sub.c.year_ago_amount,
+        sub.c.level,
+        sub.c.level_to,
+        sub.c.weight,
+        sub.c.weight_to,
+        sub.c.stage,
+        sub.c.stage_to,
+        literal(PENDING),
+        literal(utcnow()),
+    ).where(moved)
+    columns = [
+        "quarter",
+        "client_id",
+        "amount",
+        "previous_amount",
+        "year_ago_amount",
+        "level_from",
+        "level_to",
+        "weight_from",
+        "weight_to",
+        "stage_from",
+        "stage_to",
+        "status",
+        "created_at",
+    ]
     stmt = insert_or_ignore(session, table, ["quarter", "client_id"]).from_select(columns, query)
     new = session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
-    pending = session.execute(select(func.count()).select_from(table).where(
-        table.c.quarter == str(quarter), table.c.status == PENDING)).scalar()
+    pending = session.execute(
+        select(func.count())
+        .select_from(table)
+        .where(table.c.quarter == str(quarter), table.c.status == PENDING)
+    ).scalar()
     return {"quarter": str(quarter), "new": new, "pending": pending}
 
 
@@ -124,9 +178,13 @@ def naive_propose_count(session, quarter: Period, client_ids=None) -> int:
     cm = ConsumptionMonth.__table__
 
     def total(cid, period):
-        return Decimal(session.execute(select(func.coalesce(func.sum(cm.c.amount), 0)).where(
-            cm.c.client_id == cid, cm.c.month >= period.start, cm.c.month < period.end))
-            .scalar())
+        return Decimal(
+            session.execute(
+                select(func.coalesce(func.sum(cm.c.amount), 0)).where(
+                    cm.c.client_id == cid, cm.c.month >= period.start, cm.c.month < period.end
+                )
+            ).scalar()
+        )
 
     moves = 0
     customers = select(c.c.id, c.c.level, c.c.weight, c.c.stage).where(c.c.deleted_at.is_(None))
@@ -140,13 +198,33 @@ def naive_propose_count(session, quarter: Period, client_ids=None) -> int:
         for _ in range(former_after - 1):
             back = back.previous()
             empty = empty and total(cid, back) <= 0
-        level_to = next((k for k in LEVEL_ORDER if levels.get(k) not in (None, "")
-                         and amount >= Decimal(str(levels[k]))), level)
-        weight_to = weight if amount <= 0 else next(
-            (k for k in ("key", "general") if weights.get(k) not in (None, "")
-             and amount >= Decimal(str(weights[k]))), "scattered")
-        stage_to = ("former" if empty and stage == "active" else
-                    "active" if amount > 0 and stage in ("prospect", "former") else stage)
+        level_to = next(
+            (
+                k
+                for k in LEVEL_ORDER
+                if levels.get(k) not in (None, "") and amount >= Decimal(str(levels[k]))
+            ),
+            level,
+        )
+        weight_to = (
+            weight
+            if amount <= 0
+            else next(
+                (
+                    k
+                    for k in ("key", "general")
+                    if weights.get(k) not in (None, "") and amount >= Decimal(str(weights[k]))
+                ),
+                "scattered",
+            )
+        )
+        stage_to = (
+            "former"
+            if empty and stage == "active"
+            else "active"
+            if amount > 0 and stage in ("prospect", "former")
+            else stage
+        )
         moves += (level_to, weight_to, stage_to) != (level, weight, stage)
     return moves
 
@@ -188,10 +266,18 @@ def approve(session, proposal: ReclassProposal, reason: str) -> ReclassProposal:
     client = session.get(Client, proposal.client_id)
     if client is None:
         raise DomainError(_l("The customer is no longer in the archive."))
-    client.level, client.weight, client.stage = (proposal.level_to, proposal.weight_to,
-                                                 proposal.stage_to)
-    full = str(_l("Quarterly reclassification %(quarter)s: %(reason)s",
-                  quarter=proposal.quarter, reason=reason))
+    client.level, client.weight, client.stage = (
+        proposal.level_to,
+        proposal.weight_to,
+        proposal.stage_to,
+    )
+    full = str(
+        _l(
+            "Quarterly reclassification %(quarter)s: %(reason)s",
+            quarter=proposal.quarter,
+            reason=reason,
+        )
+    )
     update_client(session, client, reason=full)
     return _decide(session, proposal, APPROVED, reason, full)
 

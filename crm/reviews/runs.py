@@ -5,10 +5,12 @@ from crm.reviews import analysis, consumption, quarterly, watch
 from crm.reviews.consumption import HALF, MONTH, QUARTER, YEAR, Period
 from crm.timeutil import local_today
 
-DEFAULT_PERIOD = {MONTH: lambda today: Period.containing(MONTH, today),
-                  QUARTER: lambda today: Period.last_complete(QUARTER, today),
-                  HALF: lambda today: Period.last_complete(HALF, today),
-                  YEAR: lambda today: Period.last_complete(YEAR, today)}
+DEFAULT_PERIOD = {
+    MONTH: lambda today: Period.containing(MONTH, today),
+    QUARTER: lambda today: Period.last_complete(QUARTER, today),
+    HALF: lambda today: Period.last_complete(HALF, today),
+    YEAR: lambda today: Period.last_complete(YEAR, today),
+}
 
 
 def period_for(kind: str, text: str | None = None, today=None) -> Period:
@@ -40,8 +42,11 @@ def analysis_run(session, kind: str, period: Period | None = None) -> dict:
     period = period or period_for(kind)
     consumption.rollup(session, period.months + period.previous().months)
     result = analysis.analyse(session, period, limit=5)
-    return {"period": str(period), "total": f"{result.total:,.2f}",
-            "previous_total": f"{result.previous_total:,.2f}",
-            "growth_percent": None if result.growth is None else str(result.growth),
-            "customers": result.customers,
-            **{k: v[0] for k, v in result.movement.items()}}
+    return {
+        "period": str(period),
+        "total": f"{result.total:,.2f}",
+        "previous_total": f"{result.previous_total:,.2f}",
+        "growth_percent": None if result.growth is None else str(result.growth),
+        "customers": result.customers,
+        **{k: v[0] for k, v in result.movement.items()},
+    }

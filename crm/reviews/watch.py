@@ -77,11 +77,14 @@ def _drop_rule(session, month: Period, percent):
     cm = ConsumptionMonth.__table__
     last_sum = func.coalesce(func.sum(_when(cm.c.month == last.start, cm.c.amount)), 0)
     before_sum = func.coalesce(func.sum(_when(cm.c.month == before.start, cm.c.amount)), 0)
-    stmt = (select(cm.c.client_id, last_sum, before_sum)
-            .where(cm.c.month.in_([last.start, before.start]))
-            .group_by(cm.c.client_id)
-            .having(and_(before_sum > 0,
-                         (before_sum - last_sum) * 100 > before_sum * Decimal(str(percent)))))
+    stmt = (
+        select(cm.c.client_id, last_sum, before_sum)
+        .where(cm.c.month.in_([last.start, before.start]))
+        .group_by(cm.c.client_id)
+        .having(
+            and_(before_sum > 0, (before_sum - last_sum) * 100 > before_sum * Decimal(str(percent)))
+        )
+    )
     out = {}
     for cid, now_amount, then in session.execute(stmt):
         fall = (Decimal(then) - Decimal(now_amount)) * 100 / Decimal(then)
@@ -100,14 +103,19 @@ def _credit_rules(session, today, percent):
     credit, overdue = {}, {}
     if percent not in (None, "", 0):
         limit = func.coalesce(bal.c.credit_limit, 0)
-        rows = session.execute(select(bal.c.client_id, bal.c.outstanding, limit).where(
-            bal.c.outstanding > 0, bal.c.outstanding * 100 >= limit * int(percent)))
+        rows = session.execute(
+            select(bal.c.client_id, bal.c.outstanding, limit).where(
+                bal.c.outstanding > 0, bal.c.outstanding * 100 >= limit * int(percent)
+            )
+        )
         for cid, owed, lim in rows:
             share = (Decimal(owed) * 100 / Decimal(lim)) if lim else Decimal("100")
             credit[cid] = int(share.quantize(Decimal("1")))
-        rows = session.execute(select(items.c.client_id, func.sum(items.c.open_amount)).where(
-            items.c.kind == CHARGE, items.c.due_date < today, items.c.open_amount > 0)
-            .group_by(items.c.client_id))
+        rows = session.execute(
+            select(items.c.client_id, func.sum(items.c.open_amount))
+            .where(items.c.kind == CHARGE, items.c.due_date < today, items.c.open_amount > 0)
+            .group_by(items.c.client_id)
+        )
         overdue = {cid: f"{Decimal(amount):,.2f}" for cid, amount in rows}
     return credit, overdue
 
@@ -118,10 +126,16 @@ def _contract_rule(session, today, days):
     if days in (None, "", 0):
         return {}
     t = Contract.__table__
-    rows = session.execute(select(t.c.client_id, func.min(t.c.ends_on)).where(
-        t.c.deleted_at.is_(None), t.c.status.in_([SIGNED, IN_FORCE]),
-        t.c.ends_on >= today, t.c.ends_on <= today + timedelta(days=int(days)))
-        .group_by(t.c.client_id))
+    rows = session.execute(
+        select(t.c.client_id, func.min(t.c.ends_on))
+        .where(
+            t.c.deleted_at.is_(None),
+            t.c.status.in_([SIGNED, IN_FORCE]),
+            t.c.ends_on >= today,
+            t.c.ends_on <= today + timedelta(days=int(days)),
+        )
+        .group_by(t.c.client_id)
+    )
     return {cid: ends.isoformat() for cid, ends in rows}
 
 
@@ -131,9 +145,13 @@ def _complaint_rule(session, enabled):
     if not enabled:
         return {}
     t = Complaint.__table__
-    rows = session.execute(select(t.c.client_id, func.count()).where(
-        t.c.deleted_at.is_(None), t.c.status.in_([OPEN, HANDLING]), t.c.client_id.is_not(None))
-        .group_by(t.c.client_id))
+    rows = session.execute(
+        select(t.c.client_id, func.count())
+        .where(
+            t.c.deleted_at.is_(None), t.c.status.in_([OPEN, HANDLING]), t.c.client_id.is_not(None)
+        )
+        .group_by(t.c.client_id)
+    )
     return {cid: n for cid, n in rows}
 
 
@@ -148,9 +166,15 @@ def _card_rule(session, today, days, levels):
     rows = session.execute(
         select(cards.c.client_id, func.min(cards.c.expiry_date))
         .select_from(cards.join(c, c.c.id == cards.c.client_id))
-        .where(_live(), key, cards.c.status == "active", cards.c.expiry_date >= today,
-               cards.c.expiry_date <= today + timedelta(days=int(days)))
-        .group_by(cards.c.client_id))
+        .where(
+            _live(),
+            key,
+            cards.c.status == "active",
+            cards.c.expiry_date >= today,
+            cards.c.expiry_date <= today + timedelta(days=int(days)),
+        )
+        .group_by(cards.c.client_id)
+    )
     return {cid: expiry.isoformat() for cid, expiry in rows}
 
 
@@ -185,25 +209,43 @@ def make_list(session, month: Period | None = None, today: date | None = None) -
         raise DomainError(_l("A watch list is made for a month."))
     found = candidates(session, month, today)
     table, c = WatchEntry.__table__, Client.__table__
-    have = set(session.execute(select(table.c.client_id).where(table.c.month == month.start))
-               .scalars())
+    have = set(
+        session.execute(select(table.c.client_id).where(table.c.month == month.start)).scalars()
+    )
     todo = [cid for cid in found if cid not in have]
     owners = {}
     for start in range(0, len(todo), 5000):
-        chunk = todo[start:start + 5000]
-        owners.update({cid: (owner, region) for cid, owner, region in session.execute(
-            select(c.c.id, c.c.owner_id, c.c.region_id).where(c.c.id.in_(chunk), _live()))})
+        chunk = todo[start : start + 5000]
+        owners.update(
+            {
+                cid: (owner, region)
+                for cid, owner, region in session.execute(
+                    select(c.c.id, c.c.owner_id, c.c.region_id).where(c.c.id.in_(chunk), _live())
+                )
+            }
+        )
     now = utcnow()
-    rows = [{"month": month.start, "client_id": cid, "owner_id": owners[cid][0],
-             "region_id": owners[cid][1], "reasons": found[cid], "created_at": now}
-            for cid in todo if cid in owners]
+    rows = [
+        {
+            "month": month.start,
+            "client_id": cid,
+            "owner_id": owners[cid][0],
+            "region_id": owners[cid][1],
+            "reasons": found[cid],
+            "created_at": now,
+        }
+        for cid in todo
+        if cid in owners
+    ]
     new = 0
     for start in range(0, len(rows), 2000):
         stmt = insert_or_ignore(session, table, ["month", "client_id"])
-        new += session.execute(stmt.execution_options(preserve_rowcount=True),
-                               rows[start:start + 2000]).rowcount
-    total = session.execute(select(func.count()).select_from(table)
-                            .where(table.c.month == month.start)).scalar()
+        new += session.execute(
+            stmt.execution_options(preserve_rowcount=True), rows[start : start + 2000]
+        ).rowcount
+    total = session.execute(
+        select(func.count()).select_from(table).where(table.c.month == month.start)
+    ).scalar()
     return {"month": str(month), "new": new, "total": total}
 
 

@@ -12,8 +12,9 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def plan_dates(anchor: date, start: date, end: date, first_year_months: int = 1,
-               later_months: int = 3) -> list[date]:
+def plan_dates(
+    anchor: date, start: date, end: date, first_year_months: int = 1, later_months: int = 3
+) -> list[date]:
     """Revisit days from the delivery/joining date `anchor`, within [start, end]: every
     `first_year_months` in the first year, then every `later_months` — never rarer than
     yearly."""
@@ -33,5 +34,8 @@ def greeting_on(day: date, today: date) -> bool:
     """Is `today` the yearly return of `day`? A 29 February is greeted on the 28th."""
     if (day.month, day.day) == (today.month, today.day):
         return True
-    return ((day.month, day.day) == (2, 29) and not calendar.isleap(today.year)
-            and (today.month, today.day) == (2, 28))
+    return (
+        (day.month, day.day) == (2, 29)
+        and not calendar.isleap(today.year)
+        and (today.month, today.day) == (2, 28)
+    )

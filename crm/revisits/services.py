@@ -36,7 +36,8 @@ def _insert_new(session, rows) -> int:
     created = 0
     for i in range(0, len(rows), CHUNK):
         stmt = insert_or_ignore(session, Revisit, ["client_id", "due_date"]).values(
-            rows[i:i + CHUNK])
+            rows[i : i + CHUNK]
+        )
         created += session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
     return created
 
@@ -49,12 +50,20 @@ def plan_revisits(session, today: date | None = None) -> int:
     customers = session.execute(
         select(Client.id, Client.first_deal_date, Client.owner_id)
         .where(Client.first_deal_date.is_not(None), Client.stage != "former")
-        .execution_options(**unscoped("revisit planning sweep"))).all()
+        .execution_options(**unscoped("revisit planning sweep"))
+    ).all()
     now = utcnow()
-    rows = [{"client_id": cid, "due_date": day, "assignee_id": owner, "status": "open",
-             "created_at": now}
-            for cid, anchor, owner in customers
-            for day in plan_dates(anchor, today - CATCH_UP, today + PLAN_AHEAD, first, later)]
+    rows = [
+        {
+            "client_id": cid,
+            "due_date": day,
+            "assignee_id": owner,
+            "status": "open",
+            "created_at": now,
+        }
+        for cid, anchor, owner in customers
+        for day in plan_dates(anchor, today - CATCH_UP, today + PLAN_AHEAD, first, later)
+    ]
     return _insert_new(session, rows)
 
 
@@ -69,18 +78,34 @@ def notify_due_revisits(session, today: date | None = None) -> int:
     """Each open revisit due today (or in the catch-up days) reaches its assignee once."""
     today = today or local_today()
     due = session.execute(
-        select(Revisit.id, Revisit.due_date, Revisit.assignee_id, Client.id, Client.name,
-               Client.region_id)
+        select(
+            Revisit.id,
+            Revisit.due_date,
+            Revisit.assignee_id,
+            Client.id,
+            Client.name,
+            Client.region_id,
+        )
         .join(Client, Client.id == Revisit.client_id)
-        .where(Revisit.status == "open", Revisit.due_date <= today,
-               Revisit.due_date >= today - CATCH_UP)
-        .execution_options(**unscoped("revisit reminder sweep"))).all()
+        .where(
+            Revisit.status == "open",
+            Revisit.due_date <= today,
+            Revisit.due_date >= today - CATCH_UP,
+        )
+        .execution_options(**unscoped("revisit reminder sweep"))
+    ).all()
     sent = 0
     for rid, day, assignee_id, cid, name, region_id in due:
-        sent += notify(session, _recipients(session, assignee_id, region_id), f"revisit:{rid}",
-                       "revisit_due", str(_l("Revisit due: %(name)s", name=name)),
-                       str(_l("Planned for %(day)s.", day=day)), client_id=cid,
-                       target=Target("revisit.details_view", rid))
+        sent += notify(
+            session,
+            _recipients(session, assignee_id, region_id),
+            f"revisit:{rid}",
+            "revisit_due",
+            str(_l("Revisit due: %(name)s", name=name)),
+            str(_l("Planned for %(day)s.", day=day)),
+            client_id=cid,
+            target=Target("revisit.details_view", rid),
+        )
     return sent
 
 
@@ -96,55 +121,94 @@ def send_greetings(session, today: date | None = None) -> int:
     today = today or local_today()
     sent = 0
     clients = session.execute(
-        select(Client.id, Client.name, Client.owner_id, Client.region_id, Client.birth_date,
-               Client.first_deal_date)
-        .where(or_(_same_day(Client.birth_date, today),
-                   _same_day(Client.first_deal_date, today)))
-        .execution_options(**unscoped("anniversary sweep"))).all()
+        select(
+            Client.id,
+            Client.name,
+            Client.owner_id,
+            Client.region_id,
+            Client.birth_date,
+            Client.first_deal_date,
+        )
+        .where(or_(_same_day(Client.birth_date, today), _same_day(Client.first_deal_date, today)))
+        .execution_options(**unscoped("anniversary sweep"))
+    ).all()
     for cid, name, owner_id, region_id, birth, first_deal in clients:
         to = _recipients(session, owner_id, region_id)
         if birth and greeting_on(birth, today):
-            sent += notify(session, to, f"greeting:birthday:client:{cid}:{today.year}",
-                           "greeting", str(_l("Birthday greeting: %(name)s", name=name)),
-                           client_id=cid, target=Target("client.details_view", cid))
+            sent += notify(
+                session,
+                to,
+                f"greeting:birthday:client:{cid}:{today.year}",
+                "greeting",
+                str(_l("Birthday greeting: %(name)s", name=name)),
+                client_id=cid,
+                target=Target("client.details_view", cid),
+            )
         if first_deal and first_deal < today and greeting_on(first_deal, today):
-            sent += notify(session, to, f"greeting:anniversary:{cid}:{today.year}", "greeting",
-                           str(_l("%(n)d years with us: %(name)s",
-                                  n=today.year - first_deal.year, name=name)), client_id=cid,
-                           target=Target("client.details_view", cid))
+            sent += notify(
+                session,
+                to,
+                f"greeting:anniversary:{cid}:{today.year}",
+                "greeting",
+                str(_l("%(n)d years with us: %(name)s", n=today.year - first_deal.year, name=name)),
+                client_id=cid,
+                target=Target("client.details_view", cid),
+            )
     people = session.execute(
-        select(KeyPerson.id, KeyPerson.name, KeyPerson.birth_date, Client.id, Client.name,
-               Client.owner_id, Client.region_id)
+        select(
+            KeyPerson.id,
+            KeyPerson.name,
+            KeyPerson.birth_date,
+            Client.id,
+            Client.name,
+            Client.owner_id,
+            Client.region_id,
+        )
         .join(Client, Client.id == KeyPerson.client_id)
         .where(_same_day(KeyPerson.birth_date, today))
-        .execution_options(**unscoped("key persons' birthday sweep"))).all()
+        .execution_options(**unscoped("key persons' birthday sweep"))
+    ).all()
     for pid, person, birth, cid, name, owner_id, region_id in people:
         if greeting_on(birth, today):
-            sent += notify(session, _recipients(session, owner_id, region_id),
-                           f"greeting:birthday:person:{pid}:{today.year}", "greeting",
-                           str(_l("Birthday greeting: %(person)s of %(name)s",
-                                  person=person, name=name)), client_id=cid,
-                           target=Target("keyperson.details_view", pid))
+            sent += notify(
+                session,
+                _recipients(session, owner_id, region_id),
+                f"greeting:birthday:person:{pid}:{today.year}",
+                "greeting",
+                str(_l("Birthday greeting: %(person)s of %(name)s", person=person, name=name)),
+                client_id=cid,
+                target=Target("keyperson.details_view", pid),
+            )
     return sent
 
 
 def run_daily(session, today: date | None = None) -> dict:
     today = today or local_today()
-    return {"planned": plan_revisits(session, today),
-            "revisits": notify_due_revisits(session, today),
-            "greetings": send_greetings(session, today)}
+    return {
+        "planned": plan_revisits(session, today),
+        "revisits": notify_due_revisits(session, today),
+        "greetings": send_greetings(session, today),
+    }
 
 
-def record_revisit(session, revisit: Revisit, done_on: date, way: str, person_met: str,
-                   satisfaction: str | None = None, notes: str | None = None) -> Revisit:
+def record_revisit(
+    session,
+    revisit: Revisit,
+    done_on: date,
+    way: str,
+    person_met: str,
+    satisfaction: str | None = None,
+    notes: str | None = None,
+) -> Revisit:
     """The visit is recorded on the revisit and on the card: the customer's satisfaction,
     and the communication log (R16) when the visitor keeps it."""
     actor = current_actor()
     if not can(actor, "edit", revisit):
         raise NotAllowed(_l("You may not record this revisit."))
     if not person_met or not done_on:
-        raise DomainError(_l("Say when the revisit was made and whom it met."),
-                          {"person_met": _l("Required.")})
+        raise DomainError(
+            _l("Say when the revisit was made and whom it met."), {"person_met": _l("Required.")}
+        )
     revisit.status, revisit.done_on, revisit.way = "done", done_on, way
     revisit.person_met, revisit.satisfaction, revisit.notes = person_met, satisfaction, notes
     revisit.recorded_by_id = getattr(actor, "id", None)
@@ -155,8 +219,13 @@ def record_revisit(session, revisit: Revisit, done_on: date, way: str, person_me
         with audit_reason(session, reason):
             client.satisfaction = satisfaction
             session.flush()
-    log = ContactLog(client_id=client.id, contact_date=done_on, way=way or "other",
-                     person_met=person_met, record=notes or reason)
+    log = ContactLog(
+        client_id=client.id,
+        contact_date=done_on,
+        way=way or "other",
+        person_met=person_met,
+        record=notes or reason,
+    )
     if can(actor, "create", log):
         add_contact_log(session, log)
     return revisit

@@ -34,7 +34,8 @@ class SurveyCampaign(db.Model):
     launched_at: Mapped[datetime | None]
 
     questions: Mapped[list["SurveyQuestion"]] = relationship(
-        order_by="SurveyQuestion.seq", back_populates="campaign")
+        order_by="SurveyQuestion.seq", back_populates="campaign"
+    )
 
     def __str__(self) -> str:
         return f"{self.year} {self.title}"
@@ -80,8 +81,9 @@ class SurveyResponse(db.Model):
     client: Mapped[Client] = relationship(lazy="joined")
     answered_by: Mapped[User | None] = relationship()
 
-    __table_args__ = (UniqueConstraint("campaign_id", "client_id",
-                                       name="uq_survey_responses_client"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "client_id", name="uq_survey_responses_client"),
+    )
 
     def __str__(self) -> str:
         return f"{self.campaign.year} {self.client.name}"

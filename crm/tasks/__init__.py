@@ -11,56 +11,82 @@ from kombu import Queue
 
 logger = logging.getLogger(__name__)
 
-TASK_MODULES = ["crm.tasks.maintenance", "crm.tasks.notifications", "crm.tasks.cards",
-                "crm.tasks.credit", "crm.tasks.archives", "crm.tasks.intake",
-                "crm.tasks.revisits", "crm.tasks.governance", "crm.tasks.reviews"]
+TASK_MODULES = [
+    "crm.tasks.maintenance",
+    "crm.tasks.notifications",
+    "crm.tasks.cards",
+    "crm.tasks.credit",
+    "crm.tasks.archives",
+    "crm.tasks.intake",
+    "crm.tasks.revisits",
+    "crm.tasks.governance",
+    "crm.tasks.reviews",
+]
 
 BEAT_SCHEDULE = {
     "heartbeat": {"task": "crm.tasks.maintenance.heartbeat", "schedule": 60.0},
     "send-outbox": {"task": "crm.tasks.notifications.send_outbox", "schedule": 60.0},
-    "send-digests": {"task": "crm.tasks.notifications.send_digests",
-                     "schedule": crontab(minute=2)},
+    "send-digests": {"task": "crm.tasks.notifications.send_digests", "schedule": crontab(minute=2)},
     # Just after the company's midnight (beat keeps the company's zone): the day's card expiries.
     "cards-daily": {"task": "crm.tasks.cards.daily", "schedule": crontab(hour=0, minute=10)},
-    "credit-nightly": {"task": "crm.tasks.credit.nightly_check",
-                       "schedule": crontab(hour=1, minute=0)},
+    "credit-nightly": {
+        "task": "crm.tasks.credit.nightly_check",
+        "schedule": crontab(hour=1, minute=0),
+    },
     # R11: each quarter's first day, every customer is re-evaluated.
-    "credit-quarterly": {"task": "crm.tasks.credit.quarterly_reevaluation",
-                         "schedule": crontab(hour=2, minute=0, day_of_month=1,
-                                             month_of_year="1,4,7,10")},
+    "credit-quarterly": {
+        "task": "crm.tasks.credit.quarterly_reevaluation",
+        "schedule": crontab(hour=2, minute=0, day_of_month=1, month_of_year="1,4,7,10"),
+    },
     # R9: a rotating share of the electronic archive is re-hashed every night.
-    "archives-integrity": {"task": "crm.tasks.archives.nightly_integrity",
-                           "schedule": crontab(hour=3, minute=0)},
+    "archives-integrity": {
+        "task": "crm.tasks.archives.nightly_integrity",
+        "schedule": crontab(hour=3, minute=0),
+    },
     # R3: the year just ended is closed early on 2 January, after late filings of 31 December.
-    "archives-close-year": {"task": "crm.tasks.archives.close_year",
-                            "schedule": crontab(hour=4, minute=0, day_of_month=2,
-                                                month_of_year=1)},
+    "archives-close-year": {
+        "task": "crm.tasks.archives.close_year",
+        "schedule": crontab(hour=4, minute=0, day_of_month=2, month_of_year=1),
+    },
     # R3, R6: kept documents whose retention has ended are proposed for disposal each morning.
-    "archives-disposal": {"task": "crm.tasks.archives.propose_disposal",
-                          "schedule": crontab(hour=4, minute=30)},
+    "archives-disposal": {
+        "task": "crm.tasks.archives.propose_disposal",
+        "schedule": crontab(hour=4, minute=30),
+    },
     # R12, R14: early in the company's morning, before staff open their inbox.
     "intake-daily": {"task": "crm.tasks.intake.daily", "schedule": crontab(hour=6, minute=0)},
     # R12: each Monday morning, important customers with fewer than two staff in contact.
-    "intake-weekly-staff": {"task": "crm.tasks.intake.weekly_staff_check",
-                            "schedule": crontab(hour=6, minute=20, day_of_week=1)},
+    "intake-weekly-staff": {
+        "task": "crm.tasks.intake.weekly_staff_check",
+        "schedule": crontab(hour=6, minute=20, day_of_week=1),
+    },
     # R6: deletions past their retention are destroyed in the quiet hours.
-    "governance-destroy": {"task": "crm.tasks.governance.destroy_expired",
-                           "schedule": crontab(hour=2, minute=30)},
-    "revisits-daily": {"task": "crm.tasks.revisits.daily",
-                       "schedule": crontab(hour=6, minute=10)},
+    "governance-destroy": {
+        "task": "crm.tasks.governance.destroy_expired",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "revisits-daily": {"task": "crm.tasks.revisits.daily", "schedule": crontab(hour=6, minute=10)},
     # R7: the consumption rollups the dashboards read, for this month and the last.
     "reviews-rollup": {"task": "crm.tasks.reviews.rollup_recent", "schedule": crontab(minute=17)},
     # R7: the watch list on the 1st; the quarter's, half-year's and year's analyses after them.
-    "reviews-monthly": {"task": "crm.tasks.reviews.monthly",
-                        "schedule": crontab(hour=5, minute=0, day_of_month=1)},
-    "reviews-quarterly": {"task": "crm.tasks.reviews.quarterly",
-                          "schedule": crontab(hour=5, minute=20, day_of_month=1,
-                                              month_of_year="1,4,7,10")},
-    "reviews-half-year": {"task": "crm.tasks.reviews.analysis", "args": ("half-year",),
-                          "schedule": crontab(hour=5, minute=40, day_of_month=1,
-                                              month_of_year="1,7")},
-    "reviews-year": {"task": "crm.tasks.reviews.analysis", "args": ("year",),
-                     "schedule": crontab(hour=6, minute=0, day_of_month=1, month_of_year=1)},
+    "reviews-monthly": {
+        "task": "crm.tasks.reviews.monthly",
+        "schedule": crontab(hour=5, minute=0, day_of_month=1),
+    },
+    "reviews-quarterly": {
+        "task": "crm.tasks.reviews.quarterly",
+        "schedule": crontab(hour=5, minute=20, day_of_month=1, month_of_year="1,4,7,10"),
+    },
+    "reviews-half-year": {
+        "task": "crm.tasks.reviews.analysis",
+        "args": ("half-year",),
+        "schedule": crontab(hour=5, minute=40, day_of_month=1, month_of_year="1,7"),
+    },
+    "reviews-year": {
+        "task": "crm.tasks.reviews.analysis",
+        "args": ("year",),
+        "schedule": crontab(hour=6, minute=0, day_of_month=1, month_of_year=1),
+    },
 }
 
 
@@ -98,9 +124,13 @@ def init_celery(app: Flask) -> Celery:
         result_backend=app.config["RESULT_BACKEND"],
         timezone=app.config["TIMEZONE"],
         enable_utc=True,
-        beat_schedule={**BEAT_SCHEDULE, "heartbeat": {
-            **BEAT_SCHEDULE["heartbeat"],
-            "schedule": float(app.config.get("BEAT_HEARTBEAT_SECONDS") or 60)}},
+        beat_schedule={
+            **BEAT_SCHEDULE,
+            "heartbeat": {
+                **BEAT_SCHEDULE["heartbeat"],
+                "schedule": float(app.config.get("BEAT_HEARTBEAT_SECONDS") or 60),
+            },
+        },
         beat_schedule_filename=app.config["BEAT_SCHEDULE_FILE"],
         # A task whose worker dies is delivered again; tasks are written to be idempotent.
         task_acks_late=True,
@@ -121,10 +151,13 @@ def init_celery(app: Flask) -> Celery:
     if app.config["BROKER_URL"].startswith(("redis", "rediss")):
         # See Config.BROKER_VISIBILITY_TIMEOUT (kombu's default is one hour).
         celery_app.conf.broker_transport_options = {
-            "visibility_timeout": app.config["BROKER_VISIBILITY_TIMEOUT"]}
+            "visibility_timeout": app.config["BROKER_VISIBILITY_TIMEOUT"]
+        }
     if app.config["RESULT_BACKEND"].startswith(("redis", "rediss")):
-        celery_app.conf.update(result_backend_transport_options={"retry_policy": QUICK_RETRY},
-                               redis_socket_connect_timeout=5)
+        celery_app.conf.update(
+            result_backend_transport_options={"retry_policy": QUICK_RETRY},
+            redis_socket_connect_timeout=5,
+        )
     celery_app.conf.update(app.config.get("CELERY", {}))
     _connect_task_log()
     celery_app.set_default()
@@ -160,8 +193,14 @@ def _task_started(task_id=None, task=None, **kwargs):
 def _task_ended(task_id=None, task=None, state=None, **kwargs):
     started = _STARTED.pop(task_id, None)
     duration = (time.perf_counter() - started) * 1000 if started else 0.0
-    logger.info("task %s ended %s in %.1fms (id %s)", task.name, state, duration, task_id,
-                extra={"duration_ms": round(duration, 1)})
+    logger.info(
+        "task %s ended %s in %.1fms (id %s)",
+        task.name,
+        state,
+        duration,
+        task_id,
+        extra={"duration_ms": round(duration, 1)},
+    )
 
 
 def _task_failed(task_id=None, exception=None, sender=None, einfo=None, **kwargs):
@@ -171,8 +210,13 @@ def _task_failed(task_id=None, exception=None, sender=None, einfo=None, **kwargs
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
-    logger.error("task %s failed (id %s): %s at %s", getattr(sender, "name", sender), task_id,
-                 type(exception).__name__, where)
+    logger.error(
+        "task %s failed (id %s): %s at %s",
+        getattr(sender, "name", sender),
+        task_id,
+        type(exception).__name__,
+        where,
+    )
 
 
 def _use_celery_logging(**kwargs):
@@ -187,10 +231,12 @@ def _use_celery_logging(**kwargs):
 def _connect_task_log() -> None:
     """Celery's signals are process-wide; connected once, whatever the number of apps."""
     # Sent by `celery worker` and `celery beat` only (not by an embedded test worker).
-    signals.celeryd_init.connect(_use_celery_logging, weak=False,
-                                 dispatch_uid="crm.use_celery_logging")
-    signals.beat_init.connect(_use_celery_logging, weak=False,
-                              dispatch_uid="crm.use_celery_logging_beat")
+    signals.celeryd_init.connect(
+        _use_celery_logging, weak=False, dispatch_uid="crm.use_celery_logging"
+    )
+    signals.beat_init.connect(
+        _use_celery_logging, weak=False, dispatch_uid="crm.use_celery_logging_beat"
+    )
     signals.task_prerun.connect(_task_started, weak=False, dispatch_uid="crm.task_started")
     signals.task_postrun.connect(_task_ended, weak=False, dispatch_uid="crm.task_ended")
     signals.task_failure.connect(_task_failed, weak=False, dispatch_uid="crm.task_failed")

@@ -43,8 +43,12 @@ def nightly_integrity() -> dict:
             db.session.rollback()
     result = arch.check_integrity(db.session)
     problems = result["changed"] + result["missing"] + result["sets"]
-    logger.log(logging.WARNING if problems else logging.INFO,
-               "archives integrity: %s, %s filings indexed", result, indexed)
+    logger.log(
+        logging.WARNING if problems else logging.INFO,
+        "archives integrity: %s, %s filings indexed",
+        result,
+        indexed,
+    )
     return {**result, "indexed": indexed}
 
 
@@ -67,11 +71,14 @@ def propose_disposal() -> dict:
     from crm.archives.disposal import propose_disposal as propose
 
     listed = propose(db.session, periodic=True)
-    result = {"list": listed.id if listed else None,
-              "documents": len(listed.items) if listed else 0}
+    result = {
+        "list": listed.id if listed else None,
+        "documents": len(listed.items) if listed else 0,
+    }
     db.session.commit()
-    logger.info("archives disposal: list %s proposed with %s documents", result["list"],
-                result["documents"])
+    logger.info(
+        "archives disposal: list %s proposed with %s documents", result["list"], result["documents"]
+    )
     return result
 
 
@@ -84,8 +91,15 @@ def enqueue_index(doc_id: int) -> bool:
     try:
         index_document.delay(doc_id)
     except OperationalError as exc:
-        logger.warning("document %s filed but not queued for indexing: the broker is not "
-                       "reachable (%s)", doc_id, type(exc).__name__)
-        raise DomainError(_l("The task queue is not reachable; the document is filed and "
-                             "will be indexed tonight.")) from exc
+        logger.warning(
+            "document %s filed but not queued for indexing: the broker is not reachable (%s)",
+            doc_id,
+            type(exc).__name__,
+        )
+        raise DomainError(
+            _l(
+                "The task queue is not reachable; the document is filed and "
+                "will be indexed tonight."
+            )
+        ) from exc
     return True

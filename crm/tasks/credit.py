@@ -42,11 +42,16 @@ def nightly_check() -> dict:
     mismatches = credit_ledger.reconcile_balances(db.session)
     if mismatches:
         # Balances kept with each ledger row disagree with the ledger: finance must look.
-        logger.warning("credit nightly: %s customers' balances differ from their ledgers "
-                       "(first ids: %s)", len(mismatches), [m[0] for m in mismatches[:10]])
+        logger.warning(
+            "credit nightly: %s customers' balances differ from their ledgers (first ids: %s)",
+            len(mismatches),
+            [m[0] for m in mismatches[:10]],
+        )
     db.session.commit()
-    return {**result, "balance_mismatches": [
-        [cid, str(kept), str(owed)] for cid, kept, owed in mismatches[:100]]}
+    return {
+        **result,
+        "balance_mismatches": [[cid, str(kept), str(owed)] for cid, kept, owed in mismatches[:100]],
+    }
 
 
 @shared_task(name="crm.tasks.credit.quarterly_reevaluation")
@@ -72,6 +77,9 @@ def enqueue_check(run_id: int, resumed: bool = False) -> None:
     except Exception as exc:
         logger.warning("credit check %s could not be queued: %s", run_id, type(exc).__name__)
         checks.abandon_enqueue(db.session, run_id, resumed)
-        raise DomainError(_l("The task queue is not reachable, so the check was not started. "
-                             "Try again in a few minutes or tell the system administrator."),
-                          ) from exc
+        raise DomainError(
+            _l(
+                "The task queue is not reachable, so the check was not started. "
+                "Try again in a few minutes or tell the system administrator."
+            ),
+        ) from exc

@@ -50,25 +50,39 @@ def acquire(engine, name: str, stale_minutes: float) -> str | None:
     token, now = _new_holder(), utcnow()
     stale_before = now - timedelta(minutes=stale_minutes)
     with engine.begin() as conn:
-        before = conn.execute(select(LOCKS.c.holder, LOCKS.c.heartbeat_at)
-                              .where(LOCKS.c.name == name)).first()
+        before = conn.execute(
+            select(LOCKS.c.holder, LOCKS.c.heartbeat_at).where(LOCKS.c.name == name)
+        ).first()
         if before is not None:
             taken = conn.execute(
-                update(LOCKS).where(LOCKS.c.name == name, or_(
-                    LOCKS.c.holder.is_(None), LOCKS.c.heartbeat_at.is_(None),
-                    LOCKS.c.heartbeat_at < stale_before))
-                .values(holder=token, acquired_at=now, heartbeat_at=now)).rowcount
+                update(LOCKS)
+                .where(
+                    LOCKS.c.name == name,
+                    or_(
+                        LOCKS.c.holder.is_(None),
+                        LOCKS.c.heartbeat_at.is_(None),
+                        LOCKS.c.heartbeat_at < stale_before,
+                    ),
+                )
+                .values(holder=token, acquired_at=now, heartbeat_at=now)
+            ).rowcount
             if not taken:
                 return None
             if before.holder is not None:
-                logger.warning("task lock %s taken over: its holder %s gave no sign of life "
-                               "since %s (stale after %s minutes)", name, before.holder,
-                               before.heartbeat_at, stale_minutes)
+                logger.warning(
+                    "task lock %s taken over: its holder %s gave no sign of life "
+                    "since %s (stale after %s minutes)",
+                    name,
+                    before.holder,
+                    before.heartbeat_at,
+                    stale_minutes,
+                )
             return token
     try:
         with engine.begin() as conn:
-            conn.execute(insert(LOCKS).values(name=name, holder=token, acquired_at=now,
-                                              heartbeat_at=now))
+            conn.execute(
+                insert(LOCKS).values(name=name, holder=token, acquired_at=now, heartbeat_at=now)
+            )
     except IntegrityError:  # another run inserted it first, and holds it
         return None
     return token
@@ -77,19 +91,29 @@ def acquire(engine, name: str, stale_minutes: float) -> str | None:
 def release(engine, name: str, token: str) -> bool:
     """Give the lock back; False when it is no longer ours (it was taken over as stale)."""
     with engine.begin() as conn:
-        mine = conn.execute(update(LOCKS).where(LOCKS.c.name == name, LOCKS.c.holder == token)
-                            .values(holder=None, heartbeat_at=utcnow())).rowcount
+        mine = conn.execute(
+            update(LOCKS)
+            .where(LOCKS.c.name == name, LOCKS.c.holder == token)
+            .values(holder=None, heartbeat_at=utcnow())
+        ).rowcount
     if not mine:
-        logger.warning("task lock %s was no longer held by %s when it ended: another run took "
-                       "it over as stale", name, token)
+        logger.warning(
+            "task lock %s was no longer held by %s when it ended: another run took "
+            "it over as stale",
+            name,
+            token,
+        )
     return bool(mine)
 
 
 def holder_of(engine, name: str):
     """The lock's row (holder, acquired_at, heartbeat_at), or None."""
     with engine.connect() as conn:
-        return conn.execute(select(LOCKS.c.holder, LOCKS.c.acquired_at, LOCKS.c.heartbeat_at)
-                            .where(LOCKS.c.name == name)).first()
+        return conn.execute(
+            select(LOCKS.c.holder, LOCKS.c.acquired_at, LOCKS.c.heartbeat_at).where(
+                LOCKS.c.name == name
+            )
+        ).first()
 
 
 class _Heartbeat(threading.Thread):
@@ -106,12 +130,14 @@ class _Heartbeat(threading.Thread):
             try:
                 with self.engine.begin() as conn:
                     mine = conn.execute(
-                        update(LOCKS).where(LOCKS.c.name == self.lock_name,
-                                            LOCKS.c.holder == self.token)
-                        .values(heartbeat_at=utcnow())).rowcount
+                        update(LOCKS)
+                        .where(LOCKS.c.name == self.lock_name, LOCKS.c.holder == self.token)
+                        .values(heartbeat_at=utcnow())
+                    ).rowcount
             except Exception as exc:  # the database busy or away for a moment: try again
-                logger.warning("task lock %s: heartbeat not written (%s)", self.lock_name,
-                               type(exc).__name__)
+                logger.warning(
+                    "task lock %s: heartbeat not written (%s)", self.lock_name, type(exc).__name__
+                )
                 continue
             if not mine:
                 logger.warning("task lock %s: taken over by another run", self.lock_name)
@@ -132,15 +158,21 @@ def locked_task(name: str, stale_after: float | None = None, record: bool = True
     def decorate(func):
         @wraps(func)
         def wrapper(*args, **kwargs):
-            minutes = (stale_after if stale_after is not None
-                       else float(current_app.config["TASK_STALE_MINUTES"]))
+            minutes = (
+                stale_after
+                if stale_after is not None
+                else float(current_app.config["TASK_STALE_MINUTES"])
+            )
             engine = db.engine
             token = acquire(engine, name, minutes)
             if token is None:
                 held = holder_of(engine, name)
-                logger.warning("task %s skipped: another run holds its lock (%s, since %s)",
-                               name, held.holder if held else "?",
-                               held.acquired_at if held else "?")
+                logger.warning(
+                    "task %s skipped: another run holds its lock (%s, since %s)",
+                    name,
+                    held.holder if held else "?",
+                    held.acquired_at if held else "?",
+                )
                 return None
             started = utcnow()
             beat = _Heartbeat(engine, name, token, interval=max(1.0, minutes * 60 / 4))
@@ -148,8 +180,9 @@ def locked_task(name: str, stale_after: float | None = None, record: bool = True
             try:
                 result = func(*args, **kwargs)
                 if record:
-                    kept = result if result is None or isinstance(result, dict) \
-                        else {"result": result}
+                    kept = (
+                        result if result is None or isinstance(result, dict) else {"result": result}
+                    )
                     mark_task_run(db.session, name, kept, started_at=started)
                     db.session.commit()
                 return result

@@ -22,13 +22,17 @@ def registered_views(app):
 
 def gate_of(view) -> str:
     assert isinstance(getattr(view, "gate", None), str) and view.gate, (
-        f"{type(view).__name__} ({view.endpoint}) names no policy area")
+        f"{type(view).__name__} ({view.endpoint}) names no policy area"
+    )
     return view.gate
 
 
 def test_the_policy_has_a_view_entry_for_every_registered_screen(app):
-    missing = [(type(v).__name__, gate_of(v)) for v in registered_views(app)
-               if "view" not in access.ACTIONS.get(gate_of(v), {})]
+    missing = [
+        (type(v).__name__, gate_of(v))
+        for v in registered_views(app)
+        if "view" not in access.ACTIONS.get(gate_of(v), {})
+    ]
     assert missing == []
     for area, actions in access.ACTIONS.items():
         for action, roles in actions.items():
@@ -44,17 +48,22 @@ def _accessible(app, view, user) -> bool:
 @pytest.mark.parametrize("role", sorted(access.ROLES))
 def test_every_screen_opens_exactly_for_the_roles_the_policy_names(app, role):
     user = User(id=1, username=role, role=role, active=True)
-    wrong = [(v.endpoint, _accessible(app, v, user)) for v in registered_views(app)
-             if _accessible(app, v, user) != access.allowed(role, v.gate, "view")
-             or _accessible(app, v, user) != access.can(user, "view", area=v.gate)]
+    wrong = [
+        (v.endpoint, _accessible(app, v, user))
+        for v in registered_views(app)
+        if _accessible(app, v, user) != access.allowed(role, v.gate, "view")
+        or _accessible(app, v, user) != access.can(user, "view", area=v.gate)
+    ]
     assert wrong == [], role
 
 
 def test_the_gate_reads_the_table_itself_not_a_copy(app, monkeypatch):
     """Emptying an area's "view" closes its screens to everyone; opening it to everyone opens
     them: the views hold no roles of their own."""
-    users = [User(id=i, username=r, role=r, active=True)
-             for i, r in enumerate(sorted(access.ROLES), start=1)]
+    users = [
+        User(id=i, username=r, role=r, active=True)
+        for i, r in enumerate(sorted(access.ROLES), start=1)
+    ]
     for view in registered_views(app):
         entry = access.ACTIONS[view.gate]
         monkeypatch.setitem(entry, "view", frozenset())
@@ -70,14 +79,24 @@ def test_no_screen_opens_to_an_anonymous_visitor(app):
 
 def test_every_view_class_has_no_roles_attribute(app):
     for view in registered_views(app):
-        assert not any("roles" in vars(cls) for cls in type(view).__mro__
-                       if cls.__module__.startswith("crm.")), type(view).__name__
+        assert not any(
+            "roles" in vars(cls) for cls in type(view).__mro__ if cls.__module__.startswith("crm.")
+        ), type(view).__name__
         assert isinstance(view, BaseView)
 
 
 # --- no role set outside crm/access ----------------------------------------------------------
-ROLE_CONSTANTS = {"ACCOUNT_MANAGER", "REGIONAL_MANAGER", "SALES_MANAGER", "GENERAL_MANAGER",
-                  "FINANCE", "CLERK", "ARCHIVIST", "SERVICE", "ADMIN"}
+ROLE_CONSTANTS = {
+    "ACCOUNT_MANAGER",
+    "REGIONAL_MANAGER",
+    "SALES_MANAGER",
+    "GENERAL_MANAGER",
+    "FINANCE",
+    "CLERK",
+    "ARCHIVIST",
+    "SERVICE",
+    "ADMIN",
+}
 ROLE_GROUPS = {"MANAGERS", "READ_ALL", "FIELD_SALES", "SALES", "EVERYONE", "ROLES"}
 # Role values that are no other word of the code ("finance", "service", "admin" are also user
 # names, complaint categories and translation domains).
@@ -116,12 +135,18 @@ def role_sets(source: str) -> list[tuple[int, str]]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Set | ast.Tuple | ast.List) and _role_items(node.elts) >= 2:
             found.append((node.lineno, "literal set of roles"))
-        elif (isinstance(node, ast.Call) and _name(node.func) in ("frozenset", "set")
-              and node.args and (_group(node.args[0])
-                                 or _role_items(getattr(node.args[0], "elts", ())) >= 2)):
+        elif (
+            isinstance(node, ast.Call)
+            and _name(node.func) in ("frozenset", "set")
+            and node.args
+            and (_group(node.args[0]) or _role_items(getattr(node.args[0], "elts", ())) >= 2)
+        ):
             found.append((node.lineno, "frozenset of roles"))
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr) and (
-                _group(node.left) or _group(node.right)):
+        elif (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.BitOr)
+            and (_group(node.left) or _group(node.right))
+        ):
             found.append((node.lineno, "union with a group of roles"))
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -133,18 +158,22 @@ def role_sets(source: str) -> list[tuple[int, str]]:
 
 
 def test_the_check_finds_the_shapes_it_forbids():
-    for bad in ("roles = frozenset({access.ADMIN})",
-                "READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})",
-                "X = {ACCOUNT_MANAGER, REGIONAL_MANAGER}",
-                "if actor.role in (access.ACCOUNT_MANAGER, REGIONAL_MANAGER): pass",
-                "ok = role in {'account_manager', 'sales_manager'}",
-                "A = frozenset(MANAGERS)",
-                "B = SALES_ROLES | {FINANCE}",
-                "C = {*access.MANAGERS, access.ADMIN}"):
+    for bad in (
+        "roles = frozenset({access.ADMIN})",
+        "READERS = frozenset({access.ACCOUNT_MANAGER, REGIONAL_MANAGER, *MANAGERS})",
+        "X = {ACCOUNT_MANAGER, REGIONAL_MANAGER}",
+        "if actor.role in (access.ACCOUNT_MANAGER, REGIONAL_MANAGER): pass",
+        "ok = role in {'account_manager', 'sales_manager'}",
+        "A = frozenset(MANAGERS)",
+        "B = SALES_ROLES | {FINANCE}",
+        "C = {*access.MANAGERS, access.ADMIN}",
+    ):
         assert role_sets(bad), bad
-    for fine in ('USERS = [("finance", access.FINANCE, None, "财务")]',
-                 "if can(actor, 'view', area='credit'): pass",
-                 'CHOICES = [("general_manager", "General manager")]'):
+    for fine in (
+        'USERS = [("finance", access.FINANCE, None, "财务")]',
+        "if can(actor, 'view', area='credit'): pass",
+        'CHOICES = [("general_manager", "General manager")]',
+    ):
         assert not role_sets(fine), fine
 
 
@@ -153,6 +182,8 @@ def test_no_role_set_is_written_outside_the_access_package():
     for path in sorted(CRM.rglob("*.py")):
         if path.is_relative_to(CRM / "access"):
             continue
-        found += [f"{path.relative_to(CRM.parent)}:{line}: {what}"
-                  for line, what in role_sets(path.read_text(encoding="utf-8"))]
+        found += [
+            f"{path.relative_to(CRM.parent)}:{line}: {what}"
+            for line, what in role_sets(path.read_text(encoding="utf-8"))
+        ]
     assert found == []

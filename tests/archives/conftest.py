@@ -28,12 +28,26 @@ def _english(request):
         yield
 
 
-def make_doc(client, category="contracts", on=date(2026, 3, 1), form="both", signed=True,
-             content: bytes | None = b"%PDF-1.4 contract", location=("A101", "3", "2", "17"),
-             title=None, pages=4) -> ArchiveDocument:
+def make_doc(
+    client,
+    category="contracts",
+    on=date(2026, 3, 1),
+    form="both",
+    signed=True,
+    content: bytes | None = b"%PDF-1.4 contract",
+    location=("A101", "3", "2", "17"),
+    title=None,
+    pages=4,
+) -> ArchiveDocument:
     """A document entered, signed off and filed as the system (no indexing yet)."""
-    doc = ArchiveDocument(client_id=client.id, category=category, doc_date=on, form=form,
-                          title=title or f"{category} {on}", pages=pages)
+    doc = ArchiveDocument(
+        client_id=client.id,
+        category=category,
+        doc_date=on,
+        form=form,
+        title=title or f"{category} {on}",
+        pages=pages,
+    )
     services.new_document(db.session, doc)
     if content is not None and form != "paper":
         services.attach_file(db.session, doc, io.BytesIO(content), "scan.pdf", "application/pdf")

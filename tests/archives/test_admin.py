@@ -30,13 +30,25 @@ def listed(body: str, doc) -> bool:
     return re.search(rf'archive_document/details/\?id={doc.id}[&"]', body) is not None
 
 
-SEES = {"am1": {"c1"}, "am2": {"c2"}, "rm_east": {"c1", "c2"}, "rm_north": {"c3"},
-        "sales_manager": {"c1", "c2", "c3"}, "general_manager": {"c1", "c2", "c3"},
-        "archivist": {"c1", "c2", "c3"}}
+SEES = {
+    "am1": {"c1"},
+    "am2": {"c2"},
+    "rm_east": {"c1", "c2"},
+    "rm_north": {"c3"},
+    "sales_manager": {"c1", "c2", "c3"},
+    "general_manager": {"c1", "c2", "c3"},
+    "archivist": {"c1", "c2", "c3"},
+}
 # Who opens the content (R5): the customer's own people, never the archivist as such.
-READS = {"am1": {"c1"}, "am2": {"c2"}, "rm_east": {"c1", "c2"}, "rm_north": {"c3"},
-         "sales_manager": {"c1", "c2", "c3"}, "general_manager": {"c1", "c2", "c3"},
-         "archivist": set()}
+READS = {
+    "am1": {"c1"},
+    "am2": {"c2"},
+    "rm_east": {"c1", "c2"},
+    "rm_north": {"c3"},
+    "sales_manager": {"c1", "c2", "c3"},
+    "general_manager": {"c1", "c2", "c3"},
+    "archivist": set(),
+}
 
 
 @pytest.mark.parametrize("who", sorted(SEES))
@@ -57,8 +69,12 @@ def test_documents_list_page_and_file_follow_the_scope(world, docs, login_as, wh
 @pytest.mark.parametrize("who", ["finance", "clerk", "service", "admin"])
 def test_other_roles_do_not_open_the_archive(world, docs, login_as, who):
     c = login_as(getattr(world, who))
-    for url in ("/admin/archive_document/", "/admin/archive_volume/", "/admin/archive_flag/",
-                f"/admin/archive_document/download/?id={docs['c1'].id}"):
+    for url in (
+        "/admin/archive_document/",
+        "/admin/archive_volume/",
+        "/admin/archive_flag/",
+        f"/admin/archive_document/download/?id={docs['c1'].id}",
+    ):
         assert c.get(url).status_code == 403, url
 
 
@@ -73,14 +89,17 @@ def test_every_read_of_a_file_is_audited(world, docs, login_as):
 
 def test_search_by_archive_number_title_and_customer(world, docs, login_as):
     c = login_as(world.archivist)
-    for term, key in ((docs["c2"].archive_no, "c2"), ("合同-c3", "c3"),
-                      (world.c1.name[:4], "c1")):
+    for term, key in ((docs["c2"].archive_no, "c2"), ("合同-c3", "c3"), (world.c1.name[:4], "c1")):
         body = c.get("/admin/archive_document/", query_string={"search": term}).get_data(
-            as_text=True)
+            as_text=True
+        )
         assert {k for k, d in docs.items() if listed(body, d)} == {key}, term
     # an account manager's search finds nothing outside their customers
-    body = login_as(world.am1).get("/admin/archive_document/", query_string={
-        "search": docs["c3"].archive_no}).get_data(as_text=True)
+    body = (
+        login_as(world.am1)
+        .get("/admin/archive_document/", query_string={"search": docs["c3"].archive_no})
+        .get_data(as_text=True)
+    )
     assert not listed(body, docs["c3"])
 
 
@@ -117,25 +136,45 @@ def test_closing_the_year_from_the_volumes_screen(world, login_as):
     index(last_year)
     this_year = make_doc(world.c1)
     index(this_year)
-    assert login_as(world.sales_manager).post("/admin/archive_volume/close-year/",
-                                              data={"year": 2025}).status_code == 302
+    assert (
+        login_as(world.sales_manager)
+        .post("/admin/archive_volume/close-year/", data={"year": 2025})
+        .status_code
+        == 302
+    )
     c = login_as(world.archivist)
     c.post("/admin/archive_volume/close-year/", data={"year": 2025})
-    statuses = {v.year: v.status for v in db.session.scalars(
-        select(ArchiveVolume).execution_options(populate_existing=True))}
+    statuses = {
+        v.year: v.status
+        for v in db.session.scalars(select(ArchiveVolume).execution_options(populate_existing=True))
+    }
     assert statuses == {2025: "closed", 2026: "open"}
 
 
-def test_the_account_manager_files_with_an_upload_and_the_leader_approves(world, app, login_as,
-                                                                          monkeypatch):
+def test_the_account_manager_files_with_an_upload_and_the_leader_approves(
+    world, app, login_as, monkeypatch
+):
     monkeypatch.setitem(app.config, "ARCHIVE_INDEX_INLINE", True)
     am1 = login_as(world.am1)
-    r = am1.post("/admin/archive_document/new/", data={
-        "client": str(world.c1.id), "category": "debts", "title": "还款协议", "doc_date":
-        "2026-10-08", "pages": "3", "form": "both", "customer_signed": "y", "handler": "张三",
-        "room": "A1", "cabinet": "2", "shelf": "3", "box": "4",
-        "upload": (io.BytesIO(b"%PDF-1.4 agreement scan"), "agreement.pdf", "application/pdf")},
-        content_type="multipart/form-data")
+    r = am1.post(
+        "/admin/archive_document/new/",
+        data={
+            "client": str(world.c1.id),
+            "category": "debts",
+            "title": "还款协议",
+            "doc_date": "2026-10-08",
+            "pages": "3",
+            "form": "both",
+            "customer_signed": "y",
+            "handler": "张三",
+            "room": "A1",
+            "cabinet": "2",
+            "shelf": "3",
+            "box": "4",
+            "upload": (io.BytesIO(b"%PDF-1.4 agreement scan"), "agreement.pdf", "application/pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     doc = db.session.scalars(select(ArchiveDocument)).one()
     assert (doc.status, doc.manager_id, doc.retention) == ("draft", world.am1.id, "D30")
@@ -154,8 +193,10 @@ def test_the_archivist_edits_only_the_paper_location(world, docs, login_as):
     doc = docs["c3"]
     form = c.get(f"/admin/archive_document/edit/?id={doc.id}").get_data(as_text=True)
     assert 'name="box"' in form and 'name="title"' not in form
-    c.post(f"/admin/archive_document/edit/?id={doc.id}", data={
-        "room": "B2", "cabinet": "1", "shelf": "1", "box": "8", "title": "changed"})
+    c.post(
+        f"/admin/archive_document/edit/?id={doc.id}",
+        data={"room": "B2", "cabinet": "1", "shelf": "1", "box": "8", "title": "changed"},
+    )
     doc = db.session.get(ArchiveDocument, doc.id, populate_existing=True)
     assert (doc.box, doc.title) == ("8", "合同-c3")
 
@@ -180,8 +221,14 @@ def test_every_filter_applies(world, docs, login_as, app, endpoint):
     admin = app.extensions["admin"][0]
     view = next(v for v in admin._views if getattr(v, "endpoint", None) == endpoint)
     assert isinstance(view, ScopedModelView)
-    values = {"Year": "2026", "Category": "contracts", "Status": "archived", "Form": "both",
-              "Customer": world.c1.name[:3], "Problem": "file_missing"}
+    values = {
+        "Year": "2026",
+        "Category": "contracts",
+        "Status": "archived",
+        "Form": "both",
+        "Customer": world.c1.name[:3],
+        "Problem": "file_missing",
+    }
     c = login_as(world.sales_manager)
     for position, flt in enumerate(view._filters):
         value = values.get(str(flt.name), "2026-01-01")
@@ -202,7 +249,8 @@ def test_the_archivist_binds_a_filed_document_but_not_a_draft(world, login_as):
     page = c.get(f"/admin/archive_document/details/?id={filed.id}").get_data(as_text=True)
     assert 'id="move-bind"' in page
     assert 'id="move-bind"' not in c.get(
-        f"/admin/archive_document/details/?id={draft.id}").get_data(as_text=True)
+        f"/admin/archive_document/details/?id={draft.id}"
+    ).get_data(as_text=True)
     c.post("/admin/archive_document/bind/", data={"id": filed.id})
     c.post("/admin/archive_document/bind/", data={"id": draft.id})
     assert db.session.get(ArchiveDocument, filed.id, populate_existing=True).archive_no
@@ -222,8 +270,15 @@ def test_a_view_grant_opens_the_content_read_only(world, docs, login_as):
     url = f"/admin/archive_document/download/?id={docs['c1'].id}"
     c = login_as(world.am2)
     assert c.get(url).status_code == 404
-    db.session.add(ViewGrant(client_id=world.c1.id, author_id=world.am2.id, reason="接手前了解",
-                             status=APPROVED, ends_at=utcnow() + timedelta(days=3)))
+    db.session.add(
+        ViewGrant(
+            client_id=world.c1.id,
+            author_id=world.am2.id,
+            reason="接手前了解",
+            status=APPROVED,
+            ends_at=utcnow() + timedelta(days=3),
+        )
+    )
     db.session.commit()
     # The grant ids are cached on `g` for a request; this harness shares one app context
     # (and so one `g`) across requests, where production has one per request.
@@ -232,15 +287,30 @@ def test_a_view_grant_opens_the_content_read_only(world, docs, login_as):
     assert c.get(f"/admin/archive_document/edit/?id={docs['c1'].id}").status_code == 403
 
 
-def test_the_account_manager_corrects_an_archived_title_and_both_lines_follow(world, docs,
-                                                                             login_as):
+def test_the_account_manager_corrects_an_archived_title_and_both_lines_follow(
+    world, docs, login_as
+):
     doc = docs["c1"]
     page = login_as(world.am1).get(f"/admin/archive_document/edit/?id={doc.id}")
     assert 'name="category"' not in page.get_data(as_text=True)  # part of the number
-    r = login_as(world.am1).post(f"/admin/archive_document/edit/?id={doc.id}", data={
-        "title": "合同-c1（更正）", "pages": "4", "form": "both", "customer_signed": "y",
-        "handler": "经办人 张三", "room": "A101", "cabinet": "3", "shelf": "2", "box": "17"})
+    r = login_as(world.am1).post(
+        f"/admin/archive_document/edit/?id={doc.id}",
+        data={
+            "title": "合同-c1（更正）",
+            "pages": "4",
+            "form": "both",
+            "customer_signed": "y",
+            "handler": "经办人 张三",
+            "room": "A101",
+            "cabinet": "3",
+            "shelf": "2",
+            "box": "17",
+        },
+    )
     assert r.status_code == 302
-    lines = db.session.scalars(select(CatalogueLine).where(
-        CatalogueLine.document_id == doc.id).execution_options(populate_existing=True)).all()
+    lines = db.session.scalars(
+        select(CatalogueLine)
+        .where(CatalogueLine.document_id == doc.id)
+        .execution_options(populate_existing=True)
+    ).all()
     assert {line.title for line in lines} == {"合同-c1（更正）"}

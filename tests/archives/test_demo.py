@@ -9,8 +9,9 @@ from crm.timeutil import local_today
 
 def rows(model, **where):
     # The governance demo bins a customer or two, which hides their rows: count them all.
-    return db.session.scalars(select(model).filter_by(**where).execution_options(
-        crm_include_deleted=True)).all()
+    return db.session.scalars(
+        select(model).filter_by(**where).execution_options(crm_include_deleted=True)
+    ).all()
 
 
 def test_demo_has_a_closed_and_an_open_year_with_every_category_and_state(ctx):
@@ -49,4 +50,5 @@ def test_demo_shows_disposal_lists_and_a_document_kept_past_its_customer(ctx):
     assert len(rows(DestructionRecord)) == 2
     disposed = lists["done"].items[0].document_id
     assert {line.disposal_id for line in rows(CatalogueLine, document_id=disposed)} == {
-        lists["done"].id}
+        lists["done"].id
+    }

@@ -42,18 +42,24 @@ def rows_holding(values) -> list[tuple[str, str]]:
 
 
 def files_holding(root, values) -> list:
-    return [p for p in root.rglob("*") if p.is_file()
-            and any(v.encode() in p.read_bytes() for v in values)]
+    return [
+        p
+        for p in root.rglob("*")
+        if p.is_file() and any(v.encode() in p.read_bytes() for v in values)
+    ]
 
 
 def destroy_c2(world, login_as):
     """The general manager asks, the sales manager approves, the bin period passes."""
     gm = login_as(world.general_manager)
-    assert gm.post("/admin/client/delete/", data={"id": world.c2.id,
-                                                  "reason": "客户注销"}).status_code == 302
+    assert (
+        gm.post("/admin/client/delete/", data={"id": world.c2.id, "reason": "客户注销"}).status_code
+        == 302
+    )
     request = db.session.scalars(select(DeletionRequest)).one()
-    login_as(world.sales_manager).post("/admin/deletion_request/decide/", data={
-        "id": request.id, "decision": "approve"})
+    login_as(world.sales_manager).post(
+        "/admin/deletion_request/decide/", data={"id": request.id, "decision": "approve"}
+    )
     db.session.expire_all()
     request = db.session.get(DeletionRequest, request.id)
     assert request.status == "approved"
@@ -68,11 +74,19 @@ def c2_archive(world, archive_root):
     """An old complaint in a closed volume (its 10 years are over: it goes with the customer)
     and this year's contract (30 years: it stays), both with a scan on disk."""
     set_actor(None)
-    old = make_doc(world.c2, category="complaints", on=date(2010, 3, 1),
-                   content=f"%PDF-1.4 scan of {world.c2.name}".encode())
+    old = make_doc(
+        world.c2,
+        category="complaints",
+        on=date(2010, 3, 1),
+        content=f"%PDF-1.4 scan of {world.c2.name}".encode(),
+    )
     index(old)
-    kept = make_doc(world.c2, category="contracts", on=date(2026, 3, 1),
-                    content=f"%PDF-1.4 contract of {world.c2.name}".encode())
+    kept = make_doc(
+        world.c2,
+        category="contracts",
+        on=date(2026, 3, 1),
+        content=f"%PDF-1.4 contract of {world.c2.name}".encode(),
+    )
     index(kept)
     services.close_year(db.session, 2010)
     db.session.commit()
@@ -80,14 +94,22 @@ def c2_archive(world, archive_root):
 
 
 def test_after_destruction_nothing_holds_the_customers_name_credit_code_or_phone(
-        world, login_as, _archive_root):
+    world, login_as, _archive_root
+):
     c2 = world.c2
     values, c2_id = (c2.name, c2.credit_code, c2.phone), c2.id
     old, kept = c2_archive(world, _archive_root)
     old_file, kept_file = services.absolute(old.storage_path), services.absolute(kept.storage_path)
     # A group robot takes the approvals waiting: its item and message name the customer.
-    db.session.add(NoticeRobot(name="销售部群", platform="wecom", kinds=["change_request"],
-                               webhook_token=encrypt("http://127.0.0.1:9/hook"), active=True))
+    db.session.add(
+        NoticeRobot(
+            name="销售部群",
+            platform="wecom",
+            kinds=["change_request"],
+            webhook_token=encrypt("http://127.0.0.1:9/hook"),
+            active=True,
+        )
+    )
     # An account manager's change of the phone waits for approval (its diff holds the phone).
     set_actor(world.am2)
     c2.phone = "021-55550000"
@@ -96,8 +118,14 @@ def test_after_destruction_nothing_holds_the_customers_name_credit_code_or_phone
     set_actor(None)
     assert db.session.scalar(select(func.count()).select_from(ChangeRequest)) == 1
     # A notice naming the customer goes to the group too.
-    notify(db.session, [world.sales_manager], f"change_request:named:{c2.id}", "change_request",
-           f"{c2.name}：联系电话变更待批", client_id=c2.id)
+    notify(
+        db.session,
+        [world.sales_manager],
+        f"change_request:named:{c2.id}",
+        "change_request",
+        f"{c2.name}：联系电话变更待批",
+        client_id=c2.id,
+    )
     db.session.commit()
     assert make_robot_messages(db.session) == 1
     db.session.commit()
@@ -105,8 +133,9 @@ def test_after_destruction_nothing_holds_the_customers_name_credit_code_or_phone
     gm = login_as(world.general_manager)
     before = gm.get("/admin/audit/export/csv/").get_data(as_text=True)
     assert c2.name in before and c2.credit_code in before  # what the fix must remove
-    events = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.client_id == c2.id))
+    events = db.session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.client_id == c2.id)
+    )
 
     destroy_c2(world, login_as)
 
@@ -127,14 +156,18 @@ def test_after_destruction_nothing_holds_the_customers_name_credit_code_or_phone
 
 
 def test_a_closed_volume_shows_the_destroyed_item_and_the_record_lists_what_went(
-        world, login_as, _archive_root):
+    world, login_as, _archive_root
+):
     old, kept = c2_archive(world, _archive_root)
     old_no, kept_no, volume_id = old.archive_no, kept.archive_no, old.volume_id
     name = world.c2.name
     record = destroy_c2(world, login_as)
 
-    [line_paper, line_electronic] = db.session.scalars(select(CatalogueLine).where(
-        CatalogueLine.volume_id == volume_id).order_by(CatalogueLine.set_kind)).all()
+    [line_paper, line_electronic] = db.session.scalars(
+        select(CatalogueLine)
+        .where(CatalogueLine.volume_id == volume_id)
+        .order_by(CatalogueLine.set_kind)
+    ).all()
     for line in (line_paper, line_electronic):
         assert (line.item_no, line.archive_no, line.document_id) == (1, old_no, None)
         assert line.title == f"已销毁——见销毁记录 {record.id}"  # the task's language
@@ -157,18 +190,26 @@ def test_a_closed_volume_shows_the_destroyed_item_and_the_record_lists_what_went
 def test_destruction_is_idempotent(world, login_as, _archive_root):
     c2_archive(world, _archive_root)
     record = destroy_c2(world, login_as)
-    counts = {t.name: db.session.scalar(select(func.count()).select_from(t))
-              for t in db.metadata.sorted_tables}
+    counts = {
+        t.name: db.session.scalar(select(func.count()).select_from(t))
+        for t in db.metadata.sorted_tables
+    }
     assert destroy_expired_deletions() == {"destroyed": 0}
     request = db.session.get(DeletionRequest, record.request_id)
     again = retention.destroy(db.session, request, datetime(2030, 1, 1))
     db.session.commit()
     assert again.id == record.id
-    assert counts == {t.name: db.session.scalar(select(func.count()).select_from(t))
-                      for t in db.metadata.sorted_tables}
+    assert counts == {
+        t.name: db.session.scalar(select(func.count()).select_from(t))
+        for t in db.metadata.sorted_tables
+    }
     assert db.session.execute(text("SELECT count(*) FROM archive_documents")).scalar() == 1
-    assert db.session.get(ArchiveDocument, record.detail and db.session.scalar(
-        select(ArchiveDocument.id))).client_id is None
+    assert (
+        db.session.get(
+            ArchiveDocument, record.detail and db.session.scalar(select(ArchiveDocument.id))
+        ).client_id
+        is None
+    )
 
 
 def test_a_document_deleted_alone_leaves_a_marked_line_and_no_file(world, _archive_root):
@@ -182,12 +223,18 @@ def test_a_document_deleted_alone_leaves_a_marked_line_and_no_file(world, _archi
     set_actor(None)
     retention.destroy_expired(db.session, retention.utcnow() + timedelta(days=31))
     db.session.commit()
-    record = db.session.scalars(select(DestructionRecord).where(
-        DestructionRecord.request_id == request.id)).one()
+    record = db.session.scalars(
+        select(DestructionRecord).where(DestructionRecord.request_id == request.id)
+    ).one()
     assert not path.exists() and record.detail["documents_destroyed"] == [number]
-    lines = db.session.scalars(select(CatalogueLine).where(
-        CatalogueLine.archive_no == number)).all()
+    lines = db.session.scalars(
+        select(CatalogueLine).where(CatalogueLine.archive_no == number)
+    ).all()
     assert len(lines) == 2 and {x.destruction_id for x in lines} == {record.id}
     assert {x.document_id for x in lines} == {None}
-    assert db.session.execute(text("SELECT count(*) FROM archive_documents WHERE id = :i"),
-                              {"i": doc_id}).scalar() == 0
+    assert (
+        db.session.execute(
+            text("SELECT count(*) FROM archive_documents WHERE id = :i"), {"i": doc_id}
+        ).scalar()
+        == 0
+    )

@@ -36,8 +36,9 @@ def destroyed_customer_with_a_contract(world, login_as):
     doc = make_doc(world.c2, category="contracts", on=date(2026, 3, 1))
     index(doc)
     doc_id, path = doc.id, services.absolute(doc.storage_path)
-    login_as(world.sales_manager).post("/admin/client/delete/",
-                                       data={"id": world.c2.id, "reason": "客户注销"})
+    login_as(world.sales_manager).post(
+        "/admin/client/delete/", data={"id": world.c2.id, "reason": "客户注销"}
+    )
     request = db.session.scalars(select(DeletionRequest)).one()
     request.deleted_at -= timedelta(days=31)
     db.session.commit()
@@ -48,12 +49,16 @@ def destroyed_customer_with_a_contract(world, login_as):
 
 def fresh(doc_id) -> ArchiveDocument:
     db.session.expire_all()
-    return db.session.execute(select(ArchiveDocument).where(ArchiveDocument.id == doc_id)
-                              .execution_options(crm_unscoped=True)).scalar_one()
+    return db.session.execute(
+        select(ArchiveDocument)
+        .where(ArchiveDocument.id == doc_id)
+        .execution_options(crm_unscoped=True)
+    ).scalar_one()
 
 
 def test_a_document_under_retention_survives_its_customer_for_the_archivist_and_managers(
-        world, login_as):
+    world, login_as
+):
     name = world.c2.name
     doc_id, path = destroyed_customer_with_a_contract(world, login_as)
     doc = fresh(doc_id)
@@ -88,21 +93,28 @@ def test_a_document_is_disposed_of_only_through_an_approved_list(world, login_as
         disposal.carry_out_disposal(db.session, listed.id)
     db.session.rollback()
     archivist, sm = login_as(world.archivist), login_as(world.sales_manager)
-    assert archivist.post("/admin/disposal/decide/", data={
-        "id": listed.id, "decision": "approve", "comment": "到期"}).status_code == 403
+    assert (
+        archivist.post(
+            "/admin/disposal/decide/",
+            data={"id": listed.id, "decision": "approve", "comment": "到期"},
+        ).status_code
+        == 403
+    )
     assert archivist.post("/admin/disposal/carry-out/", data={"id": listed.id}).status_code == 302
-    sm.post("/admin/disposal/decide/", data={"id": listed.id, "decision": "approve",
-                                             "comment": ""})
+    sm.post("/admin/disposal/decide/", data={"id": listed.id, "decision": "approve", "comment": ""})
     doc = fresh(doc_id)
     assert doc.status == "archived" and path.exists()
     assert db.session.get(DisposalList, listed.id).status == "proposed"
     page = sm.get(f"/admin/disposal/details/?id={listed.id}").get_data(as_text=True)
     assert doc.archive_no in page and 'id="decide-disposal"' in page
 
-    sm.post("/admin/disposal/decide/", data={"id": listed.id, "decision": "approve",
-                                             "comment": "保管期满，经鉴定可销毁"})
+    sm.post(
+        "/admin/disposal/decide/",
+        data={"id": listed.id, "decision": "approve", "comment": "保管期满，经鉴定可销毁"},
+    )
     assert 'id="carry-out-disposal"' in archivist.get(
-        f"/admin/disposal/details/?id={listed.id}").get_data(as_text=True)
+        f"/admin/disposal/details/?id={listed.id}"
+    ).get_data(as_text=True)
     archivist.post("/admin/disposal/carry-out/", data={"id": listed.id})
     db.session.expire_all()
     listed = db.session.get(DisposalList, listed.id)
@@ -112,16 +124,25 @@ def test_a_document_is_disposed_of_only_through_an_approved_list(world, login_as
     doc = fresh(doc_id)
     assert (doc.status, doc.disposal_id, doc.storage_path) == ("disposed", listed.id, None)
     assert not path.exists()
-    lines = db.session.scalars(select(CatalogueLine).where(
-        CatalogueLine.document_id == doc_id)).all()
-    assert lines and all(x.title == f"Disposed of — see disposal list {listed.id}"
-                         and x.disposal_id == listed.id for x in lines)
-    decided = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.entity == "disposal_lists", AuditEvent.entity_id == listed.id)).all()
-    assert any(e.reason == "保管期满，经鉴定可销毁" and e.actor_id == world.sales_manager.id
-               for e in decided)
-    assert db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "dispose", AuditEvent.entity_id == doc_id)).one()
+    lines = db.session.scalars(
+        select(CatalogueLine).where(CatalogueLine.document_id == doc_id)
+    ).all()
+    assert lines and all(
+        x.title == f"Disposed of — see disposal list {listed.id}" and x.disposal_id == listed.id
+        for x in lines
+    )
+    decided = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.entity == "disposal_lists", AuditEvent.entity_id == listed.id
+        )
+    ).all()
+    assert any(
+        e.reason == "保管期满，经鉴定可销毁" and e.actor_id == world.sales_manager.id
+        for e in decided
+    )
+    assert db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "dispose", AuditEvent.entity_id == doc_id)
+    ).one()
     # Disposed of once: nothing more is proposed.
     assert disposal.propose_disposal(db.session, today=ENDS + timedelta(days=400)) is None
 
@@ -129,24 +150,36 @@ def test_a_document_is_disposed_of_only_through_an_approved_list(world, login_as
 def test_a_rejected_list_changes_nothing(world, login_as, monkeypatch):
     doc_id, path = destroyed_customer_with_a_contract(world, login_as)
     before = fresh(doc_id)
-    number, lines = before.archive_no, sorted(
-        (x.set_kind, x.title, x.remarks) for x in db.session.scalars(
-            select(CatalogueLine).where(CatalogueLine.document_id == doc_id)))
+    number, lines = (
+        before.archive_no,
+        sorted(
+            (x.set_kind, x.title, x.remarks)
+            for x in db.session.scalars(
+                select(CatalogueLine).where(CatalogueLine.document_id == doc_id)
+            )
+        ),
+    )
     monkeypatch.setattr(disposal, "local_today", lambda: ENDS)
     assert propose_disposal()["documents"] == 1
     assert propose_disposal() == {"list": None, "documents": 0}  # a second run: nothing more
     listed = db.session.scalars(select(DisposalList)).one()
     sm = login_as(world.sales_manager)
-    sm.post("/admin/disposal/decide/", data={"id": listed.id, "decision": "reject",
-                                             "comment": "涉诉，继续保存"})
+    sm.post(
+        "/admin/disposal/decide/",
+        data={"id": listed.id, "decision": "reject", "comment": "涉诉，继续保存"},
+    )
     sm.post("/admin/disposal/carry-out/", data={"id": listed.id})
     db.session.expire_all()
     assert db.session.get(DisposalList, listed.id).status == "rejected"
     doc = fresh(doc_id)
     assert (doc.status, doc.archive_no, doc.disposal_id) == ("archived", number, None)
     assert path.exists()
-    assert lines == sorted((x.set_kind, x.title, x.remarks) for x in db.session.scalars(
-        select(CatalogueLine).where(CatalogueLine.document_id == doc_id)))
+    assert lines == sorted(
+        (x.set_kind, x.title, x.remarks)
+        for x in db.session.scalars(
+            select(CatalogueLine).where(CatalogueLine.document_id == doc_id)
+        )
+    )
     # The daily task does not bring back what the sales manager kept; asking again does.
     assert propose_disposal()["documents"] == 0
     set_actor(world.archivist)
@@ -170,8 +203,13 @@ def test_the_disposal_list_prints_as_a_pdf_for_its_readers_only(world, login_as)
     assert fresh(doc_id).archive_no in text and f"#{listed.id}" in text
     assert reader.pages[0].mediabox.width > reader.pages[0].mediabox.height  # A4 landscape
     assert 'id="disposal-pdf"' in login_as(world.archivist).get(
-        f"/admin/disposal/details/?id={listed.id}").get_data(as_text=True)
+        f"/admin/disposal/details/?id={listed.id}"
+    ).get_data(as_text=True)
     for user in (world.am1, world.rm_east, world.finance, world.clerk):
         assert login_as(user).get(url).status_code in (403, 404)
-    assert login_as(world.archivist).get(
-        "/admin/disposal/list.pdf?id=99999999999999999999").status_code == 404
+    assert (
+        login_as(world.archivist)
+        .get("/admin/disposal/list.pdf?id=99999999999999999999")
+        .status_code
+        == 404
+    )

@@ -21,8 +21,9 @@ from tests.archives.test_admin import SEES
 def docs(world):
     out = {}
     for key in ("c1", "c2", "c3"):
-        doc = make_doc(getattr(world, key), title=f"购销合同-{key}",
-                       content=f"%PDF-1.4 {key}".encode())
+        doc = make_doc(
+            getattr(world, key), title=f"购销合同-{key}", content=f"%PDF-1.4 {key}".encode()
+        )
         index(doc)
         out[key] = doc
     return out
@@ -69,8 +70,11 @@ def test_the_chinese_font_file_is_embedded(monkeypatch):
         pytest.fail("fonts-wqy-microhei is not installed (see the README)")
     reader, _text = pdf_text(printing.table_pdf("目录", ["题名"], [["合同"]]))
     fonts = [f.get_object() for f in reader.pages[0]["/Resources"]["/Font"].values()]
-    embedded = [f for f in fonts if "/FontDescriptor" in f
-                and "/FontFile2" in f["/FontDescriptor"].get_object()]
+    embedded = [
+        f
+        for f in fonts
+        if "/FontDescriptor" in f and "/FontFile2" in f["/FontDescriptor"].get_object()
+    ]
     assert embedded and all("WenQuanYi" in str(f["/BaseFont"]) for f in embedded)
 
 
@@ -95,7 +99,8 @@ def test_the_reference_table_counts_the_volume_and_points_to_both_sets(world, do
     index(second)
     c = login_as(world.sales_manager)
     assert "reference.pdf" in c.get(f"/admin/archive_volume/details/?id={volume.id}").get_data(
-        as_text=True)
+        as_text=True
+    )
     r = c.get(f"/admin/archive_volume/reference.pdf?id={volume.id}")
     assert r.status_code == 200
     _reader, text = pdf_text(r.data)
@@ -110,8 +115,10 @@ def test_the_reference_table_counts_the_volume_and_points_to_both_sets(world, do
 def test_volume_pdfs_only_for_the_volume_readers(world, docs, login_as, who):
     volume = db.session.get(ArchiveVolume, docs["c1"].volume_id)
     c = login_as(getattr(world, who))
-    for url in (f"/admin/archive_volume/catalogue.pdf?id={volume.id}&set=paper",
-                f"/admin/archive_volume/reference.pdf?id={volume.id}"):
+    for url in (
+        f"/admin/archive_volume/catalogue.pdf?id={volume.id}&set=paper",
+        f"/admin/archive_volume/reference.pdf?id={volume.id}",
+    ):
         assert c.get(url).status_code == 403, url
 
 
@@ -138,8 +145,9 @@ def test_the_card_pdf_follows_the_card_scope(world, login_as, who):
 
 
 def test_the_card_pdf_shows_key_persons_contacts_and_never_the_full_id_number(world, login_as):
-    customer = factories.create_client(world.am1, name="上海丁餐饮管理有限公司",
-                                       id_number=factories.valid_id_number())
+    customer = factories.create_client(
+        world.am1, name="上海丁餐饮管理有限公司", id_number=factories.valid_id_number()
+    )
     factories.create_key_person(customer, name="王经理")
     factories.create_contact_log(customer, record="初次拜访，介绍会员卡")
     db.session.commit()

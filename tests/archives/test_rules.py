@@ -4,13 +4,15 @@ from crm.archives import rules
 
 
 def test_archive_number_has_every_level_in_order():
-    assert rules.archive_number("Z001", 2026, "D30", "contracts", 3, 12) == \
-        "Z001-2026-D30-HT-003-0012"
+    assert (
+        rules.archive_number("Z001", 2026, "D30", "contracts", 3, 12) == "Z001-2026-D30-HT-003-0012"
+    )
     assert rules.archive_number("Z001", 2025, "Y", "basic", 1, 1) == "Z001-2025-Y-JC-001-0001"
 
 
-@pytest.mark.parametrize("retention, volume, item", [("D5", 1, 1), ("Y", 0, 1), ("Y", 1, 0),
-                                                     ("Y", 1, 10000)])
+@pytest.mark.parametrize(
+    "retention, volume, item", [("D5", 1, 1), ("Y", 0, 1), ("Y", 1, 0), ("Y", 1, 10000)]
+)
 def test_archive_number_refuses_what_would_break_its_form(retention, volume, item):
     with pytest.raises(ValueError):
         rules.archive_number("Z001", 2026, retention, "basic", volume, item)
@@ -27,15 +29,18 @@ def test_sign_off_lists_each_missing_part():
     assert rules.sign_off_missing(True, "张三", True) == []
 
 
-@pytest.mark.parametrize("form, archived, paper, file, status", [
-    ("both", False, True, True, "draft"),
-    ("both", True, True, True, "linked"),
-    ("both", True, False, True, "missing_paper"),
-    ("both", True, True, False, "missing_electronic"),
-    ("paper", True, True, False, "paper_only"),
-    ("electronic", True, False, True, "electronic_only"),
-    ("electronic", True, False, False, "missing_electronic"),
-])
+@pytest.mark.parametrize(
+    "form, archived, paper, file, status",
+    [
+        ("both", False, True, True, "draft"),
+        ("both", True, True, True, "linked"),
+        ("both", True, False, True, "missing_paper"),
+        ("both", True, True, False, "missing_electronic"),
+        ("paper", True, True, False, "paper_only"),
+        ("electronic", True, False, True, "electronic_only"),
+        ("electronic", True, False, False, "missing_electronic"),
+    ],
+)
 def test_dual_status(form, archived, paper, file, status):
     assert rules.dual_status(form, archived, paper, file) == status
 
@@ -45,7 +50,9 @@ def test_location_needs_all_four_parts():
     assert not rules.has_location("A101", "3", "", "17")
 
 
-@pytest.mark.parametrize("total, percent, count", [(0, 15, 0), (3, 15, 1), (100, 15, 15),
-                                                    (101, 15, 16), (10, 100, 10), (5, 0, 1)])
+@pytest.mark.parametrize(
+    "total, percent, count",
+    [(0, 15, 0), (3, 15, 1), (100, 15, 15), (101, 15, 16), (10, 100, 10), (5, 0, 1)],
+)
 def test_rotating_share(total, percent, count):
     assert rules.share_count(total, percent) == count

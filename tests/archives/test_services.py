@@ -19,16 +19,22 @@ from tests.archives.conftest import index, make_doc
 
 
 def lines_of(doc):
-    return {line.set_kind: line for line in db.session.scalars(
-        select(CatalogueLine).where(CatalogueLine.document_id == doc.id))}
+    return {
+        line.set_kind: line
+        for line in db.session.scalars(
+            select(CatalogueLine).where(CatalogueLine.document_id == doc.id)
+        )
+    }
 
 
 # --- sign-off (R4) ----------------------------------------------------------------------
 def test_a_draft_cannot_be_filed_until_all_three_sign_offs(world):
     doc = make_doc(world.c1, signed=False)
-    for missing, fill in (("signature", lambda: setattr(doc, "customer_signed", True)),
-                          ("handler", lambda: setattr(doc, "handler", "张三")),
-                          ("approval", lambda: services.approve_document(db.session, doc))):
+    for missing, fill in (
+        ("signature", lambda: setattr(doc, "customer_signed", True)),
+        ("handler", lambda: setattr(doc, "handler", "张三")),
+        ("approval", lambda: services.approve_document(db.session, doc)),
+    ):
         with pytest.raises(DomainError, match=missing):
             services.file_document(db.session, doc)
         fill()
@@ -96,15 +102,22 @@ def test_numbers_are_gapless_per_volume_and_volumes_per_manager_category_year(wo
     for doc in docs:
         index(doc)
     numbers = [d.archive_no for d in docs]
-    assert numbers[:3] == ["Z001-2026-D30-HT-001-0001", "Z001-2026-D30-HT-001-0002",
-                           "Z001-2026-D30-HT-001-0003"]
+    assert numbers[:3] == [
+        "Z001-2026-D30-HT-001-0001",
+        "Z001-2026-D30-HT-001-0002",
+        "Z001-2026-D30-HT-001-0003",
+    ]
     assert numbers[3] == "Z001-2026-D30-HT-002-0001"  # am2's own volume of contracts
     assert numbers[4] == "Z001-2026-Y-JC-001-0001"
     assert numbers[5] == "Z001-2025-D30-HT-001-0001"
     assert len(set(numbers)) == len(numbers)
     volume = db.session.get(ArchiveVolume, docs[0].volume_id)
     assert (volume.year, volume.category, volume.manager_id, volume.item_count) == (
-        2026, "contracts", world.am1.id, 3)
+        2026,
+        "contracts",
+        world.am1.id,
+        3,
+    )
 
 
 def test_the_fonds_code_is_a_setting(world):
@@ -141,8 +154,14 @@ def test_a_closed_volume_accepts_nothing_more(world):
     volume = db.session.get(ArchiveVolume, early.volume_id)
     assert (volume.status, volume.item_count) == ("closed", 1)
     assert services.close_year(db.session, 2025) == 0  # nothing left open
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.entity == "archive_volumes", AuditEvent.action == "close")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity == "archive_volumes", AuditEvent.action == "close")
+        )
+        == 1
+    )
 
 
 def test_only_the_archivist_or_a_manager_closes_volumes(world):
@@ -164,12 +183,13 @@ def test_both_catalogues_point_at_each_other(world, _archive_root):
     paper, electronic = lines["paper"], lines["electronic"]
     assert doc.storage_path == f"2026/HT/{doc.id:08d}.pdf"
     assert (_archive_root / doc.storage_path).read_bytes() == b"%PDF-1.4 signed contract"
-    assert doc.sha256 == hashlib.sha256(b"%PDF-1.4 signed contract").hexdigest() \
-        and doc.size == 24
-    assert paper.remarks == (f"Electronic file {doc.archive_no}-E, stored at "
-                             f"2026/HT/{doc.id:08d}.pdf")
-    assert electronic.remarks == (f"Paper {doc.archive_no} at room A101, cabinet 3, shelf 2, "
-                                  "box 17")
+    assert doc.sha256 == hashlib.sha256(b"%PDF-1.4 signed contract").hexdigest() and doc.size == 24
+    assert paper.remarks == (
+        f"Electronic file {doc.archive_no}-E, stored at 2026/HT/{doc.id:08d}.pdf"
+    )
+    assert electronic.remarks == (
+        f"Paper {doc.archive_no} at room A101, cabinet 3, shelf 2, box 17"
+    )
     assert paper.item_no == electronic.item_no == doc.item_no == 1
     assert paper.volume_id == electronic.volume_id == doc.volume_id
 
@@ -188,8 +208,10 @@ def test_single_set_documents_have_one_line(world):
     electronic = make_doc(world.c1, form="electronic")
     index(paper)
     index(electronic)
-    assert set(lines_of(paper)) == {"paper"} and lines_of(paper)["paper"].remarks == \
-        "No electronic copy"
+    assert (
+        set(lines_of(paper)) == {"paper"}
+        and lines_of(paper)["paper"].remarks == "No electronic copy"
+    )
     assert set(lines_of(electronic)) == {"electronic"}
     assert lines_of(electronic)["electronic"].remarks == "No paper copy"
     assert (paper.dual_status, electronic.dual_status) == ("paper_only", "electronic_only")
@@ -200,8 +222,9 @@ def test_a_scan_added_later_joins_the_electronic_set(world):
     index(doc)
     assert doc.dual_status == "missing_electronic"
     assert lines_of(doc)["paper"].remarks == "No electronic copy"
-    services.attach_file(db.session, doc, io.BytesIO(b"%PDF-1.4 scan"), "late.pdf",
-                         "application/pdf")
+    services.attach_file(
+        db.session, doc, io.BytesIO(b"%PDF-1.4 scan"), "late.pdf", "application/pdf"
+    )
     db.session.commit()
     assert doc.dual_status == "linked"
     assert lines_of(doc)["paper"].remarks.startswith(f"Electronic file {doc.archive_no}-E")
@@ -220,7 +243,8 @@ def test_indexing_twice_changes_nothing(world, _archive_root):
     assert db.session.scalar(select(func.count()).select_from(CatalogueLine)) == 2
     assert db.session.get(ArchiveVolume, doc.volume_id).item_count == 1
     assert sorted(p.name for p in (_archive_root / "2026" / "HT").iterdir()) == [
-        f"{doc.id:08d}.pdf"]
+        f"{doc.id:08d}.pdf"
+    ]
 
 
 def test_a_rerun_after_the_file_was_moved_but_not_committed_finds_it(world, _archive_root):
@@ -284,8 +308,11 @@ def test_the_sweep_rotates_through_the_files(world):
         before = {d.id: d.checked_at for d in db.session.scalars(select(ArchiveDocument))}
         services.check_integrity(db.session, share_percent=25)
         db.session.commit()
-        seen += [d.id for d in db.session.scalars(select(ArchiveDocument))
-                 if d.checked_at != before[d.id]]
+        seen += [
+            d.id
+            for d in db.session.scalars(select(ArchiveDocument))
+            if d.checked_at != before[d.id]
+        ]
     assert sorted(seen) == sorted(d.id for d in docs)
 
 
@@ -304,7 +331,8 @@ def test_reading_a_file_is_scoped_and_audited(world):
     db.session.commit()
     reads = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "read_file")).all()
     assert sorted(e.actor_id for e in reads) == sorted(
-        u.id for u in (world.am1, world.rm_east, world.sales_manager))
+        u.id for u in (world.am1, world.rm_east, world.sales_manager)
+    )
     assert {e.client_id for e in reads} == {world.c1.id}
 
 

@@ -18,8 +18,9 @@ from tests.test_backup import empty_instance, run  # noqa: F401 (a fixture)
 SCAN = b"%PDF-1.4 scan kept in the archive's storage"
 
 
-def test_an_upload_is_indexed_into_the_storage_and_downloaded_whole(world, login_as,
-                                                                    archive_storage):
+def test_an_upload_is_indexed_into_the_storage_and_downloaded_whole(
+    world, login_as, archive_storage
+):
     doc = make_doc(world.c1, content=SCAN)
     incoming = doc.incoming_path
     storage = get_storage()
@@ -36,8 +37,9 @@ def test_an_upload_is_indexed_into_the_storage_and_downloaded_whole(world, login
 
 
 def test_the_integrity_sweep_reads_the_storage(world, archive_storage):
-    changed, missing, intact = (make_doc(world.c1, content=f"%PDF-1.4 {n}".encode(),
-                                         title=f"doc {n}") for n in range(3))
+    changed, missing, intact = (
+        make_doc(world.c1, content=f"%PDF-1.4 {n}".encode(), title=f"doc {n}") for n in range(3)
+    )
     for doc in (changed, missing, intact):
         index(doc)
     storage = get_storage()
@@ -60,10 +62,18 @@ def test_destruction_deletes_the_stored_file(world, archive_storage):
     assert not get_storage().exists(key)
 
 
-def test_a_backup_holds_the_objects_and_restores_them_into_an_empty_storage(
-        app, world, archive_storage, s3_server, tmp_path, empty_instance):  # noqa: F811
-    docs = [make_doc(getattr(world, key), title=key, content=f"%PDF-1.4 {key}".encode())
-            for key in ("c1", "c2")]
+def test_a_backup_holds_the_objects_and_restores_them_into_an_empty_storage(  # noqa: F811
+    app,
+    world,
+    archive_storage,
+    s3_server,
+    tmp_path,
+    empty_instance,  # noqa: F811
+):
+    docs = [
+        make_doc(getattr(world, key), title=key, content=f"%PDF-1.4 {key}".encode())
+        for key in ("c1", "c2")
+    ]
     for doc in docs:
         index(doc)
     stored = {d.storage_path: d.sha256 for d in docs}

@@ -39,13 +39,18 @@ def user_count() -> int:
 
 
 def test_creates_a_user_who_can_sign_in(app, regions, client):
-    result = invoke(app, "wang", "--role", "account_manager", "--region", "EAST",
-                    "--name", "王经理")
+    result = invoke(
+        app, "wang", "--role", "account_manager", "--region", "EAST", "--name", "王经理"
+    )
     assert result.exit_code == 0, result.output
     assert "created wang (account_manager)" in result.output
     [user] = users_named("wang")
-    assert (user.role, user.region_id, user.full_name, user.active) == \
-        ("account_manager", regions[0].id, "王经理", True)
+    assert (user.role, user.region_id, user.full_name, user.active) == (
+        "account_manager",
+        regions[0].id,
+        "王经理",
+        True,
+    )
     assert user.password_hash.startswith("$argon2id$")
     assert verify_password(user.password_hash, PASSWORD)
     r = client.post("/login", data={"username": "wang", "password": PASSWORD})
@@ -60,8 +65,9 @@ def test_the_region_may_be_given_by_name(app, regions):
 
 def test_the_password_can_be_typed_at_the_prompt(app, regions):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["crm", "create-user", "qian", "--role", "finance"],
-                           input=f"{PASSWORD}\n{PASSWORD}\n")
+    result = runner.invoke(
+        args=["crm", "create-user", "qian", "--role", "finance"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
     assert result.exit_code == 0, result.output
     assert verify_password(users_named("qian")[0].password_hash, PASSWORD)
 

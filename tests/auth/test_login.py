@@ -34,8 +34,9 @@ def sign_in(client, username, password, next_url=None):
 
 
 def stored(user) -> User:
-    return db.session.execute(select(User).where(User.id == user.id)
-                              .execution_options(populate_existing=True)).scalar_one()
+    return db.session.execute(
+        select(User).where(User.id == user.id).execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 def signed_in(client) -> bool:
@@ -53,8 +54,9 @@ def test_the_right_password_signs_in(user, client):
     assert r.status_code == 302
     assert signed_in(client)
     assert stored(user).last_login_at is not None
-    assert db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.actor_id == user.id)).all() == ["login"]
+    assert db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.actor_id == user.id)
+    ).all() == ["login"]
 
 
 @pytest.mark.parametrize("username, password", [("am1", "wrong-pass-1"), ("nobody", "x" * 9)])
@@ -63,8 +65,9 @@ def test_a_wrong_password_or_user_is_401_with_a_message(user, client, username, 
     assert r.status_code == 401
     assert text(WRONG) in r.get_data(as_text=True)
     assert not signed_in(client)
-    [event] = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "login_failed")).all()
+    [event] = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "login_failed")
+    ).all()
     assert event.actor_label == username
 
 
@@ -129,12 +132,27 @@ def test_a_session_ends_on_the_next_request_once_the_user_is_disabled(user, logi
     db.session.commit()
     r = c.get("/admin/client/")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
-    r = c.post("/admin/client/new/", data={"name": "停用后写入", "kind": "organisation",
-                                           "level": "B", "stage": "prospect",
-                                           "nature": "ordinary", "weight": "general"})
+    r = c.post(
+        "/admin/client/new/",
+        data={
+            "name": "停用后写入",
+            "kind": "organisation",
+            "level": "B",
+            "stage": "prospect",
+            "nature": "ordinary",
+            "weight": "general",
+        },
+    )
     assert r.status_code == 302 and "/login" in r.headers["Location"]
-    assert db.session.execute(select(func.count()).select_from(Client).where(
-        Client.name == "停用后写入").execution_options(crm_unscoped=True)).scalar() == 0
+    assert (
+        db.session.execute(
+            select(func.count())
+            .select_from(Client)
+            .where(Client.name == "停用后写入")
+            .execution_options(crm_unscoped=True)
+        ).scalar()
+        == 0
+    )
 
 
 def test_sign_out_is_a_post(user, login_as):
@@ -149,8 +167,9 @@ def test_sign_out_is_a_post(user, login_as):
 def test_the_session_cookie_is_http_only_and_same_site_lax(user, client):
     r = sign_in(client, "am1", factories.PASSWORD)
     cookie = next(h for h in r.headers.getlist("Set-Cookie") if h.startswith("session="))
-    attributes = {part.strip().split("=")[0].lower(): part.strip()
-                  for part in cookie.split(";")[1:]}
+    attributes = {
+        part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]
+    }
     assert "httponly" in attributes
     assert attributes["samesite"].lower() == "samesite=lax"
 
@@ -161,11 +180,20 @@ def test_next_leads_back_to_a_page_of_this_site(user, client, target):
     assert r.headers["Location"] == target
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example/", "/\\evil.example/", "\\\\evil.example",
-    "/\t/evil.example", "/\r\n/evil.example", "javascript:alert(1)", "http:/evil.example",
-    "evil.example",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "/\r\n/evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "evil.example",
+    ],
+)
 def test_next_cannot_lead_off_site(user, client, target):
     r = sign_in(client, "am1", factories.PASSWORD, next_url=target)
     assert r.status_code == 302
@@ -173,6 +201,7 @@ def test_next_cannot_lead_off_site(user, client, target):
 
 
 # --- with CSRF protection on, as in production ------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def csrf_app(app):
@@ -183,8 +212,9 @@ def csrf_app(app):
 
 
 def token_of(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
-        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
     assert match, "no csrf_token in the page"
     return match.group(1)
 
@@ -192,8 +222,10 @@ def token_of(html: str) -> str:
 def csrf_login(csrf_app, user):
     c = csrf_app.test_client()
     token = token_of(c.get("/login").get_data(as_text=True))
-    r = c.post("/login", data={"username": user.username, "password": factories.PASSWORD,
-                               "csrf_token": token})
+    r = c.post(
+        "/login",
+        data={"username": user.username, "password": factories.PASSWORD, "csrf_token": token},
+    )
     assert r.status_code == 302
     return c
 
@@ -201,13 +233,21 @@ def csrf_login(csrf_app, user):
 def counts():
     db.session.expire_all()
     clients = db.session.execute(
-        select(func.count()).select_from(Client)
-        .execution_options(crm_unscoped=True, crm_include_deleted=True)).scalar()
+        select(func.count())
+        .select_from(Client)
+        .execution_options(crm_unscoped=True, crm_include_deleted=True)
+    ).scalar()
     deleted = db.session.execute(
-        select(func.count()).select_from(Client).where(Client.deleted_at.is_not(None))
-        .execution_options(crm_unscoped=True, crm_include_deleted=True)).scalar()
-    return clients, deleted, db.session.execute(
-        select(func.count()).select_from(AuditEvent)).scalar()
+        select(func.count())
+        .select_from(Client)
+        .where(Client.deleted_at.is_not(None))
+        .execution_options(crm_unscoped=True, crm_include_deleted=True)
+    ).scalar()
+    return (
+        clients,
+        deleted,
+        db.session.execute(select(func.count()).select_from(AuditEvent)).scalar(),
+    )
 
 
 def test_sign_in_without_a_token_is_refused(world, csrf_app):
@@ -229,11 +269,10 @@ def test_sign_out_needs_the_token(world, csrf_app):
 def test_admin_forms_carry_a_token(world, csrf_app):
     c = csrf_login(csrf_app, world.sales_manager)
     new = c.get("/admin/client/new/").get_data(as_text=True)
-    create_form = new[new.rindex("<form", 0, new.index('id="name"')):]
-    assert 'name="csrf_token"' in create_form[:create_form.index("</form>")]
+    create_form = new[new.rindex("<form", 0, new.index('id="name"')) :]
+    assert 'name="csrf_token"' in create_form[: create_form.index("</form>")]
     listing = c.get("/admin/client/").get_data(as_text=True)
-    delete_forms = re.findall(r'<form[^>]*action="/admin/client/delete/".*?</form>',
-                              listing, re.S)
+    delete_forms = re.findall(r'<form[^>]*action="/admin/client/delete/".*?</form>', listing, re.S)
     assert len(delete_forms) == 3  # one a row: c1, c2, c3
     for delete_form in delete_forms:
         assert re.search(r'name="csrf_token"[^>]*value="[^"]+"', delete_form)
@@ -241,25 +280,38 @@ def test_admin_forms_carry_a_token(world, csrf_app):
 
 def test_admin_writes_without_a_token_are_refused_and_write_nothing(world, csrf_app):
     c = csrf_login(csrf_app, world.sales_manager)
-    data = {"name": "无令牌客户", "kind": "organisation", "level": "B", "stage": "prospect",
-            "nature": "ordinary", "weight": "general"}
+    data = {
+        "name": "无令牌客户",
+        "kind": "organisation",
+        "level": "B",
+        "stage": "prospect",
+        "nature": "ordinary",
+        "weight": "general",
+    }
     before = counts()
     assert c.post("/admin/client/new/", data=data).status_code == 400
-    assert c.post("/admin/client/delete/",
-                  data={"id": world.c1.id, "reason": "无令牌"}).status_code == 400
-    assert c.post("/admin/client/delete/", data={"id": world.c1.id, "reason": "无令牌",
-                                                 "csrf_token": "forged"}).status_code == 400
+    assert (
+        c.post("/admin/client/delete/", data={"id": world.c1.id, "reason": "无令牌"}).status_code
+        == 400
+    )
+    assert (
+        c.post(
+            "/admin/client/delete/",
+            data={"id": world.c1.id, "reason": "无令牌", "csrf_token": "forged"},
+        ).status_code
+        == 400
+    )
     assert counts() == before
 
     # The same requests with the page's token go through: the refusals were the token's.
     token = token_of(c.get("/admin/client/new/").get_data(as_text=True))
     assert c.post("/admin/client/new/", data={**data, "csrf_token": token}).status_code == 302
-    r = c.post("/admin/client/delete/",
-               data={"id": world.c1.id, "reason": "有令牌", "csrf_token": token})
+    r = c.post(
+        "/admin/client/delete/", data={"id": world.c1.id, "reason": "有令牌", "csrf_token": token}
+    )
     assert r.status_code == 302
     clients, deleted, _ = counts()
     assert (clients, deleted) == (before[0] + 1, before[1] + 1)
-
 
 
 def test_failures_further_apart_than_a_lock_start_afresh_and_old_rows_go(app, user, client):
@@ -267,8 +319,14 @@ def test_failures_further_apart_than_a_lock_start_afresh_and_old_rows_go(app, us
         sign_in(client, "am1", "wrong-pass-1")
     row = lock_of("am1")
     row.last_failure_at = utcnow() - timedelta(minutes=app.config["LOGIN_LOCK_MINUTES"] + 1)
-    db.session.add(LoginFailure(username="gone", address="10.1.1.1", failures=3,
-                                last_failure_at=utcnow() - timedelta(days=2)))
+    db.session.add(
+        LoginFailure(
+            username="gone",
+            address="10.1.1.1",
+            failures=3,
+            last_failure_at=utcnow() - timedelta(days=2),
+        )
+    )
     db.session.commit()
     sign_in(client, "am1", "wrong-pass-1")  # the old count is forgotten: 1, not a lock
     assert (lock_of("am1").failures, lock_of("am1").locked_until) == (1, None)

@@ -12,12 +12,28 @@ from tests import factories
 # Each is read by some browser as another host, a script, or a host once the app runs behind an
 # https proxy (http:host), or is an encoded form of one.
 HOSTILE = [
-    "////evil.example/x", "///evil.example/x", "//evil.example/", "/\\evil.example/",
-    "\\\\evil.example", "/\\/evil.example", "/\t/evil.example", "/\r\n/evil.example",
-    "https://evil.example/", "HTTPS://evil.example/", "http:evil.example", "https:evil.example",
-    "http:/evil.example", "http:\\\\evil.example", "javascript:alert(1)", "data:text/html,x",
-    "evil.example", "%2F%2Fevil.example", "%2f%2f%2fevil.example", " //evil.example",
-    "/\x00/evil.example", "\u3000//evil.example",
+    "////evil.example/x",
+    "///evil.example/x",
+    "//evil.example/",
+    "/\\evil.example/",
+    "\\\\evil.example",
+    "/\\/evil.example",
+    "/\t/evil.example",
+    "/\r\n/evil.example",
+    "https://evil.example/",
+    "HTTPS://evil.example/",
+    "http:evil.example",
+    "https:evil.example",
+    "http:/evil.example",
+    "http:\\\\evil.example",
+    "javascript:alert(1)",
+    "data:text/html,x",
+    "evil.example",
+    "%2F%2Fevil.example",
+    "%2f%2f%2fevil.example",
+    " //evil.example",
+    "/\x00/evil.example",
+    "\u3000//evil.example",
 ]
 LOCAL = ["/admin/client/?page=2", "/admin/keyperson/", "/admin/client/?search=%2F%2Fx"]
 
@@ -26,8 +42,9 @@ def is_off_site(location: str) -> bool:
     """Whether a browser could leave the site on this Location (a generous reading)."""
     squeezed = "".join(c for c in location if not c.isspace()).replace("\\", "/")
     parts = urlsplit(squeezed)
-    return bool(parts.scheme or parts.netloc or squeezed.startswith("//")
-                or not squeezed.startswith("/"))
+    return bool(
+        parts.scheme or parts.netloc or squeezed.startswith("//") or not squeezed.startswith("/")
+    )
 
 
 @pytest.mark.parametrize("target", HOSTILE)
@@ -42,22 +59,28 @@ def test_local_path_keeps_a_path_of_this_site(target):
 
 # --- the sign-in's next -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("target", HOSTILE)
 def test_sign_in_next_never_leads_off_site(world, client, target):
-    r = client.post("/login?" + urlencode({"next": target}),
-                    data={"username": "am1", "password": factories.PASSWORD})
+    r = client.post(
+        "/login?" + urlencode({"next": target}),
+        data={"username": "am1", "password": factories.PASSWORD},
+    )
     assert r.status_code == 302
     assert r.headers["Location"] == "/admin/"
 
 
 @pytest.mark.parametrize("target", LOCAL)
 def test_sign_in_next_leads_back_to_this_site(world, client, target):
-    r = client.post("/login?" + urlencode({"next": target}),
-                    data={"username": "am1", "password": factories.PASSWORD})
+    r = client.post(
+        "/login?" + urlencode({"next": target}),
+        data={"username": "am1", "password": factories.PASSWORD},
+    )
     assert r.headers["Location"] == target
 
 
 # --- the language switch's Referer --------------------------------------------------------------
+
 
 @pytest.mark.parametrize("target", [t for t in HOSTILE if t.startswith("/") and "\n" not in t])
 def test_the_language_switch_never_follows_a_hostile_referrer(world, login_as, target):
@@ -74,6 +97,7 @@ def test_the_language_switch_returns_to_the_page_it_came_from(world, login_as):
 
 
 # --- the credit check's next ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("target", HOSTILE)
 def test_the_credit_check_never_returns_off_site(world, login_as, target):
@@ -92,9 +116,16 @@ def test_the_credit_check_returns_to_the_card(world, login_as):
 
 # --- Flask-Admin's url ---------------------------------------------------------------------------
 
+
 def _admin_requests(world, target):
-    new = {"name": "回跳测试客户", "kind": "organisation", "level": "B", "stage": "prospect",
-           "nature": "ordinary", "weight": "general"}
+    new = {
+        "name": "回跳测试客户",
+        "kind": "organisation",
+        "level": "B",
+        "stage": "prospect",
+        "nature": "ordinary",
+        "weight": "general",
+    }
     query = urlencode({"url": target})
     return [
         ("get", f"/admin/client/new/?{query}", None),
@@ -102,8 +133,11 @@ def _admin_requests(world, target):
         ("get", f"/admin/client/edit/?id={world.c1.id}&{query}", None),
         ("get", f"/admin/client/details/?id={world.c1.id}&{query}", None),
         ("post", "/admin/client/delete/", {"id": world.c2.id, "reason": "回跳", "url": target}),
-        ("post", "/admin/client/action/", {"action": "delete", "rowid": [world.c3.id],
-                                           "url": target}),
+        (
+            "post",
+            "/admin/client/action/",
+            {"action": "delete", "rowid": [world.c3.id], "url": target},
+        ),
     ]
 
 

@@ -11,8 +11,9 @@ from tests import factories
 
 
 def stored(user) -> User:
-    return db.session.execute(select(User).where(User.id == user.id)
-                              .execution_options(populate_existing=True)).scalar_one()
+    return db.session.execute(
+        select(User).where(User.id == user.id).execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 def copy_of(app, web: FlaskClient) -> FlaskClient:
@@ -80,8 +81,7 @@ def test_a_new_password_ends_every_session(app, world, login_as):
     assert not is_signed_in(web)
     assert not is_signed_in(thief)
     assert is_signed_in(other)
-    r = app.test_client().post("/login", data={"username": "am1",
-                                                 "password": "a-new-pass-2027"})
+    r = app.test_client().post("/login", data={"username": "am1", "password": "a-new-pass-2027"})
     assert r.status_code == 302
 
 

@@ -29,8 +29,11 @@ def zh(message) -> str:
 
 
 def sign_in(web, username, password, address=STRANGER):
-    return web.post("/login", data={"username": username, "password": password},
-                    environ_base={"REMOTE_ADDR": address})
+    return web.post(
+        "/login",
+        data={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def answer(r, username) -> tuple[int, str]:
@@ -45,8 +48,9 @@ def first_limit(setting: str) -> int:
 @pytest.fixture(scope="module")
 def limited_app(app):
     """A second app on the test database with the sign-in limiter on (in memory)."""
-    limited = create_app({**app.config, "RATELIMIT_ENABLED": True,
-                          "RATELIMIT_STORAGE_URI": "memory://"})
+    limited = create_app(
+        {**app.config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"}
+    )
     app.extensions["celery"].set_default()  # the second app must not take over the tasks
     return limited
 
@@ -59,6 +63,7 @@ def web(limited_app):
 
 
 # --- the same answer for every failure ----------------------------------------------------------
+
 
 def test_an_unknown_name_and_a_wrong_password_get_the_same_answer(app, world, client):
     unknown = sign_in(client, "nobody-here", "wrong-pass-1")
@@ -79,8 +84,9 @@ def test_a_disabled_account_is_told_only_to_whoever_knows_its_password(world, cl
 
     set_active(db.session, db.session.merge(world.am1), False)
     db.session.commit()
-    assert answer(sign_in(client, "am1", "wrong-pass-1"), "am1") == \
-        answer(sign_in(client, "nobody", "wrong-pass-1"), "nobody")
+    assert answer(sign_in(client, "am1", "wrong-pass-1"), "am1") == answer(
+        sign_in(client, "nobody", "wrong-pass-1"), "nobody"
+    )
 
 
 def test_an_unknown_name_costs_a_real_verification(world, client, monkeypatch):
@@ -102,6 +108,7 @@ def test_an_unknown_name_costs_a_real_verification(world, client, monkeypatch):
 
 # --- throttled per address ----------------------------------------------------------------------
 
+
 def test_failures_from_one_address_are_answered_429_in_chinese(limited_app, world, web):
     n = first_limit(limited_app.config["LOGIN_LIMIT_PER_ADDRESS"])
     for i in range(n):  # a different name each time: the per-name lock never comes into it
@@ -111,24 +118,29 @@ def test_failures_from_one_address_are_answered_429_in_chinese(limited_app, worl
     assert THROTTLED in r.get_data(as_text=True)
     assert web.get("/login", environ_base={"REMOTE_ADDR": STRANGER}).status_code == 200
     # Another address is not throttled.
-    assert sign_in(limited_app.test_client(), "am1", factories.PASSWORD,
-                   address=ELSEWHERE).status_code == 302
+    assert (
+        sign_in(limited_app.test_client(), "am1", factories.PASSWORD, address=ELSEWHERE).status_code
+        == 302
+    )
 
 
 def test_successful_sign_ins_from_one_address_are_not_throttled(limited_app, world, web):
     """A whole office behind one address signs in every morning."""
     n = first_limit(limited_app.config["LOGIN_LIMIT_PER_ADDRESS"])
     for _i in range(n + 2):
-        assert sign_in(limited_app.test_client(), "am1", factories.PASSWORD,
-                       address=OWNER).status_code == 302
+        assert (
+            sign_in(limited_app.test_client(), "am1", factories.PASSWORD, address=OWNER).status_code
+            == 302
+        )
 
 
-def test_the_limiter_answers_a_name_tried_from_many_addresses(limited_app, world, web,
-                                                              monkeypatch):
+def test_the_limiter_answers_a_name_tried_from_many_addresses(limited_app, world, web, monkeypatch):
     monkeypatch.setitem(limited_app.config, "LOGIN_LIMIT_PER_NAME", "3 per hour")
     for i in range(3):
-        assert sign_in(web, "general_manager", "wrong-pass-1",
-                       address=f"10.0.0.{i + 1}").status_code == 401
+        assert (
+            sign_in(web, "general_manager", "wrong-pass-1", address=f"10.0.0.{i + 1}").status_code
+            == 401
+        )
     r = sign_in(web, "general_manager", "wrong-pass-1", address="10.0.0.99")
     assert r.status_code == 429 and THROTTLED in r.get_data(as_text=True)
     assert sign_in(web, "am1", factories.PASSWORD, address="10.0.0.99").status_code == 302
@@ -136,11 +148,14 @@ def test_the_limiter_answers_a_name_tried_from_many_addresses(limited_app, world
 
 # --- the lock counts per name and address ------------------------------------------------------
 
+
 def test_a_strangers_failures_do_not_lock_the_owner_out(limited_app, app, world, web):
     per_address = first_limit(limited_app.config["LOGIN_LIMIT_PER_ADDRESS"])
     stranger, owner = web, limited_app.test_client()
-    answers = [sign_in(stranger, "general_manager", "wrong-pass-1").status_code
-               for _i in range(per_address + 3)]
+    answers = [
+        sign_in(stranger, "general_manager", "wrong-pass-1").status_code
+        for _i in range(per_address + 3)
+    ]
     # Locked after LOGIN_MAX_FAILURES (401, the lock's message), then throttled (429).
     assert answers[:per_address] == [401] * per_address and answers[-1] == 429
     r = sign_in(stranger.application.test_client(), "general_manager", factories.PASSWORD)
@@ -163,27 +178,43 @@ def test_the_owner_is_not_locked_out_without_the_limiter(app, world):
 
 # --- where the counts live ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("config, expected", [
-    ({"BROKER_URL": "redis://redis:6379/0"}, "redis://redis:6379/0"),
-    ({"BROKER_URL": "rediss://redis:6380/0"}, "rediss://redis:6380/0"),
-    ({"BROKER_URL": "redis://redis:6379/0", "RATELIMIT_STORAGE_URI": "redis://other:6379/3"},
-     "redis://other:6379/3"),
-    ({"BROKER_URL": "sqla+sqlite:///instance/celery-broker.sqlite"}, "memory://"),
-    ({}, "memory://"),
-])
+
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        ({"BROKER_URL": "redis://redis:6379/0"}, "redis://redis:6379/0"),
+        ({"BROKER_URL": "rediss://redis:6380/0"}, "rediss://redis:6380/0"),
+        (
+            {"BROKER_URL": "redis://redis:6379/0", "RATELIMIT_STORAGE_URI": "redis://other:6379/3"},
+            "redis://other:6379/3",
+        ),
+        ({"BROKER_URL": "sqla+sqlite:///instance/celery-broker.sqlite"}, "memory://"),
+        ({}, "memory://"),
+    ],
+)
 def test_the_counts_live_in_redis_in_production_and_in_memory_embedded(config, expected):
     assert storage_uri(config) == expected
 
 
 def test_an_app_on_a_redis_broker_counts_in_redis(app):
-    on_redis = create_app({**app.config, "RATELIMIT_ENABLED": True,
-                           "RATELIMIT_STORAGE_URI": None,
-                           "BROKER_URL": "redis://127.0.0.1:6379/2"})
+    on_redis = create_app(
+        {
+            **app.config,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": None,
+            "BROKER_URL": "redis://127.0.0.1:6379/2",
+        }
+    )
     app.extensions["celery"].set_default()
     assert isinstance(on_redis.extensions["crm_limiter"].storage, RedisStorage)
-    embedded = create_app({**app.config, "RATELIMIT_ENABLED": True,
-                           "RATELIMIT_STORAGE_URI": None,
-                           "BROKER_URL": "sqla+sqlite:///x.sqlite"})
+    embedded = create_app(
+        {
+            **app.config,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": None,
+            "BROKER_URL": "sqla+sqlite:///x.sqlite",
+        }
+    )
     app.extensions["celery"].set_default()
     assert isinstance(embedded.extensions["crm_limiter"].storage, MemoryStorage)
 
@@ -194,9 +225,12 @@ def test_behind_a_proxy_the_lock_counts_the_forwarded_address(app, world):
     stranger, owner = proxied.test_client(), proxied.test_client()
 
     def via_proxy(web, password, client_address):
-        return web.post("/login", data={"username": "general_manager", "password": password},
-                        environ_base={"REMOTE_ADDR": "10.0.0.1"},  # the proxy, for everyone
-                        headers={"X-Forwarded-For": client_address})
+        return web.post(
+            "/login",
+            data={"username": "general_manager", "password": password},
+            environ_base={"REMOTE_ADDR": "10.0.0.1"},  # the proxy, for everyone
+            headers={"X-Forwarded-For": client_address},
+        )
 
     for _i in range(app.config["LOGIN_MAX_FAILURES"]):
         via_proxy(stranger, "wrong-pass-1", STRANGER)
@@ -204,14 +238,24 @@ def test_behind_a_proxy_the_lock_counts_the_forwarded_address(app, world):
     assert via_proxy(owner, factories.PASSWORD, OWNER).status_code == 302
 
 
-@pytest.mark.skipif(not BROKER_URL.startswith("redis"), reason="needs the Redis broker "
-                    "(CRM_BROKER_URL=redis://...), as in production and CI")
+@pytest.mark.skipif(
+    not BROKER_URL.startswith("redis"),
+    reason="needs the Redis broker (CRM_BROKER_URL=redis://...), as in production and CI",
+)
 def test_on_redis_every_web_worker_shares_the_counts(app, world):
     """Two apps on one Redis stand for two gunicorn workers: failures at one throttle the other."""
     prefix = f"crm-signin-test-{uuid.uuid4().hex}"
-    workers = [create_app({**app.config, "RATELIMIT_ENABLED": True,
-                           "RATELIMIT_STORAGE_URI": None, "RATELIMIT_KEY_PREFIX": prefix})
-               for _i in range(2)]
+    workers = [
+        create_app(
+            {
+                **app.config,
+                "RATELIMIT_ENABLED": True,
+                "RATELIMIT_STORAGE_URI": None,
+                "RATELIMIT_KEY_PREFIX": prefix,
+            }
+        )
+        for _i in range(2)
+    ]
     app.extensions["celery"].set_default()
     assert all(isinstance(w.extensions["crm_limiter"].storage, RedisStorage) for w in workers)
     try:
@@ -228,12 +272,12 @@ def test_on_redis_every_web_worker_shares_the_counts(app, world):
 
 def test_with_its_redis_away_sign_in_still_works_and_the_lock_still_holds(app, world):
     """A Redis blip must not stop the staff signing in: the throttle lets requests through."""
-    away = create_app({**app.config, "RATELIMIT_ENABLED": True,
-                       "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"})  # nothing listens
+    away = create_app(
+        {**app.config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}
+    )  # nothing listens
     app.extensions["celery"].set_default()
     web = away.test_client()
     for _i in range(app.config["LOGIN_MAX_FAILURES"]):
         assert sign_in(web, "general_manager", "wrong-pass-1").status_code == 401
-    assert zh(LOCKED) in sign_in(web, "general_manager", factories.PASSWORD).get_data(
-        as_text=True)
+    assert zh(LOCKED) in sign_in(web, "general_manager", factories.PASSWORD).get_data(as_text=True)
     assert sign_in(web, "am1", factories.PASSWORD).status_code == 302

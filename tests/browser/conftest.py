@@ -9,17 +9,25 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # Screenshots and other artefacts of a browser test: <this>/<test name>/ (like pytest-playwright).
 OUTPUT_ROOT = Path(__file__).resolve().parents[2] / "test-results"
 
 
 BROWSER = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="needs /usr/bin/chromium (Debian package 'chromium'; .ci/run "
-                              "installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs /usr/bin/chromium (Debian package 'chromium'; .ci/run installs it)",
+    ),
 ]
 
 
@@ -38,8 +46,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 

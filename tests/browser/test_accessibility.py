@@ -21,14 +21,25 @@ PASSWORD = "demo-pass-2026"
 BLOCKING = {"critical", "serious"}
 # The structure issue 20 asked for, whatever axe's impact for it: checked on the app's own pages
 # (an error response, e.g. the audit trail refused to an account manager, gets the blocking ones).
-STRUCTURE = {"html-has-lang", "landmark-one-main", "page-has-heading-one", "region",
-             "heading-order", "empty-table-header", "label", "label-title-only", "link-name",
-             "aria-allowed-role"}
+STRUCTURE = {
+    "html-has-lang",
+    "landmark-one-main",
+    "page-has-heading-one",
+    "region",
+    "heading-order",
+    "empty-table-header",
+    "label",
+    "label-title-only",
+    "link-name",
+    "aria-allowed-role",
+}
 
 pytestmark = [
     *BROWSER,
-    pytest.mark.skipif(not AXE.exists() and not os.environ.get("CI"),
-                       reason="needs axe-core: npm ci --prefix tests/browser (.ci/run does it)"),
+    pytest.mark.skipif(
+        not AXE.exists() and not os.environ.get("CI"),
+        reason="needs axe-core: npm ci --prefix tests/browser (.ci/run does it)",
+    ),
 ]
 
 # (name, path) of the screens staff use most; "{card}" is a customer of the account manager's
@@ -82,18 +93,21 @@ def _card_of(username: str) -> int:
 
     owner = db.session.scalar(select(User).where(User.username == username))
     return db.session.scalar(
-        select(Client.id).join(CreditProfile, CreditProfile.client_id == Client.id)
-        .where(Client.owner_id == owner.id).order_by(Client.id))
+        select(Client.id)
+        .join(CreditProfile, CreditProfile.client_id == Client.id)
+        .where(Client.owner_id == owner.id)
+        .order_by(Client.id)
+    )
 
 
 @pytest.mark.parametrize("username", ["am_east1", "sales_mgr"])
-def test_main_screens_have_no_serious_violations(demo, live_server, browser, output_dir,
-                                                 username):
+def test_main_screens_have_no_serious_violations(demo, live_server, browser, output_dir, username):
     assert AXE.exists(), f"{AXE} is missing: run npm ci --prefix tests/browser"
     card = _card_of("am_east1")
     # An English browser: signed-in screens still follow the user's own language (Chinese).
-    context = browser.new_context(locale="en-US", bypass_csp=True,
-                                  viewport={"width": 1400, "height": 900})
+    context = browser.new_context(
+        locale="en-US", bypass_csp=True, viewport={"width": 1400, "height": 900}
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     problems, shots = [], []
@@ -121,8 +135,12 @@ def test_main_screens_have_no_serious_violations(demo, live_server, browser, out
                 layout.append(f"[{name}] <html lang={lang!r}>, expected the user's zh-CN")
             if page.locator("main h1").count() != 1:
                 layout.append(f"[{name}] not one <h1> in <main>")
-        check(name if response.ok else f"{name} ({response.status})", structure=response.ok,
-              found=layout)
+        check(
+            name if response.ok else f"{name} ({response.status})",
+            structure=response.ok,
+            found=layout,
+        )
     context.close()
-    assert not problems, "\n".join([f"{len(problems)} accessibility problems:", *problems,
-                                    "screenshots: " + ", ".join(shots)])
+    assert not problems, "\n".join(
+        [f"{len(problems)} accessibility problems:", *problems, "screenshots: " + ", ".join(shots)]
+    )

@@ -21,8 +21,14 @@ pytestmark = [
 
 def test_the_screens_work_under_the_content_security_policy(world, live_server, page):
     errors, dialogs = [], []
-    page.on("console", lambda m: errors.append(f"{m.text} {m.location['url']}")
-            if m.type == "error" and not m.location["url"].endswith("/favicon.ico") else None)
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(f"{m.text} {m.location['url']}")
+            if m.type == "error" and not m.location["url"].endswith("/favicon.ico")
+            else None
+        ),
+    )
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
 
     def dismiss(dialog):
@@ -50,8 +56,7 @@ def test_the_screens_work_under_the_content_security_policy(world, live_server, 
     assert dialogs == ["你确定要删除这条记录吗？"]
     # The bulk action asks too, through Flask-Admin's own actions.js.
     page.locator(f"input.action-checkbox[value='{world.c1.id}']").check()
-    page.locator("a[data-crm-action=delete]").locator(
-        "xpath=../preceding-sibling::a[1]").click()
+    page.locator("a[data-crm-action=delete]").locator("xpath=../preceding-sibling::a[1]").click()
     page.click("a[data-crm-action=delete]")
     assert len(dialogs) == 2
     assert page.url.endswith("/admin/client/")

@@ -32,18 +32,29 @@ def test_every_demo_role_sees_its_charts_drawn(demo, live_server, browser):
         page = context.new_page()
         page.set_default_timeout(15_000)
         errors = []
-        page.on("console", lambda m, e=errors: e.append(m.text)
-                if m.type == "error" and "favicon" not in str(m.location) else None)
+        page.on(
+            "console",
+            lambda m, e=errors: (
+                e.append(m.text) if m.type == "error" and "favicon" not in str(m.location) else None
+            ),
+        )
         page.on("pageerror", lambda exc, e=errors: e.append(str(exc)))
-        page.on("response", lambda r, e=errors: e.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+        page.on(
+            "response",
+            lambda r, e=errors: (
+                e.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
+        )
         sign_in(page, live_server, username, PASSWORD)
         page.goto(f"{live_server}/admin/")
         charts = page.locator(".crm-chart")
         assert charts.count() == len(expected) > 0, role
         page.wait_for_function(
             "() => [...document.querySelectorAll('.crm-chart')]"
-            ".every(el => ['drawn', 'empty'].includes(el.dataset.state))")
+            ".every(el => ['drawn', 'empty'].includes(el.dataset.state))"
+        )
         for i in range(charts.count()):
             chart = charts.nth(i)
             assert chart.locator("canvas, svg").count() >= 1, (role, i)
@@ -60,7 +71,8 @@ def test_the_home_page_prints_its_charts_as_images_and_tables(demo, live_server,
     page.goto(f"{live_server}/admin/")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.crm-chart')]"
-        ".every(el => ['drawn', 'empty'].includes(el.dataset.state))")
+        ".every(el => ['drawn', 'empty'].includes(el.dataset.state))"
+    )
     page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
     page.emulate_media(media="print")
     charts = page.locator(".crm-chart").count()

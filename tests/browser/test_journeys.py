@@ -50,17 +50,24 @@ def demo(ctx):
             rows = _SEEDED[table.name]
             if table.name == "counters":  # their rows stay (at zero) between tests
                 for row in rows:
-                    conn.execute(update(table).where(table.c.name == row["name"])
-                                 .values(value=row["value"]))
+                    conn.execute(
+                        update(table).where(table.c.name == row["name"]).values(value=row["value"])
+                    )
             elif rows:
                 conn.execute(insert(table), rows)
         if IS_POSTGRES:  # the next id of each table after the copied rows
             for table in tables:
-                if "id" in table.c and table.c.id.autoincrement is not False and _SEEDED[
-                        table.name]:
-                    conn.execute(text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                        f"(SELECT max(id) FROM {table.name}))"))
+                if (
+                    "id" in table.c
+                    and table.c.id.autoincrement is not False
+                    and _SEEDED[table.name]
+                ):
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f"(SELECT max(id) FROM {table.name}))"
+                        )
+                    )
     return db.session
 
 
@@ -82,8 +89,11 @@ def menu(page, category: str, item: str) -> None:
     """Opens a menu entry the way a person does: the category, then the item."""
     page.wait_for_load_state("load")  # the menu's script has run: the toggle opens it
     toggle = page.locator("nav a.dropdown-toggle", has_text=re.compile(rf"^\s*{category}\s*$"))
-    entry = toggle.locator("xpath=..").locator(".dropdown-menu").get_by_role(
-        "link", name=item, exact=True)
+    entry = (
+        toggle.locator("xpath=..")
+        .locator(".dropdown-menu")
+        .get_by_role("link", name=item, exact=True)
+    )
     toggle.click()
     expect(entry).to_be_visible()
     entry.click()
@@ -93,7 +103,8 @@ def menu(page, category: str, item: str) -> None:
 def open_row(page, text: str) -> None:
     """Opens the details of the list row that shows `text` (its name link or its eye icon)."""
     page.locator("table tbody tr", has_text=text).first.locator(
-        "a[href*='/details/']").first.click()
+        "a[href*='/details/']"
+    ).first.click()
     page.wait_for_url(re.compile(r"/details/"))
 
 
@@ -112,9 +123,11 @@ def flash(page, text: str):
 def test_account_manager_finds_logs_and_proposes_a_phone_change(demo, journey, live_server):
     page = journey
     am = user("am_east1")
-    mine = demo.scalars(select(Client).where(Client.owner_id == am.id,
-                                             Client.kind == "organisation")
-                        .order_by(Client.id)).first()
+    mine = demo.scalars(
+        select(Client)
+        .where(Client.owner_id == am.id, Client.kind == "organisation")
+        .order_by(Client.id)
+    ).first()
     two = mine.short_name[:2]  # two characters of the name, as a person remembers it
     sign_in(page, live_server, "am_east1", PASSWORD)
 
@@ -153,9 +166,11 @@ def test_account_manager_finds_logs_and_proposes_a_phone_change(demo, journey, l
 def test_regional_manager_assigns_an_unowned_customer(demo, journey, live_server):
     page = journey
     rm = user("rm_east")
-    waiting = demo.scalars(select(Client).where(Client.owner_id.is_(None),
-                                                Client.region_id == rm.region_id)
-                           .order_by(Client.id)).first()
+    waiting = demo.scalars(
+        select(Client)
+        .where(Client.owner_id.is_(None), Client.region_id == rm.region_id)
+        .order_by(Client.id)
+    ).first()
     sign_in(page, live_server, "rm_east", PASSWORD)
 
     menu(page, "客户登记与分配", "待分配客户")
@@ -172,8 +187,7 @@ def test_regional_manager_assigns_an_unowned_customer(demo, journey, live_server
     expect(page.locator("table tbody tr", has_text=waiting.name)).to_contain_text("李强")
 
 
-def test_sales_manager_approves_a_change_and_a_deletion_and_restores(demo, journey,
-                                                                     live_server):
+def test_sales_manager_approves_a_change_and_a_deletion_and_restores(demo, journey, live_server):
     page = journey
     sign_in(page, live_server, "sales_mgr", PASSWORD)
 
@@ -218,8 +232,11 @@ def worker(app):
 @pytest.mark.worker
 def test_finance_runs_a_credit_check_and_records_a_payment(demo, worker, journey, live_server):
     page = journey
-    over = [p for p in demo.scalars(select(CreditProfile).order_by(CreditProfile.id))
-            if (ledger.client_credit(demo, p.client_id)["utilisation"] or 0) > 100]
+    over = [
+        p
+        for p in demo.scalars(select(CreditProfile).order_by(CreditProfile.id))
+        if (ledger.client_credit(demo, p.client_id)["utilisation"] or 0) > 100
+    ]
     assert over, "the demo archive has customers over their limit"
     debtor = demo.get(Client, over[0].client_id)
     sign_in(page, live_server, "finance", PASSWORD)
@@ -250,9 +267,11 @@ def test_finance_runs_a_credit_check_and_records_a_payment(demo, worker, journey
 
 def test_clerk_issues_a_card_reports_it_lost_and_replaces_it(demo, journey, live_server):
     page = journey
-    holder = demo.scalars(select(Client).where(Client.kind == "organisation",
-                                               Client.stage == "active")
-                          .order_by(Client.id)).first()
+    holder = demo.scalars(
+        select(Client)
+        .where(Client.kind == "organisation", Client.stage == "active")
+        .order_by(Client.id)
+    ).first()
     sign_in(page, live_server, "clerk", PASSWORD)
 
     menu(page, "客人卡管理", "客人卡")
@@ -261,8 +280,9 @@ def test_clerk_issues_a_card_reports_it_lost_and_replaces_it(demo, journey, live
     page.locator("select[name=card_type]").select_option(label="普通卡", force=True)
     page.locator("input[type=submit][value='保存']").click()
     expect(page).not_to_have_url(re.compile(r"/new/"))
-    card = demo.scalars(select(MemberCard).where(MemberCard.client_id == holder.id)
-                        .order_by(MemberCard.id.desc())).first()
+    card = demo.scalars(
+        select(MemberCard).where(MemberCard.client_id == holder.id).order_by(MemberCard.id.desc())
+    ).first()
     assert card is not None and card.status == "active"
     number = card.number
     page.locator("input[name=search]").fill(number)
@@ -283,8 +303,9 @@ def test_clerk_issues_a_card_reports_it_lost_and_replaces_it(demo, journey, live
 
 def test_customer_service_takes_a_complaint_and_hands_it_over(demo, journey, live_server):
     page = journey
-    customer = demo.scalars(select(Client).where(Client.kind == "organisation")
-                            .order_by(Client.id)).first()
+    customer = demo.scalars(
+        select(Client).where(Client.kind == "organisation").order_by(Client.id)
+    ).first()
     sign_in(page, live_server, "service", PASSWORD)
 
     menu(page, "投诉与折价", "投诉")
@@ -306,18 +327,21 @@ def test_customer_service_takes_a_complaint_and_hands_it_over(demo, journey, liv
     expect(page.locator("#handovers")).to_contain_text(colleague.full_name)
 
 
-def test_archivist_binds_a_signed_document_and_prints_the_catalogue(demo, journey,
-                                                                    live_server):
+def test_archivist_binds_a_signed_document_and_prints_the_catalogue(demo, journey, live_server):
     page = journey
-    filed = demo.scalars(select(ArchiveDocument).where(ArchiveDocument.status == "filed")
-                         .order_by(ArchiveDocument.id)).first()
+    filed = demo.scalars(
+        select(ArchiveDocument)
+        .where(ArchiveDocument.status == "filed")
+        .order_by(ArchiveDocument.id)
+    ).first()
     sign_in(page, live_server, "archivist", PASSWORD)
 
     menu(page, "档案管理", "档案文件")
     page.locator("input[name=search]").fill(filed.client_name)
     page.locator("input[name=search]").press("Enter")
-    row = page.locator("table tbody tr", has_text=filed.title).filter(
-        has_text="已归档，待编目").first
+    row = (
+        page.locator("table tbody tr", has_text=filed.title).filter(has_text="已归档，待编目").first
+    )
     row.locator("a[href*='/details/']").first.click()
     page.get_by_role("button", name="立即装订入卷").click()
     expect(flash(page, "已装订入卷")).to_be_visible()
@@ -328,8 +352,7 @@ def test_archivist_binds_a_signed_document_and_prints_the_catalogue(demo, journe
 
     menu(page, "档案管理", "案卷与目录")
     volume = demo.get(ArchiveVolume, demo.get(ArchiveDocument, filed.id).volume_id).code
-    page.locator("table tbody tr", has_text=volume).first.get_by_role(
-        "link", name=volume).click()
+    page.locator("table tbody tr", has_text=volume).first.get_by_role("link", name=volume).click()
     expect(page.locator("body")).to_contain_text(archive_no)
     href = page.locator("a[id^='pdf-']").first.get_attribute("href")
     pdf = page.request.get(f"{live_server}{href}")

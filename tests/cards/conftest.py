@@ -16,8 +16,11 @@ TODAY = date(2026, 11, 25)
 @pytest.fixture(autouse=True)
 def _english(request):
     """Messages are asserted in their English msgids, whatever the default locale."""
-    if "ctx" not in request.fixturenames and "world" not in request.fixturenames \
-            and "cards" not in request.fixturenames:
+    if (
+        "ctx" not in request.fixturenames
+        and "world" not in request.fixturenames
+        and "cards" not in request.fixturenames
+    ):
         yield
         return
     request.getfixturevalue("ctx")
@@ -27,9 +30,16 @@ def _english(request):
 
 def make_type(code, name, rate, fees, months=12, privileges=""):
     issue, renewal, replacement = (Decimal(f) for f in fees)
-    card_type = CardType(code=code, name=name, discount_rate=Decimal(rate), privileges=privileges,
-                         issue_fee=issue, renewal_fee=renewal, replacement_fee=replacement,
-                         validity_months=months)
+    card_type = CardType(
+        code=code,
+        name=name,
+        discount_rate=Decimal(rate),
+        privileges=privileges,
+        issue_fee=issue,
+        renewal_fee=renewal,
+        replacement_fee=replacement,
+        validity_months=months,
+    )
     services.save_card_type(db.session, card_type)
     db.session.commit()
     return card_type
@@ -43,10 +53,14 @@ def cards(world):
     w.gold = make_type("GOLD", "金卡", "0.90", ("500", "400", "50"), privileges="贵宾休息室")
     w.platinum = make_type("PLAT", "白金卡", "0.80", ("2000", "1500", "100"), months=24)
     w.id_number = factories.valid_id_number(seq=321)
-    w.person = factories.create_client(world.am1, name="王小明", kind="individual",
-                                       credit_code=None, id_number=w.id_number,
-                                       email="wxm@example.com")
-    w.card = services.issue_card(db.session, w.person, w.gold, w.id_number,
-                                 today=date(2026, 1, 31))
+    w.person = factories.create_client(
+        world.am1,
+        name="王小明",
+        kind="individual",
+        credit_code=None,
+        id_number=w.id_number,
+        email="wxm@example.com",
+    )
+    w.card = services.issue_card(db.session, w.person, w.gold, w.id_number, today=date(2026, 1, 31))
     db.session.commit()
     return w

@@ -30,9 +30,12 @@ def key(card, days):
 
 def snapshot():
     mails = select(OutboxMail.event_key + OutboxMail.to_address)
-    return (keys(), sorted(db.session.scalars(mails)),
-            db.session.scalar(select(func.count()).select_from(CardEvent)),
-            sorted(db.session.execute(select(MemberCard.id, MemberCard.status))))
+    return (
+        keys(),
+        sorted(db.session.scalars(mails)),
+        db.session.scalar(select(func.count()).select_from(CardEvent)),
+        sorted(db.session.execute(select(MemberCard.id, MemberCard.status))),
+    )
 
 
 def test_daily_task_reminds_once_and_expires_by_date_idempotently(cards):
@@ -41,10 +44,10 @@ def test_daily_task_reminds_once_and_expires_by_date_idempotently(cards):
     db.session.commit()
     cards.card.expiry_date = TODAY + timedelta(days=200)  # far off: nothing happens to it
     c30 = card_expiring(cards, w.am1, 30, email="holder30@example.com")
-    c20 = card_expiring(cards, w.am2, 20)      # issued inside the 30-day window: that reminder
+    c20 = card_expiring(cards, w.am2, 20)  # issued inside the 30-day window: that reminder
     c7 = card_expiring(cards, w.am3, 7)
-    c0 = card_expiring(cards, w.am1, 0)        # its last valid day: reminded, not expired
-    gone = card_expiring(cards, w.am1, -1)     # yesterday was its last day
+    c0 = card_expiring(cards, w.am1, 0)  # its last valid day: reminded, not expired
+    gone = card_expiring(cards, w.am1, -1)  # yesterday was its last day
     far = card_expiring(cards, w.am1, 31)
     lost = card_expiring(cards, w.am1, 5)
     services.report_lost(db.session, lost)
@@ -52,17 +55,18 @@ def test_daily_task_reminds_once_and_expires_by_date_idempotently(cards):
 
     assert daily(TODAY.isoformat()) == {"reminded": 4, "expired": 1}
     db.session.expire_all()
-    assert keys() == sorted([key(c30, 30), key(c20, 30),
-                             key(c7, 7), key(c0, 7)])
-    mails = set(db.session.scalars(select(OutboxMail.to_address)
-                                   .where(OutboxMail.event_key == key(c30, 30))))
+    assert keys() == sorted([key(c30, 30), key(c20, 30), key(c7, 7), key(c0, 7)])
+    mails = set(
+        db.session.scalars(
+            select(OutboxMail.to_address).where(OutboxMail.event_key == key(c30, 30))
+        )
+    )
     assert mails == {"am1@example.com", "holder30@example.com"}
     statuses = dict(db.session.execute(select(MemberCard.id, MemberCard.status)).all())
     assert statuses[gone.id] == "expired" and statuses[c0.id] == "active"
     assert statuses[far.id] == "active" and statuses[lost.id] == "lost"
     [expiry] = db.session.scalars(select(CardEvent).where(CardEvent.kind == "expire")).all()
-    assert (expiry.card_id, expiry.from_status, expiry.to_status) == (gone.id, "active",
-                                                                     "expired")
+    assert (expiry.card_id, expiry.from_status, expiry.to_status) == (gone.id, "active", "expired")
 
     before = snapshot()
     assert daily(TODAY.isoformat()) == {"reminded": 0, "expired": 0}
@@ -108,9 +112,18 @@ def test_card_reminders_follow_the_managers_choice_and_reach_the_groups_that_tak
 
     w = cards.world
     w.am1.email, w.am2.email = "am1@example.com", "am2@example.com"
-    db.session.add_all([NoticePreference(user_id=w.am1.id, kind="card_expiry", mode="digest"),
-                        NoticeRobot(name="卡务群", platform="wecom", webhook_token="x",
-                                    kinds=["card_expiry"], active=True)])
+    db.session.add_all(
+        [
+            NoticePreference(user_id=w.am1.id, kind="card_expiry", mode="digest"),
+            NoticeRobot(
+                name="卡务群",
+                platform="wecom",
+                webhook_token="x",
+                kinds=["card_expiry"],
+                active=True,
+            ),
+        ]
+    )
     db.session.commit()
     c1 = card_expiring(cards, w.am1, 7, email="holder1@example.com")
     c2 = card_expiring(cards, w.am2, 7)
@@ -118,10 +131,17 @@ def test_card_reminders_follow_the_managers_choice_and_reach_the_groups_that_tak
         services.run_daily(db.session, TODAY)
         db.session.commit()
     assert keys() == sorted([key(c1, 7), key(c2, 7)])  # both managers' inboxes
-    mails = sorted(db.session.execute(select(OutboxMail.to_address, OutboxMail.kind,
-                                             OutboxMail.link_endpoint,
-                                             OutboxMail.link_id)).all())
-    assert mails == [("am2@example.com", "card_expiry", "card.details_view", c2.id),
-                     ("holder1@example.com", "card_expiry", "card.details_view", c1.id)]
+    mails = sorted(
+        db.session.execute(
+            select(
+                OutboxMail.to_address, OutboxMail.kind, OutboxMail.link_endpoint, OutboxMail.link_id
+            )
+        ).all()
+    )
+    assert mails == [
+        ("am2@example.com", "card_expiry", "card.details_view", c2.id),
+        ("holder1@example.com", "card_expiry", "card.details_view", c1.id),
+    ]
     assert sorted(db.session.scalars(select(RobotItem.event_key))) == sorted(
-        [key(c1, 7), key(c2, 7)])
+        [key(c1, 7), key(c2, 7)]
+    )

@@ -32,17 +32,17 @@ MODELS = {"client": Client, "keyperson": KeyPerson, "contactlog": ContactLog}
 # and their key persons and contact logs (archive detail, deeper than the basic card).
 #  user                role                 cards              key persons / contact logs
 SCOPE = {
-    "am1":             ("account_manager",  {"c1"},            {"c1"}),
-    "am3":             ("account_manager",  {"c3"},            {"c3"}),
-    "rm_east":         ("regional_manager", {"c1", "c2"},      {"c1", "c2"}),
-    "rm_north":        ("regional_manager", {"c3"},            {"c3"}),
-    "sales_manager":   ("sales_manager",    ALL,               ALL),
-    "general_manager": ("general_manager",  ALL,               ALL),
-    "finance":         ("finance",          ALL,               CLOSED),
-    "clerk":           ("clerk",            ALL,               CLOSED),
-    "service":         ("service",          ALL,               CLOSED),
-    "archivist":       ("archivist",        CLOSED,            CLOSED),
-    "admin":           ("admin",            CLOSED,            CLOSED),
+    "am1": ("account_manager", {"c1"}, {"c1"}),
+    "am3": ("account_manager", {"c3"}, {"c3"}),
+    "rm_east": ("regional_manager", {"c1", "c2"}, {"c1", "c2"}),
+    "rm_north": ("regional_manager", {"c3"}, {"c3"}),
+    "sales_manager": ("sales_manager", ALL, ALL),
+    "general_manager": ("general_manager", ALL, ALL),
+    "finance": ("finance", ALL, CLOSED),
+    "clerk": ("clerk", ALL, CLOSED),
+    "service": ("service", ALL, CLOSED),
+    "archivist": ("archivist", CLOSED, CLOSED),
+    "admin": ("admin", CLOSED, CLOSED),
 }
 USERS = list(SCOPE)
 # What a role may do to the rows it reads (RULES R6: deleting needs the sales manager).
@@ -55,8 +55,12 @@ SEES_FULL_ID = {"account_manager", "sales_manager", "general_manager"}
 
 def pairs(views=VIEWS, readers_only=False) -> list[tuple[str, str]]:
     """(user, view) cases for parametrize; `readers_only` leaves out views closed to the user."""
-    return [(user, view) for user in USERS for view in views
-            if not readers_only or visible(user, view) is not CLOSED]
+    return [
+        (user, view)
+        for user in USERS
+        for view in views
+        if not readers_only or visible(user, view) is not CLOSED
+    ]
 
 
 def role(user: str) -> str:
@@ -95,17 +99,28 @@ def build_scene(app, soft_delete: str | None = None) -> SimpleNamespace:
             services.set_id_number(c, id_number)
             db.session.commit()
             customers[key] = SimpleNamespace(
-                key=key, id=c.id, name=c.name, owner_id=c.owner_id, region_id=c.region_id,
-                kp_id=kp.id, kp_name=kp.name, log_id=log.id, log_mark=log.person_met,
-                id_number=id_number, id_mask=c.id_number_mask,
+                key=key,
+                id=c.id,
+                name=c.name,
+                owner_id=c.owner_id,
+                region_id=c.region_id,
+                kp_id=kp.id,
+                kp_name=kp.name,
+                log_id=log.id,
+                log_mark=log.person_met,
+                id_number=id_number,
+                id_mask=c.id_number_mask,
             )
         if soft_delete:
             client = db.session.get(Client, customers[soft_delete].id)
             services.delete_client(db.session, client, "scene: deleted")
             db.session.commit()
-        users = {u.username: SimpleNamespace(id=u.id, username=u.username, role=u.role,
-                                             region_id=u.region_id)
-                 for u in db.session.scalars(select(User))}
+        users = {
+            u.username: SimpleNamespace(
+                id=u.id, username=u.username, role=u.role, region_id=u.region_id
+            )
+            for u in db.session.scalars(select(User))
+        }
         regions = {r.code: r.id for r in db.session.scalars(select(Region))}
         db.session.remove()
     return SimpleNamespace(c=customers, users=users, regions=regions, app=app)
@@ -141,8 +156,10 @@ def find(app, model, **where) -> list[dict]:
     """Rows matching `where`, deleted or not, read as the system in a fresh session."""
     with app.app_context():
         stmt = select(model).filter_by(**where).execution_options(crm_include_deleted=True)
-        rows = [{col.key: getattr(r, col.key) for col in model.__table__.columns}
-                for r in db.session.scalars(stmt)]
+        rows = [
+            {col.key: getattr(r, col.key) for col in model.__table__.columns}
+            for r in db.session.scalars(stmt)
+        ]
         db.session.remove()
     return rows
 
@@ -151,7 +168,7 @@ def find(app, model, **where) -> list[dict]:
 def listed(scene, view: str, text: str) -> set:
     """The customers whose row of `view` is in a list page's rows (the search box and the sort
     links echo what was asked, so the rest of the page does not count)."""
-    table = re.search(r'<table[^>]*model-list.*?</thead>(.*?)</table>', text, re.S)
+    table = re.search(r"<table[^>]*model-list.*?</thead>(.*?)</table>", text, re.S)
     return shown(scene, view, table.group(1)) if table else set()
 
 

@@ -11,10 +11,16 @@ from crm.extensions import db
 from tests import factories
 
 
-@pytest.mark.parametrize(("who", "expected"), [
-    ("am1", {"am1"}), ("rm_east", {"am1", "am2"}), ("rm_north", {"am3"}),
-    ("sales_manager", {"am1", "am2", "am3"}), ("general_manager", {"am1", "am2", "am3"}),
-])
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("am1", {"am1"}),
+        ("rm_east", {"am1", "am2"}),
+        ("rm_north", {"am3"}),
+        ("sales_manager", {"am1", "am2", "am3"}),
+        ("general_manager", {"am1", "am2", "am3"}),
+    ],
+)
 def test_both_forms_offer_the_domain_answer(app, world, who, expected):
     gone = factories.create_user("account_manager", world.east, "am_left")
     gone.active = False  # a leaver is nobody's new owner

@@ -37,7 +37,8 @@ def counts() -> tuple[int, int]:
     """Customers (deleted included, every owner) and audit events now in the database."""
     db.session.expire_all()
     clients = db.session.execute(
-        select(func.count()).select_from(Client)
+        select(func.count())
+        .select_from(Client)
         .execution_options(crm_unscoped=True, crm_include_deleted=True)
     ).scalar()
     events = db.session.execute(select(func.count()).select_from(AuditEvent)).scalar()
@@ -46,7 +47,8 @@ def counts() -> tuple[int, int]:
 
 def stored(client_id: int) -> Client:
     return db.session.execute(
-        select(Client).where(Client.id == client_id)
+        select(Client)
+        .where(Client.id == client_id)
         .execution_options(crm_unscoped=True, populate_existing=True)
     ).scalar_one()
 
@@ -66,16 +68,25 @@ def field_errors(html: str, field: str) -> str:
 
 
 def card_data(**overrides) -> dict:
-    data = {"name": "新登记贸易有限公司", "kind": "organisation", "level": "B",
-            "stage": "prospect", "nature": "ordinary", "weight": "general",
-            "credit_code": factories.valid_credit_code(), "phone": "010-12345678"}
+    data = {
+        "name": "新登记贸易有限公司",
+        "kind": "organisation",
+        "level": "B",
+        "stage": "prospect",
+        "nature": "ordinary",
+        "weight": "general",
+        "credit_code": factories.valid_credit_code(),
+        "phone": "010-12345678",
+    }
     data.update(overrides)
     return data
 
 
 def edit_data(client: Client, **overrides) -> dict:
-    data = {k: getattr(client, k) or "" for k in
-            ("name", "kind", "level", "stage", "nature", "weight", "credit_code", "phone")}
+    data = {
+        k: getattr(client, k) or ""
+        for k in ("name", "kind", "level", "stage", "nature", "weight", "credit_code", "phone")
+    }
     data.update(overrides)
     return data
 
@@ -104,9 +115,20 @@ BAD_INPUT = [
     ("name", "   ", _l("The customer's full name is required."), None),
     ("name", "", _l("The customer's full name is required."), None),
 ]
-BAD_IDS = ["credit_code", "id_number", "id_number_date", "phone", "mobile", "postcode",
-           "negative_capital", "nan_capital", "infinite_assets", "negative_staff", "blank_name",
-           "missing_name"]
+BAD_IDS = [
+    "credit_code",
+    "id_number",
+    "id_number_date",
+    "phone",
+    "mobile",
+    "postcode",
+    "negative_capital",
+    "nan_capital",
+    "infinite_assets",
+    "negative_staff",
+    "blank_name",
+    "missing_name",
+]
 
 
 @pytest.fixture
@@ -116,11 +138,15 @@ def am(world, login_as):
 
 @pytest.mark.parametrize("field, value, message, fragment", BAD_INPUT, ids=BAD_IDS)
 def test_bad_input_on_create_is_shown_beside_the_field_and_writes_nothing(
-        world, am, field, value, message, fragment):
+    world, am, field, value, message, fragment
+):
     before = counts()
     # an ID number is checked on a person's card (an organisation's form has none)
-    person = {"kind": "individual", "nature": "individual", "credit_code": ""} \
-        if field == "id_number" else {}
+    person = (
+        {"kind": "individual", "nature": "individual", "credit_code": ""}
+        if field == "id_number"
+        else {}
+    )
     r = am.post(NEW, data=card_data(**person, **{field: value}))
     assert r.status_code == 200
     html = r.get_data(as_text=True)
@@ -133,12 +159,15 @@ def test_bad_input_on_create_is_shown_beside_the_field_and_writes_nothing(
 
 @pytest.mark.parametrize("field, value, message, fragment", BAD_INPUT, ids=BAD_IDS)
 def test_bad_input_on_edit_is_shown_beside_the_field_and_changes_nothing(
-        world, am, field, value, message, fragment):
+    world, am, field, value, message, fragment
+):
     before = counts()
     old = {c.key: getattr(stored(world.c1.id), c.key) for c in Client.__table__.columns}
     person = {"kind": "individual", "nature": "individual"} if field == "id_number" else {}
-    r = am.post(f"/admin/client/edit/?id={world.c1.id}",
-                data=edit_data(world.c1, change_reason="更正", **{**person, field: value}))
+    r = am.post(
+        f"/admin/client/edit/?id={world.c1.id}",
+        data=edit_data(world.c1, change_reason="更正", **{**person, field: value}),
+    )
     assert r.status_code == 200
     assert text(message) in field_errors(r.get_data(as_text=True), field)
     assert counts() == before
@@ -167,16 +196,25 @@ def test_the_service_refuses_over_long_and_huge_values_too(world):
     """Importers call the service without the form: the widths and ranges still hold."""
     from crm.clients.services import client_field_errors
 
-    errors = client_field_errors({"name": "长" * 201, "registered_capital": 10**13,
-                                  "staff_count": 2**31, "mobile": "1" * 12})
+    errors = client_field_errors(
+        {"name": "长" * 201, "registered_capital": 10**13, "staff_count": 2**31, "mobile": "1" * 12}
+    )
     assert set(errors) >= {"name", "registered_capital", "staff_count", "mobile"}
     assert "200" in text(errors["name"])
 
 
 def test_a_valid_card_gets_a_stable_code_and_its_id_number_protected(world, am, login_as):
     before = counts()
-    r = am.post(NEW, data=card_data(name="王小明", kind="individual", credit_code="",
-                                    id_number=ID_NUMBER.lower(), mobile="１３８００１３８０００"))
+    r = am.post(
+        NEW,
+        data=card_data(
+            name="王小明",
+            kind="individual",
+            credit_code="",
+            id_number=ID_NUMBER.lower(),
+            mobile="１３８００１３８０００",
+        ),
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     assert counts()[0] == before[0] + 1
     client = db.session.execute(
@@ -207,16 +245,19 @@ def test_a_valid_card_gets_a_stable_code_and_its_id_number_protected(world, am, 
 
     # Editing keeps the code; leaving the ID number empty keeps it.
     code, enc = client.code, client.id_number_enc
-    r = am.post(f"/admin/client/edit/?id={client.id}",
-                data=edit_data(client, name="王小明（改）", change_reason="更名"))
+    r = am.post(
+        f"/admin/client/edit/?id={client.id}",
+        data=edit_data(client, name="王小明（改）", change_reason="更名"),
+    )
     assert r.status_code == 302
     # R6 (issue 7): an account manager's change waits for the sales manager's approval.
     assert stored(client.id).name == "王小明"
     from crm.governance.models import ChangeRequest
 
     [request] = db.session.scalars(select(ChangeRequest)).all()
-    login_as(world.sales_manager).post("/admin/change_request/decide/",
-                                       data={"id": request.id, "decision": "approve"})
+    login_as(world.sales_manager).post(
+        "/admin/change_request/decide/", data={"id": request.id, "decision": "approve"}
+    )
     client = stored(client.id)
     assert client.code == code and client.name == "王小明（改）"
     assert client.id_number_enc == enc
@@ -225,34 +266,43 @@ def test_a_valid_card_gets_a_stable_code_and_its_id_number_protected(world, am, 
 def test_codes_are_unique_and_follow_one_another(world, am):
     for n in range(2):
         # Distinct phones: the same phone twice is a duplicate (R12), refused on entry.
-        assert am.post(NEW, data=card_data(name=f"连号客户{n}",
-                                           phone=f"010-1234567{n}")).status_code == 302
-    codes = sorted(db.session.scalars(select(Client.code)
-                                      .execution_options(crm_unscoped=True)).all())
+        assert (
+            am.post(NEW, data=card_data(name=f"连号客户{n}", phone=f"010-1234567{n}")).status_code
+            == 302
+        )
+    codes = sorted(
+        db.session.scalars(select(Client.code).execution_options(crm_unscoped=True)).all()
+    )
     assert len(codes) == len(set(codes)) == 5
     assert codes == [f"KH{n:07d}" for n in range(1, 6)]
 
 
 @pytest.fixture
 def person(world):
-    return factories.create_client(world.am1, name="李四", kind="individual", credit_code=None,
-                                   id_number=ID_NUMBER)
+    return factories.create_client(
+        world.am1, name="李四", kind="individual", credit_code=None, id_number=ID_NUMBER
+    )
 
 
 def sensitive_views(client_id: int) -> list[AuditEvent]:
-    return db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "view_sensitive", AuditEvent.client_id == client_id)).all()
+    return db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "view_sensitive", AuditEvent.client_id == client_id
+        )
+    ).all()
 
 
 @pytest.mark.parametrize("who", ["am1", "sales_manager", "general_manager"])
 def test_owner_and_managers_see_the_full_number_and_the_view_is_recorded(
-        world, person, login_as, who):
+    world, person, login_as, who
+):
     user = getattr(world, who)
     html = login_as(user).get(f"/admin/client/details/?id={person.id}").get_data(as_text=True)
     assert re.search(rf'id="id-number-full">{ID_NUMBER}<', html)
     events = sensitive_views(person.id)
-    assert [(e.actor_id, e.entity, e.entity_id) for e in events] == \
-        [(user.id, "clients", person.id)]
+    assert [(e.actor_id, e.entity, e.entity_id) for e in events] == [
+        (user.id, "clients", person.id)
+    ]
     assert ID_NUMBER not in str(events[0].changes)
 
 

@@ -48,24 +48,44 @@ def _card_type(code="GOLD", name="金卡") -> CardType:
 def _cards(client, card_type, statuses, prefix="8866000000000") -> None:
     today = local_today()
     for i, status in enumerate(statuses):
-        db.session.add(MemberCard(number=f"{prefix}{client.id:01d}{i:02d}"[-16:],
-                                  client_id=client.id, card_type_id=card_type.id,
-                                  issue_date=today - timedelta(days=10 + i),
-                                  expiry_date=today + timedelta(days=300), status=status))
+        db.session.add(
+            MemberCard(
+                number=f"{prefix}{client.id:01d}{i:02d}"[-16:],
+                client_id=client.id,
+                card_type_id=card_type.id,
+                issue_date=today - timedelta(days=10 + i),
+                expiry_date=today + timedelta(days=300),
+                status=status,
+            )
+        )
 
 
 def _complaints(client, statuses) -> None:
     for i, status in enumerate(statuses):
-        db.session.add(Complaint(client_id=client.id, channel="phone", category="service",
-                                 description=f"投诉{i}", status=status,
-                                 received_at=utcnow() - timedelta(days=i)))
+        db.session.add(
+            Complaint(
+                client_id=client.id,
+                channel="phone",
+                category="service",
+                description=f"投诉{i}",
+                status=status,
+                received_at=utcnow() - timedelta(days=i),
+            )
+        )
 
 
 def _document(client, manager, title, n=0) -> None:
-    db.session.add(ArchiveDocument(client_id=client.id, client_name=client.name,
-                                   manager_id=manager.id, category="contracts", title=title,
-                                   doc_date=date(2026, 3, 1) + timedelta(days=n),
-                                   retention="D10"))
+    db.session.add(
+        ArchiveDocument(
+            client_id=client.id,
+            client_name=client.name,
+            manager_id=manager.id,
+            category="contracts",
+            title=title,
+            doc_date=date(2026, 3, 1) + timedelta(days=n),
+            retention="D10",
+        )
+    )
 
 
 @pytest.fixture
@@ -82,11 +102,13 @@ def crafted(world):
     _cards(w.c1, _card_type(), ["active", "lost", "cancelled"])
     _complaints(w.c1, ["open", "handling", "solved"])
     for due, status in ((9, "open"), (5, "open"), (-1, "done")):
-        db.session.add(Revisit(client_id=w.c1.id, due_date=today + timedelta(days=due),
-                               status=status))
+        db.session.add(
+            Revisit(client_id=w.c1.id, due_date=today + timedelta(days=due), status=status)
+        )
     db.session.add(Consent(client_id=w.c1.id, purpose="marketing", given_how="written"))
-    db.session.add(Consent(client_id=w.c1.id, purpose="greetings", given_how="written",
-                           withdrawn_at=utcnow()))
+    db.session.add(
+        Consent(client_id=w.c1.id, purpose="greetings", given_how="written", withdrawn_at=utcnow())
+    )
     _document(w.c1, w.am1, "年度经销合同")
     db.session.commit()
     w.figures = ledger.client_credit(db.session, w.c1.id)
@@ -110,8 +132,17 @@ def test_the_header_shows_the_figures_at_a_glance(crafted, login_as):
     assert "营销推广: 是" in consent and "祝福与调查: 否" in consent  # withdrawn: no
     # the header comes before the tabs, and the sections are tabs, all in the page
     assert html.index('id="card-header"') < html.index('id="card-tabs"')
-    for pane in ("basic", "key-persons", "contact-log", "contracts", "credit", "cards",
-                 "complaints", "documents", "history"):
+    for pane in (
+        "basic",
+        "key-persons",
+        "contact-log",
+        "contracts",
+        "credit",
+        "cards",
+        "complaints",
+        "documents",
+        "history",
+    ):
         assert f'data-toggle="tab" href="#tab-{pane}"' in html, pane
         assert re.search(rf'<section class="tab-pane fade[^"]*" id="tab-{pane}"', html), pane
     assert "年度经销合同" in html and "投诉2" in html and "C-OLD" in html
@@ -133,9 +164,14 @@ def test_an_organisations_card_has_no_personal_rows(world, login_as):
 
 
 def test_an_individuals_card_has_no_company_rows(world, login_as):
-    person = factories.create_client(world.am1, name="王小明", kind="individual",
-                                     credit_code=None, gender="male",
-                                     id_number=factories.valid_id_number())
+    person = factories.create_client(
+        world.am1,
+        name="王小明",
+        kind="individual",
+        credit_code=None,
+        gender="male",
+        id_number=factories.valid_id_number(),
+    )
     html = login_as(world.sales_manager).get(CARD.format(person.id)).get_data(as_text=True)
     basic = _basic(html)
     assert "性别" in basic and "出生日期" in basic and "身份证号" in basic
@@ -154,8 +190,9 @@ def test_a_role_that_may_not_read_credit_has_no_credit_tab(crafted, login_as, wh
 
 def test_credit_readers_have_the_credit_tab(crafted, login_as):
     for who in ("finance", "am1"):
-        html = login_as(getattr(crafted, who)).get(CARD.format(crafted.c1.id)).get_data(
-            as_text=True)
+        html = (
+            login_as(getattr(crafted, who)).get(CARD.format(crafted.c1.id)).get_data(as_text=True)
+        )
         assert 'href="#tab-credit"' in html and 'id="credit-section"' in html, who
 
 
@@ -172,20 +209,29 @@ def test_each_section_follows_the_readers_level(crafted, login_as):
 
 # --- the forms -----------------------------------------------------------------------------
 def _fieldset(html: str, key: str) -> str:
-    return re.search(rf'<fieldset class="crm-form-section" id="section-{key}"[^>]*>.*?</fieldset>',
-                     html, re.S).group(0)
+    return re.search(
+        rf'<fieldset class="crm-form-section" id="section-{key}"[^>]*>.*?</fieldset>', html, re.S
+    ).group(0)
 
 
 def _selected(html: str, field: str) -> str:
     select_ = re.search(rf'<select[^>]*id="{field}"[^>]*>(.*?)</select>', html, re.S).group(1)
-    return re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected',
-                     select_).group(0)
+    return re.search(
+        r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', select_
+    ).group(0)
 
 
 def test_the_create_form_is_in_sections_with_legends(world, login_as):
     html = login_as(world.am1).get(NEW).get_data(as_text=True)
-    for key in ("identity", "organisation", "individual", "classification", "contact",
-                "relationship", "characteristics"):
+    for key in (
+        "identity",
+        "organisation",
+        "individual",
+        "classification",
+        "contact",
+        "relationship",
+        "characteristics",
+    ):
         assert "<legend" in _fieldset(html, key), key
     assert 'id="credit_code"' in _fieldset(html, "organisation")
     assert 'id="id_number"' in _fieldset(html, "individual")
@@ -206,40 +252,75 @@ def test_the_nature_follows_the_kind_on_a_new_card(world, login_as):
 
 
 def _post_new(web, **data):
-    base = {"name": "新客户", "level": "B", "stage": "prospect", "weight": "general",
-            "phone": f"010-{len(data.get('name', '')) * 1111111 % 90000000 + 10000000}"}
+    base = {
+        "name": "新客户",
+        "level": "B",
+        "stage": "prospect",
+        "weight": "general",
+        "phone": f"010-{len(data.get('name', '')) * 1111111 % 90000000 + 10000000}",
+    }
     r = web.post(NEW, data={**base, **data})
     assert r.status_code == 302 and "/details/" not in r.location, r.get_data(as_text=True)
-    return db.session.scalars(select(Client).where(Client.name == data.get("name", "新客户"))
-                              .execution_options(populate_existing=True)).one()
+    return db.session.scalars(
+        select(Client)
+        .where(Client.name == data.get("name", "新客户"))
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def test_the_server_clears_the_other_kinds_fields(world, login_as):
     web = login_as(world.am1)
-    person = _post_new(web, name="张个人", kind="individual", nature="ordinary",
-                       credit_code=factories.valid_credit_code(77), registered_capital="500",
-                       company_type="private", gender="female", occupation="教师")
-    assert (person.nature, person.credit_code, person.registered_capital,
-            person.company_type) == ("individual", None, None, None)
+    person = _post_new(
+        web,
+        name="张个人",
+        kind="individual",
+        nature="ordinary",
+        credit_code=factories.valid_credit_code(77),
+        registered_capital="500",
+        company_type="private",
+        gender="female",
+        occupation="教师",
+    )
+    assert (person.nature, person.credit_code, person.registered_capital, person.company_type) == (
+        "individual",
+        None,
+        None,
+        None,
+    )
     assert (person.gender, person.occupation) == ("female", "教师")
-    company = _post_new(web, name="某某有限公司", kind="organisation", nature="individual",
-                        credit_code=factories.valid_credit_code(78), gender="male",
-                        birth_date="1980-01-02", id_number=factories.valid_id_number())
-    assert (company.gender, company.birth_date, company.id_number_enc,
-            company.id_number_mask) == (None, None, None, None)
+    company = _post_new(
+        web,
+        name="某某有限公司",
+        kind="organisation",
+        nature="individual",
+        credit_code=factories.valid_credit_code(78),
+        gender="male",
+        birth_date="1980-01-02",
+        id_number=factories.valid_id_number(),
+    )
+    assert (company.gender, company.birth_date, company.id_number_enc, company.id_number_mask) == (
+        None,
+        None,
+        None,
+        None,
+    )
     assert company.nature == "ordinary" and company.credit_code
 
 
 def test_a_hidden_fields_bad_value_does_not_stop_the_card(world, login_as):
     """A wrong credit code left in the hidden company section is not held against a person."""
-    person = _post_new(login_as(world.am1), name="李个人", kind="individual",
-                       nature="individual", credit_code="NOT-A-CODE")
+    person = _post_new(
+        login_as(world.am1),
+        name="李个人",
+        kind="individual",
+        nature="individual",
+        credit_code="NOT-A-CODE",
+    )
     assert person.credit_code is None
 
 
 def test_the_edit_form_of_a_person_hides_the_company_section(world, login_as):
-    person = factories.create_client(world.am1, name="赵个人", kind="individual",
-                                     credit_code=None)
+    person = factories.create_client(world.am1, name="赵个人", kind="individual", credit_code=None)
     html = login_as(world.am1).get(f"/admin/client/edit/?id={person.id}").get_data(as_text=True)
     assert re.search(r'id="section-organisation"[^>]*hidden disabled', html)
     assert 'id="section-change"' in html and 'id="change_reason"' in _fieldset(html, "change")

@@ -20,15 +20,18 @@ MONDAY = date(2026, 11, 30)
 
 
 def notices(user) -> list[Notification]:
-    return db.session.scalars(select(Notification).where(
-        Notification.recipient_id == user.id, Notification.kind == "staff_shortfall")
-        .order_by(Notification.id)).all()
+    return db.session.scalars(
+        select(Notification)
+        .where(Notification.recipient_id == user.id, Notification.kind == "staff_shortfall")
+        .order_by(Notification.id)
+    ).all()
 
 
 def add_staff(actor, client, user):
     with acting(actor):
-        row = services.add_contact_staff(db.session, ClientStaff(client_id=client.id,
-                                                                 user_id=user.id))
+        row = services.add_contact_staff(
+            db.session, ClientStaff(client_id=client.id, user_id=user.id)
+        )
     db.session.commit()
     return row
 
@@ -61,8 +64,11 @@ def test_a_departed_staff_member_does_not_count(world):
 
 def test_the_owner_names_staff_audited_and_out_of_scope_users_may_not(world):
     row = add_staff(world.am1, world.c1, world.service)
-    assert db.session.scalars(select(AuditEvent).where(
-        AuditEvent.entity == "client_staff", AuditEvent.client_id == world.c1.id)).all()
+    assert db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.entity == "client_staff", AuditEvent.client_id == world.c1.id
+        )
+    ).all()
     with pytest.raises(DomainError):
         add_staff(world.am1, world.c1, world.service)  # already listed
     with pytest.raises(DomainError):
@@ -91,8 +97,10 @@ def test_the_card_shows_the_staff_and_warns_when_fewer_than_two(world, login_as)
     am = login_as(world.am1)
     page = am.get(f"/admin/client/details/?id={world.c1.id}").get_data(as_text=True)
     assert 'id="contact-staff"' in page and 'id="staff-warning"' in page
-    r = am.post("/admin/clientstaff/new/", data={"client": world.c1.id,
-                                                 "user": world.am2.id, "role": "backup"})
+    r = am.post(
+        "/admin/clientstaff/new/",
+        data={"client": world.c1.id, "user": world.am2.id, "role": "backup"},
+    )
     assert r.status_code == 302
     page = am.get(f"/admin/client/details/?id={world.c1.id}").get_data(as_text=True)
     staff = page.split('id="contact-staff"')[1].split("</ul>")[0]

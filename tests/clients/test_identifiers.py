@@ -12,8 +12,19 @@ from crm.clients import identifiers as ids
 
 # GB 11643-1999: weights 2^(17-i) mod 11 over the first 17 digits; check by S mod 11.
 GB11643_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-GB11643_CHECK = {0: "1", 1: "0", 2: "X", 3: "9", 4: "8", 5: "7", 6: "6", 7: "5", 8: "4",
-                 9: "3", 10: "2"}
+GB11643_CHECK = {
+    0: "1",
+    1: "0",
+    2: "X",
+    3: "9",
+    4: "8",
+    5: "7",
+    6: "6",
+    7: "5",
+    8: "4",
+    9: "3",
+    10: "2",
+}
 
 # GB 32100-2015: 31 characters (no I, O, Z, S, V), value = index; weights 3^(i) mod 31.
 GB32100_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -54,18 +65,22 @@ def other_char(alphabet: str, char: str) -> str:
 
 # --- GB 11643 resident ID numbers -------------------------------------------------------------
 
+
 def test_weights_of_the_test_are_the_standards():
     # Weight i is 2^(17-i) mod 11, so the table above is not a copy of the module's.
     assert [pow(2, 17 - i, 11) for i in range(17)] == GB11643_WEIGHTS
     assert [pow(3, i, 31) for i in range(17)] == GB32100_WEIGHTS
 
 
-@pytest.mark.parametrize("value", [
-    "11010519491231002X",  # the example in GB 11643 itself
-    "440524198001010013",
-    id_number("11010519850615123"),
-    id_number("31011520000229456"),  # 29 February of a leap year
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "11010519491231002X",  # the example in GB 11643 itself
+        "440524198001010013",
+        id_number("11010519850615123"),
+        id_number("31011520000229456"),  # 29 February of a leap year
+    ],
+)
 def test_valid_id_numbers_pass(value):
     assert ids.check_id_number(value) is None
 
@@ -117,25 +132,31 @@ def test_birth_dates_in_the_future_or_before_1900_are_refused():
         assert message is not None and "out of range" in str(message)
 
 
-@pytest.mark.parametrize("value, length", [
-    ("11010519850615123", 17),
-    ("1101051985061512345", 19),
-    ("", 0),
-    ("110105850615123", 15),  # the old 15-digit cards are not accepted
-])
+@pytest.mark.parametrize(
+    "value, length",
+    [
+        ("11010519850615123", 17),
+        ("1101051985061512345", 19),
+        ("", 0),
+        ("110105850615123", 15),  # the old 15-digit cards are not accepted
+    ],
+)
 def test_wrong_length_says_how_long(value, length):
     message = ids.check_id_number(value)
     assert message is not None
     assert "18 characters" in str(message) and f"has {length}" in str(message)
 
 
-@pytest.mark.parametrize("value", [
-    "11010519850615123A",
-    "1101A5198506151234",
-    "11010519850615X234",
-    "1101051985061512٣4",  # an Arabic-Indic digit: str.isdigit() says yes
-    "11010519850615 234",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "11010519850615123A",
+        "1101A5198506151234",
+        "11010519850615X234",
+        "1101051985061512٣4",  # an Arabic-Indic digit: str.isdigit() says yes
+        "11010519850615 234",
+    ],
+)
 def test_letters_and_other_characters_are_refused(value):
     message = ids.check_id_number(value)
     assert message is not None and "17 digits followed by a digit or X" in str(message)
@@ -155,13 +176,17 @@ def test_mask_keeps_four_characters_each_end():
 
 # --- GB 32100 unified social credit codes -----------------------------------------------------
 
-@pytest.mark.parametrize("first17", [
-    "91110105MA01ABCDE",
-    "N2110105000000001",  # position 1 a letter (N: farmers' cooperatives)
-    "Y1110105000000002",  # Y: other registration authorities
-    "A1110105000000003",
-    "12100000400000624",
-])
+
+@pytest.mark.parametrize(
+    "first17",
+    [
+        "91110105MA01ABCDE",
+        "N2110105000000001",  # position 1 a letter (N: farmers' cooperatives)
+        "Y1110105000000002",  # Y: other registration authorities
+        "A1110105000000003",
+        "12100000400000624",
+    ],
+)
 def test_valid_credit_codes_pass(first17):
     assert ids.check_credit_code(uscc(first17)) is None
 
@@ -204,29 +229,40 @@ def test_credit_code_of_wrong_length(value, length):
 
 # --- phones, mobiles, postcodes ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("value", ["13800138000", "19912345678", "１３８００１３８０００"])
 def test_valid_mobiles(value):
     assert ids.check_mobile(value) is None
 
 
-@pytest.mark.parametrize("value", [
-    "12800138000",  # second digit 2
-    "1380013800",  # 10 digits
-    "138001380000",  # 12 digits
-    "138-0013-8000",
-    "13800138000\n0",
-    "1380013800a",
-    "13८00138000",  # a Devanagari digit
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "12800138000",  # second digit 2
+        "1380013800",  # 10 digits
+        "138001380000",  # 12 digits
+        "138-0013-8000",
+        "13800138000\n0",
+        "1380013800a",
+        "13८00138000",  # a Devanagari digit
+    ],
+)
 def test_invalid_mobiles(value):
     message = ids.check_mobile(value)
     assert message is not None and "11 digits" in str(message)
 
 
-@pytest.mark.parametrize("value", [
-    "010-12345678", "0755 1234567", "02166668888", "010-12345678-8001", "021-5555777转123",
-    "13800138000",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "010-12345678",
+        "0755 1234567",
+        "02166668888",
+        "010-12345678-8001",
+        "021-5555777转123",
+        "13800138000",
+    ],
+)
 def test_valid_phones(value):
     assert ids.check_phone(value) is None
 

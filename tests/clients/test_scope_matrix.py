@@ -169,8 +169,10 @@ def test_ajax_customer_lookup_offers_only_customers_in_scope(scene, sign_in, use
         assert [pk for pk, _label in found] == ([scene.c[key].id] if key in expected else [])
 
 
-@pytest.mark.parametrize("user", [u for u in USERS if visible(u, "client") is not CLOSED
-                                  and visible(u, "keyperson") is CLOSED])
+@pytest.mark.parametrize(
+    "user",
+    [u for u in USERS if visible(u, "client") is not CLOSED and visible(u, "keyperson") is CLOSED],
+)
 def test_basic_card_readers_get_no_key_persons_or_contact_logs(scene, sign_in, user):
     c = sign_in(user)
     for key in KEYS:
@@ -200,9 +202,11 @@ def test_relationship_lazy_loads_stay_in_scope(scene, user, unscoped_parent):
                 assert not unscoped_parent and key not in (visible(user, "client") or set())
                 continue
             assert [p.name for p in client.key_persons] == (
-                [scene.c[key].kp_name] if key in expected else [])
+                [scene.c[key].kp_name] if key in expected else []
+            )
             assert [log.person_met for log in client.contact_logs] == (
-                [scene.c[key].log_mark] if key in expected else [])
+                [scene.c[key].log_mark] if key in expected else []
+            )
             db.session.expunge_all()
         db.session.remove()
 
@@ -210,8 +214,7 @@ def test_relationship_lazy_loads_stay_in_scope(scene, user, unscoped_parent):
 def test_users_in_turn_in_one_process_each_see_their_own_scope(scene, sign_in):
     """SQLAlchemy caches compiled statements and lambda criteria: a user's scope must not stick
     to the next user of the same statement."""
-    order = ["am1", "am3", "rm_east", "am1", "rm_north", "finance", "am3", "sales_manager",
-             "am1"]
+    order = ["am1", "am3", "rm_east", "am1", "rm_north", "finance", "am3", "sales_manager", "am1"]
     clients = {user: sign_in(user) for user in set(order)}
     for user in order:
         for view in VIEWS:
@@ -252,8 +255,9 @@ def test_soft_deleted_rows_vanish_from_every_read_path(scene_without_c2, sign_in
         r = c.get(f"/admin/{view}/export/csv/")
         assert shown(scene, view, r.text) == expected
     if view != "client":
-        found = c.get(f"/admin/{view}/ajax/lookup/",
-                      query_string={"name": "client", "query": "有限公司"}).get_json()
+        found = c.get(
+            f"/admin/{view}/ajax/lookup/", query_string={"name": "client", "query": "有限公司"}
+        ).get_json()
         assert {pk for pk, _label in found} == {scene.c[k].id for k in expected}
 
 

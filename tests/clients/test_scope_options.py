@@ -14,12 +14,19 @@ from crm.notifications.models import Notification
 
 
 def _kept(statement) -> set:
-    options = [with_loader_criteria(m, m.id > 0) for m in (Client, Contract, KeyPerson,
-                                                           ContactLog, Notification, User)]
-    options.append(with_loader_criteria(SoftDeleted, lambda cls: cls.deleted_at.is_(None),
-                                        include_aliases=True))
-    return {o.entity.class_ if o.entity is not None else o.root_entity
-            for o in access.hook._present(statement, options)}
+    options = [
+        with_loader_criteria(m, m.id > 0)
+        for m in (Client, Contract, KeyPerson, ContactLog, Notification, User)
+    ]
+    options.append(
+        with_loader_criteria(
+            SoftDeleted, lambda cls: cls.deleted_at.is_(None), include_aliases=True
+        )
+    )
+    return {
+        o.entity.class_ if o.entity is not None else o.root_entity
+        for o in access.hook._present(statement, options)
+    }
 
 
 def test_a_statement_keeps_the_criteria_of_what_it_reads_and_joins(ctx):
@@ -30,10 +37,12 @@ def test_a_statement_keeps_the_criteria_of_what_it_reads_and_joins(ctx):
     assert Client in _kept(select(func.count()).select_from(Client))
     assert Client in _kept(select(aliased(Client).id))
     assert Client in _kept(select(KeyPerson).join(Client, Client.id == KeyPerson.client_id))
-    assert Client in _kept(select(KeyPerson).where(
-        KeyPerson.client_id.in_(select(Client.id).scalar_subquery())))
-    assert Notification in _kept(select(func.count()).select_from(
-        select(Notification.id).subquery()))
+    assert Client in _kept(
+        select(KeyPerson).where(KeyPerson.client_id.in_(select(Client.id).scalar_subquery()))
+    )
+    assert Notification in _kept(
+        select(func.count()).select_from(select(Notification.id).subquery())
+    )
 
 
 def test_a_statement_with_loader_options_keeps_every_criterion(ctx):

@@ -35,9 +35,14 @@ views = pytest.mark.parametrize("view", VIEWS)
 every_view = pytest.mark.parametrize(("user", "view"), pairs())
 every_detail_view = pytest.mark.parametrize(("user", "view"), pairs(DETAIL_VIEWS))
 # Writers who do not see every customer: the ones a form could try to reach past.
-narrow_writers = pytest.mark.parametrize(("user", "view"), [
-    (u, v) for u, v in pairs(DETAIL_VIEWS, readers_only=True)
-    if role(u) in WRITERS and visible(u, v) != ALL])
+narrow_writers = pytest.mark.parametrize(
+    ("user", "view"),
+    [
+        (u, v)
+        for u, v in pairs(DETAIL_VIEWS, readers_only=True)
+        if role(u) in WRITERS and visible(u, v) != ALL
+    ],
+)
 EDITED = {"client": "short_name", "keyperson": "title", "contactlog": "conclusion"}
 # R6 (issue 7): an account manager's change of a filed card waits for the sales manager's
 # approval; only the sales manager deletes at once, other deleters' deletions wait for them.
@@ -71,14 +76,31 @@ def form(scene, view: str, key: str, **changes) -> dict:
     c = scene.c[key]
     if view == "client":
         row = load(scene, "client", key)
-        data = {name: row[name] for name in ("name", "kind", "level", "stage", "nature",
-                                              "weight", "phone", "credit_code")}
+        data = {
+            name: row[name]
+            for name in (
+                "name",
+                "kind",
+                "level",
+                "stage",
+                "nature",
+                "weight",
+                "phone",
+                "credit_code",
+            )
+        }
         data.update(owner=row["owner_id"], region=row["region_id"])
     elif view == "keyperson":
         data = {"client": c.id, "position": "legal_rep", "name": c.kp_name}
     else:
-        data = {"client": c.id, "contact_date": "2026-11-02", "way": "visit",
-                "person_met": c.log_mark, "record": "拜访", "level": "B"}
+        data = {
+            "client": c.id,
+            "contact_date": "2026-11-02",
+            "way": "visit",
+            "person_met": c.log_mark,
+            "record": "拜访",
+            "level": "B",
+        }
     # R6 (issue 7): every change of the archive carries its reason.
     return {**data, "change_reason": "matrix", **changes}
 
@@ -102,8 +124,11 @@ def test_edit_post_changes_only_rows_in_scope_for_writers(scene, sign_in, user, 
     field = EDITED[view]
     for key in KEYS:
         before = load(scene, view, key)
-        r = c.post(f"/admin/{view}/edit/", query_string={"id": row_id(scene, view, key)},
-                   data=form(scene, view, key, **{field: f"EDITED by {user}"}))
+        r = c.post(
+            f"/admin/{view}/edit/",
+            query_string={"id": row_id(scene, view, key)},
+            data=form(scene, view, key, **{field: f"EDITED by {user}"}),
+        )
         expected = expected_status(user, view, key, WRITERS)
         assert status(r) == expected, key
         after = load(scene, view, key)
@@ -126,8 +151,11 @@ def test_edit_cannot_move_a_row_to_a_customer_out_of_scope(scene, sign_in, user,
     source = sorted(seen)[0]
     c = sign_in(user)
     for target in sorted(set(KEYS) - seen):
-        r = c.post(f"/admin/{view}/edit/", query_string={"id": row_id(scene, view, source)},
-                   data=form(scene, view, source, client=scene.c[target].id))
+        r = c.post(
+            f"/admin/{view}/edit/",
+            query_string={"id": row_id(scene, view, source)},
+            data=form(scene, view, source, client=scene.c[target].id),
+        )
         assert r.status_code in (200, 302), target  # the form is shown again, or refused
         assert load(scene, view, source)["client_id"] == scene.c[source].id
 
@@ -138,11 +166,17 @@ def test_new_customer_of_an_account_manager_is_their_own(scene, sign_in, user):
     and a regional manager's stays in their region; a manager assigns anyone; others cannot."""
     name = f"新客户{user}有限公司"
     other = scene.users["am3"]
-    r = sign_in(user).post("/admin/client/new/", data={
-        **form(scene, "client", "c3"), "name": name, "credit_code": "",
-        "phone": f"0571-{81000000 + USERS.index(user)}",  # not c3's: that is a duplicate
-        "owner": other.id, "region": scene.regions["NORTH"],
-    })
+    r = sign_in(user).post(
+        "/admin/client/new/",
+        data={
+            **form(scene, "client", "c3"),
+            "name": name,
+            "credit_code": "",
+            "phone": f"0571-{81000000 + USERS.index(user)}",  # not c3's: that is a duplicate
+            "owner": other.id,
+            "region": scene.regions["NORTH"],
+        },
+    )
     created = find(scene.app, Client, name=name)
     me = scene.users[user]
     if visible(user, "client") is CLOSED:
@@ -158,7 +192,8 @@ def test_new_customer_of_an_account_manager_is_their_own(scene, sign_in, user):
         assert [(c["owner_id"], c["region_id"]) for c in created] == [(owner, me.region_id)]
     else:
         assert [(c["owner_id"], c["region_id"]) for c in created] == [
-            (other.id, scene.regions["NORTH"])]
+            (other.id, scene.regions["NORTH"])
+        ]
 
 
 @every_detail_view
@@ -184,8 +219,9 @@ def test_rows_can_be_added_only_under_customers_in_scope(scene, sign_in, user, v
 def test_row_delete_only_by_managers_and_only_in_scope(scene, sign_in, user, view):
     c = sign_in(user)
     for key in KEYS:
-        r = c.post(f"/admin/{view}/delete/",
-                   data={"id": row_id(scene, view, key), "reason": "matrix"})
+        r = c.post(
+            f"/admin/{view}/delete/", data={"id": row_id(scene, view, key), "reason": "matrix"}
+        )
         expected = expected_status(user, view, key, DELETERS)
         assert status(r) == expected, key
         at_once = expected == 200 and role(user) in DELETES_AT_ONCE
@@ -195,17 +231,23 @@ def test_row_delete_only_by_managers_and_only_in_scope(scene, sign_in, user, vie
 
 @views
 def test_row_delete_needs_a_reason(scene, sign_in, view):
-    r = sign_in("sales_manager").post(f"/admin/{view}/delete/",
-                                      data={"id": row_id(scene, view, "c1"), "reason": " "})
+    r = sign_in("sales_manager").post(
+        f"/admin/{view}/delete/", data={"id": row_id(scene, view, "c1"), "reason": " "}
+    )
     assert r.status_code == 302
     assert load(scene, view, "c1")["deleted_at"] is None
 
 
 @every_view
 def test_bulk_delete_asks_only_for_rows_in_scope(scene, sign_in, user, view):
-    r = sign_in(user).post(f"/admin/{view}/action/", data={
-        "action": "delete", "reason": "matrix",
-        "rowid": [row_id(scene, view, key) for key in KEYS]})
+    r = sign_in(user).post(
+        f"/admin/{view}/action/",
+        data={
+            "action": "delete",
+            "reason": "matrix",
+            "rowid": [row_id(scene, view, key) for key in KEYS],
+        },
+    )
     if visible(user, view) is CLOSED:
         assert r.status_code == 403
     deleted = {key for key in KEYS if load(scene, view, key)["deleted_at"] is not None}
@@ -217,15 +259,24 @@ def test_bulk_delete_asks_only_for_rows_in_scope(scene, sign_in, user, view):
 @views
 @pytest.mark.parametrize("user", ["am1", "am3", "rm_east", "rm_north"])
 def test_bulk_delete_mixing_scopes_deletes_only_rows_in_scope(
-        scene, sign_in, monkeypatch, user, view):
+    scene, sign_in, monkeypatch, user, view
+):
     """The managers see everything, so to prove the action path keeps the scope, grant the
     narrower roles the right to delete and mix every customer's row into one request."""
     for area in ("clients", "archive_detail"):
-        monkeypatch.setitem(access.ACTIONS[area], "delete",
-                            {*access.MANAGERS, access.ACCOUNT_MANAGER, access.REGIONAL_MANAGER})
-    r = sign_in(user).post(f"/admin/{view}/action/", data={
-        "action": "delete", "reason": "matrix",
-        "rowid": [row_id(scene, view, key) for key in KEYS]})
+        monkeypatch.setitem(
+            access.ACTIONS[area],
+            "delete",
+            {*access.MANAGERS, access.ACCOUNT_MANAGER, access.REGIONAL_MANAGER},
+        )
+    r = sign_in(user).post(
+        f"/admin/{view}/action/",
+        data={
+            "action": "delete",
+            "reason": "matrix",
+            "rowid": [row_id(scene, view, key) for key in KEYS],
+        },
+    )
     assert r.status_code == 302
     # Their deletions wait for the sales manager: requests for exactly the rows in scope.
     assert deletion_requests(scene, view) == visible(user, view)
@@ -252,8 +303,10 @@ def test_inline_list_edit_is_closed(scene, sign_in, user, view):
     """Flask-Admin's x-editable endpoint stays shut: no view lists editable columns."""
     field = EDITED[view]
     before = load(scene, view, "c1")
-    r = sign_in(user).post(f"/admin/{view}/ajax/update/", data={
-        "list_form_pk": row_id(scene, view, "c1"), field: "INLINE"})
+    r = sign_in(user).post(
+        f"/admin/{view}/ajax/update/",
+        data={"list_form_pk": row_id(scene, view, "c1"), field: "INLINE"},
+    )
     assert r.status_code == (403 if visible(user, view) is CLOSED else 404)
     assert load(scene, view, "c1") == before
 
@@ -265,14 +318,19 @@ def test_inline_list_edit_is_closed(scene, sign_in, user, view):
 def test_identity_map_does_not_open_rows_out_of_scope(app, world, login_as):
     c3, kp3 = world.c3.id, world.c3.key_persons[0].id  # both now sit in the shared session
     c = login_as(world.am1)
-    for path in (f"/admin/client/details/?id={c3}", f"/admin/client/edit/?id={c3}",
-                 f"/admin/keyperson/details/?id={kp3}", f"/admin/keyperson/edit/?id={kp3}"):
+    for path in (
+        f"/admin/client/details/?id={c3}",
+        f"/admin/client/edit/?id={c3}",
+        f"/admin/keyperson/details/?id={kp3}",
+        f"/admin/keyperson/edit/?id={kp3}",
+    ):
         assert c.get(path).status_code == 404, path
     r = c.post(f"/admin/client/edit/?id={c3}", data={"name": "HIJACKED", "kind": "organisation"})
     assert r.status_code == 404
     assert c.post("/admin/client/delete/", data={"id": c3, "reason": "x"}).status_code == 404
-    r = c.post("/admin/keyperson/new/", data={"client": c3, "position": "other",
-                                               "name": "IDENTITY-MAP"})
+    r = c.post(
+        "/admin/keyperson/new/", data={"client": c3, "position": "other", "name": "IDENTITY-MAP"}
+    )
     assert r.status_code in (200, 302)
     assert find(app, KeyPerson, name="IDENTITY-MAP") == []
     [row] = find(app, Client, id=c3)

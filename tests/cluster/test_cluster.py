@@ -40,9 +40,19 @@ ROOT = Path(__file__).resolve().parents[2]
 HEARTBEAT_SECONDS = 1.0
 LOCK_TIMEOUT = 8  # seconds before a standby beat takes over from a dead one
 SCAN = b"%PDF-1.4 a customer's signed agreement, scanned on machine A"
-COPY_IGNORED = shutil.ignore_patterns(".git", ".venv", "node_modules", "instance", "build",
-                                      "__pycache__", "*.egg-info", ".pytest_cache",
-                                      ".ruff_cache", "test-results", "bench-results*")
+COPY_IGNORED = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "node_modules",
+    "instance",
+    "build",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".ruff_cache",
+    "test-results",
+    "bench-results*",
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +74,20 @@ def product(services_present, tmp_path_factory):
     shutil.copytree(ROOT, source, ignore=COPY_IGNORED)
     venv = folder / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                           "--disable-pip-version-check", f"{source}[prod]"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"{source}[prod]",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     shutil.rmtree(source)  # the processes import the installed package, nothing else
     return venv / "bin"
@@ -98,8 +119,22 @@ class Cluster:
     def start_redis(self):
         port = s3server.free_port()
         self.redis_url = f"redis://127.0.0.1:{port}"
-        self.start("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no"], self.folder, os.environ)
+        self.start(
+            "redis",
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            self.folder,
+            os.environ,
+        )
         import redis
 
         client = redis.Redis(port=port, socket_connect_timeout=1)
@@ -121,10 +156,14 @@ class Cluster:
     def environ(self, name: str) -> dict:
         instance = self.folder / name
         instance.mkdir(exist_ok=True)
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("CRM_", "PYTHON", "VIRTUAL_ENV"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("CRM_", "PYTHON", "VIRTUAL_ENV"))
+        }
         return {
-            **env, **self.s3.environ(self.bucket),
+            **env,
+            **self.s3.environ(self.bucket),
             "PATH": f"{self.bin}:{env.get('PATH', '')}",
             "CRM_INSTANCE_DIR": str(instance),
             "CRM_DATABASE_URL": self.db_url,
@@ -140,8 +179,9 @@ class Cluster:
 
     def start(self, name, command, cwd, env):
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 (closed in stop_all)
-        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         proc.log = log
         self.procs[name] = proc
         return proc
@@ -151,18 +191,39 @@ class Cluster:
 
     def product_process(self, name: str, *args: str):
         env = self.environ(name)
-        return self.start(name, [str(self.bin / args[0]), *args[1:]], env["CRM_INSTANCE_DIR"],
-                          env)
+        return self.start(name, [str(self.bin / args[0]), *args[1:]], env["CRM_INSTANCE_DIR"], env)
 
     def web(self, name: str) -> str:
         port = s3server.free_port()
-        self.product_process(name, "gunicorn", "-w", "1", "--threads", "4", "-b",
-                             f"127.0.0.1:{port}", "--timeout", "120", "crm:create_app()")
+        self.product_process(
+            name,
+            "gunicorn",
+            "-w",
+            "1",
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            "crm:create_app()",
+        )
         return f"http://127.0.0.1:{port}"
 
     def worker(self, name: str, queues: str):
-        self.product_process(name, "celery", "-A", "crm.tasks.worker", "worker", "-Q", queues,
-                             "-n", f"{name}@%h", "--pool=solo", "--loglevel=INFO")
+        self.product_process(
+            name,
+            "celery",
+            "-A",
+            "crm.tasks.worker",
+            "worker",
+            "-Q",
+            queues,
+            "-n",
+            f"{name}@%h",
+            "--pool=solo",
+            "--loglevel=INFO",
+        )
 
     def beat(self, name: str):
         self.product_process(name, "celery", "-A", "crm.tasks.worker", "beat", "--loglevel=INFO")
@@ -191,8 +252,7 @@ class Cluster:
     def alive(self, name: str) -> bool:
         proc = self.procs[name]
         if proc.poll() is not None:
-            raise AssertionError(f"{name} exited with {proc.returncode}:\n"
-                                 f"{self.log(name)[-4000:]}")
+            raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log(name)[-4000:]}")
         return True
 
 
@@ -205,20 +265,27 @@ def cluster(product, tmp_path_factory, app):
 
     folder = tmp_path_factory.mktemp("cluster")
     c = Cluster(folder, product)
-    c.keys = {"SECRET_KEY": uuid.uuid4().hex * 2,
-              "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-              "LOOKUP_HASH_KEY": uuid.uuid4().hex * 2}
+    c.keys = {
+        "SECRET_KEY": uuid.uuid4().hex * 2,
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "LOOKUP_HASH_KEY": uuid.uuid4().hex * 2,
+    }
     try:
         c.create_database()
         c.start_redis()
         c.start_s3()
         # The operator's side, from the source tree: migrations and the staff.
-        c.app = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-                            **c.keys, **c.s3.config(c.bucket),
-                            "SQLALCHEMY_DATABASE_URI": c.db_url,
-                            "BROKER_URL": f"{c.redis_url}/0",
-                            "RESULT_BACKEND": f"{c.redis_url}/1",
-                            "ARCHIVE_ROOT": str(folder / "operator-archive")})
+        c.app = create_app(
+            {
+                **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+                **c.keys,
+                **c.s3.config(c.bucket),
+                "SQLALCHEMY_DATABASE_URI": c.db_url,
+                "BROKER_URL": f"{c.redis_url}/0",
+                "RESULT_BACKEND": f"{c.redis_url}/1",
+                "ARCHIVE_ROOT": str(folder / "operator-archive"),
+            }
+        )
         app.extensions["celery"].set_current()  # the suite's other tests keep their app
         app.extensions["celery"].set_default()
         with c.app.app_context():
@@ -258,8 +325,12 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 def sign_in(base: str, username: str) -> requests.Session:
     s = requests.Session()
     token = CSRF.search(s.get(f"{base}/login", timeout=30).text).group(1)
-    r = s.post(f"{base}/login", data={"username": username, "password": factories.PASSWORD,
-                                      "csrf_token": token}, allow_redirects=False, timeout=30)
+    r = s.post(
+        f"{base}/login",
+        data={"username": username, "password": factories.PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert r.status_code == 302, r.text[:1000]
     s.headers["X-CSRFToken"] = token
     return s
@@ -282,12 +353,26 @@ def test_a_scan_travels_through_two_servers_two_workers_and_the_bucket(cluster):
     from crm.auth.models import User
 
     am1 = sign_in(cluster.web_a, "am1")
-    new = am1.post(f"{cluster.web_a}/admin/archive_document/new/", data={
-        "client": str(cluster.ids["c1"]), "category": "debts", "title": "还款协议",
-        "doc_date": "2026-10-08", "pages": "3", "form": "both", "customer_signed": "y",
-        "handler": "张三", "room": "A1", "cabinet": "2", "shelf": "3", "box": "4"},
+    new = am1.post(
+        f"{cluster.web_a}/admin/archive_document/new/",
+        data={
+            "client": str(cluster.ids["c1"]),
+            "category": "debts",
+            "title": "还款协议",
+            "doc_date": "2026-10-08",
+            "pages": "3",
+            "form": "both",
+            "customer_signed": "y",
+            "handler": "张三",
+            "room": "A1",
+            "cabinet": "2",
+            "shelf": "3",
+            "box": "4",
+        },
         files={"upload": ("agreement.pdf", SCAN, "application/pdf")},
-        allow_redirects=False, timeout=60)
+        allow_redirects=False,
+        timeout=60,
+    )
     assert new.status_code == 302, new.text[:2000]
     doc_id = in_db(cluster, lambda s: s.scalars(select(ArchiveDocument.id)).one())
 
@@ -297,8 +382,12 @@ def test_a_scan_travels_through_two_servers_two_workers_and_the_bucket(cluster):
         session.commit()
 
     in_db(cluster, approve)
-    filed = am1.post(f"{cluster.web_a}/admin/archive_document/file/", data={"id": doc_id},
-                     allow_redirects=False, timeout=60)
+    filed = am1.post(
+        f"{cluster.web_a}/admin/archive_document/file/",
+        data={"id": doc_id},
+        allow_redirects=False,
+        timeout=60,
+    )
     assert filed.status_code == 302
 
     def indexed(session):
@@ -310,30 +399,42 @@ def test_a_scan_travels_through_two_servers_two_workers_and_the_bucket(cluster):
     # "Task <name>[<id>] received": the banner lists every task's name, not with an id
     assert "crm.tasks.archives.index_document[" in cluster.log("worker-interactive")
     # In the bucket, and on no machine's disk.
-    stored = cluster.s3.client().get_object(Bucket=cluster.bucket,
-                                            Key=f"archive/{doc.storage_path}")["Body"].read()
+    stored = (
+        cluster.s3.client()
+        .get_object(Bucket=cluster.bucket, Key=f"archive/{doc.storage_path}")["Body"]
+        .read()
+    )
     assert stored == SCAN
     for name in ("web-a", "web-b", "worker-interactive", "worker-sweeps"):
         assert not [p for p in (cluster.folder / name).rglob("*.pdf")], name
 
     download = sign_in(cluster.web_b, "am1").get(
-        f"{cluster.web_b}/admin/archive_document/download/?id={doc_id}", timeout=60)
+        f"{cluster.web_b}/admin/archive_document/download/?id={doc_id}", timeout=60
+    )
     assert download.status_code == 200
     assert hashlib.sha256(download.content).hexdigest() == doc.sha256
 
     # Someone changes the bytes in the bucket; the nightly sweep runs on the sweeps worker.
-    cluster.s3.client().put_object(Bucket=cluster.bucket, Key=f"archive/{doc.storage_path}",
-                                   Body=b"%PDF-1.4 altered behind the archive's back")
+    cluster.s3.client().put_object(
+        Bucket=cluster.bucket,
+        Key=f"archive/{doc.storage_path}",
+        Body=b"%PDF-1.4 altered behind the archive's back",
+    )
     with cluster.app.app_context():
         cluster.app.extensions["celery"].send_task(
-            "crm.tasks.archives.nightly_integrity", queue="sweeps")
+            "crm.tasks.archives.nightly_integrity", queue="sweeps"
+        )
 
     def flagged(session):
-        return session.scalars(select(ArchiveFlag.kind).where(
-            ArchiveFlag.document_id == doc_id).execution_options(crm_unscoped=True)).all()
+        return session.scalars(
+            select(ArchiveFlag.kind)
+            .where(ArchiveFlag.document_id == doc_id)
+            .execution_options(crm_unscoped=True)
+        ).all()
 
     assert wait_for(lambda: in_db(cluster, flagged), 90, "the integrity flag") == [
-        "checksum_changed"]
+        "checksum_changed"
+    ]
     assert "crm.tasks.archives.nightly_integrity[" in cluster.log("worker-sweeps")
     assert "crm.tasks.archives.nightly_integrity[" not in cluster.log("worker-interactive")
     assert "crm.tasks.archives.index_document[" not in cluster.log("worker-sweeps")
@@ -343,11 +444,17 @@ SENT = "Sending due task heartbeat"
 
 
 def test_a_second_beat_schedules_nothing_twice(cluster):
-    wait_for(lambda: cluster.alive("beat-1") and cluster.log("beat-1").count(SENT) >= 2, 60,
-             "the first beat to send")
+    wait_for(
+        lambda: cluster.alive("beat-1") and cluster.log("beat-1").count(SENT) >= 2,
+        60,
+        "the first beat to send",
+    )
     cluster.beat("beat-2")
-    wait_for(lambda: cluster.alive("beat-2") and "beat: Starting" in cluster.log("beat-2"), 60,
-             "the second beat to start")
+    wait_for(
+        lambda: cluster.alive("beat-2") and "beat: Starting" in cluster.log("beat-2"),
+        60,
+        "the second beat to start",
+    )
     before = cluster.log("beat-1").count(SENT)
     window = 12.0
     time.sleep(window)
@@ -364,5 +471,8 @@ def test_a_second_beat_schedules_nothing_twice(cluster):
 
     # The first beat dies without a word: the second takes over, from the same schedule.
     cluster.kill("beat-1")
-    wait_for(lambda: cluster.alive("beat-2") and cluster.log("beat-2").count(SENT) >= 3,
-             LOCK_TIMEOUT + 30, "the second beat to take over")
+    wait_for(
+        lambda: cluster.alive("beat-2") and cluster.log("beat-2").count(SENT) >= 3,
+        LOCK_TIMEOUT + 30,
+        "the second beat to take over",
+    )

@@ -25,22 +25,38 @@ def months():
 def shop(world):
     s = SimpleNamespace(world=world)
     s.before, s.last, s.this = months()
-    s.staff = services.save_promoter(db.session, Promoter(name="", kind="internal",
-                                                         user_id=world.am1.id))
+    s.staff = services.save_promoter(
+        db.session, Promoter(name="", kind="internal", user_id=world.am1.id)
+    )
     s.outside = services.save_promoter(db.session, Promoter(name="外联 老周", kind="external"))
-    s.scheme = services.save_scheme(db.session, PromotionScheme(
-        name="秋季会籍推广", starts_on=s.before - timedelta(days=30),
-        ends_on=s.this + timedelta(days=60), rule_kind=rules.BY_PRODUCT, target="新会员"),
-        "membership=10%\ncatering=5%")
+    s.scheme = services.save_scheme(
+        db.session,
+        PromotionScheme(
+            name="秋季会籍推广",
+            starts_on=s.before - timedelta(days=30),
+            ends_on=s.this + timedelta(days=60),
+            rule_kind=rules.BY_PRODUCT,
+            target="新会员",
+        ),
+        "membership=10%\ncatering=5%",
+    )
     services.set_inviter(db.session, world.c1.id, s.outside, s.before)
     db.session.commit()
     return s
 
 
 def sell(shop, amount, day, kind="membership", client=None, **kw) -> SalesRecord:
-    sale = services.record_sale(db.session, SalesRecord(
-        client_id=(client or shop.world.c1).id, scheme_id=shop.scheme.id, product_kind=kind,
-        amount=Decimal(amount), sold_on=day, **kw))
+    sale = services.record_sale(
+        db.session,
+        SalesRecord(
+            client_id=(client or shop.world.c1).id,
+            scheme_id=shop.scheme.id,
+            product_kind=kind,
+            amount=Decimal(amount),
+            sold_on=day,
+            **kw,
+        ),
+    )
     db.session.commit()
     return sale
 
@@ -48,6 +64,8 @@ def sell(shop, amount, day, kind="membership", client=None, **kw) -> SalesRecord
 def statement(shop, promoter, month) -> CommissionStatement:
     """The stored statement, whoever the test acts as (statements are scoped to their
     promoter's member of staff)."""
-    return db.session.scalars(select(CommissionStatement).where(
-        CommissionStatement.promoter_id == promoter.id,
-        CommissionStatement.month == month).execution_options(crm_unscoped=True)).one()
+    return db.session.scalars(
+        select(CommissionStatement)
+        .where(CommissionStatement.promoter_id == promoter.id, CommissionStatement.month == month)
+        .execution_options(crm_unscoped=True)
+    ).one()

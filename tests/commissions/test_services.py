@@ -23,14 +23,14 @@ def test_setup_is_for_managers(world, act):
     act(world.sales_manager)
     with pytest.raises(DomainError):  # internal promoters are staff
         services.save_promoter(db.session, Promoter(name="x", kind="internal"))
-    promoter = services.save_promoter(db.session, Promoter(kind="internal",
-                                                           user_id=world.am2.id, name=""))
+    promoter = services.save_promoter(
+        db.session, Promoter(kind="internal", user_id=world.am2.id, name="")
+    )
     assert promoter.name == "am2"
 
 
 def test_a_sale_counts_for_the_current_inviter_with_a_computed_commission(shop):
-    sale = sell(shop, "20000", shop.last, promoter_id=shop.staff.id,
-                commission=Decimal("99999"))
+    sale = sell(shop, "20000", shop.last, promoter_id=shop.staff.id, commission=Decimal("99999"))
     assert sale.promoter_id == shop.outside.id  # not the one typed: the customer's inviter
     assert sale.commission == Decimal("2000.00")  # 10% of membership, never the typed value
     line = db.session.scalars(select(CommissionLine)).one()
@@ -65,12 +65,16 @@ def test_only_a_manager_confirms_a_month_that_is_over(shop, act):
             services.confirm_statement(db.session, last)
     act(shop.world.sales_manager)
     with pytest.raises(DomainError):
-        services.confirm_statement(db.session, statement(shop, shop.outside,
-                                                         rules.month_of(shop.this)))
+        services.confirm_statement(
+            db.session, statement(shop, shop.outside, rules.month_of(shop.this))
+        )
     services.confirm_statement(db.session, last)
     db.session.commit()
     assert (last.status, last.total, last.confirmed_by_id) == (
-        "confirmed", Decimal("1000.00"), shop.world.sales_manager.id)
+        "confirmed",
+        Decimal("1000.00"),
+        shop.world.sales_manager.id,
+    )
     with pytest.raises(DomainError):
         services.confirm_statement(db.session, last)
 
@@ -92,7 +96,9 @@ def test_a_confirmed_month_cannot_change(shop, act):
     assert frozen.total == Decimal("1000.00") and len(frozen.lines) == 1
     open_month = statement(shop, shop.outside, rules.month_of(shop.last))
     assert [(ln.kind, ln.amount, ln.sale_id) for ln in open_month.lines] == [
-        ("adjustment", Decimal("500.00"), late.id), ("adjustment", Decimal("200.00"), first.id)]
+        ("adjustment", Decimal("500.00"), late.id),
+        ("adjustment", Decimal("200.00"), first.id),
+    ]
     assert open_month.total == Decimal("700.00")
     assert first.commission == Decimal("1200.00")
     # Nothing gets past the freeze, not even a direct write.
@@ -156,9 +162,13 @@ def test_the_system_confirms_only_on_behalf_of_a_manager(shop):
 def test_a_confirmed_invitation_makes_its_staff_member_the_inviter(shop):
     from crm.intake.models import InvitationClaim
 
-    claim = InvitationClaim(client_id=shop.world.c1.id, division="sales",
-                            claimed_by_id=shop.world.am1.id, status="confirmed",
-                            count_day=shop.last)
+    claim = InvitationClaim(
+        client_id=shop.world.c1.id,
+        division="sales",
+        claimed_by_id=shop.world.am1.id,
+        status="confirmed",
+        count_day=shop.last,
+    )
     db.session.add(claim)
     db.session.commit()
     # Invited by the external promoter before; am1's division confirmed it since.

@@ -14,8 +14,12 @@ from crm.notifications.models import Notification
 
 
 def take(client, **kw) -> Complaint:
-    values = {"client_id": client.id, "channel": "phone", "category": "service",
-              "description": "宴会上菜慢，客人不满"}
+    values = {
+        "client_id": client.id,
+        "channel": "phone",
+        "category": "service",
+        "description": "宴会上菜慢，客人不满",
+    }
     values.update(kw)
     complaint = services.record_complaint(db.session, Complaint(**values))
     db.session.commit()
@@ -61,14 +65,20 @@ def test_hand_over_is_recorded_and_moves_ownership(world, act, complaint):
         services.hand_over(db.session, complaint, world.am3, "请跟进")
     row = services.hand_over(db.session, complaint, world.am1, "客户要求客户经理处理")
     db.session.commit()
-    assert (row.from_user_id, row.to_user_id, row.note) == (world.service.id, world.am1.id,
-                                                          "客户要求客户经理处理")
+    assert (row.from_user_id, row.to_user_id, row.note) == (
+        world.service.id,
+        world.am1.id,
+        "客户要求客户经理处理",
+    )
     assert row.at is not None
     assert complaint.responder_id == world.am1.id
     assert complaint.first_responder_id == world.service.id  # the first responder stays
     assert complaint.status == "handling"
-    inbox = db.session.scalars(select(Notification).where(
-        Notification.recipient_id == world.am1.id).execution_options(crm_unscoped=True)).all()
+    inbox = db.session.scalars(
+        select(Notification)
+        .where(Notification.recipient_id == world.am1.id)
+        .execution_options(crm_unscoped=True)
+    ).all()
     assert [n.kind for n in inbox] == ["complaint"]
     complaint.resolution = "x"
     with pytest.raises(NotAllowed):  # the former owner no longer owns it
@@ -121,7 +131,10 @@ def test_a_discount_counts_only_after_a_managers_approval(world, act, complaint)
     db.session.commit()
     assert services.counted_discounts(db.session, client_id=world.c1.id) == Decimal("300.00")
     assert (discount.decided_by_id, discount.amount, discount.reason) == (
-        world.sales_manager.id, Decimal("300.00"), "上菜慢折价")
+        world.sales_manager.id,
+        Decimal("300.00"),
+        "上菜慢折价",
+    )
     assert discount.decided_at is not None
     with pytest.raises(DomainError):
         services.decide_discount(db.session, discount, False, "反悔")
@@ -151,11 +164,16 @@ def test_withdrawal_keeps_the_reason_and_the_archive(world, act):
     db.session.commit()
     client = db.session.get(Client, world.c1.id)
     assert client.stage == "former" and client.deleted_at is None
-    assert (row.reason, row.previous_stage, row.recorded_by_id) == ("搬迁外地", stage,
-                                                                    world.am1.id)
-    event = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.entity == "clients", AuditEvent.entity_id == client.id,
-        AuditEvent.action == "update").order_by(AuditEvent.id)).all()[-1]
+    assert (row.reason, row.previous_stage, row.recorded_by_id) == ("搬迁外地", stage, world.am1.id)
+    event = db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity == "clients",
+            AuditEvent.entity_id == client.id,
+            AuditEvent.action == "update",
+        )
+        .order_by(AuditEvent.id)
+    ).all()[-1]
     assert event.changes["stage"][1] == "former" and event.reason == "搬迁外地"
     with pytest.raises(DomainError):
         services.withdraw_member(db.session, client, "再退一次")
@@ -168,14 +186,22 @@ def test_withdrawal_keeps_the_reason_and_the_archive(world, act):
 @pytest.fixture
 def both(world, act):
     act(None)
-    return {"c1": take(world.c1, first_responder_id=world.service.id),
-            "c3": take(world.c3, first_responder_id=world.service.id, description="客房噪音")}
+    return {
+        "c1": take(world.c1, first_responder_id=world.service.id),
+        "c3": take(world.c3, first_responder_id=world.service.id, description="客房噪音"),
+    }
 
 
-@pytest.mark.parametrize(("who", "sees"), [
-    ("am1", {"c1"}), ("am3", {"c3"}), ("rm_east", {"c1"}), ("service", {"c1", "c3"}),
-    ("sales_manager", {"c1", "c3"}),
-])
+@pytest.mark.parametrize(
+    ("who", "sees"),
+    [
+        ("am1", {"c1"}),
+        ("am3", {"c3"}),
+        ("rm_east", {"c1"}),
+        ("service", {"c1", "c3"}),
+        ("sales_manager", {"c1", "c3"}),
+    ],
+)
 def test_complaints_are_scoped(world, both, login_as, who, sees):
     c = login_as(getattr(world, who))
     assert c.get("/admin/complaint/").status_code == 200
@@ -191,9 +217,15 @@ def test_finance_and_clerk_do_not_open_complaints(world, login_as):
 
 def test_taking_a_complaint_on_screen_makes_you_its_owner(world, login_as):
     c = login_as(world.service)
-    r = c.post("/admin/complaint/new/", data={"client": str(world.c2.id), "channel": "walk_in",
-                                               "category": "facility",
-                                               "description": "停车场无指引"})
+    r = c.post(
+        "/admin/complaint/new/",
+        data={
+            "client": str(world.c2.id),
+            "channel": "walk_in",
+            "category": "facility",
+            "description": "停车场无指引",
+        },
+    )
     assert r.status_code == 302
     complaint = db.session.scalars(select(Complaint)).one()
     assert complaint.first_responder_id == complaint.responder_id == world.service.id
@@ -204,10 +236,14 @@ def test_hand_over_and_discount_from_the_complaint_page(world, both, login_as):
     c = login_as(world.service)
     page = c.get(f"/admin/complaint/details/?id={complaint.id}").get_data(as_text=True)
     assert 'id="handover-form"' in page and f'value="{world.am3.id}"' not in page
-    c.post("/admin/complaint/handover/", data={"id": complaint.id, "to_user": world.am1.id,
-                                                "note": "转客户经理"})
-    c.post("/admin/complaint/discount/", data={"id": complaint.id, "amount": "120",
-                                                "reason": "致歉折价"})
+    c.post(
+        "/admin/complaint/handover/",
+        data={"id": complaint.id, "to_user": world.am1.id, "note": "转客户经理"},
+    )
+    c.post(
+        "/admin/complaint/discount/",
+        data={"id": complaint.id, "amount": "120", "reason": "致歉折价"},
+    )
     db.session.expire_all()
     assert db.session.get(Complaint, complaint.id).responder_id == world.am1.id
     assert db.session.scalars(select(ComplaintHandover)).one().note == "转客户经理"
@@ -224,13 +260,17 @@ def test_an_account_manager_may_not_approve_a_discount(world, both, act, login_a
     assert r.status_code == 403
     db.session.expire_all()
     assert db.session.get(Discount, discount.id).status == "pending"
-    assert login_as(world.am3).post("/admin/discount/decide/", data={
-        "id": discount.id, "decision": "approve"}).status_code == 404
+    assert (
+        login_as(world.am3)
+        .post("/admin/discount/decide/", data={"id": discount.id, "decision": "approve"})
+        .status_code
+        == 404
+    )
     manager = login_as(world.sales_manager)
-    assert f'id="approve-{discount.id}"' in manager.get("/admin/discount/").get_data(
-        as_text=True)
-    manager.post("/admin/discount/decide/", data={"id": discount.id, "decision": "approve",
-                                                  "note": "同意"})
+    assert f'id="approve-{discount.id}"' in manager.get("/admin/discount/").get_data(as_text=True)
+    manager.post(
+        "/admin/discount/decide/", data={"id": discount.id, "decision": "approve", "note": "同意"}
+    )
     db.session.expire_all()
     decided = db.session.get(Discount, discount.id)
     assert decided.status == "approved" and decided.decided_by_id == world.sales_manager.id
@@ -238,14 +278,17 @@ def test_an_account_manager_may_not_approve_a_discount(world, both, act, login_a
 
 def test_withdrawal_on_screen(world, login_as):
     c = login_as(world.am1)
-    r = c.post("/admin/withdrawal/new/", data={"client": str(world.c1.id),
-                                                "withdrawn_on": "2026-11-20", "reason": "不再续会"})
+    r = c.post(
+        "/admin/withdrawal/new/",
+        data={"client": str(world.c1.id), "withdrawn_on": "2026-11-20", "reason": "不再续会"},
+    )
     assert r.status_code == 302
     assert db.session.scalars(select(Withdrawal)).one().reason == "不再续会"
     db.session.expire_all()
     assert db.session.get(Client, world.c1.id).stage == "former"
-    assert login_as(world.am3).get("/admin/withdrawal/").get_data(as_text=True).count(
-        "不再续会") == 0
+    assert (
+        login_as(world.am3).get("/admin/withdrawal/").get_data(as_text=True).count("不再续会") == 0
+    )
 
 
 def test_the_system_enters_a_decision_only_on_behalf_of_a_manager(world, act, complaint):

@@ -16,8 +16,12 @@ from crm.governance.models import ChangeRequest
 
 
 def make(client, **kw) -> Contract:
-    values = {"client_id": client.id, "kind": "membership", "title": "会籍协议",
-              "amount": Decimal("12000.00")}
+    values = {
+        "client_id": client.id,
+        "kind": "membership",
+        "title": "会籍协议",
+        "amount": Decimal("12000.00"),
+    }
     values.update(kw)
     contract = services.add_contract(db.session, Contract(**values))
     db.session.commit()
@@ -25,17 +29,27 @@ def make(client, **kw) -> Contract:
 
 
 def sign(contract, day=date(2026, 3, 1)):
-    services.move_contract(db.session, contract, "signed", signed_on=day,
-                           our_signer="吴经理", customer_signer="张总")
+    services.move_contract(
+        db.session, contract, "signed", signed_on=day, our_signer="吴经理", customer_signer="张总"
+    )
     db.session.commit()
 
 
-@pytest.mark.parametrize(("current", "target", "ok"), [
-    ("draft", "signed", True), ("draft", "cancelled", True), ("draft", "in_force", False),
-    ("signed", "in_force", True), ("signed", "ended", False), ("in_force", "ended", True),
-    ("in_force", "cancelled", True), ("ended", "in_force", False),
-    ("cancelled", "signed", False), ("draft", "bogus", False),
-])
+@pytest.mark.parametrize(
+    ("current", "target", "ok"),
+    [
+        ("draft", "signed", True),
+        ("draft", "cancelled", True),
+        ("draft", "in_force", False),
+        ("signed", "in_force", True),
+        ("signed", "ended", False),
+        ("in_force", "ended", True),
+        ("in_force", "cancelled", True),
+        ("ended", "in_force", False),
+        ("cancelled", "signed", False),
+        ("draft", "bogus", False),
+    ],
+)
 def test_status_moves(ctx, current, target, ok):
     assert (services.transition_error(current, target) is None) is ok
 
@@ -50,8 +64,13 @@ def test_contract_numbers_and_catalogue_per_customer(world):
 
 def test_a_new_contract_is_a_draft_with_a_valid_amount(world):
     with pytest.raises(DomainError):
-        make(world.c1, status="signed", signed_on=date(2026, 1, 1), our_signer="a",
-             customer_signer="b")
+        make(
+            world.c1,
+            status="signed",
+            signed_on=date(2026, 1, 1),
+            our_signer="a",
+            customer_signer="b",
+        )
     with pytest.raises(DomainError) as err:
         make(world.c1, amount=Decimal("-1"))
     assert "amount" in err.value.field_errors
@@ -79,12 +98,18 @@ def test_signing_needs_the_date_and_both_signers(world):
 
 
 def test_the_card_lists_contracts_in_signing_order(world):
-    late, draft, early = make(world.c1, title="后签"), make(world.c1, title="草稿"), \
-        make(world.c1, title="先签")
+    late, draft, early = (
+        make(world.c1, title="后签"),
+        make(world.c1, title="草稿"),
+        make(world.c1, title="先签"),
+    )
     sign(late, date(2026, 6, 1))
     sign(early, date(2025, 12, 1))
     assert [c.title for c in services.contracts_of(db.session, world.c1.id)] == [
-        "先签", "后签", "草稿"]
+        "先签",
+        "后签",
+        "草稿",
+    ]
     assert draft.seq == 2  # the catalogue number stays the order of entry
 
 
@@ -130,10 +155,16 @@ def three(world):
     return {key: make(getattr(world, key), title=f"{key}协议") for key in ("c1", "c2", "c3")}
 
 
-@pytest.mark.parametrize(("who", "sees"), [
-    ("am1", {"c1"}), ("rm_east", {"c1", "c2"}), ("rm_north", {"c3"}),
-    ("finance", {"c1", "c2", "c3"}), ("sales_manager", {"c1", "c2", "c3"}),
-])
+@pytest.mark.parametrize(
+    ("who", "sees"),
+    [
+        ("am1", {"c1"}),
+        ("rm_east", {"c1", "c2"}),
+        ("rm_north", {"c3"}),
+        ("finance", {"c1", "c2", "c3"}),
+        ("sales_manager", {"c1", "c2", "c3"}),
+    ],
+)
 def test_contract_list_and_details_are_scoped(world, three, login_as, who, sees):
     c = login_as(getattr(world, who))
     body = c.get("/admin/contract/").get_data(as_text=True)
@@ -163,21 +194,34 @@ def test_the_customer_card_shows_its_contracts(world, three, login_as):
 
 def test_create_with_original_move_and_download(world, login_as):
     c = login_as(world.am1)
-    r = c.post("/admin/contract/new/", data={
-        "client": str(world.c1.id), "kind": "contract", "title": "场地租赁合同",
-        "amount": "88000.50", "number": "",
-        "original": (io.BytesIO(b"%PDF-1.4 original"), "scan.pdf")},
-        content_type="multipart/form-data")
+    r = c.post(
+        "/admin/contract/new/",
+        data={
+            "client": str(world.c1.id),
+            "kind": "contract",
+            "title": "场地租赁合同",
+            "amount": "88000.50",
+            "number": "",
+            "original": (io.BytesIO(b"%PDF-1.4 original"), "scan.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     contract = db.session.scalars(select(Contract).where(Contract.title == "场地租赁合同")).one()
     assert contract.amount == Decimal("88000.50") and contract.file_name == "scan.pdf"
-    signing = {"id": contract.id, "status": "signed", "signed_on": "2026-11-01",
-               "our_signer": "王芳", "customer_signer": "甲方法人"}
+    signing = {
+        "id": contract.id,
+        "status": "signed",
+        "signed_on": "2026-11-01",
+        "our_signer": "王芳",
+        "customer_signer": "甲方法人",
+    }
     c.post("/admin/contract/move/", data=signing)
     db.session.expire_all()
     assert db.session.get(Contract, contract.id).status == "draft"
-    waiting = db.session.scalars(select(ChangeRequest).execution_options(
-        crm_unscoped=True)).one()  # R6: an account manager's change waits for approval
+    waiting = db.session.scalars(
+        select(ChangeRequest).execution_options(crm_unscoped=True)
+    ).one()  # R6: an account manager's change waits for approval
     assert (waiting.entity, waiting.changes["status"]) == ("contracts", ["draft", "signed"])
     login_as(world.rm_east).post("/admin/contract/move/", data=signing)
     db.session.expire_all()
@@ -186,8 +230,12 @@ def test_create_with_original_move_and_download(world, login_as):
     assert download.status_code == 200 and download.data == b"%PDF-1.4 original"
     am2 = login_as(world.am2)
     assert am2.get(f"/admin/contract/original/?id={contract.id}").status_code == 404
-    assert am2.post("/admin/contract/move/", data={"id": contract.id,
-                                                   "status": "in_force"}).status_code == 404
+    assert (
+        am2.post(
+            "/admin/contract/move/", data={"id": contract.id, "status": "in_force"}
+        ).status_code
+        == 404
+    )
     finance = login_as(world.finance)
     r = finance.post("/admin/contract/move/", data={"id": contract.id, "status": "in_force"})
     db.session.expire_all()
@@ -197,5 +245,10 @@ def test_create_with_original_move_and_download(world, login_as):
 def test_export_follows_the_scope(world, three, login_as):
     body = login_as(world.am1).get("/admin/contract/export/csv/").get_data(as_text=True)
     assert "c1协议" in body and "c2协议" not in body and "c3协议" not in body
-    assert login_as(world.finance).get("/admin/contract/export/csv/").get_data(
-        as_text=True).count("协议") == 3
+    assert (
+        login_as(world.finance)
+        .get("/admin/contract/export/csv/")
+        .get_data(as_text=True)
+        .count("协议")
+        == 3
+    )

@@ -12,11 +12,15 @@ TODAY = date(2026, 11, 25)
 
 def give_profile(client, limit, grade="A", period_days=30) -> CreditProfile:
     """Set-up only: the product sets a profile through the R11 chain (see test_reviews)."""
-    profile = CreditProfile(client_id=client.id, grade=grade, credit_limit=Decimal(limit),
-                            period_days=period_days)
+    profile = CreditProfile(
+        client_id=client.id, grade=grade, credit_limit=Decimal(limit), period_days=period_days
+    )
     db.session.add(profile)
-    db.session.execute(update(CreditBalance).where(CreditBalance.client_id == client.id)
-                       .values(credit_limit=profile.credit_limit))
+    db.session.execute(
+        update(CreditBalance)
+        .where(CreditBalance.client_id == client.id)
+        .values(credit_limit=profile.credit_limit)
+    )
     db.session.commit()
     return profile
 
@@ -24,10 +28,16 @@ def give_profile(client, limit, grade="A", period_days=30) -> CreditProfile:
 def set_limit_unchecked(client, limit) -> None:
     """Change a limit where no threshold check runs (as an import would), so that the next
     check is the one that finds the crossing."""
-    db.session.execute(update(CreditProfile).where(CreditProfile.client_id == client.id)
-                       .values(credit_limit=Decimal(limit)))
-    db.session.execute(update(CreditBalance).where(CreditBalance.client_id == client.id)
-                       .values(credit_limit=Decimal(limit)))
+    db.session.execute(
+        update(CreditProfile)
+        .where(CreditProfile.client_id == client.id)
+        .values(credit_limit=Decimal(limit))
+    )
+    db.session.execute(
+        update(CreditBalance)
+        .where(CreditBalance.client_id == client.id)
+        .values(credit_limit=Decimal(limit))
+    )
     db.session.commit()
 
 

@@ -60,8 +60,9 @@ def test_a_backlog_is_notified_once_in_statements_that_do_not_grow(credit_world)
     for c in (*small, *big):
         for t in (80, 90):
             key = f"credit:{t}:client:{c.id}:crossing:1"
-            got = db.session.scalars(select(Notification.recipient_id)
-                                     .where(Notification.event_key == key)).all()
+            got = db.session.scalars(
+                select(Notification.recipient_id).where(Notification.event_key == key)
+            ).all()
             assert sorted(got) == sorted([w.rm_east.id, w.am1.id]), key
     notices, mails = _count(Notification), _count(OutboxMail)
     again, _n = _statements_of_a_check()
@@ -75,8 +76,9 @@ def test_the_set_based_step_run_again_over_the_same_crossings_adds_nothing(credi
     cs.check_now(db.session)
     notices, mails = _count(Notification), _count(OutboxMail)
     for t in (80, 90):
-        [crossed_at] = db.session.scalars(select(Crossing.crossed_at).where(
-            Crossing.client_id == c.id, Crossing.threshold == t)).all()
+        [crossed_at] = db.session.scalars(
+            select(Crossing.crossed_at).where(Crossing.client_id == c.id, Crossing.threshold == t)
+        ).all()
         cs._notify_crossings(db.session, t, crossed_at)  # a retry of the same step
         cs._notify_crossings(db.session, t, crossed_at, client_ids=[c.id])
     db.session.commit()
@@ -87,16 +89,33 @@ def test_set_based_texts_match_the_per_event_path(credit_world):
     w = credit_world
     [c] = _backlog(w, 1)
     cs.check_now(db.session)
-    row = db.session.execute(select(Notification).where(
-        Notification.event_key == f"credit:90:client:{c.id}:crossing:1",
-        Notification.recipient_id == w.am1.id)).scalar_one()
+    row = db.session.execute(
+        select(Notification).where(
+            Notification.event_key == f"credit:90:client:{c.id}:crossing:1",
+            Notification.recipient_id == w.am1.id,
+        )
+    ).scalar_one()
     from flask_babel import gettext as _
 
     assert row.title == _("Credit use of %(name)s passed %(t)s%%", name=c.name, t=90)
-    assert row.body == _("%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
-                         name=c.name, code=c.code or "", t=90)
-    assert (row.kind, row.client_id, row.link_endpoint) == \
-        ("credit_90", c.id, "credit_profile.details_view")
-    mail = db.session.execute(select(OutboxMail.to_address).where(
-        OutboxMail.event_key == f"credit:90:client:{c.id}:crossing:1")).scalars().all()
+    assert row.body == _(
+        "%(name)s (%(code)s) owes at least %(t)s%% of its credit limit.",
+        name=c.name,
+        code=c.code or "",
+        t=90,
+    )
+    assert (row.kind, row.client_id, row.link_endpoint) == (
+        "credit_90",
+        c.id,
+        "credit_profile.details_view",
+    )
+    mail = (
+        db.session.execute(
+            select(OutboxMail.to_address).where(
+                OutboxMail.event_key == f"credit:90:client:{c.id}:crossing:1"
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert {"sales@example.com", "product@example.com"} <= set(mail)

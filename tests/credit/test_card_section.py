@@ -38,8 +38,10 @@ def books(world):
     credit_ledger.record_charge(db.session, w.c2.id, "7777.00", today, "OTHER-1")
     db.session.commit()
     w.entries = db.session.scalars(
-        select(LedgerEntry).where(LedgerEntry.client_id == w.c1.id)
-        .order_by(LedgerEntry.entry_date.desc(), LedgerEntry.id.desc())).all()
+        select(LedgerEntry)
+        .where(LedgerEntry.client_id == w.c1.id)
+        .order_by(LedgerEntry.entry_date.desc(), LedgerEntry.id.desc())
+    ).all()
     return w
 
 
@@ -71,10 +73,16 @@ def _expected_figures(entries) -> dict:
     return {"outstanding": outstanding, "overdue": overdue}
 
 
-@pytest.mark.parametrize("who,may_check", [
-    ("finance", True), ("sales_manager", True), ("general_manager", True),
-    ("am1", False), ("rm_east", False),
-])
+@pytest.mark.parametrize(
+    "who,may_check",
+    [
+        ("finance", True),
+        ("sales_manager", True),
+        ("general_manager", True),
+        ("am1", False),
+        ("rm_east", False),
+    ],
+)
 def test_the_card_shows_the_credit_to_those_who_read_it(books, login_as, who, may_check):
     html = login_as(getattr(books, who)).get(CARD.format(books.c1.id)).get_data(as_text=True)
     want = _expected_figures(books.entries)
@@ -83,7 +91,8 @@ def test_the_card_shows_the_credit_to_those_who_read_it(books, login_as, who, ma
     assert _field(html, "card-overdue") == f"{want['overdue']:,.2f}"
     assert _field(html, "card-credit-limit") == "20,000.00"
     assert _field(html, "card-utilisation") == (
-        f"{rules.utilisation(want['outstanding'], Decimal('20000.00'))}%")
+        f"{rules.utilisation(want['outstanding'], Decimal('20000.00'))}%"
+    )
     assert _field(html, "card-grade") == "B" and _field(html, "card-period") == "30"
     # the 20 newest, newest first; the oldest of the 21 is not shown
     assert _shown_references(html) == [e.reference for e in books.entries[:20]]
@@ -123,7 +132,8 @@ def test_the_links_open_this_customers_ledger_and_profile(books, login_as):
     assert "OTHER-1" not in listed
     other = web.get(ledger_url.replace(f"={books.c1.id}", f"={books.c2.id}"))
     assert "OTHER-1" in login_as(books.sales_manager).get(
-        ledger_url.replace(f"={books.c1.id}", f"={books.c2.id}")).get_data(as_text=True)
+        ledger_url.replace(f"={books.c1.id}", f"={books.c2.id}")
+    ).get_data(as_text=True)
     assert "OTHER-1" not in other.get_data(as_text=True)  # the filter never widens the scope
     profile_url = re.search(r'id="credit-profile-link" href="([^"]+)"', html).group(1)
     profile = web.get(profile_url)
@@ -131,15 +141,17 @@ def test_the_links_open_this_customers_ledger_and_profile(books, login_as):
 
 
 def _check_form(html: str) -> tuple[str, dict]:
-    form = re.search(r'<form method="post" action="([^"]*credit_check/start)"[^>]*>(.*?)</form>',
-                     html, re.S)
+    form = re.search(
+        r'<form method="post" action="([^"]*credit_check/start)"[^>]*>(.*?)</form>', html, re.S
+    )
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.group(2)))
     return form.group(1), {k: v.replace("&amp;", "&") for k, v in fields.items()}
 
 
 @pytest.mark.parametrize("who", ["finance", "sales_manager"])
-def test_the_credit_check_runs_from_the_card_and_returns_to_it(books, login_as, app,
-                                                               monkeypatch, who):
+def test_the_credit_check_runs_from_the_card_and_returns_to_it(
+    books, login_as, app, monkeypatch, who
+):
     web = login_as(getattr(books, who))
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     card = CARD.format(books.c1.id)
@@ -161,6 +173,5 @@ def test_the_credit_check_runs_from_the_card_and_returns_to_it(books, login_as, 
 def test_no_check_button_for_who_may_not_check(books, login_as, who):
     web = login_as(getattr(books, who))
     assert "credit_check/start" not in web.get(CARD.format(books.c1.id)).get_data(as_text=True)
-    assert web.post("/admin/credit_check/start",
-                    data={"client_id": books.c1.id}).status_code == 403
+    assert web.post("/admin/credit_check/start", data={"client_id": books.c1.id}).status_code == 403
     assert db.session.scalars(select(CheckRun)).all() == []

@@ -22,11 +22,16 @@ REFUSED = sorted(set(access.ROLES) - set(access.ACTIONS["credit"]["check"]))
 
 def _state() -> tuple:
     count = func.count()
-    return (db.session.scalar(select(count).select_from(CheckRun)),
-            db.session.scalar(select(count).select_from(Crossing)),
-            db.session.scalar(select(count).select_from(Notification)),
-            tuple(db.session.execute(select(CheckRun.id, CheckRun.status, CheckRun.claim)
-                                     .order_by(CheckRun.id)).all()))
+    return (
+        db.session.scalar(select(count).select_from(CheckRun)),
+        db.session.scalar(select(count).select_from(Crossing)),
+        db.session.scalar(select(count).select_from(Notification)),
+        tuple(
+            db.session.execute(
+                select(CheckRun.id, CheckRun.status, CheckRun.claim).order_by(CheckRun.id)
+            ).all()
+        ),
+    )
 
 
 @pytest.fixture
@@ -47,8 +52,9 @@ def waiting(credit_world):
 
 
 def _user(world, role):
-    return {access.ACCOUNT_MANAGER: world.am1,
-            access.REGIONAL_MANAGER: world.rm_east}.get(role) or getattr(world, role)
+    return {access.ACCOUNT_MANAGER: world.am1, access.REGIONAL_MANAGER: world.rm_east}.get(
+        role
+    ) or getattr(world, role)
 
 
 def test_the_refused_roles_are_the_ones_the_table_leaves_out():

@@ -18,8 +18,11 @@ D = Decimal
 
 
 def open_items(client):
-    return dict(db.session.execute(select(OpenItem.entry_id, OpenItem.open_amount)
-                                   .where(OpenItem.client_id == client.id)).all())
+    return dict(
+        db.session.execute(
+            select(OpenItem.entry_id, OpenItem.open_amount).where(OpenItem.client_id == client.id)
+        ).all()
+    )
 
 
 def test_payments_go_to_the_oldest_open_charges(credit_world):
@@ -30,9 +33,11 @@ def test_payments_go_to_the_oldest_open_charges(credit_world):
     p = ledger.record_payment(db.session, c.id, "2500", date(2026, 11, 10), "R-1")
     db.session.commit()
     assert open_items(c) == {b.id: D("500.00"), d.id: D("500.00")}
-    pairs = db.session.execute(select(Allocation.charge_id, Allocation.amount)
-                               .where(Allocation.payment_id == p.id)
-                               .order_by(Allocation.id)).all()
+    pairs = db.session.execute(
+        select(Allocation.charge_id, Allocation.amount)
+        .where(Allocation.payment_id == p.id)
+        .order_by(Allocation.id)
+    ).all()
     assert pairs == [(a.id, D("1000.00")), (b.id, D("1500.00"))]
     figures = ledger.client_credit(db.session, c.id, TODAY)
     assert figures["outstanding"] == D("1000.00")
@@ -41,20 +46,28 @@ def test_payments_go_to_the_oldest_open_charges(credit_world):
 
 def test_aging_and_overdue_on_a_known_ledger(credit_world):
     c = credit_world.c1  # 30 days' credit
-    ledger.record_charge(db.session, c.id, "100", date(2026, 7, 1), "old")    # due 7-31: 117 days
-    ledger.record_charge(db.session, c.id, "200", date(2026, 9, 1), "sep")    # due 10-1: 55 days
+    ledger.record_charge(db.session, c.id, "100", date(2026, 7, 1), "old")  # due 7-31: 117 days
+    ledger.record_charge(db.session, c.id, "200", date(2026, 9, 1), "sep")  # due 10-1: 55 days
     ledger.record_charge(db.session, c.id, "300", date(2026, 10, 10), "oct")  # due 11-9: 16 days
     ledger.record_charge(db.session, c.id, "400", date(2026, 11, 20), "nov")  # due 12-20: not due
     ledger.record_payment(db.session, c.id, "150", date(2026, 11, 21), "pay")  # old, half of sep
     db.session.commit()
     figures = ledger.client_credit(db.session, c.id, TODAY)
-    assert figures["aging"] == {"not_due": D("400.00"), "d1_30": D("300.00"),
-                                "d31_60": D("150.00"), "d61_90": D("0.00"),
-                                "d90_plus": D("0.00")}
+    assert figures["aging"] == {
+        "not_due": D("400.00"),
+        "d1_30": D("300.00"),
+        "d31_60": D("150.00"),
+        "d61_90": D("0.00"),
+        "d90_plus": D("0.00"),
+    }
     assert figures["overdue"] == D("450.00")
     [row] = ledger.aging_report(db.session, "client", TODAY)
     assert (row["not_due"], row["d1_30"], row["d31_60"], row["total"]) == (
-        D("400.00"), D("300.00"), D("150.00"), D("850.00"))
+        D("400.00"),
+        D("300.00"),
+        D("150.00"),
+        D("850.00"),
+    )
     by_owner = ledger.aging_report(db.session, "owner", TODAY)
     assert [(r["label"], r["total"]) for r in by_owner] == [("am1", D("850.00"))]
     by_region = ledger.aging_report(db.session, "region", TODAY)
@@ -107,8 +120,11 @@ def test_a_ledger_row_is_never_edited_or_deleted(credit_world):
     with pytest.raises(DomainError):
         db.session.flush()
     db.session.rollback()
-    audited = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.entity == "ledger_entries", AuditEvent.entity_id == entry.id))
+    audited = db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.entity == "ledger_entries", AuditEvent.entity_id == entry.id)
+    )
     assert audited == 1
 
 
@@ -136,12 +152,19 @@ def test_a_manager_may_override_the_limit_with_a_reason(credit_world):
     ledger.record_charge(db.session, c.id, "9500", date(2026, 11, 1), "B-1")
     db.session.commit()
     with pytest.raises(NotAllowed):  # finance records, but may not override
-        ledger.record_charge(db.session, c.id, "1000", date(2026, 11, 2), "B-2",
-                         override_reason="大客户")
+        ledger.record_charge(
+            db.session, c.id, "1000", date(2026, 11, 2), "B-2", override_reason="大客户"
+        )
     db.session.rollback()
     set_actor(credit_world.sales_manager)
-    entry = ledger.record_charge(db.session, c.id, "1000", date(2026, 11, 2), "B-2",
-                             override_reason="年底大单，已电话确认回款计划")
+    entry = ledger.record_charge(
+        db.session,
+        c.id,
+        "1000",
+        date(2026, 11, 2),
+        "B-2",
+        override_reason="年底大单，已电话确认回款计划",
+    )
     db.session.commit()
     assert entry.override_by_id == credit_world.sales_manager.id
     assert entry.override_reason == "年底大单，已电话确认回款计划"

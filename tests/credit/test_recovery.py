@@ -30,8 +30,9 @@ def over_90(credit_world):
 
 
 def _crossing_notices() -> list[str]:
-    return db.session.scalars(select(Notification.event_key)
-                              .where(Notification.event_key.like("credit:%"))).all()
+    return db.session.scalars(
+        select(Notification.event_key).where(Notification.event_key.like("credit:%"))
+    ).all()
 
 
 def test_a_failed_run_resumes_from_its_last_chunk_and_counts_every_notice(over_90, monkeypatch):
@@ -59,8 +60,11 @@ def test_a_failed_run_resumes_from_its_last_chunk_and_counts_every_notice(over_9
     checks.resume_check(db.session, run.id)
     db.session.commit()
     calls.clear()
-    monkeypatch.setattr(checks, "evaluate_thresholds",
-                        lambda session, **kw: calls.append(kw["id_range"]) or real(session, **kw))
+    monkeypatch.setattr(
+        checks,
+        "evaluate_thresholds",
+        lambda session, **kw: calls.append(kw["id_range"]) or real(session, **kw),
+    )
     result = checks.run_check(db.session, run.id, chunk=ids[1] - ids[0])
     # The committed first chunk is not checked again; the totals hold both attempts' notices.
     assert calls[0][0] == ids[1]
@@ -81,8 +85,9 @@ def test_a_second_delivery_of_a_live_or_done_run_does_nothing(over_90):
     assert db.session.get(CheckRun, run.id).attempts == 1
 
 
-def test_a_second_check_of_all_customers_cannot_start_while_one_is_live(over_90, login_as,
-                                                                          monkeypatch):
+def test_a_second_check_of_all_customers_cannot_start_while_one_is_live(
+    over_90, login_as, monkeypatch
+):
     queued = []
     monkeypatch.setattr("crm.tasks.credit.run_check.delay", queued.append)
     finance = login_as(over_90.finance)
@@ -132,14 +137,14 @@ def test_a_stale_run_shows_as_stalled_and_resumes(over_90, login_as, monkeypatch
 def test_a_live_run_that_is_not_stale_cannot_be_resumed(over_90, login_as):
     run = checks.start_check(db.session)
     db.session.commit()
-    page = login_as(over_90.finance).post("/admin/credit_check/resume", data={"run_id": run.id},
-                                          follow_redirects=True)
+    page = login_as(over_90.finance).post(
+        "/admin/credit_check/resume", data={"run_id": run.id}, follow_redirects=True
+    )
     assert "只有停滞或失败的检查可以继续" in page.get_data(as_text=True)
     assert db.session.get(CheckRun, run.id).status == "queued"
 
 
-def test_enqueue_failure_of_any_kind_is_a_message_and_leaves_no_run(over_90, login_as,
-                                                                      monkeypatch):
+def test_enqueue_failure_of_any_kind_is_a_message_and_leaves_no_run(over_90, login_as, monkeypatch):
     def backend_down(*a, **kw):
         raise RuntimeError("Retry limit exceeded while trying to reconnect to the result store")
 

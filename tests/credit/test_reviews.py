@@ -12,14 +12,20 @@ from crm.errors import DomainError, NotAllowed
 from crm.extensions import db
 from tests.credit.conftest import give_profile
 
-VALUES = {"grade": "A", "credit_limit": "50000", "period_days": 45, "payment_terms": "月结",
-          "payment_method": "转账"}
+VALUES = {
+    "grade": "A",
+    "credit_limit": "50000",
+    "period_days": 45,
+    "payment_terms": "月结",
+    "payment_method": "转账",
+}
 
 
 def test_the_chain_sets_credit_only_after_the_general_managers_approval(world):
     set_actor(world.am1)
-    review = credit_reviews.propose_credit(db.session, world.c1.id, VALUES,
-                                           "年采购额约60万，付款及时")
+    review = credit_reviews.propose_credit(
+        db.session, world.c1.id, VALUES, "年采购额约60万，付款及时"
+    )
     db.session.commit()
     steps = [(world.rm_east, "region", "sales"), (world.sales_manager, "sales", "gm")]
     for actor, before, after in steps:
@@ -28,12 +34,12 @@ def test_the_chain_sets_credit_only_after_the_general_managers_approval(world):
         credit_reviews.decide_review(db.session, review.id, True, f"{before} 同意", actor=actor)
         db.session.commit()
         assert review.status == after
-    credit_reviews.decide_review(db.session, review.id, True, "同意授信",
-                                 actor=world.general_manager)
+    credit_reviews.decide_review(
+        db.session, review.id, True, "同意授信", actor=world.general_manager
+    )
     db.session.commit()
     profile = ledger.profile_of(db.session, world.c1.id)
-    assert (profile.grade, profile.credit_limit, profile.period_days) == ("A", Decimal("50000"),
-                                                                         45)
+    assert (profile.grade, profile.credit_limit, profile.period_days) == ("A", Decimal("50000"), 45)
     assert profile.review_id == review.id
     assert db.session.get(CreditBalance, world.c1.id).credit_limit == Decimal("50000")
     assert review.region_by_id == world.rm_east.id and review.region_opinion == "region 同意"
@@ -49,8 +55,9 @@ def test_each_step_belongs_to_its_role_and_region(world):
             credit_reviews.decide_review(db.session, review.id, True, "同意", actor=wrong)
     with pytest.raises(DomainError):
         credit_reviews.decide_review(db.session, review.id, True, "  ", actor=world.rm_north)
-    credit_reviews.decide_review(db.session, review.id, False, "资料不全，退回",
-                                 actor=world.rm_north)
+    credit_reviews.decide_review(
+        db.session, review.id, False, "资料不全，退回", actor=world.rm_north
+    )
     db.session.commit()
     assert review.status == "rejected"
     with pytest.raises(DomainError):
@@ -82,10 +89,11 @@ def test_quarterly_reevaluation_on_crafted_histories(world):
     for c in (good, dry, idle):
         give_profile(c, "10000", grade="A", period_days=30)
     # good: billed and paid on time every month of the quarter
-    _history(good, [(date(2026, 10, 1), "1000"), (date(2026, 11, 1), "1000"),
-                    (date(2026, 12, 1), "1000")],
-             [(date(2026, 10, 20), "1000"), (date(2026, 11, 20), "1000"),
-              (date(2026, 12, 20), "1000")])
+    _history(
+        good,
+        [(date(2026, 10, 1), "1000"), (date(2026, 11, 1), "1000"), (date(2026, 12, 1), "1000")],
+        [(date(2026, 10, 20), "1000"), (date(2026, 11, 20), "1000"), (date(2026, 12, 20), "1000")],
+    )
     # dry: a bill due 10-31, part paid in October, then nothing in November and December
     _history(dry, [(date(2026, 10, 1), "5000")], [(date(2026, 10, 25), "1000")])
     # idle: nothing owed, nothing paid: no reason to move either way

@@ -11,8 +11,9 @@ GRADES = ["C", "B", "A", "AA", "AAA"]
 
 
 def test_fifo_pays_the_oldest_charge_first_and_keeps_the_rest_open():
-    out = rules.allocate_fifo([(1, D("100")), (2, D("50")), (3, D("30"))],
-                              [(10, D("120")), (11, D("40"))])
+    out = rules.allocate_fifo(
+        [(1, D("100")), (2, D("50")), (3, D("30"))], [(10, D("120")), (11, D("40"))]
+    )
     assert out == [(10, 1, D("100")), (10, 2, D("20")), (11, 2, D("30")), (11, 3, D("10"))]
 
 
@@ -21,9 +22,20 @@ def test_fifo_leaves_an_overpayment_unallocated():
     assert rules.allocate_fifo([], [(5, D("25"))]) == []
 
 
-@pytest.mark.parametrize("days,bucket", [(-5, "not_due"), (0, "not_due"), (1, "d1_30"),
-                                         (30, "d1_30"), (31, "d31_60"), (60, "d31_60"),
-                                         (61, "d61_90"), (90, "d61_90"), (91, "d90_plus")])
+@pytest.mark.parametrize(
+    "days,bucket",
+    [
+        (-5, "not_due"),
+        (0, "not_due"),
+        (1, "d1_30"),
+        (30, "d1_30"),
+        (31, "d31_60"),
+        (60, "d31_60"),
+        (61, "d61_90"),
+        (90, "d61_90"),
+        (91, "d90_plus"),
+    ],
+)
 def test_aging_buckets(days, bucket):
     assert rules.aging_bucket(days) == bucket
 
@@ -43,7 +55,10 @@ def test_crossing_moves_notify_on_the_way_up_and_rearm_below():
 
 def test_month_ends_before():
     assert rules.month_ends_before(date(2027, 1, 1), 3) == [
-        date(2026, 10, 31), date(2026, 11, 30), date(2026, 12, 31)]
+        date(2026, 10, 31),
+        date(2026, 11, 30),
+        date(2026, 12, 31),
+    ]
     assert rules.quarter_of(date(2027, 1, 1)) == "2027Q1"
 
 
@@ -66,8 +81,9 @@ def test_good_repayment_raises_one_grade_or_at_the_top_the_limit_by_the_step():
     assert (p.direction, p.grade, p.limit) == ("up", "AA", D("10000"))
     top = rules.reevaluate("AAA", D("10000"), GRADES, 10, months, D("0"))
     assert (top.grade, top.limit) == ("AAA", D("11000.00"))
-    bottom = rules.reevaluate("C", D("10000"), GRADES, 10,
-                              [Month(True, D("0")), Month(True, D("0"))], D("1"))
+    bottom = rules.reevaluate(
+        "C", D("10000"), GRADES, 10, [Month(True, D("0")), Month(True, D("0"))], D("1")
+    )
     assert (bottom.direction, bottom.grade, bottom.limit) == ("down", "C", D("9000.00"))
 
 

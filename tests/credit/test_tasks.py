@@ -12,7 +12,9 @@ from crm.tasks import credit as tasks
 
 def test_nightly_check_runs_from_beat_and_reports_drifted_balances(credit_world):
     assert {e["task"] for e in BEAT_SCHEDULE.values()} >= {
-        "crm.tasks.credit.nightly_check", "crm.tasks.credit.quarterly_reevaluation"}
+        "crm.tasks.credit.nightly_check",
+        "crm.tasks.credit.quarterly_reevaluation",
+    }
     ledger.record_charge(db.session, credit_world.c1.id, "9000", date(2026, 11, 1), "B")
     db.session.commit()
     db.session.execute(update(CreditBalance).values(outstanding=9100))

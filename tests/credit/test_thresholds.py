@@ -63,11 +63,13 @@ def test_90_percent_notifies_sales_and_product_centre(credit_world):
 def test_a_crossing_rearms_only_after_falling_below(credit_world):
     w = credit_world
     charge(w, "8500")
-    pay(w, "600")        # 79%: re-armed
-    charge(w, "50", 3)   # 79.5%: below, nothing
+    pay(w, "600")  # 79%: re-armed
+    charge(w, "50", 3)  # 79.5%: below, nothing
     charge(w, "100", 4)  # 80.5%: the second crossing
-    assert inbox(w.rm_east) == [f"credit:80:client:{w.c1.id}:crossing:1",
-                                f"credit:80:client:{w.c1.id}:crossing:2"]
+    assert inbox(w.rm_east) == [
+        f"credit:80:client:{w.c1.id}:crossing:1",
+        f"credit:80:client:{w.c1.id}:crossing:2",
+    ]
     row = db.session.scalars(select(Crossing).where(Crossing.threshold == 80)).one()
     assert row.above and row.crossing_no == 2
 
@@ -82,8 +84,9 @@ def test_a_crossing_the_transactions_missed_is_found_by_a_check(credit_world):
     assert inbox(w.rm_east) == [f"credit:80:client:{w.c1.id}:crossing:1"]
 
 
-def test_a_check_that_dies_after_notifying_leaves_nothing_and_reruns_once(credit_world,
-                                                                        monkeypatch):
+def test_a_check_that_dies_after_notifying_leaves_nothing_and_reruns_once(
+    credit_world, monkeypatch
+):
     w = credit_world
     charge(w, "5000")
     set_limit_unchecked(w.c1, 5000)
@@ -99,8 +102,10 @@ def test_a_check_that_dies_after_notifying_leaves_nothing_and_reruns_once(credit
     monkeypatch.undo()
     for _ in range(2):  # the retry, and a retry of the retry
         checks.check_now(db.session)
-    assert inbox(w.rm_east) == [f"credit:80:client:{w.c1.id}:crossing:1",
-                                f"credit:90:client:{w.c1.id}:crossing:1"]
+    assert inbox(w.rm_east) == [
+        f"credit:80:client:{w.c1.id}:crossing:1",
+        f"credit:90:client:{w.c1.id}:crossing:1",
+    ]
     assert len(mails()) == 5  # 80: rm + commerce; 90: rm + sales + product
 
 
@@ -131,8 +136,10 @@ def test_two_checks_at_once_notify_once(credit_world, app):
             except Exception as exc:  # pragma: no cover - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=check, args=("a", None, first_marked)),
-                   threading.Thread(target=check, args=("b", first_marked, None))]
+        threads = [
+            threading.Thread(target=check, args=("a", None, first_marked)),
+            threading.Thread(target=check, args=("b", first_marked, None)),
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -146,8 +153,9 @@ def test_two_checks_at_once_notify_once(credit_world, app):
 def test_check_result_counts_over_limit_and_overdue(credit_world):
     w = credit_world
     ledger.record_charge(db.session, w.c2.id, "9500", date(2026, 9, 1), "old")  # overdue
-    ledger.record_charge(db.session, w.c3.id, "12000", date(2026, 11, 20), "big",
-                     override_reason="特批")
+    ledger.record_charge(
+        db.session, w.c3.id, "12000", date(2026, 11, 20), "big", override_reason="特批"
+    )
     db.session.commit()
     result = checks.check_now(db.session, today=date(2026, 11, 25))
     assert (result["over_80"], result["over_90"], result["over_limit"]) == (2, 2, 1)

@@ -10,8 +10,13 @@ from tests import factories
 
 @pytest.fixture
 def person(world):
-    return factories.create_client(world.am1, kind="individual", name="赵六", phone="13977778888",
-                                   id_number=factories.valid_id_number(seq=357))
+    return factories.create_client(
+        world.am1,
+        kind="individual",
+        name="赵六",
+        phone="13977778888",
+        id_number=factories.valid_id_number(seq=357),
+    )
 
 
 def xlsx_rows(response) -> list[list]:
@@ -21,11 +26,17 @@ def xlsx_rows(response) -> list[list]:
     return [list(r) for r in ws.iter_rows(values_only=True)]
 
 
-@pytest.mark.parametrize(("who", "names"), [
-    ("am1", {"华东甲贸易有限公司", "赵六"}),
-    ("rm_east", {"华东甲贸易有限公司", "华东乙科技有限公司", "赵六"}),
-    ("sales_manager", {"华东甲贸易有限公司", "华东乙科技有限公司", "华北丙实业有限公司", "赵六"}),
-])
+@pytest.mark.parametrize(
+    ("who", "names"),
+    [
+        ("am1", {"华东甲贸易有限公司", "赵六"}),
+        ("rm_east", {"华东甲贸易有限公司", "华东乙科技有限公司", "赵六"}),
+        (
+            "sales_manager",
+            {"华东甲贸易有限公司", "华东乙科技有限公司", "华北丙实业有限公司", "赵六"},
+        ),
+    ],
+)
 def test_xlsx_export_holds_the_scope(world, person, login_as, who, names):
     rows = xlsx_rows(login_as(getattr(world, who)).get("/admin/client/export/xlsx/"))
     header, body = rows[0], rows[1:]
@@ -44,8 +55,7 @@ def test_xlsx_and_csv_show_the_id_number_masked(world, person, login_as):
 
 
 def test_the_filtered_list_exports_only_what_the_filter_shows(world, person, login_as):
-    rows = xlsx_rows(login_as(world.sales_manager).get(
-        "/admin/client/export/xlsx/?search=华北"))
+    rows = xlsx_rows(login_as(world.sales_manager).get("/admin/client/export/xlsx/?search=华北"))
     assert len(rows) == 2 and "华北丙实业有限公司" in rows[1]
 
 
@@ -65,4 +75,5 @@ def test_other_lists_export_to_xlsx_too(world, login_as):
     db.session.commit()
     rows = xlsx_rows(login_as(world.am1).get("/admin/revisit/export/xlsx/"))
     assert [r for r in rows[1:] if world.c1.name in r] and not [
-        r for r in rows[1:] if world.c3.name in r]
+        r for r in rows[1:] if world.c3.name in r
+    ]

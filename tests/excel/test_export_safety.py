@@ -41,17 +41,18 @@ def hostile(world):
     return world
 
 
-@pytest.mark.parametrize("value", [HOSTILE, "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
-                                   "\t=1", "\r=1"])
+@pytest.mark.parametrize(
+    "value", [HOSTILE, "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+)
 def test_formula_like_texts_are_quoted_in_csv_and_text_in_xlsx(value):
     assert safe.csv_value(value) == "'" + value
     [cell] = [c for c in xlsx_cells(safe.xlsx_bytes(["h"], [[value]])) if c.row == 2]
-    assert cell.data_type == "s" and cell.value == value.replace("\r", "\n") or \
-        cell.value == value
+    assert cell.data_type == "s" and cell.value == value.replace("\r", "\n") or cell.value == value
 
 
-@pytest.mark.parametrize("value", [Decimal("-12.50"), -3, -1.5, "-12.50", "-1,234.00",
-                                   "普通名称", "a=b"])
+@pytest.mark.parametrize(
+    "value", [Decimal("-12.50"), -3, -1.5, "-12.50", "-1,234.00", "普通名称", "a=b"]
+)
 def test_numbers_and_plain_texts_are_left_alone(value):
     assert safe.csv_value(value) == value
     [cell] = [c for c in xlsx_cells(safe.xlsx_bytes(["h"], [[value]])) if c.row == 2]
@@ -104,7 +105,8 @@ def test_printable_catalogue(world, login_as, app, tmp_path, monkeypatch):
     db.session.refresh(doc)
     volume = db.session.get(ArchiveVolume, doc.volume_id)
     r = login_as(world.archivist).get(
-        f"/admin/archive_volume/catalogue.xlsx?id={volume.id}&set=paper")
+        f"/admin/archive_volume/catalogue.xlsx?id={volume.id}&set=paper"
+    )
     assert r.status_code == 200
     assert_text_cell(xlsx_cells(r.data), "-1+1|cmd")
 
@@ -116,13 +118,17 @@ def test_card_template_rows():
 
 
 SPREADSHEET_WRITERS = re.compile(
-    r"csv\.writer|csv\.DictWriter|\bWorkbook\(|text/csv|WriteOnlyWorksheet|import csv\b")
+    r"csv\.writer|csv\.DictWriter|\bWorkbook\(|text/csv|WriteOnlyWorksheet|import csv\b"
+)
 
 
 def test_no_module_writes_a_spreadsheet_around_the_safe_writer():
     root = Path(safe.__file__).parent.parent
-    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
-                 if p != Path(safe.__file__) and SPREADSHEET_WRITERS.search(p.read_text())]
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if p != Path(safe.__file__) and SPREADSHEET_WRITERS.search(p.read_text())
+    ]
     assert offenders == []
 
 

@@ -14,10 +14,18 @@ from tests import factories
 
 
 def card(n: int, **over) -> dict:
-    row = {"name": f"导入测试{n:05d}贸易有限公司", "kind": "单位", "level": "B",
-           "credit_code": factories.valid_credit_code(500000 + n),
-           "phone": f"021-{60000000 + n}", "mobile": f"139{n:08d}", "stage": "未来客户",
-           "registered_capital": 1000000, "opening_date": "2020-05-01", "region": "华东大区"}
+    row = {
+        "name": f"导入测试{n:05d}贸易有限公司",
+        "kind": "单位",
+        "level": "B",
+        "credit_code": factories.valid_credit_code(500000 + n),
+        "phone": f"021-{60000000 + n}",
+        "mobile": f"139{n:08d}",
+        "stage": "未来客户",
+        "registered_capital": 1000000,
+        "opening_date": "2020-05-01",
+        "region": "华东大区",
+    }
     row.update(over)
     return row
 
@@ -83,11 +91,11 @@ def test_5000_rows_with_20_bad_write_nothing_then_the_fixed_file_imports(world):
 def test_duplicates_in_the_file_and_in_the_database_are_reported_not_doubled(world):
     rows = [
         card(1),
-        card(2, credit_code=card(1)["credit_code"]),           # same credit code as row 2
-        card(3, name=" 华东甲贸易 股份有限公司"),                # near-identical to c1
-        card(4, phone="021-66668888"),                          # c1's phone
-        card(5, mobile=card(1)["mobile"]),                      # same mobile as row 2
-        card(6, name="导入测试00001贸易公司"),                    # near-identical to row 2
+        card(2, credit_code=card(1)["credit_code"]),  # same credit code as row 2
+        card(3, name=" 华东甲贸易 股份有限公司"),  # near-identical to c1
+        card(4, phone="021-66668888"),  # c1's phone
+        card(5, mobile=card(1)["mobile"]),  # same mobile as row 2
+        card(6, name="导入测试00001贸易公司"),  # near-identical to row 2
     ]
     before = count_clients()
     report = import_cards(db.session, workbook(rows))
@@ -102,10 +110,12 @@ def test_duplicates_in_the_file_and_in_the_database_are_reported_not_doubled(wor
 
 def test_id_number_duplicate_is_found_by_its_hash(world):
     number = factories.valid_id_number()
-    factories.create_client(world.am1, kind="individual", name="张三", id_number=number,
-                            phone="13900000001")
-    report = import_cards(db.session, workbook([card(1, kind="个人", name="张三丰",
-                                                     id_number=number.lower())]))
+    factories.create_client(
+        world.am1, kind="individual", name="张三", id_number=number, phone="13900000001"
+    )
+    report = import_cards(
+        db.session, workbook([card(1, kind="个人", name="张三丰", id_number=number.lower())])
+    )
     assert [(e.row, e.field) for e in report.errors] == [(2, "id_number")]
     matches = find_duplicates(db.session, {"id_number": number})
     assert [m.name for m in matches] == ["张三"]

@@ -17,9 +17,11 @@ def count() -> int:
 
 
 def upload(c, rows):
-    return c.post("/admin/card_import/", data={"file": (BytesIO(template_workbook(rows)),
-                                                        "cards.xlsx")},
-                  content_type="multipart/form-data")
+    return c.post(
+        "/admin/card_import/",
+        data={"file": (BytesIO(template_workbook(rows)), "cards.xlsx")},
+        content_type="multipart/form-data",
+    )
 
 
 def test_template_download(world, login_as):
@@ -42,8 +44,7 @@ def test_a_good_file_is_imported_as_the_uploader_s_customers(world, login_as):
     r = upload(login_as(world.am1), [card(1), card(2)])
     assert 'id="import-done"' in r.get_data(as_text=True)
     assert count() == before + 2
-    owners = set(db.session.scalars(select(Client.owner_id).where(
-        Client.name.like("导入测试%"))))
+    owners = set(db.session.scalars(select(Client.owner_id).where(Client.name.like("导入测试%"))))
     assert owners == {world.am1.id}
 
 

@@ -27,8 +27,10 @@ STALE_MINUTES = 0.08  # about 5 s without a committed chunk
 
 def needs_postgres_and_redis():
     if not IS_POSTGRES:
-        pytest.skip("fault suite: needs PostgreSQL (set CRM_DATABASE_URL); the workers run in "
-                    "processes of their own, which the embedded SQLite cannot serve at once")
+        pytest.skip(
+            "fault suite: needs PostgreSQL (set CRM_DATABASE_URL); the workers run in "
+            "processes of their own, which the embedded SQLite cannot serve at once"
+        )
     if not shutil.which("redis-server"):
         pytest.skip("fault suite: needs the redis-server program to start a Redis of its own")
 
@@ -62,9 +64,24 @@ class RedisServer:
 
     def start(self):
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis(port=self.port, socket_connect_timeout=1)
         wait_for(lambda: self._ping(client), 15, "redis-server to answer")
 
@@ -105,13 +122,21 @@ class Workers:
 
     def start(self, name: str, chunk_pause: float = 0.0) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
-        proc = subprocess.Popen([sys.executable, "-m", "tests.faults.worker", name],
-                                cwd=ROOT, env={**self.env, "FAULT_CHUNK_PAUSE": str(chunk_pause)},
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.faults.worker", name],
+            cwd=ROOT,
+            env={**self.env, "FAULT_CHUNK_PAUSE": str(chunk_pause)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         proc.log, proc.log_path = log, self.folder / f"{name}.log"
         self.procs.append(proc)
-        wait_for(lambda: b"ready." in proc.log_path.read_bytes() or proc.poll() is not None,
-                 60, f"worker {name} to be ready")
+        wait_for(
+            lambda: b"ready." in proc.log_path.read_bytes() or proc.poll() is not None,
+            60,
+            f"worker {name} to be ready",
+        )
         assert proc.poll() is None, proc.log_path.read_text()[-3000:]
         return proc
 
@@ -137,8 +162,9 @@ def fault_env(app, tmp_path):
     # The workers' result backend: a test can wait for a task's outcome.
     sender = Celery("faults", broker=f"{server.url}/0", backend=f"{server.url}/1")
     # Routed as the product routes (the queues of crm/tasks/__init__.py): the workers take those.
-    sender.conf.update(broker_connection_retry_on_startup=True, task_routes=TASK_ROUTES,
-                       task_default_queue=SWEEPS)
+    sender.conf.update(
+        broker_connection_retry_on_startup=True, task_routes=TASK_ROUTES, task_default_queue=SWEEPS
+    )
     try:
         server.start()
         yield server, workers, sender

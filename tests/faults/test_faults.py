@@ -32,16 +32,25 @@ def _customers_over_90(world, n: int) -> list[int]:
     ids = []
     for i in range(n):
         client = factories.create_client(world.am1 if i % 2 else world.am2)
-        db.session.add(CreditProfile(client_id=client.id, grade="A",
-                                     credit_limit=Decimal("10000"), period_days=30))
-        db.session.execute(update(CreditBalance).where(CreditBalance.client_id == client.id)
-                           .values(credit_limit=Decimal("10000")))
+        db.session.add(
+            CreditProfile(
+                client_id=client.id, grade="A", credit_limit=Decimal("10000"), period_days=30
+            )
+        )
+        db.session.execute(
+            update(CreditBalance)
+            .where(CreditBalance.client_id == client.id)
+            .values(credit_limit=Decimal("10000"))
+        )
         db.session.commit()
         ledger.record_charge(db.session, client.id, "5000", date(2026, 11, 1), f"B{i}")
         db.session.commit()
         for model in (CreditProfile, CreditBalance):
-            db.session.execute(update(model).where(model.client_id == client.id)
-                               .values(credit_limit=Decimal("5500")))
+            db.session.execute(
+                update(model)
+                .where(model.client_id == client.id)
+                .values(credit_limit=Decimal("5500"))
+            )
         db.session.commit()
         ids.append(client.id)
     return ids
@@ -59,13 +68,19 @@ def _start_run() -> int:
 
 
 def _assert_every_crossing_told_once(ids):
-    keys = db.session.execute(select(Notification.event_key, Notification.recipient_id)
-                              .where(Notification.event_key.like("credit:%"))).all()
+    keys = db.session.execute(
+        select(Notification.event_key, Notification.recipient_id).where(
+            Notification.event_key.like("credit:%")
+        )
+    ).all()
     assert len(keys) == len(set(keys))
     crossings = {k for k, _u in keys}
     assert crossings == {f"credit:{t}:client:{cid}:crossing:1" for cid in ids for t in (80, 90)}
-    mails = db.session.execute(select(OutboxMail.event_key, OutboxMail.to_address)
-                               .where(OutboxMail.event_key.like("credit:%"))).all()
+    mails = db.session.execute(
+        select(OutboxMail.event_key, OutboxMail.to_address).where(
+            OutboxMail.event_key.like("credit:%")
+        )
+    ).all()
     assert len(mails) == len(set(mails))
 
 
@@ -88,8 +103,11 @@ def test_a_worker_killed_whole_mid_check_is_redelivered_and_the_run_completes(wo
     # and goes on from the last committed chunk once the dead claim is stale. kombu restores
     # unacknowledged messages on its own schedule, seen here up to ~90 s after the restart.
     second = workers.start("second", chunk_pause=0.05)
-    done = wait_for(lambda: _run(run_id).status == "done" and _run(run_id), 240,
-                    "the run to complete after the restart")
+    done = wait_for(
+        lambda: _run(run_id).status == "done" and _run(run_id),
+        240,
+        "the run to complete after the restart",
+    )
     assert done.attempts == 2 and done.progress == 100 and done.live_lock is None, _log_tail(second)
     assert done.result["notified"] == 2 * len(ids) and done.result["over_90"] == len(ids)
     _assert_every_crossing_told_once(ids)
@@ -110,14 +128,20 @@ def test_redis_stopped_for_20_seconds_mid_check_the_worker_survives(world, fault
             time.sleep(1)
     finally:
         server.start()
-    done = wait_for(lambda: _run(run_id).status == "done" and _run(run_id), 90,
-                    "the run to complete after the outage")
+    done = wait_for(
+        lambda: _run(run_id).status == "done" and _run(run_id),
+        90,
+        "the run to complete after the outage",
+    )
     assert done.result["notified"] == 2 * len(ids)
     _assert_every_crossing_told_once(ids)
     # Alive, and consuming again: a new task sent after the outage is done by the same worker.
     sender.send_task("crm.tasks.maintenance.heartbeat")
-    wait_for(lambda: db.session.expire_all() or db.session.get(TaskRun, "heartbeat"), 60,
-             "a task sent after the outage to run")
+    wait_for(
+        lambda: db.session.expire_all() or db.session.get(TaskRun, "heartbeat"),
+        60,
+        "a task sent after the outage to run",
+    )
     log = _log_tail(worker)
     assert worker.poll() is None and "Unrecoverable error" not in log, log
 
@@ -126,8 +150,11 @@ def test_two_workers_and_every_run_sent_twice_notify_once(cards, fault_env):  # 
     server, workers, sender = fault_env
     w = cards.world
     ids = _customers_over_90(w, 6)
-    due = [card_expiring(cards, w.am1, 30), card_expiring(cards, w.am2, 7),
-           card_expiring(cards, w.am1, -1)]
+    due = [
+        card_expiring(cards, w.am1, 30),
+        card_expiring(cards, w.am2, 7),
+        card_expiring(cards, w.am1, -1),
+    ]
     run_id = _start_run()
     workers.start("one")
     workers.start("two")
@@ -144,12 +171,17 @@ def test_two_workers_and_every_run_sent_twice_notify_once(cards, fault_env):  # 
     assert db.session.get(TaskRun, "cards_daily").runs == len([o for o in outcomes if o])
     _assert_every_crossing_told_once(ids)
     assert _run(run_id).result["notified"] == 2 * len(ids)
-    reminders = db.session.scalars(select(Notification.event_key)
-                                   .where(Notification.event_key.like("card:%"))).all()
+    reminders = db.session.scalars(
+        select(Notification.event_key).where(Notification.event_key.like("card:%"))
+    ).all()
     assert sorted(set(reminders)) == sorted(
-        f"card:{c.id}:expiry:{c.expiry_date}:{d}" for c, d in ((due[0], 30), (due[1], 7)))
-    users = db.session.execute(select(Notification.event_key, Notification.recipient_id)
-                               .where(Notification.event_key.like("card:%"))).all()
+        f"card:{c.id}:expiry:{c.expiry_date}:{d}" for c, d in ((due[0], 30), (due[1], 7))
+    )
+    users = db.session.execute(
+        select(Notification.event_key, Notification.recipient_id).where(
+            Notification.event_key.like("card:%")
+        )
+    ).all()
     assert len(users) == len(set(users))
     expiries = db.session.scalars(select(CardEvent.card_id).where(CardEvent.kind == "expire"))
     assert list(expiries) == [due[2].id]
@@ -160,12 +192,21 @@ def test_starting_a_check_with_the_broker_down_is_a_message_and_no_run(app, worl
     """Runs on SQLite too: the broker and the result backend are a Redis port nobody listens
     on, as when Redis is down."""
     port = free_port()
-    down = create_app({**app.config, "BROKER_URL": f"redis://127.0.0.1:{port}/0",
-                       "RESULT_BACKEND": f"redis://127.0.0.1:{port}/1"})
+    down = create_app(
+        {
+            **app.config,
+            "BROKER_URL": f"redis://127.0.0.1:{port}/0",
+            "RESULT_BACKEND": f"redis://127.0.0.1:{port}/1",
+        }
+    )
     try:
         client = down.test_client()
-        assert client.post("/login", data={"username": world.finance.username,
-                                           "password": factories.PASSWORD}).status_code == 302
+        assert (
+            client.post(
+                "/login", data={"username": world.finance.username, "password": factories.PASSWORD}
+            ).status_code
+            == 302
+        )
         began = time.monotonic()
         page = client.post("/admin/credit_check/start", follow_redirects=True)
         assert time.monotonic() - began < 30

@@ -25,5 +25,12 @@ from crm.tasks.worker import celery_app  # noqa: E402
 if __name__ == "__main__":
     # As production starts it (gossip, mingle and heartbeats on), one pool process.
     pool = os.environ.get("FAULT_POOL", "prefork")
-    celery_app.worker_main(["worker", f"--pool={pool}", "--concurrency=1", "--loglevel=INFO",
-                            f"--hostname={sys.argv[1]}@%h"])
+    celery_app.worker_main(
+        [
+            "worker",
+            f"--pool={pool}",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            f"--hostname={sys.argv[1]}@%h",
+        ]
+    )

@@ -14,8 +14,9 @@ from crm.governance.models import ChangeRequest
 
 def load(client_id) -> Client:
     db.session.expire_all()
-    return db.session.execute(select(Client).where(Client.id == client_id)
-                              .execution_options(crm_unscoped=True)).scalar_one()
+    return db.session.execute(
+        select(Client).where(Client.id == client_id).execution_options(crm_unscoped=True)
+    ).scalar_one()
 
 
 def requests(**where) -> list[ChangeRequest]:
@@ -27,10 +28,18 @@ def requests(**where) -> list[ChangeRequest]:
 
 
 def card_form(client: Client, **changes) -> dict:
-    data = {"name": client.name, "kind": client.kind, "level": client.level,
-            "stage": client.stage, "nature": client.nature, "weight": client.weight,
-            "phone": client.phone, "credit_code": client.credit_code,
-            "owner": client.owner_id, "region": client.region_id}
+    data = {
+        "name": client.name,
+        "kind": client.kind,
+        "level": client.level,
+        "stage": client.stage,
+        "nature": client.nature,
+        "weight": client.weight,
+        "phone": client.phone,
+        "credit_code": client.credit_code,
+        "owner": client.owner_id,
+        "region": client.region_id,
+    }
     return {**data, **changes}
 
 
@@ -47,8 +56,10 @@ def ask(world, login_as, **changes):
 
 
 def decide(c, request, decision, comment=""):
-    return c.post("/admin/change_request/decide/",
-                  data={"id": request.id, "decision": decision, "comment": comment})
+    return c.post(
+        "/admin/change_request/decide/",
+        data={"id": request.id, "decision": decision, "comment": comment},
+    )
 
 
 def test_an_account_managers_edit_waits_with_its_difference_and_reason(world, login_as):
@@ -57,11 +68,15 @@ def test_an_account_managers_edit_waits_with_its_difference_and_reason(world, lo
     after = load(world.c1.id)
     assert (after.short_name, after.level, after.version) == (None, "B", before.version)
     assert request.changes == {"short_name": [None, "甲贸易"], "level": ["B", "A"]}
-    assert (request.entity, request.entity_id, request.client_id) == ("clients", world.c1.id,
-                                                                      world.c1.id)
+    assert (request.entity, request.entity_id, request.client_id) == (
+        "clients",
+        world.c1.id,
+        world.c1.id,
+    )
     assert (request.reason, request.author_id) == ("客户更名", world.am1.id)
-    card = login_as(world.am1).get(f"/admin/client/details/?id={world.c1.id}").get_data(
-        as_text=True)
+    card = (
+        login_as(world.am1).get(f"/admin/client/details/?id={world.c1.id}").get_data(as_text=True)
+    )
     assert 'id="pending-changes"' in card and "客户更名" in card
 
 
@@ -80,11 +95,16 @@ def test_approval_applies_exactly_the_difference_in_one_go(world, login_as):
     assert (client.short_name, client.level, client.name) == ("甲贸易", "A", world.c1.name)
     assert client.version == version + 1
     [done] = requests()
-    assert (done.status, done.decided_by_id, done.comment) == ("approved", world.sales_manager.id,
-                                                               "同意")
-    event = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.entity == "clients", AuditEvent.action == "update")
-        .order_by(AuditEvent.id)).all()[-1]
+    assert (done.status, done.decided_by_id, done.comment) == (
+        "approved",
+        world.sales_manager.id,
+        "同意",
+    )
+    event = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity == "clients", AuditEvent.action == "update")
+        .order_by(AuditEvent.id)
+    ).all()[-1]
     assert event.changes == {"short_name": [None, "甲贸易"], "level": ["B", "A"]}
     assert event.reason == "客户更名"
 
@@ -152,8 +172,7 @@ def test_a_request_is_seen_by_its_author_and_the_managers_only(world, login_as):
     assert login_as(world.am1).get(url).status_code == 200
     assert login_as(world.sales_manager).get(url).status_code == 200
     assert login_as(world.am2).get(url).status_code == 404
-    assert "甲贸易" not in login_as(world.am2).get("/admin/change_request/").get_data(
-        as_text=True)
+    assert "甲贸易" not in login_as(world.am2).get("/admin/change_request/").get_data(as_text=True)
 
 
 def test_the_request_screens_have_no_create_edit_or_delete_path(world, login_as):
@@ -162,8 +181,10 @@ def test_the_request_screens_have_no_create_edit_or_delete_path(world, login_as)
     sm.post("/admin/change_request/new/", data={"reason": "x"})
     sm.post(f"/admin/change_request/edit/?id={request.id}", data={"reason": "forged"})
     sm.post("/admin/change_request/delete/", data={"id": request.id, "reason": "x"})
-    sm.post("/admin/change_request/action/", data={"action": "delete", "rowid": [request.id],
-                                                    "reason": "x"})
+    sm.post(
+        "/admin/change_request/action/",
+        data={"action": "delete", "rowid": [request.id], "reason": "x"},
+    )
     [still] = requests()
     assert (still.reason, still.status) == ("客户更名", "pending")
     assert db.session.scalar(select(func.count()).select_from(ChangeRequest)) == 1
@@ -171,12 +192,22 @@ def test_the_request_screens_have_no_create_edit_or_delete_path(world, login_as)
 
 def test_adding_material_needs_no_approval(world, login_as):
     am = login_as(world.am1)
-    r = am.post("/admin/keyperson/new/", data={"client": world.c1.id, "position": "legal_rep",
-                                               "name": "新采购"})
+    r = am.post(
+        "/admin/keyperson/new/",
+        data={"client": world.c1.id, "position": "legal_rep", "name": "新采购"},
+    )
     assert r.status_code == 302
-    r = am.post("/admin/contactlog/new/", data={
-        "client": world.c1.id, "contact_date": "2026-11-20", "way": "phone",
-        "person_met": "新采购", "record": "电话", "level": "B"})
+    r = am.post(
+        "/admin/contactlog/new/",
+        data={
+            "client": world.c1.id,
+            "contact_date": "2026-11-20",
+            "way": "phone",
+            "person_met": "新采购",
+            "record": "电话",
+            "level": "B",
+        },
+    )
     assert r.status_code == 302
     names = db.session.scalars(select(KeyPerson.name).where(KeyPerson.client_id == world.c1.id))
     assert "新采购" in list(names)
@@ -193,8 +224,7 @@ def test_demo_data_has_one_of_each_governance_case(ctx):
     assert [r.entity for r in requests(status="pending")] == ["clients"]
     deletions = db.session.scalars(select(DeletionRequest)).all()
     # Two former customers were destroyed long ago (the archive demo's disposal lists).
-    assert sorted(d.status for d in deletions) == ["approved", "destroyed", "destroyed",
-                                                   "pending"]
+    assert sorted(d.status for d in deletions) == ["approved", "destroyed", "destroyed", "pending"]
     [binned] = [d for d in deletions if d.status == "approved"]
     assert db.session.get(Client, binned.entity_id) is None  # hidden: it is in the bin
     [grant] = db.session.scalars(select(ViewGrant)).all()
@@ -208,8 +238,12 @@ def test_a_contract_edit_by_its_account_manager_waits_too(world):
     from crm.contracts import services as contracts
     from crm.contracts.models import Contract
 
-    contract = contracts.add_contract(db.session, Contract(
-        client_id=world.c1.id, kind="membership", title="会籍协议", amount=Decimal("12000.00")))
+    contract = contracts.add_contract(
+        db.session,
+        Contract(
+            client_id=world.c1.id, kind="membership", title="会籍协议", amount=Decimal("12000.00")
+        ),
+    )
     db.session.commit()
     set_actor(world.am1)
     contract.amount = Decimal("15000.00")
@@ -219,8 +253,7 @@ def test_a_contract_edit_by_its_account_manager_waits_too(world):
     db.session.expire_all()
     assert db.session.get(Contract, contract.id).amount == Decimal("12000.00")
     [request] = requests(status="pending")
-    assert (request.entity, request.changes) == ("contracts", {"amount": ["12000.00",
-                                                                          "15000.00"]})
+    assert (request.entity, request.changes) == ("contracts", {"amount": ["12000.00", "15000.00"]})
     set_actor(world.sales_manager)
     changes.approve_change(db.session, request.id, "核对无误")
     db.session.commit()

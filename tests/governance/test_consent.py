@@ -18,8 +18,12 @@ from tests.clients.scope import count_badge
 
 
 def consent(client, purpose="marketing", withdrawn=False) -> Consent:
-    row = Consent(client_id=client.id, purpose=purpose, given_how="written",
-                  withdrawn_at=utcnow() if withdrawn else None)
+    row = Consent(
+        client_id=client.id,
+        purpose=purpose,
+        given_how="written",
+        withdrawn_at=utcnow() if withdrawn else None,
+    )
     db.session.add(row)
     db.session.commit()
     return row
@@ -27,8 +31,9 @@ def consent(client, purpose="marketing", withdrawn=False) -> Consent:
 
 def events(action) -> list[AuditEvent]:
     db.session.expire_all()
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)
-                              .order_by(AuditEvent.id)).all()
+    return db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    ).all()
 
 
 def test_marketing_list_and_export_hold_only_customers_who_consented(world, login_as):
@@ -63,15 +68,26 @@ def test_a_withdrawal_takes_the_customer_off_the_marketing_list(world, login_as)
 
 
 def test_consent_is_recorded_in_scope_only(world, login_as):
-    r = login_as(world.am1).post("/admin/consent/new/", data={
-        "client": world.c1.id, "purpose": "marketing", "given_how": "written", "notes": "合同附件"})
+    r = login_as(world.am1).post(
+        "/admin/consent/new/",
+        data={
+            "client": world.c1.id,
+            "purpose": "marketing",
+            "given_how": "written",
+            "notes": "合同附件",
+        },
+    )
     assert r.status_code == 302
-    login_as(world.am3).post("/admin/consent/new/", data={
-        "client": world.c1.id, "purpose": "marketing", "given_how": "written"})
+    login_as(world.am3).post(
+        "/admin/consent/new/",
+        data={"client": world.c1.id, "purpose": "marketing", "given_how": "written"},
+    )
     rows = db.session.scalars(select(Consent)).all()
     assert [(c.client_id, c.recorded_by_id) for c in rows] == [(world.c1.id, world.am1.id)]
-    assert login_as(world.am3).post("/admin/consent/withdraw/",
-                                    data={"id": rows[0].id}).status_code == 404
+    assert (
+        login_as(world.am3).post("/admin/consent/withdraw/", data={"id": rows[0].id}).status_code
+        == 404
+    )
     card = login_as(world.am1).get(f"/admin/client/details/?id={world.c1.id}")
     assert 'id="consents"' in card.get_data(as_text=True)
 
@@ -81,15 +97,19 @@ def test_consents_are_never_edited_or_deleted(world, login_as):
     sm = login_as(world.sales_manager)
     sm.post(f"/admin/consent/edit/?id={row.id}", data={"purpose": "disclosure"})
     sm.post("/admin/consent/delete/", data={"id": row.id, "reason": "x"})
-    sm.post("/admin/consent/action/", data={"action": "delete", "rowid": [row.id],
-                                            "reason": "x"})
+    sm.post("/admin/consent/action/", data={"action": "delete", "rowid": [row.id], "reason": "x"})
     db.session.expire_all()
     assert db.session.get(Consent, row.id).purpose == "marketing"
 
 
 def test_key_persons_private_notes_only_for_those_who_deal_with_them(world, login_as):
-    kp = factories.create_key_person(world.c1, name="敏感联系人", religion="基督教",
-                                     family_notes="女儿在读大学", character="谨慎")
+    kp = factories.create_key_person(
+        world.c1,
+        name="敏感联系人",
+        religion="基督教",
+        family_notes="女儿在读大学",
+        character="谨慎",
+    )
     url = f"/admin/keyperson/details/?id={kp.id}"
     for user in (world.am1, world.sales_manager):
         page = login_as(user).get(url).get_data(as_text=True)
@@ -104,11 +124,21 @@ def test_key_persons_private_notes_only_for_those_who_deal_with_them(world, logi
 
 # --- the audit screens ------------------------------------------------------------------------
 
+
 def test_the_trail_is_searched_by_user_customer_action_and_date(world, login_as):
     sm = login_as(world.sales_manager)
-    login_as(world.am1).post(f"/admin/client/edit/?id={world.c1.id}", data={
-        "name": world.c1.name, "kind": "organisation", "level": "B", "stage": "prospect",
-        "nature": "ordinary", "weight": "general", "change_reason": "查找用"})
+    login_as(world.am1).post(
+        f"/admin/client/edit/?id={world.c1.id}",
+        data={
+            "name": world.c1.name,
+            "kind": "organisation",
+            "level": "B",
+            "stage": "prospect",
+            "nature": "ordinary",
+            "weight": "general",
+            "change_reason": "查找用",
+        },
+    )
     login_as(world.rm_east).post("/admin/keyperson/delete/", data={"id": 1, "reason": "x"})
     today = date.today()
     by_user = sm.get("/admin/audit/", query_string={"search": "am1"}).get_data(as_text=True)
@@ -144,13 +174,16 @@ def test_the_trail_cannot_be_changed_through_the_app(world, login_as, user):
     c.post("/admin/audit/new/", data={"action": "forged", "actor_label": "x", "entity": "x"})
     c.post(f"/admin/audit/edit/?id={first.id}", data={"action": "forged", "reason": "forged"})
     c.post("/admin/audit/delete/", data={"id": first.id, "reason": "x"})
-    c.post("/admin/audit/action/", data={"action": "delete", "rowid": [first.id],
-                                         "reason": "x"})
+    c.post("/admin/audit/action/", data={"action": "delete", "rowid": [first.id], "reason": "x"})
     db.session.expire_all()
     again = db.session.get(AuditEvent, first.id)
     assert again is not None and again.action == first.action and again.reason != "forged"
-    assert db.session.scalar(select(func.count()).select_from(
-        AuditEvent).where(AuditEvent.action == "forged")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "forged")
+        )
+        == 0
+    )
     # Only sign-ins were added by these requests.
     added = db.session.scalars(select(AuditEvent.action).where(AuditEvent.id > count)).all()
     assert set(added) <= {"login"}

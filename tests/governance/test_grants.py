@@ -36,8 +36,11 @@ def grant(world, login_as, user, client, ends_on=None):
 
 def reads(user_id) -> list[AuditEvent]:
     db.session.expire_all()
-    return db.session.scalars(select(AuditEvent).where(
-        AuditEvent.actor_id == user_id, AuditEvent.action == "read_under_grant")).all()
+    return db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.actor_id == user_id, AuditEvent.action == "read_under_grant"
+        )
+    ).all()
 
 
 def test_a_request_opens_nothing_until_approved(world, login_as):
@@ -46,8 +49,11 @@ def test_a_request_opens_nothing_until_approved(world, login_as):
     assert grants() == []  # a reason is required
     ask(am2, world.c1)
     [request] = grants()
-    assert (request.status, request.author_id, request.client_id) == ("pending", world.am2.id,
-                                                                      world.c1.id)
+    assert (request.status, request.author_id, request.client_id) == (
+        "pending",
+        world.am2.id,
+        world.c1.id,
+    )
     assert am2.get(f"/admin/client/details/?id={world.c1.id}").status_code == 404
     r = am2.post("/admin/view_grant/decide/", data={"id": request.id, "decision": "approve"})
     assert r.status_code == 403
@@ -72,13 +78,20 @@ def test_a_live_grant_opens_the_archive_read_only_and_each_read_is_audited(world
     assert "佛教" not in page and len(reads(world.am2.id)) == 2
     # Read-only: every write path is refused and changes nothing.
     assert am2.get(f"/admin/client/edit/?id={client.id}").status_code == 403
-    r = am2.post(f"/admin/client/edit/?id={client.id}",
-                 data={"name": "HIJACKED", "kind": "organisation", "change_reason": "x"})
+    r = am2.post(
+        f"/admin/client/edit/?id={client.id}",
+        data={"name": "HIJACKED", "kind": "organisation", "change_reason": "x"},
+    )
     assert r.status_code == 403
-    assert am2.post(f"/admin/keyperson/edit/?id={kp.id}",
-                    data={"name": "HIJACKED", "position": "legal_rep"}).status_code == 403
-    assert am2.post("/admin/client/delete/", data={"id": client.id,
-                                                   "reason": "x"}).status_code == 403
+    assert (
+        am2.post(
+            f"/admin/keyperson/edit/?id={kp.id}", data={"name": "HIJACKED", "position": "legal_rep"}
+        ).status_code
+        == 403
+    )
+    assert (
+        am2.post("/admin/client/delete/", data={"id": client.id, "reason": "x"}).status_code == 403
+    )
     db.session.expire_all()
     assert db.session.get(type(client), client.id).name != "HIJACKED"
     # The owner's own reads are not "under a grant".
@@ -120,8 +133,9 @@ def test_a_grant_for_a_customer_already_in_scope_is_refused(world, login_as):
     assert grants() == []
 
 
-def test_the_read_is_recorded_by_the_request_not_committed_while_rendering(world, login_as,
-                                                                          monkeypatch):
+def test_the_read_is_recorded_by_the_request_not_committed_while_rendering(
+    world, login_as, monkeypatch
+):
     """Issue 18: the details page's bookkeeping is written in the request's transaction and
     committed once the page is rendered: a page that fails to render keeps no read."""
     from crm.access import set_actor

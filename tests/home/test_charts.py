@@ -22,9 +22,17 @@ from crm.reviews import consumption
 from crm.timeutil import local_today
 from tests.reviews.support import Shop
 
-ROLES = [access.ACCOUNT_MANAGER, access.REGIONAL_MANAGER, access.SALES_MANAGER,
-         access.GENERAL_MANAGER, access.FINANCE, access.CLERK, access.ARCHIVIST,
-         access.SERVICE, access.ADMIN]
+ROLES = [
+    access.ACCOUNT_MANAGER,
+    access.REGIONAL_MANAGER,
+    access.SALES_MANAGER,
+    access.GENERAL_MANAGER,
+    access.FINANCE,
+    access.CLERK,
+    access.ARCHIVIST,
+    access.SERVICE,
+    access.ADMIN,
+]
 
 
 @pytest.fixture
@@ -35,32 +43,63 @@ def data(world):
     this_month = today.replace(day=1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     shop = Shop()
-    amounts = {world.c1: ("1000.00", "250.50"), world.c2: ("700.00", "30.00"),
-               world.c3: ("5000.00", "1.00")}
+    amounts = {
+        world.c1: ("1000.00", "250.50"),
+        world.c2: ("700.00", "30.00"),
+        world.c3: ("5000.00", "1.00"),
+    }
     for client, (a, b) in amounts.items():
         shop.sell(client, last_month, a)
         shop.sell(client, this_month, b, kind="catering")
-    for client, (limit, owed) in {world.c1: (1000, 850), world.c2: (1000, 200),
-                                  world.c3: (1000, 1200)}.items():
-        db.session.add(CreditProfile(client_id=client.id, grade="A",
-                                     credit_limit=Decimal(limit), period_days=30))
+    for client, (limit, owed) in {
+        world.c1: (1000, 850),
+        world.c2: (1000, 200),
+        world.c3: (1000, 1200),
+    }.items():
+        db.session.add(
+            CreditProfile(
+                client_id=client.id, grade="A", credit_limit=Decimal(limit), period_days=30
+            )
+        )
         db.session.flush()
-        db.session.merge(CreditBalance(client_id=client.id, outstanding=Decimal(owed),
-                                       credit_limit=Decimal(limit)))
+        db.session.merge(
+            CreditBalance(
+                client_id=client.id, outstanding=Decimal(owed), credit_limit=Decimal(limit)
+            )
+        )
     # one charge of c1's a month past its due date: c1 has overdue debts
-    charge = LedgerEntry(client_id=world.c1.id, kind="charge", entry_date=today - timedelta(
-        days=60), due_date=today - timedelta(days=30), amount=Decimal("100"), reference="B-1")
+    charge = LedgerEntry(
+        client_id=world.c1.id,
+        kind="charge",
+        entry_date=today - timedelta(days=60),
+        due_date=today - timedelta(days=30),
+        amount=Decimal("100"),
+        reference="B-1",
+    )
     db.session.add(charge)
     db.session.flush()
-    db.session.add(OpenItem(entry_id=charge.id, client_id=world.c1.id, kind="charge",
-                            entry_date=charge.entry_date, due_date=charge.due_date,
-                            open_amount=Decimal("100")))
+    db.session.add(
+        OpenItem(
+            entry_id=charge.id,
+            client_id=world.c1.id,
+            kind="charge",
+            entry_date=charge.entry_date,
+            due_date=charge.due_date,
+            open_amount=Decimal("100"),
+        )
+    )
     for i, client in enumerate((world.c1, world.c2, world.c3)):
         card = shop.card_of(client)
         card.expiry_date = today + timedelta(days=10 + 40 * i)
-        db.session.add(Complaint(client_id=client.id, channel="phone",
-                                 category="service" if i else "billing", description="x",
-                                 status="open"))
+        db.session.add(
+            Complaint(
+                client_id=client.id,
+                channel="phone",
+                category="service" if i else "billing",
+                description="x",
+                status="open",
+            )
+        )
     db.session.flush()
     consumption.rollup(db.session, [last_month, this_month])
     db.session.commit()
@@ -79,8 +118,9 @@ def _total(chart):
 
 def test_each_role_gets_its_charts_and_no_other(data, login_as):
     for role in ROLES:
-        user = getattr(data, {"account_manager": "am1", "regional_manager": "rm_east"}.get(
-            role, role))
+        user = getattr(
+            data, {"account_manager": "am1", "regional_manager": "rm_east"}.get(role, role)
+        )
         c = login_as(user)
         page = c.get("/admin/")
         assert page.status_code == 200
@@ -102,10 +142,18 @@ def test_each_role_gets_its_charts_and_no_other(data, login_as):
 
 def test_consumption_is_the_readers_own(data, login_as):
     def own(*clients):
-        return sum(float(sum(consumption.per_customer(db.session, p, [c.id for c in clients])
-                              .values(), Decimal(0)))
-                   for p in {consumption.Period.containing("month", m.date()) for m in
-                             [date_of(local_today(), 0), date_of(local_today(), 1)]})
+        return sum(
+            float(
+                sum(
+                    consumption.per_customer(db.session, p, [c.id for c in clients]).values(),
+                    Decimal(0),
+                )
+            )
+            for p in {
+                consumption.Period.containing("month", m.date())
+                for m in [date_of(local_today(), 0), date_of(local_today(), 1)]
+            }
+        )
 
     am1 = _json(login_as(data.am1), "consumption_trend")
     assert _total(am1) == pytest.approx(own(data.c1)) == pytest.approx(1250.50)
@@ -131,18 +179,25 @@ def _list_count(c, url) -> int:
     r = c.get(url)
     assert r.status_code == 200, url
     text = r.get_data(as_text=True)
-    found = re.search(r'(?:列表|List) \((\d+)\)', text)
+    found = re.search(r"(?:列表|List) \((\d+)\)", text)
     if found is None:  # an empty list names no count
         assert "没有记录" in text or "There are no items" in text, url
         return 0
     return int(found.group(1))
 
 
-@pytest.mark.parametrize("reader,name", [
-    ("sales_manager", "credit_use"), ("finance", "credit_use"), ("clerk", "card_expiries"),
-    ("sales_manager", "complaints"), ("service", "complaints"), ("admin", "users_by_role"),
-    ("sales_manager", "card_expiries"),
-])
+@pytest.mark.parametrize(
+    "reader,name",
+    [
+        ("sales_manager", "credit_use"),
+        ("finance", "credit_use"),
+        ("clerk", "card_expiries"),
+        ("sales_manager", "complaints"),
+        ("service", "complaints"),
+        ("admin", "users_by_role"),
+        ("sales_manager", "card_expiries"),
+    ],
+)
 def test_a_figure_opens_the_list_it_counts(data, login_as, reader, name):
     c = login_as(getattr(data, reader))
     chart = _json(c, name)
@@ -160,7 +215,8 @@ def test_credit_use_counts_the_check(data, login_as):
     chart = _json(login_as(data.finance), "credit_use")
     levels = [str(t) for t in cs.thresholds()] + [cs.OVER_LIMIT]
     assert chart["series"][0]["data"] == [
-        {"80": 2, "90": 1, cs.OVER_LIMIT: 1}.get(lv, 0) for lv in levels] + [1]  # c1 overdue
+        {"80": 2, "90": 1, cs.OVER_LIMIT: 1}.get(lv, 0) for lv in levels
+    ] + [1]  # c1 overdue
 
 
 def test_today_counts_open_their_lists(data, login_as):
@@ -173,8 +229,11 @@ def test_today_counts_open_their_lists(data, login_as):
         set_actor(data.am1)
         tiles = home.today_work(db.session, data.am1)
     by_label = {str(label): (n, url) for label, n, url in tiles}
-    n, url = by_label["Open complaints"] if "Open complaints" in by_label else next(
-        v for k, v in by_label.items() if "投诉" in k)
+    n, url = (
+        by_label["Open complaints"]
+        if "Open complaints" in by_label
+        else next(v for k, v in by_label.items() if "投诉" in k)
+    )
     assert n == 1  # her one customer's, not the three
     assert _list_count(c, url) == 1
     n, url = next(v for k, v in by_label.items() if "overdue" in k or "逾期" in k)
@@ -194,7 +253,8 @@ def test_xlsx_equals_json(data, login_as):
         assert [r[0] for r in rows[1:]] == chart["categories"]
         for j, s in enumerate(chart["series"]):
             assert [float(r[j + 1] or 0) for r in rows[1:]] == pytest.approx(
-                [float(v) for v in s["data"]]), name
+                [float(v) for v in s["data"]]
+            ), name
 
 
 def test_regional_manager_sees_no_other_region(data, login_as):
@@ -211,10 +271,17 @@ def test_regional_manager_watch_tiles_open_the_watch_list(data, login_as):
 
     month = local_today().replace(day=1)
     for client, handled in ((data.c1, True), (data.c2, False), (data.c3, False)):
-        db.session.add(WatchEntry(month=month, client_id=client.id, owner_id=client.owner_id,
-                                  region_id=client.region_id, reasons=[["level", "K"]],
-                                  handled_at=datetime(2026, 1, 1) if handled else None,
-                                  action_taken="已回访" if handled else None))
+        db.session.add(
+            WatchEntry(
+                month=month,
+                client_id=client.id,
+                owner_id=client.owner_id,
+                region_id=client.region_id,
+                reasons=[["level", "K"]],
+                handled_at=datetime(2026, 1, 1) if handled else None,
+                action_taken="已回访" if handled else None,
+            )
+        )
     db.session.commit()
     c = login_as(data.rm_east)
     text = c.get("/admin/").get_data(as_text=True)

@@ -12,9 +12,16 @@ NEW = "/admin/client/new/"
 
 
 def card(**overrides) -> dict:
-    data = {"name": "全新登记贸易有限公司", "kind": "organisation", "level": "B",
-            "stage": "prospect", "nature": "ordinary", "weight": "general",
-            "credit_code": factories.valid_credit_code(), "phone": "010-12345678"}
+    data = {
+        "name": "全新登记贸易有限公司",
+        "kind": "organisation",
+        "level": "B",
+        "stage": "prospect",
+        "nature": "ordinary",
+        "weight": "general",
+        "credit_code": factories.valid_credit_code(),
+        "phone": "010-12345678",
+    }
     data.update(overrides)
     return data
 
@@ -27,10 +34,15 @@ def clients() -> int:
 @pytest.mark.parametrize("field", ["credit_code", "phone", "name", "id_number"])
 def test_each_key_finds_the_registered_customer(world, field):
     number = factories.valid_id_number()
-    person = factories.create_client(world.am3, kind="individual", name="李四有限公司",
-                                     id_number=number, phone="13911112222")
-    values = {"credit_code": person.credit_code, "phone": "139 1111 2222",
-              "name": "李四 股份有限公司", "id_number": number.lower()}
+    person = factories.create_client(
+        world.am3, kind="individual", name="李四有限公司", id_number=number, phone="13911112222"
+    )
+    values = {
+        "credit_code": person.credit_code,
+        "phone": "139 1111 2222",
+        "name": "李四 股份有限公司",
+        "id_number": number.lower(),
+    }
     matches = find_duplicates(db.session, {field: values[field]})
     assert [(m.client_id, m.field) for m in matches] == [(person.id, field)]
     assert matches[0].owner == "am3"

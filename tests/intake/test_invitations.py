@@ -99,13 +99,17 @@ def test_the_screen_confirms_and_reports_the_loser(world, login_as):
     confirmed(world.c1, "two", utc(25, 9))
     db.session.commit()
     clerk = login_as(world.clerk)
-    r = clerk.post("/admin/invitation/action/", data={"action": "confirm", "rowid": [claim.id]},
-                   headers={"Accept-Language": "en"})
+    r = clerk.post(
+        "/admin/invitation/action/",
+        data={"action": "confirm", "rowid": [claim.id]},
+        headers={"Accept-Language": "en"},
+    )
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(InvitationClaim, claim.id).status == "lost"
     # An account manager sees the claims of their own customers only.
     page = login_as(world.am2).get("/admin/invitation/").get_data(as_text=True)
     assert world.c1.name not in page
-    assert db.session.scalars(select(InvitationClaim.status)
-                              .order_by(InvitationClaim.id)).all() == ["lost", "confirmed"]
+    assert db.session.scalars(
+        select(InvitationClaim.status).order_by(InvitationClaim.id)
+    ).all() == ["lost", "confirmed"]

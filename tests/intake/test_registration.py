@@ -18,17 +18,27 @@ CONTACT = date(2026, 11, 25)  # a Wednesday: due Wednesday 2 December, reminded 
 
 
 def inbox(user) -> list[str]:
-    return list(db.session.scalars(select(Notification.kind)
-                                   .where(Notification.recipient_id == user.id)
-                                   .order_by(Notification.id)))
+    return list(
+        db.session.scalars(
+            select(Notification.kind)
+            .where(Notification.recipient_id == user.id)
+            .order_by(Notification.id)
+        )
+    )
 
 
 @pytest.fixture
 def contact(world):
     with acting(world.am1):
         row = services.record_first_contact(
-            db.session, FirstContact(name="华东新客户有限公司", phone="021-12345678",
-                                     contact_date=CONTACT, owner_id=world.am2.id))
+            db.session,
+            FirstContact(
+                name="华东新客户有限公司",
+                phone="021-12345678",
+                contact_date=CONTACT,
+                owner_id=world.am2.id,
+            ),
+        )
     db.session.commit()
     return row
 
@@ -63,8 +73,7 @@ def test_holidays_move_the_deadline(world, contact):
 
 
 def test_a_registered_customer_closes_the_contact_and_nobody_is_alerted(world, contact):
-    client = factories.create_client(world.am1, name="华东新客户股份有限公司",
-                                     phone="021-87654321")
+    client = factories.create_client(world.am1, name="华东新客户股份有限公司", phone="021-87654321")
     result = services.check_registrations(db.session, date(2026, 12, 10))
     assert result["linked"] == 1 and inbox(world.rm_east) == []
     db.session.refresh(contact)

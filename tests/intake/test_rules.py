@@ -28,20 +28,26 @@ def test_registration_deadline_and_reminder_day():
     assert rules.reminder_day(date(2026, 11, 30), calendar) == date(2026, 11, 27)
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ("华东甲贸易有限公司", "华东甲贸易股份有限公司"),
-    ("华东甲贸易有限公司", " 华东甲 贸易（有限公司）"),
-    ("ＡＢＣ科技有限公司", "abc科技公司"),
-    ("Acme Co., Ltd.", "ACME CO LTD"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("华东甲贸易有限公司", "华东甲贸易股份有限公司"),
+        ("华东甲贸易有限公司", " 华东甲 贸易（有限公司）"),
+        ("ＡＢＣ科技有限公司", "abc科技公司"),
+        ("Acme Co., Ltd.", "ACME CO LTD"),
+    ],
+)
 def test_near_identical_names_share_a_key(a, b):
     assert rules.name_key(a) == rules.name_key(b)
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ("华东甲贸易有限公司", "华东乙贸易有限公司"),
-    ("华东甲贸易有限公司", "华东甲贸易（上海）有限公司"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("华东甲贸易有限公司", "华东乙贸易有限公司"),
+        ("华东甲贸易有限公司", "华东甲贸易（上海）有限公司"),
+    ],
+)
 def test_different_names_do_not(a, b):
     assert rules.name_key(a) != rules.name_key(b)
 

@@ -8,8 +8,17 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.intake.models import FirstContact
 
-ROLES = ["am1", "rm_east", "sales_manager", "general_manager", "finance", "clerk", "archivist",
-         "service", "admin"]
+ROLES = [
+    "am1",
+    "rm_east",
+    "sales_manager",
+    "general_manager",
+    "finance",
+    "clerk",
+    "archivist",
+    "service",
+    "admin",
+]
 SCREENS = {
     "/admin/first_contact/": {"am1", "rm_east", "sales_manager", "general_manager"},
     "/admin/first_contact/new/": {"am1", "rm_east", "sales_manager", "general_manager"},
@@ -31,8 +40,10 @@ def test_each_screen_opens_for_its_roles_only(world, login_as, who):
 
 
 def test_a_first_contact_is_entered_on_the_screen(world, login_as):
-    r = login_as(world.am1).post("/admin/first_contact/new/", data={
-        "name": "新接触有限公司", "phone": "021-77778888", "contact_date": "2026-11-25"})
+    r = login_as(world.am1).post(
+        "/admin/first_contact/new/",
+        data={"name": "新接触有限公司", "phone": "021-77778888", "contact_date": "2026-11-25"},
+    )
     assert r.status_code == 302
     row = db.session.scalars(select(FirstContact)).one()
     assert (row.owner_id, row.contact_date) == (world.am1.id, date(2026, 11, 25))

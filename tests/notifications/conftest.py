@@ -38,20 +38,32 @@ def self_signed(folder):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-                critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = folder / "smtp-cert.pem", folder / "smtp-key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_file, key_file
 
 
@@ -60,16 +72,25 @@ class MailSink:
         self.messages = []  # (mail_from, rcpt_tos, raw bytes, authenticated as, over TLS)
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
-                              session.auth_data, session.ssl is not None))
+        self.messages.append(
+            (
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.content,
+                session.auth_data,
+                session.ssl is not None,
+            )
+        )
         return "250 OK"
 
 
 def _authenticate(server, session, envelope, mechanism, auth_data):
-    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == SMTP_USER.encode()
-          and auth_data.password == SMTP_PASSWORD.encode())
-    return AuthResult(success=ok, handled=False,
-                      auth_data=auth_data.login.decode() if ok else None)
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == SMTP_USER.encode()
+        and auth_data.password == SMTP_PASSWORD.encode()
+    )
+    return AuthResult(success=ok, handled=False, auth_data=auth_data.login.decode() if ok else None)
 
 
 @pytest.fixture
@@ -80,15 +101,28 @@ def smtp_server(app, tmp_path, monkeypatch):
     tls.load_cert_chain(cert_file, key_file)
     sink = MailSink()
     port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port, tls_context=tls,
-                            require_starttls=True, auth_required=True, auth_require_tls=True,
-                            authenticator=_authenticate)
+    controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=tls,
+        require_starttls=True,
+        auth_required=True,
+        auth_require_tls=True,
+        authenticator=_authenticate,
+    )
     controller.start()
-    for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port,
-                       "SMTP_SECURITY": "starttls", "SMTP_USER": SMTP_USER,
-                       "SMTP_PASSWORD": SMTP_PASSWORD, "SMTP_CA_FILE": str(cert_file),
-                       "SMTP_TIMEOUT": 5, "MAIL_FROM": "客户档案系统 <notices@crm.example.test>",
-                       "BASE_URL": BASE_URL}.items():
+    for key, value in {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": port,
+        "SMTP_SECURITY": "starttls",
+        "SMTP_USER": SMTP_USER,
+        "SMTP_PASSWORD": SMTP_PASSWORD,
+        "SMTP_CA_FILE": str(cert_file),
+        "SMTP_TIMEOUT": 5,
+        "MAIL_FROM": "客户档案系统 <notices@crm.example.test>",
+        "BASE_URL": BASE_URL,
+    }.items():
         monkeypatch.setitem(app.config, key, value)
     yield sink
     controller.stop()
@@ -151,10 +185,14 @@ def webhooks(app, monkeypatch):
 def add_robot(hooks, kinds, platform="wecom", secret=None, name=None):
     path = "/cgi-bin/webhook/send" if platform == "wecom" else "/robot/send"
     token = "key=wecom-test-key" if platform == "wecom" else "access_token=ding-test-token"
-    robot = NoticeRobot(name=name or f"{platform} group", platform=platform,
-                        webhook_token=encrypt(f"{hooks.url}{path}?{token}"),
-                        secret_token=encrypt(secret) if secret else None, kinds=list(kinds),
-                        active=True)
+    robot = NoticeRobot(
+        name=name or f"{platform} group",
+        platform=platform,
+        webhook_token=encrypt(f"{hooks.url}{path}?{token}"),
+        secret_token=encrypt(secret) if secret else None,
+        kinds=list(kinds),
+        active=True,
+    )
     db.session.add(robot)
     db.session.commit()
     return robot, path

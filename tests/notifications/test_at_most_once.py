@@ -30,18 +30,24 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def test_a_worker_killed_after_sending_sends_nothing_twice(world, webhooks, app, tmp_path,
-                                                           login_as):
+def test_a_worker_killed_after_sending_sends_nothing_twice(
+    world, webhooks, app, tmp_path, login_as
+):
     _r, path = add_robot(webhooks, ["archive_flag"])
-    notify(db.session, [world.archivist], "archive-flag:9", "archive_flag",
-           "档案完整性：文件被改动")
+    notify(
+        db.session, [world.archivist], "archive-flag:9", "archive_flag", "档案完整性：文件被改动"
+    )
     db.session.commit()  # and no read until the worker is done (SQLite locks the file)
     # tests/conftest.py put the suite's keys in the environment: the worker reads the same.
     env = {**os.environ, "CRM_INSTANCE_DIR": str(tmp_path), "CRM_DATABASE_URL": DATABASE_URL}
     # The robot has the message; the worker dies before it hears back, let alone commits.
     webhooks.on_request = lambda: os.kill(worker.pid, signal.SIGKILL)
-    worker = subprocess.Popen([sys.executable, "-c", WORKER, DATABASE_URL, webhooks.url],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER, DATABASE_URL, webhooks.url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     out, err = worker.communicate(timeout=120)
     assert worker.returncode == -signal.SIGKILL, err.decode()[-2000:]
     assert b"finished" not in out
@@ -60,8 +66,9 @@ def test_a_worker_killed_after_sending_sends_nothing_twice(world, webhooks, app,
     page = login_as(world.admin).get("/admin/undelivered_robot/").get_data(as_text=True)
     assert "工作进程中断" in page  # "unknown: the worker stopped while sending"
 
-    login_as(world.admin).post("/admin/undelivered_robot/action/",
-                               data={"action": "retry", "rowid": [str(message.id)]})
+    login_as(world.admin).post(
+        "/admin/undelivered_robot/action/", data={"action": "retry", "rowid": [str(message.id)]}
+    )
     send_outbox(db.session)  # a person decided: sent again, once
     db.session.refresh(message)
     assert message.status == "sent" and len(webhooks.bodies(path)) == 2

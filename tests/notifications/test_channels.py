@@ -39,8 +39,11 @@ def rows(model, **where):
 
 def make_due(model):
     """Time passes: every waiting retry is due now."""
-    db.session.execute(update(model).where(model.status == "pending")
-                       .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        update(model)
+        .where(model.status == "pending")
+        .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
 
 
@@ -56,7 +59,8 @@ def test_a_crossing_reaches_inbox_mail_and_wecom_once_each(world, smtp_server, w
     recipients = sorted(r for _f, rcpt, *_ in smtp_server.messages for r in rcpt)
     assert recipients == ["commerce@example.com", "rm_east@example.com"]
     mail_from, _rcpt, raw, authenticated_as, over_tls = next(
-        m for m in smtp_server.messages if m[1] == ["rm_east@example.com"])
+        m for m in smtp_server.messages if m[1] == ["rm_east@example.com"]
+    )
     assert authenticated_as == SMTP_USER and over_tls
     msg = message_from_bytes(raw, policy=policy.default)
     assert msg["From"] == "客户档案系统 <notices@crm.example.test>"
@@ -74,8 +78,7 @@ def test_a_crossing_reaches_inbox_mail_and_wecom_once_each(world, smtp_server, w
     assert "华东甲贸易有限公司" in content and f"]({profile_link}" in content
 
 
-def test_the_mail_server_refuses_without_starttls_and_login(world, smtp_server, app,
-                                                             monkeypatch):
+def test_the_mail_server_refuses_without_starttls_and_login(world, smtp_server, app, monkeypatch):
     notify(db.session, [], "evt:tls", "t", "主题", "正文", addresses=["a@example.com"])
     db.session.commit()
     monkeypatch.setitem(app.config, "SMTP_SECURITY", "none")
@@ -100,15 +103,22 @@ def test_the_mail_server_refuses_without_starttls_and_login(world, smtp_server, 
 def test_dingtalk_message_is_signed_as_dingtalk_documents(world, webhooks):
     secret = "SEC0123456789abcdef"
     _robot, path = add_robot(webhooks, ["archive_flag"], platform="dingtalk", secret=secret)
-    notify(db.session, [world.archivist], "archive-flag:1", "archive_flag", "档案完整性：文件缺失",
-           target=Target("archive_document.details_view", 5))
+    notify(
+        db.session,
+        [world.archivist],
+        "archive-flag:1",
+        "archive_flag",
+        "档案完整性：文件缺失",
+        target=Target("archive_document.details_view", 5),
+    )
     db.session.commit()
     assert send_outbox(db.session) == 1
-    (p, query, body), = webhooks.requests
+    ((p, query, body),) = webhooks.requests
     assert p == path and query["access_token"] == ["ding-test-token"]
     ts = query["timestamp"][0]
-    expected = base64.b64encode(hmac.new(secret.encode(), f"{ts}\n{secret}".encode(),
-                                         hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(secret.encode(), f"{ts}\n{secret}".encode(), hashlib.sha256).digest()
+    ).decode()
     assert query["sign"] == [expected]
     assert abs(int(ts) / 1000 - utcnow().timestamp()) < 3600 * 24  # milliseconds
     assert body["msgtype"] == "markdown" and body["markdown"]["title"]
@@ -131,16 +141,35 @@ def test_a_burst_of_500_crossings_makes_a_handful_of_robot_messages(world, webho
     from crm.credit.models import CreditBalance, CreditProfile
 
     _r, path = add_robot(webhooks, ["credit_80"])
-    clients = register_clients(db.session, [(Client(
-        name=f"批量客户{n:03d}号", kind="organisation", level="B", phone="010-88886666",
-        credit_code=valid_credit_code(10000 + n), owner_id=world.am1.id,
-        region_id=world.am1.region_id), None) for n in range(500)])
-    db.session.add_all([CreditProfile(client_id=c.id, grade="A", credit_limit=10000,
-                                      period_days=30) for c in clients])
+    clients = register_clients(
+        db.session,
+        [
+            (
+                Client(
+                    name=f"批量客户{n:03d}号",
+                    kind="organisation",
+                    level="B",
+                    phone="010-88886666",
+                    credit_code=valid_credit_code(10000 + n),
+                    owner_id=world.am1.id,
+                    region_id=world.am1.region_id,
+                ),
+                None,
+            )
+            for n in range(500)
+        ],
+    )
+    db.session.add_all(
+        [
+            CreditProfile(client_id=c.id, grade="A", credit_limit=10000, period_days=30)
+            for c in clients
+        ]
+    )
     db.session.commit()
     # Balances as an import leaves them (no check ran): 85% of each limit owed.
-    db.session.add_all([CreditBalance(client_id=c.id, outstanding=8500, credit_limit=10000)
-                        for c in clients])
+    db.session.add_all(
+        [CreditBalance(client_id=c.id, outstanding=8500, credit_limit=10000) for c in clients]
+    )
     db.session.commit()
     checks.check_now(db.session)  # one check finds 500 crossings at once
     assert db.session.scalar(select(func.count()).select_from(RobotItem)) == 500
@@ -168,8 +197,11 @@ def test_a_robot_gets_no_more_than_its_minute_allows(world, webhooks, monkeypatc
     assert len(rows(RobotMessage)) == 40
     per_sweep = [18]
     while rows(RobotMessage, status="pending"):  # a minute later, the next ones go
-        db.session.execute(update(RobotMessage).where(RobotMessage.status == "sent")
-                           .values(sent_at=utcnow() - timedelta(minutes=2)))
+        db.session.execute(
+            update(RobotMessage)
+            .where(RobotMessage.status == "sent")
+            .values(sent_at=utcnow() - timedelta(minutes=2))
+        )
         db.session.commit()
         before = len(webhooks.requests)
         send_outbox(db.session)
@@ -179,8 +211,7 @@ def test_a_robot_gets_no_more_than_its_minute_allows(world, webhooks, monkeypatc
     assert all(f"通知{n:02d}" in sent for n in range(40))
 
 
-def test_a_failing_robot_is_retried_with_backoff_then_shown_to_the_admin(world, webhooks,
-                                                                         login_as):
+def test_a_failing_robot_is_retried_with_backoff_then_shown_to_the_admin(world, webhooks, login_as):
     _r, path = add_robot(webhooks, ["t"])
     webhooks.fail_with = {"errcode": 45009, "errmsg": "api freq out of limit"}
     notify(db.session, [], "e:fail", "t", "一条通知")
@@ -210,16 +241,18 @@ def test_a_failing_robot_is_retried_with_backoff_then_shown_to_the_admin(world, 
     assert "HTTP Error 500" in page and "客户档案通知" in page
     assert login_as(world.am1).get("/admin/undelivered_robot/").status_code == 403
     webhooks.fail_with = None
-    r = admin.post("/admin/undelivered_robot/action/",
-                   data={"action": "retry", "rowid": [str(message.id)]})
+    r = admin.post(
+        "/admin/undelivered_robot/action/", data={"action": "retry", "rowid": [str(message.id)]}
+    )
     assert r.status_code == 302
     send_outbox(db.session)
     db.session.refresh(message)
     assert message.status == "sent" and len(webhooks.requests) == delivery.MAX_ATTEMPTS + 1
 
 
-def test_failed_mail_is_listed_for_the_admin_with_its_error(world, smtp_server, app,
-                                                             monkeypatch, login_as):
+def test_failed_mail_is_listed_for_the_admin_with_its_error(
+    world, smtp_server, app, monkeypatch, login_as
+):
     monkeypatch.setitem(app.config, "SMTP_PASSWORD", "wrong")
     notify(db.session, [], "evt:mail-fail", "t", "无法投递的邮件", addresses=["x@example.com"])
     db.session.commit()

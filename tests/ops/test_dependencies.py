@@ -25,8 +25,9 @@ def _locked(name: str) -> dict[str, str]:
     """name → version of a lock file, for this interpreter (markers evaluated)."""
     pins = {}
     for line in (ROOT / name).read_text().splitlines():
-        match = re.match(r"^([A-Za-z0-9._-]+(?:\[[^\]]*\])?)==([^\s;\\]+)\s*(?:;\s*([^\\]+))?",
-                         line)
+        match = re.match(
+            r"^([A-Za-z0-9._-]+(?:\[[^\]]*\])?)==([^\s;\\]+)\s*(?:;\s*([^\\]+))?", line
+        )
         if match:
             req = Requirement(f"{match[1]}=={match[2]}" + (f"; {match[3]}" if match[3] else ""))
             if req.marker is None or req.marker.evaluate(default_environment()):
@@ -53,8 +54,9 @@ def test_the_libraries_whose_private_apis_the_code_uses_are_bound_to_one_minor()
         spec = by_name[name]
         lowest = min(Version(s.version) for s in spec if s.operator == ">=")
         top = _upper(spec)
-        assert (top.major, top.minor) == (lowest.major, lowest.minor + 1) and top.micro == 0, \
+        assert (top.major, top.minor) == (lowest.major, lowest.minor + 1) and top.micro == 0, (
             f"{name} {spec}: one minor only"
+        )
 
 
 def test_the_locks_pin_everything_within_the_ranges_and_agree():
@@ -67,9 +69,11 @@ def test_the_locks_pin_everything_within_the_ranges_and_agree():
 
 def test_this_environment_is_the_lock():
     """./scripts/test.sh installs requirements-dev.lock: what runs the tests is what is locked."""
-    different = {name: (version, metadata.version(name)) for name, version
-                 in _locked("requirements-dev.lock").items()
-                 if _norm(metadata.version(name)) != _norm(version)}
+    different = {
+        name: (version, metadata.version(name))
+        for name, version in _locked("requirements-dev.lock").items()
+        if _norm(metadata.version(name)) != _norm(version)
+    }
     assert different == {}
 
 
@@ -96,7 +100,11 @@ def test_the_pre_commit_config_is_valid():
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "pre_commit", "validate-config",
-                             ".pre-commit-config.yaml"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -24,11 +24,15 @@ def environs(app, monkeypatch):
 
 
 @pytest.mark.parametrize("who", ["am1", "rm_east", "finance", "sales_manager", "admin"])
-def test_signed_in_requests_leave_only_string_keys_in_the_environ(world, login_as, environs,
-                                                                   who):
+def test_signed_in_requests_leave_only_string_keys_in_the_environ(world, login_as, environs, who):
     c = login_as(getattr(world, who))
-    for url in ("/admin/", "/admin/client/", f"/admin/client/details/?id={world.c1.id}",
-                "/admin/keyperson/", "/admin/user/"):
+    for url in (
+        "/admin/",
+        "/admin/client/",
+        f"/admin/client/details/?id={world.c1.id}",
+        "/admin/keyperson/",
+        "/admin/user/",
+    ):
         environs.clear()
         r = c.get(url)
         assert r.status_code in (200, 403, 404), url
@@ -36,15 +40,18 @@ def test_signed_in_requests_leave_only_string_keys_in_the_environ(world, login_a
         assert [k for k in environ if not isinstance(k, str)] == [], url
 
 
-def test_the_scope_is_built_once_per_request_and_not_shared_by_the_next(app, world, login_as,
-                                                                     monkeypatch):
+def test_the_scope_is_built_once_per_request_and_not_shared_by_the_next(
+    app, world, login_as, monkeypatch
+):
     from crm import access
 
     built = []
     original = access.scope_condition
-    monkeypatch.setattr(access.scope, "scope_condition",
-                        lambda user, model: built.append(getattr(user, "id", None))
-                        or original(user, model))
+    monkeypatch.setattr(
+        access.scope,
+        "scope_condition",
+        lambda user, model: built.append(getattr(user, "id", None)) or original(user, model),
+    )
     am1, am3 = login_as(world.am1), login_as(world.am3)
     per_build = len(access.scoped_models())
     statements = []

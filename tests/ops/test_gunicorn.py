@@ -41,16 +41,18 @@ def wait_for(port: int, proc, deadline: float) -> None:
 
 def server_env(tmp_path) -> dict:
     env = dict(os.environ)
-    env.update({
-        "CRM_DATABASE_URL": DATABASE_URL,
-        "CRM_BROKER_URL": BROKER_URL,
-        "CRM_INSTANCE_DIR": str(tmp_path / "instance"),
-        "CRM_SECRET_KEY": "gunicorn-test-" + os.urandom(16).hex(),
-        "CRM_FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "CRM_LOOKUP_HASH_KEY": os.urandom(32).hex(),
-        # Plain http on loopback: production's secure-only cookies would never come back.
-        "CRM_SECURE_COOKIES": "0",
-    })
+    env.update(
+        {
+            "CRM_DATABASE_URL": DATABASE_URL,
+            "CRM_BROKER_URL": BROKER_URL,
+            "CRM_INSTANCE_DIR": str(tmp_path / "instance"),
+            "CRM_SECRET_KEY": "gunicorn-test-" + os.urandom(16).hex(),
+            "CRM_FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "CRM_LOOKUP_HASH_KEY": os.urandom(32).hex(),
+            # Plain http on loopback: production's secure-only cookies would never come back.
+            "CRM_SECURE_COOKIES": "0",
+        }
+    )
     return env
 
 
@@ -70,18 +72,39 @@ def test_gunicorn_logs_signed_in_requests_without_error(world, tmp_path):
     access_log, error_log = tmp_path / "access.log", tmp_path / "error.log"
     app_log = (tmp_path / "app.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
-         "--access-logfile", str(access_log), "--access-logformat", ACCESS_FORMAT,
-         "--error-logfile", str(error_log), "--timeout", "60", "wsgi:app"],
-        cwd=ROOT, env=server_env(tmp_path), stdout=app_log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            str(access_log),
+            "--access-logformat",
+            ACCESS_FORMAT,
+            "--error-logfile",
+            str(error_log),
+            "--timeout",
+            "60",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=server_env(tmp_path),
+        stdout=app_log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for(port, proc, time.monotonic() + 60)
         base = f"http://127.0.0.1:{port}"
         opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
         sign_in(opener, base, "am1")
-        request = urllib.request.Request(f"{base}/admin/client/",
-                                         headers={"X-Request-ID": "gunicorn-test-1"})
+        request = urllib.request.Request(
+            f"{base}/admin/client/", headers={"X-Request-ID": "gunicorn-test-1"}
+        )
         with opener.open(request, timeout=20) as r:
             page = r.read().decode()
             assert r.status == 200
@@ -104,5 +127,7 @@ def test_gunicorn_logs_signed_in_requests_without_error(world, tmp_path):
     assert "Traceback" not in errors and "[ERROR]" not in errors, errors
     app_lines = (tmp_path / "app.log").read_text()
     assert "Traceback" not in app_lines, app_lines
-    assert ("INFO crm.requests [gunicorn-test-1] GET /admin/client/ 200 " in app_lines
-            and f"user={world.am1.id}" in app_lines), app_lines
+    assert (
+        "INFO crm.requests [gunicorn-test-1] GET /admin/client/ 200 " in app_lines
+        and f"user={world.am1.id}" in app_lines
+    ), app_lines

@@ -19,16 +19,21 @@ def test_healthy_when_the_database_and_the_broker_answer(client):
     assert r.mimetype == "application/json"
 
 
-@pytest.mark.parametrize("broker", ["redis://127.0.0.1:{port}/0",
-                                    "amqp://guest@127.0.0.1:{port}//"])
+@pytest.mark.parametrize(
+    "broker", ["redis://127.0.0.1:{port}/0", "amqp://guest@127.0.0.1:{port}//"]
+)
 def test_a_broker_that_is_down_is_named_and_answers_503(app, client, monkeypatch, broker):
     url = broker.format(port=closed_port())
     monkeypatch.setattr(app.extensions["celery"].conf, "broker_url", url)
     monkeypatch.setitem(app.config, "HEALTH_BROKER_TIMEOUT", 1.0)
     r = client.get("/healthz")
     assert r.status_code == 503
-    assert r.get_json() == {"status": "error", "database": "ok", "broker": "error",
-                            "failed": ["broker"]}
+    assert r.get_json() == {
+        "status": "error",
+        "database": "ok",
+        "broker": "error",
+        "failed": ["broker"],
+    }
     assert "127.0.0.1" not in r.get_data(as_text=True)  # no address, no credentials
     assert r.headers["Cache-Control"] == "no-store"
 

@@ -14,15 +14,23 @@ BENCH_MODULES = "print(sorted(m for m in sys.modules if m.startswith('crm.bench'
 def _python(*args: str) -> str:
     """Runs `python ARGS` in a fresh interpreter (this run's keys and instance folder) and
     returns its output."""
-    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=os.environ.copy(),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
 def test_the_app_factory_does_not_import_the_bench():
-    assert _python("-c", f"import sys; from crm import create_app; create_app(); "
-                         f"{BENCH_MODULES}") == "[]"
+    assert (
+        _python("-c", f"import sys; from crm import create_app; create_app(); {BENCH_MODULES}")
+        == "[]"
+    )
 
 
 def test_the_worker_module_does_not_import_the_bench():

@@ -15,8 +15,7 @@ def request_lines(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == REQUESTS]
 
 
-def test_one_line_per_request_with_method_path_status_duration_and_user(world, login_as,
-                                                                         caplog):
+def test_one_line_per_request_with_method_path_status_duration_and_user(world, login_as, caplog):
     c = login_as(world.am1)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="crm"):
@@ -56,8 +55,11 @@ def test_a_valid_request_id_is_kept_and_an_invalid_one_replaced(client, caplog):
 def test_records_logged_during_a_request_carry_its_id_and_no_user_name(world, client, caplog):
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="crm"):
-        r = client.post("/login", data={"username": "am1", "password": "wrong-password"},
-                        headers={"X-Request-ID": "req-42"})
+        r = client.post(
+            "/login",
+            data={"username": "am1", "password": "wrong-password"},
+            headers={"X-Request-ID": "req-42"},
+        )
         client.post("/login", data={"username": "nobody-13912345678", "password": "x" * 9})
     assert r.status_code == 401
     [refused, unknown] = [rec for rec in caplog.records if rec.name == "crm.auth.services"]
@@ -72,13 +74,23 @@ def test_a_user_written_on_screen_is_logged_by_id(world, login_as, caplog):
     admin = login_as(world.admin)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="crm"):
-        r = admin.post("/admin/user/new/", data={
-            "username": "logged", "full_name": "日志", "role": "finance", "region": "__None",
-            "email": "", "locale": "zh_Hans_CN", "password": "logged-pass-1"})
+        r = admin.post(
+            "/admin/user/new/",
+            data={
+                "username": "logged",
+                "full_name": "日志",
+                "role": "finance",
+                "region": "__None",
+                "email": "",
+                "locale": "zh_Hans_CN",
+                "password": "logged-pass-1",
+            },
+        )
     assert r.status_code == 302
     [created] = [rec for rec in caplog.records if rec.name == "crm.auth.services"]
-    assert created.getMessage().startswith("user ") and "created, role finance" in \
-        created.getMessage()
+    assert (
+        created.getMessage().startswith("user ") and "created, role finance" in created.getMessage()
+    )
     assert created.request_id == r.headers["X-Request-ID"]
 
 
@@ -90,8 +102,12 @@ def test_the_factory_configures_the_crm_logger_once_at_the_setting_level(app):
     assert any(isinstance(f, RequestIdFilter) for f in ours[0].filters)
     level = crm_logger.level
     try:
-        create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-                    "LOG_LEVEL": "warning"})
+        create_app(
+            {
+                **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+                "LOG_LEVEL": "warning",
+            }
+        )
         assert crm_logger.level == logging.WARNING
         assert len([h for h in crm_logger.handlers if getattr(h, "crm_handler", False)]) == 1
     finally:

@@ -72,9 +72,14 @@ def test_every_module_logger_is_named_after_its_module():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "crm"
-    calls = [(path.relative_to(root.parent).as_posix(), call)
-             for path in root.rglob("*.py")
-             for call in re.findall(r"getLogger\(([^)]*)\)", path.read_text(encoding="utf-8"))]
-    odd = [(path, call) for path, call in calls
-           if call != "__name__" and not re.fullmatch(r"""["']crm(\.[\w.]+)?["']""", call)]
+    calls = [
+        (path.relative_to(root.parent).as_posix(), call)
+        for path in root.rglob("*.py")
+        for call in re.findall(r"getLogger\(([^)]*)\)", path.read_text(encoding="utf-8"))
+    ]
+    odd = [
+        (path, call)
+        for path, call in calls
+        if call != "__name__" and not re.fullmatch(r"""["']crm(\.[\w.]+)?["']""", call)
+    ]
     assert len(calls) > 15 and odd == []

@@ -16,7 +16,10 @@ def test_a_setting_written_by_another_machine_is_read_at_once(ctx):
     db.session.commit()  # this process's request ends; no restart, no invalidation call
     assert get_setting("archive_integrity_share") == 40
     with db.engine.begin() as conn:
-        conn.execute(update(Setting.__table__).where(
-            Setting.__table__.c.key == "archive_integrity_share").values(value=25))
+        conn.execute(
+            update(Setting.__table__)
+            .where(Setting.__table__.c.key == "archive_integrity_share")
+            .values(value=25)
+        )
     db.session.commit()
     assert get_setting("archive_integrity_share") == 25

@@ -10,9 +10,15 @@ from crm.records.models import DailyRecord, IndustryNote, RecordPromotion
 
 
 def note(**kw) -> IndustryNote:
-    values = {"competitor": "金陵会所", "competitor_class": "club", "topic": "commission",
-              "title": "外联提成上调", "content": "会籍销售提成由8%调至12%",
-              "noted_on": date(2026, 11, 10), "source": "同业交流会"}
+    values = {
+        "competitor": "金陵会所",
+        "competitor_class": "club",
+        "topic": "commission",
+        "title": "外联提成上调",
+        "content": "会籍销售提成由8%调至12%",
+        "noted_on": date(2026, 11, 10),
+        "source": "同业交流会",
+    }
     values.update(kw)
     row = services.add_note(db.session, IndustryNote(**values))
     db.session.commit()
@@ -20,9 +26,13 @@ def note(**kw) -> IndustryNote:
 
 
 def record(**kw) -> DailyRecord:
-    values = {"kind": "walk_in_complaint", "title": "散客投诉停车收费",
-              "record_date": date(2026, 11, 12), "content": "散客认为停车收费过高",
-              "handling": "值班经理解释并赠送停车券"}
+    values = {
+        "kind": "walk_in_complaint",
+        "title": "散客投诉停车收费",
+        "record_date": date(2026, 11, 12),
+        "content": "散客认为停车收费过高",
+        "handling": "值班经理解释并赠送停车券",
+    }
     values.update(kw)
     row = services.add_daily_record(db.session, DailyRecord(**values))
     db.session.commit()
@@ -75,9 +85,15 @@ def test_promoting_a_record_files_it_in_the_customers_archive(world, act):
     promotion = services.promote_record(db.session, walk_in, world.c1, "complaints")
     db.session.commit()
     assert (promotion.record_id, promotion.client_id, promotion.category) == (
-        walk_in.id, world.c1.id, "complaints")
+        walk_in.id,
+        world.c1.id,
+        "complaints",
+    )
     assert (promotion.title, promotion.kind, promotion.record_date) == (
-        walk_in.title, walk_in.kind, walk_in.record_date)
+        walk_in.title,
+        walk_in.kind,
+        walk_in.record_date,
+    )
     assert promotion.promoted_by_id == world.am1.id
     try:
         from crm.archives.models import ArchiveDocument
@@ -85,8 +101,11 @@ def test_promoting_a_record_files_it_in_the_customers_archive(world, act):
         assert promotion.archive_document_id is None
     else:
         doc = db.session.get(ArchiveDocument, promotion.archive_document_id)
-        assert (doc.client_id, doc.category, doc.title) == (world.c1.id, "complaints",
-                                                            walk_in.title)
+        assert (doc.client_id, doc.category, doc.title) == (
+            world.c1.id,
+            "complaints",
+            walk_in.title,
+        )
     with pytest.raises(NotAllowed):  # not am1's customer
         services.promote_record(db.session, walk_in, world.c3, "complaints")
     with pytest.raises(DomainError):
@@ -128,24 +147,36 @@ def test_promote_from_the_record_page_and_link_back(world, act, login_as):
     walk_in = record()
     act(None)
     am1 = login_as(world.am1)
-    am1.post("/admin/daily_record/promote/", data={"id": walk_in.id, "client_code": world.c3.code,
-                                                   "category": "complaints"})
+    am1.post(
+        "/admin/daily_record/promote/",
+        data={"id": walk_in.id, "client_code": world.c3.code, "category": "complaints"},
+    )
     assert db.session.scalars(select(RecordPromotion)).all() == []  # c3: no such customer
-    am1.post("/admin/daily_record/promote/", data={"id": walk_in.id,
-                                                   "client_code": world.c1.code.lower(),
-                                                   "category": "complaints"})
+    am1.post(
+        "/admin/daily_record/promote/",
+        data={"id": walk_in.id, "client_code": world.c1.code.lower(), "category": "complaints"},
+    )
     assert db.session.scalars(select(RecordPromotion)).one().client_id == world.c1.id
     listing = am1.get("/admin/record_promotion/").get_data(as_text=True)
     assert f"/admin/daily_record/details/?id={walk_in.id}" in listing
     assert walk_in.title not in login_as(world.am3).get("/admin/record_promotion/").get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_create_a_note_on_screen(world, login_as):
     c = login_as(world.am3)
-    r = c.post("/admin/industry_note/new/", data={
-        "competitor": "北方大酒店", "competitor_class": "hotel", "topic": "promotion",
-        "title": "冬季套餐", "content": "双人套餐八折", "noted_on": "2026-11-01",
-        "source": "官网"})
+    r = c.post(
+        "/admin/industry_note/new/",
+        data={
+            "competitor": "北方大酒店",
+            "competitor_class": "hotel",
+            "topic": "promotion",
+            "title": "冬季套餐",
+            "content": "双人套餐八折",
+            "noted_on": "2026-11-01",
+            "source": "官网",
+        },
+    )
     assert r.status_code == 302
     assert db.session.scalars(select(IndustryNote)).one().author_id == world.am3.id

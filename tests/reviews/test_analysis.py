@@ -33,13 +33,20 @@ def test_the_figures_by_every_dimension(world):
     _crafted(world)
     result = analysis.analyse(db.session, H2)
     assert (result.total, result.previous_total, result.growth) == (
-        Decimal("350"), Decimal("140"), Decimal("150.0"))
+        Decimal("350"),
+        Decimal("140"),
+        Decimal("150.0"),
+    )
     assert result.customers == 2
-    managers = {line.label: (line.amount, line.previous, line.growth, line.customers)
-                for line in result.by["account_manager"]}
-    assert managers == {"am1": (Decimal("300"), Decimal("100"), Decimal("200.0"), 1),
-                        "am2": (Decimal("50"), Decimal("0"), None, 1),
-                        "am3": (Decimal("0"), Decimal("40"), Decimal("-100.0"), 0)}
+    managers = {
+        line.label: (line.amount, line.previous, line.growth, line.customers)
+        for line in result.by["account_manager"]
+    }
+    assert managers == {
+        "am1": (Decimal("300"), Decimal("100"), Decimal("200.0"), 1),
+        "am2": (Decimal("50"), Decimal("0"), None, 1),
+        "am3": (Decimal("0"), Decimal("40"), Decimal("-100.0"), 0),
+    }
     kinds = {line.key: line.amount for line in result.by["kind"]}
     assert kinds == {"membership": Decimal("250"), "card": Decimal("100")}
     levels = {line.key: (line.amount, line.customers) for line in result.by["level"]}
@@ -47,10 +54,15 @@ def test_the_figures_by_every_dimension(world):
     regions = {line.label: line.amount for line in result.by["region"]}
     assert regions == {"华东大区": Decimal("350"), "华北大区": Decimal("0")}
     assert [(cid, amount) for cid, _, amount in result.top] == [
-        (world.c1.id, Decimal("300")), (world.c2.id, Decimal("50"))]
+        (world.c1.id, Decimal("300")),
+        (world.c2.id, Decimal("50")),
+    ]
     assert [cid for cid, _, _ in result.bottom] == [world.c2.id, world.c1.id]
-    assert result.movement == {"new": (1, Decimal("50")), "lost": (1, Decimal("40")),
-                               "returning": (0, Decimal("0"))}
+    assert result.movement == {
+        "new": (1, Decimal("50")),
+        "lost": (1, Decimal("40")),
+        "returning": (0, Decimal("0")),
+    }
 
 
 def test_returning_customers(world):
@@ -70,8 +82,7 @@ def test_an_account_manager_sees_only_her_figures(world):
         mine = analysis.analyse(db.session, H2)
     finally:
         access.set_actor(None)
-    assert (mine.total, mine.previous_total, mine.customers) == (
-        Decimal("300"), Decimal("100"), 1)
+    assert (mine.total, mine.previous_total, mine.customers) == (Decimal("300"), Decimal("100"), 1)
     assert [line.label for line in mine.by["account_manager"]] == ["am1"]
     assert [cid for cid, _, _ in mine.top] == [world.c1.id]
     assert mine.movement["lost"] == (0, Decimal("0"))

@@ -45,7 +45,10 @@ def test_the_analysis_figures_per_customer(crafted):
     rows = {r.client_id: r for r in db.session.execute(quarterly.analysis_query(Q2))}
     c1 = rows[crafted.c1.id]
     assert (Decimal(c1.amount), Decimal(c1.previous_amount), Decimal(c1.year_ago_amount)) == (
-        Decimal("600000"), Decimal("7"), Decimal("9"))
+        Decimal("600000"),
+        Decimal("7"),
+        Decimal("9"),
+    )
     assert (c1.level_to, c1.weight_to, c1.stage_to) == ("K", "key", "active")
     assert (rows[crafted.c2.id].level_to, rows[crafted.c2.id].stage_to) == ("B", "former")
     assert (rows[crafted.c3.id].level_to, rows[crafted.c3.id].weight_to) == ("B", "general")
@@ -54,10 +57,14 @@ def test_the_analysis_figures_per_customer(crafted):
 def test_a_run_proposes_exactly_the_crafted_moves_and_a_second_run_nothing(crafted):
     assert quarterly.propose(db.session, Q2) == {"quarter": "2026Q2", "new": 2, "pending": 2}
     db.session.commit()
-    got = {cid: (p.level_from, p.level_to, p.weight_from, p.weight_to, p.stage_from,
-                 p.stage_to) for cid, p in _proposals().items()}
-    assert got == {crafted.c1.id: ("B", "K", "general", "key", "active", "active"),
-                   crafted.c2.id: ("B", "B", "general", "general", "active", "former")}
+    got = {
+        cid: (p.level_from, p.level_to, p.weight_from, p.weight_to, p.stage_from, p.stage_to)
+        for cid, p in _proposals().items()
+    }
+    assert got == {
+        crafted.c1.id: ("B", "K", "general", "key", "active", "active"),
+        crafted.c2.id: ("B", "B", "general", "general", "active", "former"),
+    }
     assert quarterly.propose(db.session, Q2) == {"quarter": "2026Q2", "new": 0, "pending": 2}
     assert quarterly.naive_propose_count(db.session, Q2) == 2  # the loop agrees
     with pytest.raises(DomainError):
@@ -121,9 +128,15 @@ def test_approval_changes_the_class_and_records_it(crafted):
     assert (c1.level, c1.weight, c1.stage) == ("K", "key", "active")
     assert c2.stage == "former"
     assert {p.status for p in _proposals().values()} == {APPROVED}
-    event = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.entity == "clients", AuditEvent.entity_id == crafted.c1.id,
-        AuditEvent.action == "update").order_by(AuditEvent.id.desc())).first()
+    event = db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity == "clients",
+            AuditEvent.entity_id == crafted.c1.id,
+            AuditEvent.action == "update",
+        )
+        .order_by(AuditEvent.id.desc())
+    ).first()
     assert event.actor_id == crafted.sales_manager.id
     assert event.changes["level"] == ["B", "K"] and "季度分析通过" in event.reason
     assert quarterly.propose(db.session, Q2)["new"] == 0

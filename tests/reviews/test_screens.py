@@ -54,8 +54,12 @@ def test_the_sales_manager_decides_one_or_a_batch(world, login_as):
     ids = db.session.scalars(select(ReclassProposal.id).order_by(ReclassProposal.id)).all()
     assert len(ids) == 2
     am = login_as(world.am1)
-    assert am.post("/admin/reclass/decide/", data={"ids": ids[0], "reason": "x",
-                                                   "decision": "approve"}).status_code == 403
+    assert (
+        am.post(
+            "/admin/reclass/decide/", data={"ids": ids[0], "reason": "x", "decision": "approve"}
+        ).status_code
+        == 403
+    )
     sm = login_as(world.sales_manager)
     r = sm.post("/admin/reclass/action/", data={"action": "approve", "rowid": ids})
     assert r.status_code == 302 and "/admin/reclass/batch/" in r.headers["Location"]
@@ -64,11 +68,14 @@ def test_the_sales_manager_decides_one_or_a_batch(world, login_as):
     r = sm.post("/admin/reclass/decide/", data={"ids": ids, "reason": "", "decision": "approve"})
     db.session.expire_all()
     assert db.session.get(Client, world.c1.id).level == "B"  # no reason, no change
-    sm.post("/admin/reclass/decide/", data={"ids": ids, "reason": "季度分析", "decision":
-                                            "approve"})
+    sm.post(
+        "/admin/reclass/decide/", data={"ids": ids, "reason": "季度分析", "decision": "approve"}
+    )
     db.session.expire_all()
-    assert (db.session.get(Client, world.c1.id).level,
-            db.session.get(Client, world.c2.id).level) == ("K", "A")
+    assert (
+        db.session.get(Client, world.c1.id).level,
+        db.session.get(Client, world.c2.id).level,
+    ) == ("K", "A")
     details = sm.get(f"/admin/reclass/details/?id={ids[0]}").get_data(as_text=True)
     assert "B → K" in details
     assert world.c2.name not in am.get("/admin/reclass/").get_data(as_text=True)

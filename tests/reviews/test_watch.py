@@ -23,9 +23,12 @@ JUNE = Period.parse("2026-06")
 
 
 def _listed():
-    return {cid: reasons for cid, reasons in
-            ((c, r) for c, r in db.session.execute(select(WatchEntry.client_id,
-                                                          WatchEntry.reasons)))}
+    return {
+        cid: reasons
+        for cid, reasons in (
+            (c, r) for c, r in db.session.execute(select(WatchEntry.client_id, WatchEntry.reasons))
+        )
+    }
 
 
 def _run():
@@ -54,29 +57,59 @@ def test_consumption_drop_rule(world):
 
 
 def test_credit_use_and_overdue_rules(world):
-    db.session.add_all([
-        CreditBalance(client_id=world.c1.id, outstanding=Decimal("80"), credit_limit=Decimal(100)),
-        CreditBalance(client_id=world.c2.id, outstanding=Decimal("79"), credit_limit=Decimal(100)),
-    ])
-    charge = LedgerEntry(client_id=world.c3.id, kind="charge", entry_date=date(2026, 4, 1),
-                         due_date=date(2026, 5, 1), amount=Decimal("50"), reference="B1")
+    db.session.add_all(
+        [
+            CreditBalance(
+                client_id=world.c1.id, outstanding=Decimal("80"), credit_limit=Decimal(100)
+            ),
+            CreditBalance(
+                client_id=world.c2.id, outstanding=Decimal("79"), credit_limit=Decimal(100)
+            ),
+        ]
+    )
+    charge = LedgerEntry(
+        client_id=world.c3.id,
+        kind="charge",
+        entry_date=date(2026, 4, 1),
+        due_date=date(2026, 5, 1),
+        amount=Decimal("50"),
+        reference="B1",
+    )
     db.session.add(charge)
     db.session.flush()
-    db.session.add(OpenItem(entry_id=charge.id, client_id=world.c3.id, kind="charge",
-                            entry_date=charge.entry_date, due_date=charge.due_date,
-                            open_amount=Decimal("50")))
+    db.session.add(
+        OpenItem(
+            entry_id=charge.id,
+            client_id=world.c3.id,
+            kind="charge",
+            entry_date=charge.entry_date,
+            due_date=charge.due_date,
+            open_amount=Decimal("50"),
+        )
+    )
     db.session.commit()
     _run()
     assert _listed() == {world.c1.id: [["credit", 80]], world.c3.id: [["overdue", "50.00"]]}
 
 
 def test_contract_ending_rule(world):
-    for n, (client, ends, status) in enumerate([
+    for n, (client, ends, status) in enumerate(
+        [
             (world.c1, TODAY + timedelta(days=60), "in_force"),
             (world.c2, TODAY + timedelta(days=61), "in_force"),
-            (world.c3, TODAY + timedelta(days=5), "ended")]):
-        db.session.add(Contract(client_id=client.id, seq=1, number=f"HT{n}", title="供货合同",
-                                ends_on=ends, status=status))
+            (world.c3, TODAY + timedelta(days=5), "ended"),
+        ]
+    ):
+        db.session.add(
+            Contract(
+                client_id=client.id,
+                seq=1,
+                number=f"HT{n}",
+                title="供货合同",
+                ends_on=ends,
+                status=status,
+            )
+        )
     db.session.commit()
     _run()
     assert _listed() == {world.c1.id: [["contract", "2026-07-31"]]}
@@ -84,8 +117,15 @@ def test_contract_ending_rule(world):
 
 def test_open_complaint_rule(world):
     for client, status in ((world.c1, "open"), (world.c2, "handling"), (world.c3, "solved")):
-        db.session.add(Complaint(client_id=client.id, channel="phone", category="service",
-                                 description="上菜慢", status=status))
+        db.session.add(
+            Complaint(
+                client_id=client.id,
+                channel="phone",
+                category="service",
+                description="上菜慢",
+                status=status,
+            )
+        )
     db.session.commit()
     _run()
     assert _listed() == {world.c1.id: [["complaint", 1]], world.c2.id: [["complaint", 1]]}
@@ -107,8 +147,15 @@ def test_rules_are_settings_and_a_customer_lists_every_reason(world):
     from crm.settings import Setting
 
     world.c1.level = "A"
-    db.session.add(Complaint(client_id=world.c1.id, channel="phone", category="service",
-                             description="x", status="open"))
+    db.session.add(
+        Complaint(
+            client_id=world.c1.id,
+            channel="phone",
+            category="service",
+            description="x",
+            status="open",
+        )
+    )
     db.session.add(Setting(key="watch_open_complaints", value=False))
     db.session.commit()
     _run()
@@ -154,8 +201,11 @@ def test_the_owner_records_what_was_done_and_it_is_audited(world):
         access.set_actor(None)
     assert seen == [world.c1.id]
     assert mine.handled_at is not None and mine.handled_by_id == world.am1.id
-    event = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.entity == "watch_entries", AuditEvent.action == "update")).one()
+    event = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.entity == "watch_entries", AuditEvent.action == "update"
+        )
+    ).one()
     assert event.actor_id == world.am1.id and "action_taken" in event.changes
 
 
@@ -167,7 +217,8 @@ def test_handled_at_marks_what_is_untouched(world):
     entry = db.session.scalars(select(WatchEntry).where(WatchEntry.client_id == world.c1.id)).one()
     watch.record_action(db.session, entry, "电话回访")
     db.session.commit()
-    untouched = db.session.scalars(select(WatchEntry.client_id).where(
-        WatchEntry.handled_at.is_(None))).all()
+    untouched = db.session.scalars(
+        select(WatchEntry.client_id).where(WatchEntry.handled_at.is_(None))
+    ).all()
     assert untouched == [world.c2.id]
     assert isinstance(entry.created_at, datetime)

@@ -22,8 +22,13 @@ def revisit(world):
 
 
 def form(**overrides):
-    data = {"done_on": "2026-11-25", "way": "phone", "person_met": "张总",
-            "satisfaction": "satisfied", "notes": "回访：对交货满意"}
+    data = {
+        "done_on": "2026-11-25",
+        "way": "phone",
+        "person_met": "张总",
+        "satisfaction": "satisfied",
+        "notes": "回访：对交货满意",
+    }
     data.update(overrides)
     return data
 
@@ -35,8 +40,11 @@ def test_recording_updates_the_revisit_the_card_and_the_log(world, revisit, logi
     row = db.session.get(Revisit, revisit.id)
     assert (row.status, row.done_on, row.person_met) == ("done", date(2026, 11, 25), "张总")
     assert db.session.get(Client, world.c1.id).satisfaction == "satisfied"
-    log = db.session.scalars(select(ContactLog).where(ContactLog.client_id == world.c1.id)
-                             .order_by(ContactLog.seq.desc())).first()
+    log = db.session.scalars(
+        select(ContactLog)
+        .where(ContactLog.client_id == world.c1.id)
+        .order_by(ContactLog.seq.desc())
+    ).first()
     assert (log.way, log.person_met, log.record) == ("phone", "张总", "回访：对交货满意")
 
 
@@ -58,8 +66,7 @@ def test_others_cannot_see_or_record_it(world, revisit, login_as, who):
     user = getattr(world, who)
     c = login_as(user)
     assert c.get(f"/admin/revisit/edit/?id={revisit.id}").status_code in (403, 404)
-    assert c.post(f"/admin/revisit/edit/?id={revisit.id}", data=form()).status_code in (
-        403, 404)
+    assert c.post(f"/admin/revisit/edit/?id={revisit.id}", data=form()).status_code in (403, 404)
     if who != "finance":
         assert world.c1.name not in c.get("/admin/revisit/").get_data(as_text=True)
     with acting(user), pytest.raises(NotAllowed):

@@ -18,7 +18,10 @@ def test_monthly_in_the_first_year_then_quarterly():
     first_year = [d for d in days if d <= date(2026, 1, 31)]
     assert len(first_year) == 12 and first_year[0] == date(2025, 2, 28)
     assert [d for d in days if d > date(2026, 1, 31)] == [
-        date(2026, 4, 30), date(2026, 7, 31), date(2026, 10, 31)]
+        date(2026, 4, 30),
+        date(2026, 7, 31),
+        date(2026, 10, 31),
+    ]
 
 
 def test_the_cadence_is_never_rarer_than_yearly():

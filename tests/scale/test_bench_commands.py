@@ -28,15 +28,15 @@ N = 400
 
 @pytest.fixture
 def loaded(app, ctx):
-    result = app.test_cli_runner().invoke(args=["crm", "bench-data", "--clients", str(N),
-                                                "--seed", "7"])
+    result = app.test_cli_runner().invoke(
+        args=["crm", "bench-data", "--clients", str(N), "--seed", "7"]
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
 
 def _signing_ids() -> set[int]:
-    return set(db.session.scalars(select(Client.id).where(
-        Client.stage.in_(business.IN_BUSINESS))))
+    return set(db.session.scalars(select(Client.id).where(Client.stage.in_(business.IN_BUSINESS))))
 
 
 def test_bench_data_gives_every_customer_in_business_contracts_credit_and_cards(loaded):
@@ -59,10 +59,14 @@ def test_bench_data_gives_every_customer_in_business_contracts_credit_and_cards(
 
 def test_bench_data_ledger_agrees_with_balances_and_open_items(loaded):
     assert ledger.reconcile_balances(db.session) == []
-    open_sum = dict(db.session.execute(select(OpenItem.client_id, func.sum(OpenItem.open_amount))
-                                       .group_by(OpenItem.client_id)).all())
-    for cid, outstanding in db.session.execute(select(CreditBalance.client_id,
-                                                      CreditBalance.outstanding)):
+    open_sum = dict(
+        db.session.execute(
+            select(OpenItem.client_id, func.sum(OpenItem.open_amount)).group_by(OpenItem.client_id)
+        ).all()
+    )
+    for cid, outstanding in db.session.execute(
+        select(CreditBalance.client_id, CreditBalance.outstanding)
+    ):
         assert open_sum.get(cid, 0) == outstanding
 
 
@@ -98,31 +102,60 @@ def test_bench_data_adds_a_year_of_consumption(loaded):
     assert sales > N and uses > 0 and "consumption_months" in loaded
     buyers = set(db.session.scalars(select(SalesRecord.client_id).distinct()))
     assert buyers <= _signing_ids()
-    maintained = db.session.execute(select(
-        ConsumptionMonth.client_id, ConsumptionMonth.month, ConsumptionMonth.kind,
-        ConsumptionMonth.amount).order_by(ConsumptionMonth.id)).all()
-    rolled = db.session.scalar(select(func.sum(ConsumptionRollup.amount)).where(
-        ConsumptionRollup.kind == consumption.ALL))
+    maintained = db.session.execute(
+        select(
+            ConsumptionMonth.client_id,
+            ConsumptionMonth.month,
+            ConsumptionMonth.kind,
+            ConsumptionMonth.amount,
+        ).order_by(ConsumptionMonth.id)
+    ).all()
+    rolled = db.session.scalar(
+        select(func.sum(ConsumptionRollup.amount)).where(ConsumptionRollup.kind == consumption.ALL)
+    )
     assert rolled == sum(row.amount for row in maintained)
     consumption.rebuild(db.session)
-    again = db.session.execute(select(
-        ConsumptionMonth.client_id, ConsumptionMonth.month, ConsumptionMonth.kind,
-        ConsumptionMonth.amount).order_by(ConsumptionMonth.id)).all()
+    again = db.session.execute(
+        select(
+            ConsumptionMonth.client_id,
+            ConsumptionMonth.month,
+            ConsumptionMonth.kind,
+            ConsumptionMonth.amount,
+        ).order_by(ConsumptionMonth.id)
+    ).all()
     assert sorted(again) == sorted(maintained)
 
 
 def test_bench_measures_every_area_and_files_the_figures(app, loaded, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # the bench turns it off
     out = tmp_path / "bench.json"
-    result = app.test_cli_runner().invoke(args=[
-        "crm", "bench", "--repeat", "1", "--warmup", "0", "--sample", "20",
-        "--index-docs", "4", "--out", str(out)])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "crm",
+            "bench",
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--sample",
+            "20",
+            "--index-docs",
+            "4",
+            "--out",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
     titles = list(figures)
     indexing = f"archive indexing of waiting scans ({db.engine.dialect.name})"
-    assert [t.split(":")[0] for t in titles] == ["screens", "credit check", "cards daily task",
-                                                indexing, titles[4].split(":")[0]]
+    assert [t.split(":")[0] for t in titles] == [
+        "screens",
+        "credit check",
+        "cards daily task",
+        indexing,
+        titles[4].split(":")[0],
+    ]
     assert titles[4].startswith("quarterly analysis ")
     reviews = figures[titles[4]]
     assert reviews["proposals it makes"] > 0 and "not run whole" in " ".join(reviews)
@@ -132,15 +165,19 @@ def test_bench_measures_every_area_and_files_the_figures(app, loaded, tmp_path, 
         # 8 list requests and the card page, then the lists of a customer's records filtered
         # by its name (contracts and the contact log at least; the others as the role may)
         assert len([k for k in cases if "filtered by customer name" not in k]) == 9
-        assert {f"{role} | contract: filtered by customer name",
-                f"{role} | contactlog: filtered by customer name"} <= set(cases)
+        assert {
+            f"{role} | contract: filtered by customer name",
+            f"{role} | contactlog: filtered by customer name",
+        } <= set(cases)
         assert all(screens[k]["queries"] > 0 and screens[k]["median_ms"] > 0 for k in cases)
     credit = figures[titles[1]]
     assert credit["result"]["customers"] == db.session.scalar(
-        select(func.count()).select_from(CreditBalance).where(CreditBalance.outstanding != 0))
+        select(func.count()).select_from(CreditBalance).where(CreditBalance.outstanding != 0)
+    )
     assert "not run whole" in " ".join(credit)  # the loop ran on a sample and was scaled
-    indexed = db.session.scalars(select(ArchiveDocument).where(
-        ArchiveDocument.status == archive_rules.ARCHIVED)).all()
+    indexed = db.session.scalars(
+        select(ArchiveDocument).where(ArchiveDocument.status == archive_rules.ARCHIVED)
+    ).all()
     assert len(indexed) == 4 and all(d.archive_no and d.storage_path for d in indexed)
     assert figures[titles[3]]["documents bound"] == 4
 
@@ -163,8 +200,9 @@ def test_bench_data_history_only_gives_loaded_customers_their_year_once(app, loa
     buyers = set(db.session.scalars(select(SalesRecord.client_id).distinct()))
     assert len(buyers) > N // 4 and buyers <= _signing_ids()
     sales = db.session.scalar(select(func.count()).select_from(SalesRecord))
-    bought = (db.session.scalar(select(func.sum(SalesRecord.amount)))
-              + db.session.scalar(select(func.sum(CardUse.paid)).where(CardUse.accepted)))
+    bought = db.session.scalar(select(func.sum(SalesRecord.amount))) + db.session.scalar(
+        select(func.sum(CardUse.paid)).where(CardUse.accepted)
+    )
     assert db.session.scalar(select(func.sum(ConsumptionMonth.amount))) == bought
     again = runner.invoke(args=["crm", "bench-data", "--history-only", "--seed", "7"])
     assert again.exit_code != 0 and "already has sales records" in again.output

@@ -27,8 +27,12 @@ def scene(world):
     owners = [world.am1] * 40 + [world.am2] * 10 + [world.am3] * 10
     for k, owner in enumerate(owners):
         brand = "华盛" if k % 4 == 0 else "远达"
-        c = factories.create_client(owner, level="A" if k % 3 == 0 else "C",
-                                    name=f"客户{k:02d}{brand}贸易有限公司", phone=f"021-6{k:07d}")
+        c = factories.create_client(
+            owner,
+            level="A" if k % 3 == 0 else "C",
+            name=f"客户{k:02d}{brand}贸易有限公司",
+            phone=f"021-6{k:07d}",
+        )
         if k % 10 == 0:
             for _ in range(3):
                 factories.create_key_person(c)
@@ -37,8 +41,11 @@ def scene(world):
     # the registration order is set apart from the ids, so that the key only breaks ties
     base = db.session.scalar(select(Client.created_at).order_by(Client.id))
     for i, cid in enumerate(db.session.scalars(select(Client.id).order_by(Client.id))):
-        db.session.execute(update(Client).where(Client.id == cid).values(
-            created_at=base + timedelta(minutes=(i * 7) % 61, seconds=i % 2)))
+        db.session.execute(
+            update(Client)
+            .where(Client.id == cid)
+            .values(created_at=base + timedelta(minutes=(i * 7) % 61, seconds=i % 2))
+        )
     db.session.commit()
     world.views = {v.endpoint: v for v in _admin()._views if hasattr(v, "endpoint")}
     return world
@@ -72,9 +79,9 @@ def _get(web, url):
 
 
 def _listed_ids(html: str) -> list[int]:
-    table = re.search(r'<table[^>]*model-list.*?</thead>(.*?)</table>', html, re.S).group(1)
+    table = re.search(r"<table[^>]*model-list.*?</thead>(.*?)</table>", html, re.S).group(1)
     ids = []
-    for cid in re.findall(r'/admin/client/details/\?id=(\d+)', table):
+    for cid in re.findall(r"/admin/client/details/\?id=(\d+)", table):
         if int(cid) not in ids:
             ids.append(int(cid))
     return ids
@@ -110,10 +117,17 @@ def test_list_page_runs_the_same_statements_for_20_or_40_rows(scene, login_as, w
 
 def test_filter_options_are_cached_until_a_user_or_region_changes(scene, login_as):
     def owners_offered(html):
-        groups = json.loads(html_module.unescape(re.search(
-            r'id="filter-groups-data"[^>]*>(.*?)</div>', html, re.S).group(1)))
-        return {name for group in groups.values() for f in group
-                for _v, name in (f.get("options") or ())}
+        groups = json.loads(
+            html_module.unescape(
+                re.search(r'id="filter-groups-data"[^>]*>(.*?)</div>', html, re.S).group(1)
+            )
+        )
+        return {
+            name
+            for group in groups.values()
+            for f in group
+            for _v, name in (f.get("options") or ())
+        }
 
     from crm.auth.models import User
 
@@ -132,8 +146,7 @@ def test_filter_options_are_cached_until_a_user_or_region_changes(scene, login_a
 def test_a_per_row_relationship_load_is_caught(scene, login_as, monkeypatch, who):
     """The check above can fail: a column reading a lazy relationship adds one query a row."""
     view = scene.views["client"]
-    monkeypatch.setitem(view.column_formatters, "short_name",
-                        lambda v, c, m, p: len(m.key_persons))
+    monkeypatch.setitem(view.column_formatters, "short_name", lambda v, c, m, p: len(m.key_persons))
     web = login_as(getattr(scene, who))
     _get(web, LIST)  # the filter options, cached from here on
     _html, few = _get(web, f"{LIST}?page_size=20")
@@ -159,10 +172,12 @@ def _long_ledger(client_id: int, entries: int) -> None:
 @pytest.mark.parametrize("who", (*ROLES, "finance"))
 def test_card_page_runs_the_same_statements_for_a_long_or_short_card(scene, login_as, who):
     mine = _in_scope(scene, "am1")
-    rich = db.session.scalar(select(Client.id).where(Client.id.in_(mine))
-                             .where(Client.name.like("客户00%")))
-    plain = db.session.scalar(select(Client.id).where(Client.id.in_(mine))
-                              .where(Client.name.like("客户01%")))
+    rich = db.session.scalar(
+        select(Client.id).where(Client.id.in_(mine)).where(Client.name.like("客户00%"))
+    )
+    plain = db.session.scalar(
+        select(Client.id).where(Client.id.in_(mine)).where(Client.name.like("客户01%"))
+    )
     _long_ledger(rich, 45)  # more than the card's 20; the plain card has no credit at all
     web = login_as(getattr(scene, who))
     rich_html, rich_count = _get(web, f"/admin/client/details/?id={rich}")
@@ -180,8 +195,7 @@ def test_card_page_runs_the_same_statements_for_a_long_or_short_card(scene, logi
 
 
 @pytest.mark.parametrize("who", ROLES)
-def test_capped_count_and_deep_pages_return_exactly_the_scope(scene, login_as, monkeypatch,
-                                                              who):
+def test_capped_count_and_deep_pages_return_exactly_the_scope(scene, login_as, monkeypatch, who):
     view = scene.views["client"]
     monkeypatch.setattr(view, "count_cap", 25)
     monkeypatch.setattr(view, "pages_ahead", 1)
@@ -213,9 +227,11 @@ def test_search_sort_and_filter_pages_stay_in_scope(scene, login_as, monkeypatch
     web = login_as(getattr(scene, who))
     names = dict(db.session.execute(select(Client.id, Client.name)).all())
     levels = dict(db.session.execute(select(Client.id, Client.level)).all())
-    for query, keep in (("search=华盛", lambda c: "华盛" in names[c]),
-                        ("flt0_0=A", lambda c: levels[c] == "A"),
-                        ("sort=1", lambda c: True)):
+    for query, keep in (
+        ("search=华盛", lambda c: "华盛" in names[c]),
+        ("flt0_0=A", lambda c: levels[c] == "A"),
+        ("sort=1", lambda c: True),
+    ):
         seen, page = [], 0
         while ids := _listed_ids(_get(web, f"{LIST}?{query}&page={page}")[0]):
             seen += ids
@@ -228,8 +244,9 @@ def test_search_sort_and_filter_pages_stay_in_scope(scene, login_as, monkeypatch
 
 @pytest.mark.parametrize("few_hits", [2000, 0])
 @pytest.mark.parametrize("who", ROLES)
-def test_a_search_pages_its_hits_in_order_whether_few_or_many(scene, login_as, monkeypatch,
-                                                              who, few_hits):
+def test_a_search_pages_its_hits_in_order_whether_few_or_many(
+    scene, login_as, monkeypatch, who, few_hits
+):
     """Few hits are found first and sorted, many by walking the sort (crm/admin/listing.py
     _from_hits): the same rows in the same order, page after page, either way."""
     view = scene.views["client"]

@@ -13,17 +13,34 @@ from crm.extensions import db
 
 @pytest.fixture
 def tiny(app, ctx):
-    result = app.test_cli_runner().invoke(args=["crm", "bench-data", "--clients", "60",
-                                                "--seed", "3"])
+    result = app.test_cli_runner().invoke(
+        args=["crm", "bench-data", "--clients", "60", "--seed", "3"]
+    )
     assert result.exit_code == 0, result.output
 
 
 def test_load_runs_the_daily_mix_against_gunicorn(app, tiny, tmp_path):
     logs_before = db.session.scalar(select(func.count()).select_from(ContactLog))
     out = tmp_path / "load.json"
-    result = app.test_cli_runner().invoke(args=[
-        "crm", "bench", "load", "--users", "6", "--seconds", "4", "--max-requests", "120",
-        "--workers", "1", "--threads", "2", "--json", str(out)])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "crm",
+            "bench",
+            "load",
+            "--users",
+            "6",
+            "--seconds",
+            "4",
+            "--max-requests",
+            "120",
+            "--workers",
+            "1",
+            "--threads",
+            "2",
+            "--json",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
     assert figures["users"] == 6
@@ -37,6 +54,5 @@ def test_load_runs_the_daily_mix_against_gunicorn(app, tiny, tmp_path):
         assert f["p50_ms"] <= f["p95_ms"] <= f["p99_ms"]
     written = sum(f["requests"] for name, f in steps.items() if name.startswith("contact log"))
     db.session.remove()
-    assert db.session.scalar(select(func.count()).select_from(ContactLog)) \
-        == logs_before + written
+    assert db.session.scalar(select(func.count()).select_from(ContactLog)) == logs_before + written
     assert "requests/s" in result.output

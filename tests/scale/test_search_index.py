@@ -35,9 +35,11 @@ def scene(world):
     """Customers of am1, am2 and am3 with names in Chinese and Latin of mixed case, plus a
     deleted one of am1 that matches everything searched below."""
     world.clients = [
-        factories.create_client(getattr(world, who), name=name, short_name=short, phone=phone,
-                                mobile=mobile)
-        for who, name, short, phone, mobile in CUSTOMERS]
+        factories.create_client(
+            getattr(world, who), name=name, short_name=short, phone=phone, mobile=mobile
+        )
+        for who, name, short, phone, mobile in CUSTOMERS
+    ]
     gone = factories.create_client(world.am1, name="华为上海abc已删除", phone="021-13000000")
     gone.deleted_at = utcnow()
     db.session.commit()
@@ -49,8 +51,8 @@ def _listed(web, search: str) -> set[int]:
     response = web.get(LIST + search)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    table = re.search(r'<table[^>]*model-list.*?</thead>(.*?)</table>', html, re.S).group(1)
-    return {int(cid) for cid in re.findall(r'/admin/client/details/\?id=(\d+)', table)}
+    table = re.search(r"<table[^>]*model-list.*?</thead>(.*?)</table>", html, re.S).group(1)
+    return {int(cid) for cid in re.findall(r"/admin/client/details/\?id=(\d+)", table)}
 
 
 def _holds(client: Client, word: str) -> bool:
@@ -62,8 +64,9 @@ def _holds(client: Client, word: str) -> bool:
         return any(v.startswith(w) for v in values)
     if word[0] == "=":
         return w in values
-    return any(w in v for v in values[:2]) or \
-        any(v.startswith(w) if len(w) <= 2 else w in v for v in values[2:])
+    return any(w in v for v in values[:2]) or any(
+        v.startswith(w) if len(w) <= 2 else w in v for v in values[2:]
+    )
 
 
 def _expected(world, search: str, who: str) -> set[int]:
@@ -73,8 +76,26 @@ def _expected(world, search: str, who: str) -> set[int]:
     return {c.id for c in db.session.scalars(stmt) if all(_holds(c, w) for w in search.split())}
 
 
-SEARCHES = ("华", "华为", "上海", "ab", "AB", "aB", "B", "x", "13", "02", "61", "kh", "华 上海",
-            "上海\u3000ab", "华盛贸", "6123", "^华", "=远达物流")
+SEARCHES = (
+    "华",
+    "华为",
+    "上海",
+    "ab",
+    "AB",
+    "aB",
+    "B",
+    "x",
+    "13",
+    "02",
+    "61",
+    "kh",
+    "华 上海",
+    "上海\u3000ab",
+    "华盛贸",
+    "6123",
+    "^华",
+    "=远达物流",
+)
 
 
 @pytest.mark.parametrize("who", ("sales_manager", "am1"))
@@ -94,8 +115,10 @@ def test_short_words_are_matched_by_the_rule_not_by_accident(scene, login_as):
     def listed(search):
         return _listed(web, search) & set(by_name.values())
 
-    assert listed("华") == {by_name[n] for n in ("华为技术有限公司", "上海华盛贸易有限公司",
-                                                  "中华老字号", "华润万家上海")}
+    assert listed("华") == {
+        by_name[n]
+        for n in ("华为技术有限公司", "上海华盛贸易有限公司", "中华老字号", "华润万家上海")
+    }
     assert listed("ab") == {by_name[n] for n in ("Abc Trading 上海", "北京aBx商贸", "Xab北方")}
     # "13" starts a mobile of 华为 but is only inside a phone of 中华老字号; "61" is only inside
     # phones: a short word matches a number at its start, a longer one anywhere
@@ -149,8 +172,9 @@ def _plans(statements, drop: str | None = None) -> list[str]:
     with db.engine.connect() as conn, conn.begin() as tx:
         for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
             conn.exec_driver_sql(f"SET LOCAL {setting} = off")
-        names = conn.execute(text("SELECT indexname FROM pg_indexes "
-                                  "WHERE tablename = 'clients'")).scalars()
+        names = conn.execute(
+            text("SELECT indexname FROM pg_indexes WHERE tablename = 'clients'")
+        ).scalars()
         others = [n for n in names if not n.startswith(KEPT)]
         for name in [*others, *([drop] if drop else [])]:
             conn.exec_driver_sql(f"DROP INDEX {name}")
@@ -164,8 +188,9 @@ def _plans(statements, drop: str | None = None) -> list[str]:
 def _answers(plan: str, index: str, condition: str) -> bool:
     """`index` is searched with `condition` in the plan, and clients is never read whole (a
     partial index may also be scanned whole, with no condition: that does not count)."""
-    searched = re.search(rf"Index Scan on {index}\b[^\n]*\n\s*Index Cond: \({re.escape(condition)}",
-                         plan)
+    searched = re.search(
+        rf"Index Scan on {index}\b[^\n]*\n\s*Index Cond: \({re.escape(condition)}", plan
+    )
     return bool(searched) and "Seq Scan on clients" not in plan
 
 

@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def csp(response) -> dict[str, str]:
     header = response.headers["Content-Security-Policy"]
-    return {part.split()[0]: " ".join(part.split()[1:])
-            for part in header.split(";") if part.strip()}
+    return {
+        part.split()[0]: " ".join(part.split()[1:]) for part in header.split(";") if part.strip()
+    }
 
 
 def assert_protected(response):
@@ -40,8 +41,13 @@ def nonce_of(response) -> str:
 
 
 def test_headers_on_the_sign_in_page_a_static_file_and_a_404(client):
-    for url, status in (("/login", 200), ("/static/crm.css", 200), ("/static/crm.js", 200),
-                        ("/no/such/page", 404), ("/admin/client/", 302)):
+    for url, status in (
+        ("/login", 200),
+        ("/static/crm.css", 200),
+        ("/static/crm.js", 200),
+        ("/no/such/page", 404),
+        ("/admin/client/", 302),
+    ):
         r = client.get(url)
         assert r.status_code == status, url
         assert_protected(r)
@@ -54,10 +60,15 @@ def test_a_signed_in_list_page_runs_only_its_own_nonced_scripts(world, login_as)
     db.session.add(CheckRun(status="running", progress=40))  # its progress bar is drawn
     db.session.commit()
     am, archivist, finance = (login_as(u) for u in (world.am1, world.archivist, world.finance))
-    pages = [(am, "/admin/"), (am, "/admin/client/"), (am, "/admin/client/new/"),
-             (am, f"/admin/client/details/?id={world.c1.id}"),
-             (am, f"/admin/client/edit/?id={world.c1.id}"),
-             (archivist, "/admin/archive_volume/"), (finance, "/admin/credit_check/")]
+    pages = [
+        (am, "/admin/"),
+        (am, "/admin/client/"),
+        (am, "/admin/client/new/"),
+        (am, f"/admin/client/details/?id={world.c1.id}"),
+        (am, f"/admin/client/edit/?id={world.c1.id}"),
+        (archivist, "/admin/archive_volume/"),
+        (finance, "/admin/credit_check/"),
+    ]
     nonces = set()
     for user, url in pages:
         r = user.get(url)
@@ -99,8 +110,11 @@ def test_hsts_and_secure_cookies_when_cookies_are_https_only(secure_app, world):
     c = secure_app.test_client()
     r = c.get("/login", base_url="https://crm.example")
     assert r.headers["Strict-Transport-Security"] == "max-age=31556926"
-    r = c.post("/login", base_url="https://crm.example",
-               data={"username": "am1", "password": factories.PASSWORD})
+    r = c.post(
+        "/login",
+        base_url="https://crm.example",
+        data={"username": "am1", "password": factories.PASSWORD},
+    )
     assert r.status_code == 302
     cookie = r.headers["Set-Cookie"]
     assert cookie.startswith("session=") and "; Secure" in cookie and "; HttpOnly" in cookie
@@ -117,15 +131,23 @@ def test_hsts_is_not_sent_when_cookies_are_not_secure(client):
 
 
 def test_secure_cookies_are_on_by_default_and_off_with_crm_secure_cookies_0(tmp_path):
-    code = ("from crm import create_app\n"
-            "c = create_app().config\n"
-            "print(c['SESSION_COOKIE_SECURE'], c['REMEMBER_COOKIE_SECURE'])\n")
+    code = (
+        "from crm import create_app\n"
+        "c = create_app().config\n"
+        "print(c['SESSION_COOKIE_SECURE'], c['REMEMBER_COOKIE_SECURE'])\n"
+    )
 
     def run(**extra):
         env = {k: v for k, v in os.environ.items() if k not in ("CRM_SECURE_COOKIES", "CRM_DEMO")}
         env.update(CRM_INSTANCE_DIR=str(tmp_path), **extra)
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
-                             capture_output=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         return out.stdout.split()
 

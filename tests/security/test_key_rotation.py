@@ -22,8 +22,10 @@ OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 def old_key_data(app, world, monkeypatch):
     monkeypatch.setitem(app.config, "FIELD_ENCRYPTION_KEY", OLD)
     numbers = [factories.valid_id_number(date(1980 + n, 3, 4), 100 + n) for n in range(5)]
-    clients = [factories.create_client(world.am1, kind="individual", credit_code=None,
-                                       id_number=number) for number in numbers]
+    clients = [
+        factories.create_client(world.am1, kind="individual", credit_code=None, id_number=number)
+        for number in numbers
+    ]
     delete_client(db.session, clients[-1], "测试：回收站里的客户也要换钥匙")  # in the recycle bin
     db.session.commit()
     return dict(zip([c.id for c in clients], numbers, strict=True))
@@ -32,9 +34,14 @@ def old_key_data(app, world, monkeypatch):
 def stored() -> dict[int, tuple[str, int]]:
     table = Client.__table__
     db.session.expire_all()
-    return {row.id: (row.id_number_enc, row.version) for row in db.session.execute(
-        select(table.c.id, table.c.id_number_enc, table.c.version)
-        .where(table.c.id_number_enc.is_not(None)))}
+    return {
+        row.id: (row.id_number_enc, row.version)
+        for row in db.session.execute(
+            select(table.c.id, table.c.id_number_enc, table.c.version).where(
+                table.c.id_number_enc.is_not(None)
+            )
+        )
+    }
 
 
 def readable_with(app, monkeypatch, key) -> dict[int, str | None]:
@@ -46,17 +53,19 @@ def rotate(app, *args):
     return app.test_cli_runner().invoke(args=["crm", "rotate-field-key", *args])
 
 
-def test_new_key_first_encrypts_and_the_old_key_still_reads(app, world, old_key_data,
-                                                           monkeypatch):
+def test_new_key_first_encrypts_and_the_old_key_still_reads(app, world, old_key_data, monkeypatch):
     monkeypatch.setitem(app.config, "FIELD_ENCRYPTION_KEY", f"{NEW}, {OLD}")
     for client_id, number in old_key_data.items():
-        client = db.session.execute(select(Client).where(Client.id == client_id)
-                                    .execution_options(crm_include_deleted=True)).scalar_one()
+        client = db.session.execute(
+            select(Client).where(Client.id == client_id).execution_options(crm_include_deleted=True)
+        ).scalar_one()
         assert reveal_id_number(client) == number
-    fresh = factories.create_client(world.am1, kind="individual", credit_code=None,
-                                    id_number=factories.valid_id_number(seq=321))
-    assert Fernet(NEW).decrypt(fresh.id_number_enc.encode()).decode() \
-        == factories.valid_id_number(seq=321)
+    fresh = factories.create_client(
+        world.am1, kind="individual", credit_code=None, id_number=factories.valid_id_number(seq=321)
+    )
+    assert Fernet(NEW).decrypt(fresh.id_number_enc.encode()).decode() == factories.valid_id_number(
+        seq=321
+    )
 
 
 def test_rotate_field_key_re_encrypts_everything_in_chunks(app, old_key_data, monkeypatch):
@@ -77,8 +86,9 @@ def test_rotate_field_key_re_encrypts_everything_in_chunks(app, old_key_data, mo
     assert readable_with(app, monkeypatch, NEW) == old_key_data
 
     # Audited, one event a committed chunk.
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "rotate_field_key").order_by(AuditEvent.id)).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "rotate_field_key").order_by(AuditEvent.id)
+    ).all()
     assert [e.changes["id_number_enc"]["re-encrypted"] for e in events] == [2, 2, 1]
     assert {e.actor_label for e in events} == {"system"}
 

@@ -48,8 +48,9 @@ def test_the_published_default_and_a_malformed_field_key_are_refused():
 def _run(code: str, **env_overrides) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in KEYS and k != "CRM_DEMO"}
     env.update(env_overrides)
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_production_entry_point_names_every_missing_key_in_one_message(tmp_path):
@@ -63,10 +64,12 @@ def test_the_production_entry_point_names_every_missing_key_in_one_message(tmp_p
 
 
 def test_the_demo_makes_its_keys_once_and_every_process_reuses_them(tmp_path):
-    code = ("from crm import create_app\n"
-            "c = create_app().config\n"
-            "print(c['SECRET_KEY'], c['FIELD_ENCRYPTION_KEY'], c['LOOKUP_HASH_KEY'], "
-            "c['SESSION_COOKIE_SECURE'])\n")
+    code = (
+        "from crm import create_app\n"
+        "c = create_app().config\n"
+        "print(c['SECRET_KEY'], c['FIELD_ENCRYPTION_KEY'], c['LOOKUP_HASH_KEY'], "
+        "c['SESSION_COOKIE_SECURE'])\n"
+    )
     first = _run(code, CRM_DEMO="1", CRM_INSTANCE_DIR=str(tmp_path))
     assert first.returncode == 0, first.stderr
     key_file = tmp_path / DEMO_KEY_FILE
@@ -101,8 +104,9 @@ def _forged_cookie(app, user_id: str, secret: str) -> str:
     """A Flask-Login session for user_id, signed with `secret`, as an attacker would make it."""
     from flask_login.utils import _create_identifier
 
-    with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"},
-                                  headers={"User-Agent": UA}):
+    with app.test_request_context(
+        environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers={"User-Agent": UA}
+    ):
         identifier = _create_identifier()
     signer = Flask("forger")
     signer.secret_key = secret
@@ -119,8 +123,12 @@ def test_a_cookie_signed_with_the_old_default_secret_opens_nothing(app, world):
         return c.get(export, headers={"User-Agent": UA})
 
     # The forgery is right: signed with the app's own key it is the general manager's session.
-    assert fetch(_forged_cookie(app, world.general_manager.get_id(),
-                                app.config["SECRET_KEY"])).status_code == 200
+    assert (
+        fetch(
+            _forged_cookie(app, world.general_manager.get_id(), app.config["SECRET_KEY"])
+        ).status_code
+        == 200
+    )
     r = fetch(_forged_cookie(app, world.general_manager.get_id(), PUBLISHED_SECRET))
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     assert app.config["SECRET_KEY"] != PUBLISHED_SECRET

@@ -19,17 +19,29 @@ WHEN = datetime(2026, 11, 20, 6, 30)  # UTC: 14:30 in Shanghai
 
 
 def complaint_of(client) -> Complaint:
-    complaint = complaints.record_complaint(db.session, Complaint(
-        client_id=client.id, channel="phone", category="facility",
-        description="会议室空调不制冷"))
+    complaint = complaints.record_complaint(
+        db.session,
+        Complaint(
+            client_id=client.id,
+            channel="phone",
+            category="facility",
+            description="会议室空调不制冷",
+        ),
+    )
     db.session.commit()
     return complaint
 
 
 def report(client, complaint=None, **kw) -> FaultReport:
-    values = {"client_id": client.id, "complaint_id": complaint.id if complaint else None,
-              "occurred_at": WHEN, "place": "三楼多功能厅", "symptom": "空调不制冷，室温29度",
-              "plan": "更换压缩机，期间调用移动空调", "handled_by": "工程部 刘师傅"}
+    values = {
+        "client_id": client.id,
+        "complaint_id": complaint.id if complaint else None,
+        "occurred_at": WHEN,
+        "place": "三楼多功能厅",
+        "symptom": "空调不制冷，室温29度",
+        "plan": "更换压缩机，期间调用移动空调",
+        "handled_by": "工程部 刘师傅",
+    }
     values.update(kw)
     fault = services.report_fault(db.session, FaultReport(**values))
     db.session.commit()
@@ -43,13 +55,14 @@ def test_a_fault_report_links_the_customers_complaint_and_is_analysed(world, act
     assert fault.complaint_id == complaint.id and fault.reported_by_id == world.service.id
     with pytest.raises(DomainError):
         services.analyse_fault(db.session, fault, "", "")
-    services.analyse_fault(db.session, fault, "压缩机老化", "设备超期使用未保养",
-                           "每季度保养一次")
+    services.analyse_fault(db.session, fault, "压缩机老化", "设备超期使用未保养", "每季度保养一次")
     db.session.commit()
     assert fault.status == ANALYSED and fault.analysed_by_id == world.service.id
-    actions = db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.entity == "fault_reports", AuditEvent.entity_id == fault.id)
-        .order_by(AuditEvent.id)).all()
+    actions = db.session.scalars(
+        select(AuditEvent.action)
+        .where(AuditEvent.entity == "fault_reports", AuditEvent.entity_id == fault.id)
+        .order_by(AuditEvent.id)
+    ).all()
     assert actions == ["create", "update"]
 
 
@@ -79,8 +92,7 @@ def test_an_account_manager_reports_for_her_own_customers_only(world, act):
         report(world.c2)
 
 
-def test_an_account_manager_cannot_read_another_customers_fault_reports(world, act,
-                                                                         login_as):
+def test_an_account_manager_cannot_read_another_customers_fault_reports(world, act, login_as):
     act(world.service)
     complaint = complaint_of(world.c2)
     theirs = report(world.c2, complaint)
@@ -92,8 +104,11 @@ def test_an_account_manager_cannot_read_another_customers_fault_reports(world, a
     listing = c.get("/admin/fault_report/").get_data(as_text=True)
     assert "电梯停运" in listing and "空调不制冷" not in listing
     assert c.get(f"/admin/fault_report/details/?id={mine.id}").status_code == 200
-    page = login_as(world.am2).get(
-        f"/admin/fault_report/details/?id={theirs.id}").get_data(as_text=True)
+    page = (
+        login_as(world.am2)
+        .get(f"/admin/fault_report/details/?id={theirs.id}")
+        .get_data(as_text=True)
+    )
     assert f"/admin/complaint/details/?id={complaint.id}" in page  # the link to the complaint
     back = login_as(world.am2).get(f"/admin/complaint/details/?id={complaint.id}")
     linked = back.get_data(as_text=True)
@@ -106,16 +121,34 @@ def test_an_account_manager_cannot_read_another_customers_fault_reports(world, a
 
 def test_the_screens_report_a_fault_in_local_time_and_record_its_analysis(world, login_as):
     c = login_as(world.am1)
-    r = c.post("/admin/fault_report/new/", data={
-        "client": world.c1.id, "occurred_at": "2026-11-20 14:30:00", "place": "大堂",
-        "symptom": "自动门无法关闭", "plan": "联系厂家维修", "handled_by": "工程部 王工"})
+    r = c.post(
+        "/admin/fault_report/new/",
+        data={
+            "client": world.c1.id,
+            "occurred_at": "2026-11-20 14:30:00",
+            "place": "大堂",
+            "symptom": "自动门无法关闭",
+            "plan": "联系厂家维修",
+            "handled_by": "工程部 王工",
+        },
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:3000]
     fault = db.session.scalars(select(FaultReport)).one()
     assert fault.occurred_at == WHEN and fault.reported_by_id == world.am1.id
-    c.post(f"/admin/fault_report/edit/?id={fault.id}", data={
-        "complaint": "", "occurred_at": "2026-11-20 14:30:00", "place": "大堂",
-        "symptom": "自动门无法关闭", "plan": "联系厂家维修", "handled_by": "工程部 王工",
-        "cause": "感应器损坏", "analysis": "雨天进水导致短路", "prevention": "加装防雨罩"})
+    c.post(
+        f"/admin/fault_report/edit/?id={fault.id}",
+        data={
+            "complaint": "",
+            "occurred_at": "2026-11-20 14:30:00",
+            "place": "大堂",
+            "symptom": "自动门无法关闭",
+            "plan": "联系厂家维修",
+            "handled_by": "工程部 王工",
+            "cause": "感应器损坏",
+            "analysis": "雨天进水导致短路",
+            "prevention": "加装防雨罩",
+        },
+    )
     db.session.expire_all()
     fault = db.session.get(FaultReport, fault.id)
     assert (fault.status, fault.cause, fault.occurred_at) == (ANALYSED, "感应器损坏", WHEN)

@@ -37,8 +37,12 @@ def lock_row(name):
 
 
 def skipped_lines(caplog, name):
-    return [r for r in caplog.records if r.name == LOCK_LOG
-            and r.getMessage().startswith(f"task {name} skipped: another run holds its lock")]
+    return [
+        r
+        for r in caplog.records
+        if r.name == LOCK_LOG
+        and r.getMessage().startswith(f"task {name} skipped: another run holds its lock")
+    ]
 
 
 def test_a_run_that_finds_the_lock_held_is_skipped_and_does_nothing(ctx, caplog):
@@ -128,8 +132,11 @@ def test_a_stale_lock_is_taken_over(ctx, app, caplog):
     with caplog.at_level(logging.INFO, logger="crm"):
         assert heartbeat() is not None
     assert db.session.get(TaskRun, "heartbeat").runs == 1
-    assert any(r.name == LOCK_LOG and r.getMessage().startswith(
-        "task lock heartbeat taken over: its holder dead-worker:1") for r in caplog.records)
+    assert any(
+        r.name == LOCK_LOG
+        and r.getMessage().startswith("task lock heartbeat taken over: its holder dead-worker:1")
+        for r in caplog.records
+    )
     assert lock_row("heartbeat").holder is None
 
 

@@ -29,8 +29,7 @@ def test_a_task_run_eagerly_logs_its_start_and_end_with_the_duration(celery_app,
         result = heartbeat.apply()
     assert result.successful()
     started, ended = task_lines(caplog)
-    assert started.getMessage() == \
-        f"task crm.tasks.maintenance.heartbeat started (id {result.id})"
+    assert started.getMessage() == f"task crm.tasks.maintenance.heartbeat started (id {result.id})"
     assert ended.getMessage().startswith("task crm.tasks.maintenance.heartbeat ended SUCCESS in ")
     assert ended.getMessage().endswith(f"ms (id {result.id})")
     assert ended.duration_ms >= 0
@@ -46,7 +45,8 @@ def test_a_failing_task_logs_its_failure_without_its_arguments(celery_app, caplo
     assert started.getMessage().startswith("task crm.tasks.cards.daily started")
     assert failed.levelno == logging.ERROR
     assert failed.getMessage().startswith(
-        f"task crm.tasks.cards.daily failed (id {result.id}): ValueError at ")
+        f"task crm.tasks.cards.daily failed (id {result.id}): ValueError at "
+    )
     assert "crm/tasks/cards.py:" in failed.getMessage()  # where it was raised
     assert "13912345678" not in failed.getMessage()
     assert ended.getMessage().startswith("task crm.tasks.cards.daily ended FAILURE in ")
@@ -83,14 +83,19 @@ def test_the_retention_sweep_logs_each_destruction_and_its_count(celery_app, wor
 
 @pytest.mark.worker
 def test_a_real_worker_logs_start_and_end(app, celery_app, caplog):
-    with caplog.at_level(logging.INFO, logger="crm"), \
-            start_worker(celery_app, pool="solo", shutdown_timeout=30):
+    with (
+        caplog.at_level(logging.INFO, logger="crm"),
+        start_worker(celery_app, pool="solo", shutdown_timeout=30),
+    ):
         result = heartbeat.delay()
         result.get(timeout=60)
     messages = [r.getMessage() for r in task_lines(caplog)]
     assert f"task crm.tasks.maintenance.heartbeat started (id {result.id})" in messages
-    assert any(m.startswith("task crm.tasks.maintenance.heartbeat ended SUCCESS in ")
-               and m.endswith(f"(id {result.id})") for m in messages)
+    assert any(
+        m.startswith("task crm.tasks.maintenance.heartbeat ended SUCCESS in ")
+        and m.endswith(f"(id {result.id})")
+        for m in messages
+    )
 
 
 def test_in_a_worker_celery_writes_the_app_lines_once(app):
@@ -102,8 +107,7 @@ def test_in_a_worker_celery_writes_the_app_lines_once(app):
     ours = [h for h in crm_logger.handlers if getattr(h, "crm_handler", False)]
     assert ours
     try:
-        signals.celeryd_init.send(sender="worker@test", instance=None, conf=None,
-                                  options={})
+        signals.celeryd_init.send(sender="worker@test", instance=None, conf=None, options={})
         assert not [h for h in crm_logger.handlers if getattr(h, "crm_handler", False)]
     finally:
         for handler in ours:

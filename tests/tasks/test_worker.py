@@ -47,8 +47,11 @@ def test_a_task_whose_worker_dies_is_delivered_again(celery_app):
 
 def test_the_embedded_default_needs_no_broker_server(tmp_path):
     # A fresh interpreter: crm.config reads the environment once, at import.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CRM_BROKER_URL", "CRM_RESULT_BACKEND", "CRM_DATABASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CRM_BROKER_URL", "CRM_RESULT_BACKEND", "CRM_DATABASE_URL")
+    }
     env["CRM_INSTANCE_DIR"] = str(tmp_path)
     code = (
         "from crm import create_app\n"
@@ -57,8 +60,9 @@ def test_the_embedded_default_needs_no_broker_server(tmp_path):
         "print(celery_app.conf.result_backend)\n"
         "print(type(celery_app.connection().transport).__module__)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == [
         f"sqla+sqlite:///{tmp_path / 'celery-broker.sqlite'}",
         f"db+sqlite:///{tmp_path / 'celery-results.sqlite'}",
