@@ -40,7 +40,8 @@ from crm.extensions import db
 
 # The staff's day: what a request is, by weight.
 MIX = (("list", 30), ("search", 25), ("card", 25), ("page 2", 15), ("contact log", 5))
-ROLES = (access.ACCOUNT_MANAGER, access.REGIONAL_MANAGER, access.SALES_MANAGER)
+# The staff who work in the customer lists all day (the field sales and their managers).
+ROLES = tuple(sorted(access.SALES))
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 
@@ -57,7 +58,7 @@ def percentile(sorted_ms: list[float], q: float) -> float:
 
 
 def pick_users(n: int) -> list[dict]:
-    """`n` bench users, the three roles in turn (as many of each as there are), each with a
+    """`n` bench users, the roles of ROLES in turn (as many of each as there are), each with a
     sample of the customers they see: search terms and card ids."""
     by_role = {
         role: db.session.scalars(
