@@ -54,6 +54,7 @@ class Home(HomeView):
         tiles = []
         if access.can(actor, "today", area="home"):
             tiles = home.today_work(db.session, actor)
+        visible = _visible_customers()
         if access.can(actor, "watch", area="home"):
             tiles += _watch_tiles()
         # The inbox is narrowed to the signed-in user by crm.access ("recipient" scope).
@@ -73,6 +74,7 @@ class Home(HomeView):
         return self.render(
             "admin/crm/home.html",
             tiles=tiles,
+            visible=visible,
             charts=home.charts_for(actor),
             chart_titles=home.TITLES,
             heartbeat=heartbeat,
@@ -101,6 +103,17 @@ class Home(HomeView):
             mimetype=XLSX_MIMETYPE,
             headers={"Content-Disposition": f"attachment;filename={name}.xlsx"},
         )
+
+
+VISIBLE_CAP = 10000
+
+
+def _visible_customers() -> str:
+    """How many customers the reader's scope holds (the query hook narrows it), counted up
+    to a cap so that a manager's page does not count a million rows: "10,000+" beyond it."""
+    ids = select(Client.id).limit(VISIBLE_CAP + 1).subquery()
+    found = db.session.execute(select(func.count()).select_from(ids)).scalar()
+    return f"{VISIBLE_CAP:,}+" if found > VISIBLE_CAP else str(found)
 
 
 def _watch_tiles() -> list:

@@ -394,6 +394,9 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
     can_set_page_size = True
     page_size = 20
     list_template = "admin/crm/list.html"
+    # Rows written from buttons prepared once per page (crm/admin/rows.py); a view whose list
+    # template adds its own row actions (block list_row_actions) turns it off.
+    compact_rows = True
     column_type_formatters = STAFF_FORMATTERS
     column_type_formatters_detail = STAFF_FORMATTERS
     column_type_formatters_export = STAFF_EXPORT_FORMATTERS
@@ -629,7 +632,7 @@ class ScopedModelView(RoleGate, BoundedListMixin, ModelView):
 
     def render(self, template, **kwargs):
         model = kwargs.get("model")
-        if template == self.list_template and "list_row_actions" in kwargs:
+        if template == self.list_template and "list_row_actions" in kwargs and self.compact_rows:
             from crm.admin.rows import RowButtons
 
             kwargs["row_buttons"] = RowButtons.for_page(

@@ -297,6 +297,7 @@ class ViewGrantView(ReadOnlyView):
 
     screen = "view_grants"
     list_template = "admin/crm/governance_grants.html"
+    compact_rows = False  # its template adds the decide form to each pending row
     column_list = (
         "requested_at",
         "client_id",

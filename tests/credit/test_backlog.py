@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import event, func, select
 
 from crm.credit import checks as cs
+from crm.credit import ledger
 from crm.credit.models import Crossing
 from crm.extensions import db
 from crm.notifications.models import Notification, OutboxMail
@@ -22,7 +23,7 @@ def _backlog(world, n):
     for _ in range(n):
         c = factories.create_client(world.am1)
         give_profile(c, "10000.00")
-        cs.record_charge(db.session, c.id, "950", date(2026, 11, 1), "B-1")
+        ledger.record_charge(db.session, c.id, "950", date(2026, 11, 1), "B-1")
         db.session.commit()
         made.append(c)
     for c in made:

@@ -151,14 +151,17 @@ def test_bench_measures_every_area_and_files_the_figures(app, loaded, tmp_path, 
     indexing = f"archive indexing of waiting scans ({db.engine.dialect.name})"
     assert [t.split(":")[0] for t in titles] == [
         "screens",
+        "home pages",
         "credit check",
         "cards daily task",
         indexing,
-        titles[4].split(":")[0],
+        titles[5].split(":")[0],
     ]
-    assert titles[4].startswith("quarterly analysis ")
-    reviews = figures[titles[4]]
+    assert titles[5].startswith("quarterly analysis ")
+    reviews = figures[titles[5]]
     assert reviews["proposals it makes"] > 0 and "not run whole" in " ".join(reviews)
+    home = figures[titles[1]]
+    assert {k.split(" | ")[0] for k in home} >= {"account_manager", "sales_manager", "finance"}
     screens = figures[titles[0]]
     for role in ("account manager", "regional manager", "sales manager"):
         cases = [k for k in screens if k.startswith(role + " |")]
@@ -170,7 +173,7 @@ def test_bench_measures_every_area_and_files_the_figures(app, loaded, tmp_path, 
             f"{role} | contactlog: filtered by customer name",
         } <= set(cases)
         assert all(screens[k]["queries"] > 0 and screens[k]["median_ms"] > 0 for k in cases)
-    credit = figures[titles[1]]
+    credit = figures[titles[2]]
     assert credit["result"]["customers"] == db.session.scalar(
         select(func.count()).select_from(CreditBalance).where(CreditBalance.outstanding != 0)
     )
@@ -179,7 +182,7 @@ def test_bench_measures_every_area_and_files_the_figures(app, loaded, tmp_path, 
         select(ArchiveDocument).where(ArchiveDocument.status == archive_rules.ARCHIVED)
     ).all()
     assert len(indexed) == 4 and all(d.archive_no and d.storage_path for d in indexed)
-    assert figures[titles[3]]["documents bound"] == 4
+    assert figures[titles[4]]["documents bound"] == 4
 
 
 def test_bench_data_history_only_gives_loaded_customers_their_year_once(app, loaded):
