@@ -105,6 +105,11 @@ class CardUse(db.Model):
     __label__ = _l("Card use")
     __scope__ = "cards"
     __scope_area__ = "cards"
+    # The use list's order (newest first), over everyone's uses and over one customer's.
+    __table_args__ = (
+        Index("ix_card_uses_used_at", "used_at"),
+        Index("ix_card_uses_client_id_used_at", "client_id", "used_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     card_id: Mapped[int] = mapped_column(ForeignKey("member_cards.id"), index=True)
