@@ -69,7 +69,8 @@ def thresholds() -> list[int]:
 
 
 # --- thresholds ------------------------------------------------------------------------------
-def _above(t: int):
+def above(t: int):
+    """The balances that owe at least `t` per cent of their limit (and something)."""
     return and_(
         BAL.c.outstanding > 0, BAL.c.outstanding * 100 >= t * func.coalesce(BAL.c.credit_limit, 0)
     )
@@ -100,7 +101,7 @@ def customers_over(level):
         t = int(level)
     except (TypeError, ValueError):
         return None
-    return select(BAL.c.client_id).where(owing, _above(t)) if 0 < t <= 10000 else None
+    return select(BAL.c.client_id).where(owing, above(t)) if 0 < t <= 10000 else None
 
 
 def _within(col, client_ids=None, id_range=None):
@@ -128,11 +129,11 @@ def evaluate_thresholds(session, client_ids=None, id_range=None) -> list[tuple[i
         marked = exists().where(
             CROSS.c.client_id == BAL.c.client_id, CROSS.c.threshold == t, CROSS.c.above == true()
         )
-        above = select(
+        newly = select(
             BAL.c.client_id, literal(t), literal(True, Boolean), literal(1), literal(now)
-        ).where(_above(t), where, ~marked)
+        ).where(above(t), where, ~marked)
         ins = dialect_insert(session, CROSS).from_select(
-            ["client_id", "threshold", "above", "crossing_no", "crossed_at"], above
+            ["client_id", "threshold", "above", "crossing_no", "crossed_at"], newly
         )
         rows = session.execute(
             ins.on_conflict_do_update(
@@ -144,7 +145,7 @@ def evaluate_thresholds(session, client_ids=None, id_range=None) -> list[tuple[i
         crossed += [(cid, t, n) for cid, n in rows]
         if rows:
             _notify_crossings(session, t, now, client_ids, id_range)
-        below = select(BAL.c.client_id).where(~_above(t), where)
+        below = select(BAL.c.client_id).where(~above(t), where)
         session.execute(
             update(CROSS)
             .where(
@@ -249,7 +250,7 @@ def check_summary(session, today: date | None = None, client_ids=None, id_range=
         ),
     ]
     cols += [
-        func.coalesce(func.sum(case((_above(t), 1), else_=0)), 0).label(f"over_{t}")
+        func.coalesce(func.sum(case((above(t), 1), else_=0)), 0).label(f"over_{t}")
         for t in thresholds()
     ]
     row = (

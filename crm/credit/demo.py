@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crm.auth.models import User
 from crm.clients.models import Client
-from crm.credit import ledger, reviews
+from crm.credit import exposure, ledger, reviews
 from crm.timeutil import local_today
 
 # (share of the limit signed recently, an older debt left overdue, days it is past due)
@@ -98,4 +98,5 @@ def seed_credit(session, shared_rng=None, count: int = 40) -> int:
         for actor in [region_manager, *chain][:steps]:
             reviews.decide_review(session, review.id, True, "同意", actor=actor)
     session.flush()
+    exposure.refresh(session)  # the home pages' credit figures from the first sign-in
     return count

@@ -415,8 +415,8 @@ def client_credit(session, client_id: int, today: date | None = None) -> dict:
     }
 
 
-def _aging_columns(today: date):
-
+def aging_columns(today: date):
+    """The aging buckets' sums over the open items (and their total), as of `today`."""
     due = OPEN.c.due_date
     amt = OPEN.c.open_amount
 
@@ -439,7 +439,7 @@ def aging_report(session, group: str = "client", today: date | None = None) -> l
     from crm.auth.models import Region
 
     today = today or local_today()
-    cols = _aging_columns(today)
+    cols = aging_columns(today)
     keys = {
         "client": (Client.id, Client.code, Client.name),
         "owner": (User.id, User.full_name),
@@ -480,7 +480,7 @@ def aging_totals(session, today: date | None = None) -> dict:
     today = today or local_today()
     row = (
         session.execute(
-            select(*_aging_columns(today))
+            select(*aging_columns(today))
             .select_from(OpenItem)
             .join(Client, Client.id == OpenItem.client_id)
             .where(OpenItem.kind == CHARGE)

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.access import ROLLUP_POLICY
 from crm.auth.models import User
 from crm.clients.models import Client
 from crm.errors import DomainError
@@ -320,6 +321,40 @@ class CheckRun(db.Model):
     heartbeat_at: Mapped[datetime | None]
 
     started_by: Mapped[User | None] = relationship()
+
+
+class CreditExposure(db.Model):
+    """Credit exposure summed per region and account manager (issue 15 point 7): for each
+    measure — customers at each threshold of their limit ("use:80", "use:90"), over it
+    ("use:over"), with overdue debts ("overdue"), and what is owed by age past due
+    ("age:not_due" … "age:d90_plus") — the customers and the amount. Rebuilt whole, set-based,
+    by crm.credit.exposure.refresh after each check of all customers and every hour; the home
+    pages read these few hundred rows, never the balances or the open items of every customer.
+    """
+
+    __tablename__ = "credit_exposure"
+    __label__ = _l("Credit exposure summary")
+    __scope__ = ROLLUP_POLICY
+    __scope_area__ = "credit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # No foreign keys: derived rows (as consumption_rollups), the ids those of
+    # clients.region_id and clients.owner_id at the refresh; 0 for none, so that the key below
+    # is unique on every database (NULLs never conflict) and a refresh can upsert it.
+    region_id: Mapped[int] = mapped_column(Integer, default=0)
+    account_manager_id: Mapped[int] = mapped_column(Integer, default=0)
+    measure: Mapped[str] = mapped_column(String(20))
+    customers: Mapped[int] = mapped_column(Integer, default=0)
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    as_of: Mapped[date]  # the day "overdue" and the ages were counted for
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "account_manager_id", "region_id", "measure", name="uq_credit_exposure_key"
+        ),
+        Index("ix_credit_exposure_region", "region_id"),
+    )
 
 
 # The Core tables of crm.credit's set-based statements (no ORM events, no scope hook: the

@@ -3,8 +3,10 @@ query run under the signed-in user's scope (crm.access narrows every statement),
 an index or read from a summary table — never a scan of the ledger or of every sale:
 
 * consumption: ``consumption_rollups`` (crm.reviews), 12 months;
-* credit: the per-customer ``credit_balances`` and the open items (``credit_open_items``),
-  the collections of this month by (kind, entry_date) of the ledger;
+* credit: use, overdue and aging from ``credit_exposure`` (crm.credit.exposure, counted every
+  hour and after the nightly check; the charts say when), the 20 largest exposures from the
+  balances by their amount index, the collections of this month by (kind, entry_date) of the
+  ledger;
 * cards, complaints, commissions, archives: their own indexed tables.
 
 Each chart is a `Chart`: categories × series with, for every figure, the URL of the list it
@@ -50,6 +52,7 @@ class Chart:
     links: list = field(default_factory=list)  # per series: [url | None per category]
     money: bool = False
     stack: bool = False
+    note: str = ""  # e.g. when summed figures were counted
 
     @property
     def title(self) -> str:
@@ -70,6 +73,7 @@ class Chart:
             "stack": self.stack,
             "series": [{"name": n, "data": d} for n, d in self.series],
             "links": self.links,
+            "note": str(self.note),
         }
 
     def table(self) -> tuple[list, list]:
@@ -193,29 +197,35 @@ def consumption_by_manager(session, today: date) -> Chart:
 
 
 # --- credit ------------------------------------------------------------------------------------
+def _counted(session) -> str:
+    from crm.credit import exposure
+    from crm.timeutil import format_local
+
+    at = exposure.counted_at(session)
+    return _("Counted at %(time)s", time=format_local(at)) if at else _("Not counted yet")
+
+
 def credit_use(session, today: date) -> Chart:
     """How many customers owe at least each threshold of their limit, more than it, and have
-    overdue debts: the counts of the credit check, each a link to the credit profiles it
-    counts."""
+    overdue debts — the credit check's counts, from the exposure summary (crm.credit.exposure),
+    each a link to the credit profiles it counts."""
     from crm.admin.credit import OverdueFilter, UtilisationFilter
     from crm.credit import checks as cs
-    from crm.credit.models import CreditProfile
+    from crm.credit import exposure
 
-    def count(ids):
-        return session.execute(
-            select(func.count()).select_from(CreditProfile).where(CreditProfile.client_id.in_(ids))
-        ).scalar()
-
+    totals = exposure.totals(session)
     levels = [str(t) for t in cs.thresholds()] + [cs.OVER_LIMIT]
     chart = Chart(
         "credit_use",
         "bar",
         _l("Credit use"),
         [f"≥ {lv}%" for lv in levels[:-1]] + [_("Over the limit"), _("With overdue debts")],
+        note=_counted(session),
     )
+    measures = [exposure.use_measure(lv) for lv in levels] + [exposure.OVERDUE]
     chart.add(
         _l("Customers"),
-        [count(cs.customers_over(lv)) for lv in levels] + [count(cs.customers_overdue(today))],
+        [totals.get(m, (0, 0))[0] for m in measures],
         [list_url("credit_profile", (None, UtilisationFilter, lv)) for lv in levels]
         + [list_url("credit_profile", (None, OverdueFilter, "1"))],
     )
@@ -223,18 +233,32 @@ def credit_use(session, today: date) -> Chart:
 
 
 def credit_aging(session, today: date) -> Chart:
-    """Open charges by age past due, per region, stacked by bucket (the aging report's)."""
+    """Open charges by age past due, per region, stacked by bucket (the aging report's
+    buckets), from the exposure summary."""
     from crm.admin.credit import BUCKET_LABELS
-    from crm.credit import rules
-    from crm.credit.ledger import aging_report
+    from crm.auth.models import Region
+    from crm.credit import exposure, rules
 
-    rows = aging_report(session, "region", today)
+    measures = {exposure.age_measure(b): b for b in rules.AGING_BUCKETS}
+    regions = exposure.by_region(session, measures)
+    names = dict(session.execute(select(Region.id, Region.name)).all()) if regions else {}
+    keys = sorted(regions, key=lambda r: -sum(regions[r].values()))
     chart = Chart(
-        "credit_aging", "bar", _l("Region"), [r["label"] for r in rows], money=True, stack=True
+        "credit_aging",
+        "bar",
+        _l("Region"),
+        [names.get(r) or _("No region") for r in keys],
+        money=True,
+        stack=True,
+        note=_counted(session),
     )
     report = url_for("credit_aging.index")
-    for bucket in rules.AGING_BUCKETS:
-        chart.add(BUCKET_LABELS[bucket], [r[bucket] for r in rows], [report] * len(rows))
+    for measure, bucket in measures.items():
+        chart.add(
+            BUCKET_LABELS[bucket],
+            [regions[r].get(measure, 0) for r in keys],
+            [report] * len(keys),
+        )
     return chart
 
 
@@ -509,7 +533,7 @@ def today_work(session, user, today: date | None = None) -> list[tuple]:
     from crm.cards.rules import ACTIVE
     from crm.complaints.models import OPEN, Complaint
     from crm.credit import checks as cs
-    from crm.credit.models import CreditProfile
+    from crm.credit import exposure
     from crm.governance.models import PENDING, ChangeRequest
     from crm.intake.models import FirstContact
     from crm.notifications.models import Notification
@@ -523,6 +547,7 @@ def today_work(session, user, today: date | None = None) -> list[tuple]:
     n = select(func.count())
     tomorrow = today + timedelta(days=1)
     threshold = str(cs.thresholds()[0]) if cs.thresholds() else "80"
+    credit = exposure.totals(session)  # summed hourly: her tens of thousands at 1M
     return [
         (
             _l("Revisits due"),
@@ -556,20 +581,12 @@ def today_work(session, user, today: date | None = None) -> list[tuple]:
         ),
         (
             _l("Customers at %(t)s%% of their limit or more", t=threshold),
-            count(
-                n.select_from(CreditProfile).where(
-                    CreditProfile.client_id.in_(cs.customers_over(threshold))
-                )
-            ),
+            credit.get(exposure.use_measure(threshold), (0, 0))[0],
             list_url("credit_profile", (None, UtilisationFilter, threshold)),
         ),
         (
             _l("Customers with overdue debts"),
-            count(
-                n.select_from(CreditProfile).where(
-                    CreditProfile.client_id.in_(cs.customers_overdue(today))
-                )
-            ),
+            credit.get(exposure.OVERDUE, (0, 0))[0],
             list_url("credit_profile", (None, OverdueFilter, "1")),
         ),
         (

@@ -45,7 +45,8 @@
   function table(box, data) {
     var t = document.createElement("table");
     t.className = "table table-sm table-striped crm-chart-table";
-    var caption = cell("caption", box.getAttribute("data-caption") || data.title);
+    var caption = cell("caption", (box.getAttribute("data-caption") || data.title) +
+                       (data.note ? " (" + data.note + ")" : ""));
     t.appendChild(caption);
     var head = t.createTHead().insertRow();
     [data.category_label].concat(data.series.map(function (s) { return s.name; }))
@@ -90,6 +91,11 @@
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (data) {
         draw(el, data);
+        if (data.note) {
+          var note = cell("p", data.note);
+          note.className = "small text-muted crm-chart-note";
+          el.parentNode.insertBefore(note, el.nextSibling);
+        }
         var box = document.getElementById(el.getAttribute("data-table"));
         if (box) { table(box, data); }
       })

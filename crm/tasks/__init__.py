@@ -33,6 +33,11 @@ BEAT_SCHEDULE = {
         "task": "crm.tasks.credit.nightly_check",
         "schedule": crontab(hour=1, minute=0),
     },
+    # The home pages' credit exposure (crm.credit.exposure), within the hour of the ledger.
+    "credit-exposure": {
+        "task": "crm.tasks.credit.refresh_exposure",
+        "schedule": crontab(minute=47),
+    },
     # R11: each quarter's first day, every customer is re-evaluated.
     "credit-quarterly": {
         "task": "crm.tasks.credit.quarterly_reevaluation",

@@ -15,6 +15,7 @@ from crm import access
 from crm.cards.models import MemberCard
 from crm.complaints.models import Complaint
 from crm.credit import checks as cs
+from crm.credit import exposure
 from crm.credit.models import CreditBalance, CreditProfile, LedgerEntry, OpenItem
 from crm.extensions import db
 from crm.reports import home
@@ -102,6 +103,7 @@ def data(world):
         )
     db.session.flush()
     consumption.rollup(db.session, [last_month, this_month])
+    exposure.refresh(db.session)
     db.session.commit()
     return world
 
