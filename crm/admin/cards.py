@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.access import can, current_actor
 from crm.admin.base import RoleView, ScopedModelView, perform
-from crm.admin.formatters import client_link, client_name, customer_filters
+from crm.admin.formatters import InMonthFilter, client_link, client_name, customer_filters
 from crm.cards import rules, services
 from crm.cards.models import CardEvent, CardType, CardUse, MemberCard
 from crm.extensions import db
@@ -335,6 +335,7 @@ class CardUseView(ScopedModelView):
         FilterEqual(
             CardUse.accepted, _l("Accepted"), options=lambda: [("1", _("Yes")), ("0", _("No"))]
         ),
+        InMonthFilter(CardUse.used_at, _l("Month used")),
     )
     form_columns = ("number", "holder", "place", "list_price")
     form_extra_fields = {

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm.access import can, current_actor
 from crm.admin.base import ScopedModelView, perform
 from crm.admin.contracts import choice, prefill_client
-from crm.admin.formatters import client_link, client_name, customer_filters
+from crm.admin.formatters import InMonthFilter, client_link, client_name, customer_filters
 from crm.admin.listing import ListTotalsMixin
 from crm.auth.models import User
 from crm.bounds import id_list
@@ -222,6 +222,8 @@ class SalesRecordView(ListTotalsMixin, ScopedModelView):
     column_filters = (
         *customer_filters(SalesRecord.client_id),
         FilterEqual(SalesRecord.promoter_id, _l("Promoter"), options=_promoter_options),
+        FilterEqual(SalesRecord.product_kind, _l("Product kind"), options=rules.PRODUCT_KINDS),
+        InMonthFilter(SalesRecord.sold_on, _l("Month sold")),
         "sold_on",
     )
     form_columns = ("client", "scheme", "product_kind", "amount", "sold_on", "change_reason")

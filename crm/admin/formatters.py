@@ -9,17 +9,19 @@ serves it. The role scope (crm.access) applies to that inner SELECT as to any ot
 filter never reaches a customer the reader may not see.
 """
 
+from datetime import datetime, time
+
 from flask import current_app, url_for
 from flask_admin.babel import lazy_gettext as admin_l
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import and_, or_, select
+from sqlalchemy import DateTime, and_, false, or_, select
 
 from crm.admin import search as searching
 from crm.clients.models import Client
 from crm.extensions import db
-from crm.timeutil import format_local
+from crm.timeutil import format_local, local_to_utc
 
 
 def local_time(field: str):
@@ -93,6 +95,29 @@ class CustomerFilter(BaseSQLAFilter):
 
     def operation(self):
         return admin_l("contains")
+
+
+class InMonthFilter(BaseSQLAFilter):
+    """The rows of one month (YYYY-MM) of the company's calendar, on a date column or on a
+    time stored in UTC: where a home page's consumption bar leads. Anything else finds nothing.
+    """
+
+    def apply(self, query, value, alias=None):
+        from crm.reviews.consumption import MONTH, Period
+
+        try:
+            period = Period.parse(value)
+        except ValueError:
+            return query.filter(false())
+        if period.kind != MONTH:
+            return query.filter(false())
+        start, end = period.start, period.end
+        if isinstance(self.column.type, DateTime):
+            start, end = (local_to_utc(datetime.combine(d, time.min)) for d in (start, end))
+        return query.filter(self.column >= start, self.column < end)
+
+    def operation(self):
+        return _l("in the month")
 
 
 def customer_filters(client_id_column) -> tuple:

@@ -4,7 +4,7 @@ a leaver's hand-over, the divisions' invitations. Thin: the rules are in crm.int
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import FilterEmpty, FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -102,6 +102,8 @@ class FirstContactView(ScopedModelView):
         "client": client_link,
     }
     column_searchable_list = ("name", "phone", "mobile")
+    # The home page's "registrations due" opens those with no customer card yet.
+    column_filters = (FilterEmpty(FirstContact.client_id, _l("Registered card")),)
     column_default_sort = ("contact_date", True)
     form_columns = ("name", "phone", "mobile", "contact_date", "owner", "notes")
     form_args = {"owner": {"query_factory": lambda: _account_managers(), "allow_blank": True}}

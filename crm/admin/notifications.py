@@ -3,6 +3,7 @@
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import FilterEmpty, FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
@@ -18,7 +19,7 @@ from crm.extensions import db
 from crm.notifications import delivery
 from crm.notifications import services as notices
 from crm.notifications.models import NoticeRobot, Notification
-from crm.notifications.services import mark_read
+from crm.notifications.services import KIND_LABELS, mark_read
 from crm.timeutil import format_local
 from crm.urls import target_path
 
@@ -42,6 +43,12 @@ class InboxView(ScopedModelView):
     }
     column_default_sort = ("created_at", True)
     column_sortable_list = ("created_at",)
+    # The home page's "greetings due" opens the unread greetings (one reader's inbox: the
+    # (recipient_id, read_at, created_at) index bounds it).
+    column_filters = (
+        FilterEqual(Notification.kind, _l("Kind"), options=lambda: list(KIND_LABELS.items())),
+        FilterEmpty(Notification.read_at, _l("Read at")),
+    )
     column_formatters = {
         "title": _title,
         "created_at": lambda v, c, m, p: format_local(m.created_at),

@@ -111,6 +111,7 @@ class SalesRecord(db.Model):
     __table_args__ = (
         Index("ix_sales_records_promoter_sold", "promoter_id", "sold_on"),
         Index("ix_sales_records_sold_on", "sold_on"),
+        Index("ix_sales_records_kind_sold", "product_kind", "sold_on"),
     )
 
 

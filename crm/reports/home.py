@@ -154,10 +154,34 @@ def consumption_trend(session, today: date) -> Chart:
     kinds = [k for k in labels if any((m, k) in found for m in months)]
     kinds += sorted({k for _m, k in found} - set(kinds))
     for kind in kinds:
-        chart.add(labels.get(kind, kind), [found.get((m, kind), 0) for m in months])
+        chart.add(
+            labels.get(kind, kind),
+            [found.get((m, kind), 0) for m in months],
+            [_consumption_list(kind, m) for m in months],
+        )
     if not kinds:
         chart.add(_l("Consumption"), [0] * len(months))
     return chart
+
+
+def _consumption_list(kind: str, month: date) -> str | None:
+    """The list a consumption bar counts: the month's sales of the product kind, or its
+    accepted card uses."""
+    from flask_admin.contrib.sqla.filters import FilterEqual
+
+    from crm.admin.formatters import InMonthFilter
+    from crm.reviews.consumption import CARD
+
+    value = month.strftime("%Y-%m")
+    if kind == CARD:
+        return list_url(
+            "card_use", ("accepted", FilterEqual, "1"), ("used_at", InMonthFilter, value)
+        )
+    return list_url(
+        "sale",
+        ("product_kind", FilterEqual, kind),
+        ("sold_on", InMonthFilter, value),
+    )
 
 
 def consumption_by_manager(session, today: date) -> Chart:
@@ -526,7 +550,7 @@ def chart(session, name: str, today: date | None = None) -> Chart:
 def today_work(session, user, today: date | None = None) -> list[tuple]:
     """[(label, count, url | None)]: what is due today for the signed-in account manager,
     each count over her scope and a link to the list it counts."""
-    from flask_admin.contrib.sqla.filters import DateSmallerFilter, FilterEqual
+    from flask_admin.contrib.sqla.filters import DateSmallerFilter, FilterEmpty, FilterEqual
 
     from crm.admin.credit import OverdueFilter, UtilisationFilter
     from crm.cards.models import MemberCard
@@ -567,12 +591,12 @@ def today_work(session, user, today: date | None = None) -> list[tuple]:
                     Notification.kind == "greeting", Notification.read_at.is_(None)
                 )
             ),
-            url_for("inbox.index_view"),
+            list_url("inbox", ("kind", FilterEqual, "greeting"), ("read_at", FilterEmpty, "1")),
         ),
         (
             _l("Registrations due"),
             count(n.select_from(FirstContact).where(FirstContact.client_id.is_(None))),
-            url_for("first_contact.index_view"),
+            list_url("first_contact", ("client_id", FilterEmpty, "1")),
         ),
         (
             _l("Pending requests"),

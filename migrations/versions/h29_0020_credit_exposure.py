@@ -1,6 +1,7 @@
 """Credit exposure per region and account manager, counted by each check of all customers and
 every hour, for the home pages (issue 15 point 7: the company-wide credit charts and an account
-manager's "at 80% or overdue" counted a million balances and open charges per view).
+manager's "at 80% or overdue" counted a million balances and open charges per view); the
+sales of one product kind in one month, which a consumption bar opens.
 
 Revision ID: h29_0020
 Revises: h28_0019
@@ -31,8 +32,11 @@ def upgrade():
         ),
     )
     op.create_index("ix_credit_exposure_region", "credit_exposure", ["region_id"])
+    # a home page's consumption bar opens the sales of one product kind in one month
+    op.create_index("ix_sales_records_kind_sold", "sales_records", ["product_kind", "sold_on"])
 
 
 def downgrade():
+    op.drop_index("ix_sales_records_kind_sold", table_name="sales_records")
     op.drop_index("ix_credit_exposure_region", table_name="credit_exposure")
     op.drop_table("credit_exposure")

@@ -244,6 +244,40 @@ def test_today_counts_open_their_lists(data, login_as):
     assert _list_count(am2, url) == 0  # c1 is not hers
 
 
+def test_every_tile_of_today_counts_the_list_it_opens(data, login_as):
+    from crm.access import set_actor
+    from crm.intake.models import FirstContact
+    from crm.notifications.models import Notification
+
+    today = local_today()
+    for user in (data.am1, data.am2):
+        db.session.add_all(
+            [
+                Notification(
+                    recipient_id=user.id, event_key="g", kind="greeting", title="生日", body="问候"
+                ),
+                Notification(
+                    recipient_id=user.id, event_key="r", kind="revisit", title="回访", body="到期"
+                ),
+                FirstContact(name="新客", contact_date=today, owner_id=user.id),
+            ]
+        )
+    db.session.add(
+        FirstContact(name="已登记", contact_date=today, owner_id=data.am1.id, client_id=data.c1.id)
+    )
+    db.session.commit()
+    c = login_as(data.am1)
+    with c.application.test_request_context():
+        set_actor(data.am1)
+        tiles = home.today_work(db.session, data.am1)
+    counted = 0
+    for label, n, url in tiles:
+        assert url, label
+        assert _list_count(c, url) == n, (str(label), url)
+        counted += n > 0
+    assert counted >= 5  # greetings, registrations, credit, overdue, complaints at least
+
+
 def test_xlsx_equals_json(data, login_as):
     c = login_as(data.sales_manager)
     for name in home.charts_for(data.sales_manager):
@@ -291,3 +325,37 @@ def test_regional_manager_watch_tiles_open_the_watch_list(data, login_as):
     assert [int(n) for _u, n in urls] == [2, 1]  # the east's two, one untouched
     for url, n in urls:
         assert _list_count(c, url.replace("&amp;", "&")) == int(n)
+
+
+def test_a_consumption_bar_opens_the_sales_or_card_uses_it_sums(data, login_as):
+    from datetime import datetime
+
+    this_month = local_today().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    shop = Shop()
+    # 00:30 on the 1st in the company's zone (UTC+8) is the previous day in UTC: this month's
+    early = datetime.combine(this_month, datetime.min.time()) - timedelta(hours=7, minutes=30)
+    shop.use(data.c1, early, "88.00")
+    shop.use(data.c1, early, "99.00", accepted=False)  # refused: neither summed nor listed
+    consumption.rollup(db.session, [last_month, this_month])
+    db.session.commit()
+    c = login_as(data.am1)
+    chart = _json(c, "consumption_trend")
+    months = chart["categories"]
+    by_name = {s["name"]: (s["data"], links) for s, links in zip(chart["series"], chart["links"])}
+    cards = next(v for k, v in by_name.items() if k in ("Card uses", "用卡记录"))
+    values, links = cards
+    now = months.index(this_month.strftime("%Y-%m"))
+    assert values[now] == 88.0 and _list_count(c, links[now]) == 1
+    before = months.index(last_month.strftime("%Y-%m"))
+    assert values[before] == 0 and _list_count(c, links[before]) == 0
+    sales = [(v, ls) for k, (v, ls) in by_name.items() if (v, ls) != cards]
+    opened = 0
+    for values, links in sales:
+        for value, url in zip(values, links, strict=True):
+            assert url
+            if value:  # each of c1's sales is one record of its kind in its month
+                assert _list_count(c, url) == 1
+                opened += 1
+    assert opened == 2
+    assert _list_count(login_as(data.am2), cards[1][now]) == 0  # not her customer's use
