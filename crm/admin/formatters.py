@@ -97,21 +97,27 @@ class CustomerFilter(BaseSQLAFilter):
         return admin_l("contains")
 
 
+def month_of(value):
+    """The month (crm.reviews Period) a filter's value YYYY-MM names; None for anything else."""
+    from crm.reviews.consumption import MONTH, Period
+
+    try:
+        period = Period.parse(value)
+    except ValueError:
+        return None
+    return period if period.kind == MONTH else None
+
+
 class InMonthFilter(BaseSQLAFilter):
     """The rows of one month (YYYY-MM) of the company's calendar, on a date column or on a
     time stored in UTC: where a home page's consumption bar leads. Anything else finds nothing.
     """
 
     def apply(self, query, value, alias=None):
-        from crm.reviews.consumption import MONTH, Period
-
-        try:
-            period = Period.parse(value)
-        except ValueError:
+        month = month_of(value)
+        if month is None:
             return query.filter(false())
-        if period.kind != MONTH:
-            return query.filter(false())
-        start, end = period.start, period.end
+        start, end = month.start, month.end
         if isinstance(self.column.type, DateTime):
             start, end = (local_to_utc(datetime.combine(d, time.min)) for d in (start, end))
         return query.filter(self.column >= start, self.column < end)

@@ -16,7 +16,7 @@ from sqlalchemy import false, select
 from crm import printing
 from crm.access import can, current_actor
 from crm.admin.base import RoleView, ScopedModelView, perform
-from crm.admin.formatters import client_link, local_time
+from crm.admin.formatters import client_link, local_time, month_of
 from crm.bounds import id_list
 from crm.clients import choices
 from crm.excel.safe import SafeWorkbook, print_setup
@@ -67,13 +67,8 @@ class MonthFilter(BaseSQLAFilter):
     """The list of one month (YYYY-MM); anything else finds nothing."""
 
     def apply(self, query, value, alias=None):
-        try:
-            period = Period.parse(value)
-        except ValueError:
-            return query.filter(false())
-        if period.kind != MONTH:
-            return query.filter(false())
-        return query.filter(self.column == period.start)
+        month = month_of(value)
+        return query.filter(false() if month is None else self.column == month.start)
 
     def operation(self):
         return admin_l("equals")

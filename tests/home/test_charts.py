@@ -342,7 +342,10 @@ def test_a_consumption_bar_opens_the_sales_or_card_uses_it_sums(data, login_as):
     c = login_as(data.am1)
     chart = _json(c, "consumption_trend")
     months = chart["categories"]
-    by_name = {s["name"]: (s["data"], links) for s, links in zip(chart["series"], chart["links"])}
+    by_name = {
+        s["name"]: (s["data"], links)
+        for s, links in zip(chart["series"], chart["links"], strict=True)
+    }
     cards = next(v for k, v in by_name.items() if k in ("Card uses", "用卡记录"))
     values, links = cards
     now = months.index(this_month.strftime("%Y-%m"))
