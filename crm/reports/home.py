@@ -2,7 +2,8 @@
 query run under the signed-in user's scope (crm.access narrows every statement), bounded by
 an index or read from a summary table — never a scan of the ledger or of every sale:
 
-* consumption: ``consumption_rollups`` (crm.reviews), 12 months;
+* consumption: ``consumption_by_manager`` (the rollups summed per account manager,
+  crm.reviews), 12 months;
 * credit: use, overdue and aging from ``credit_exposure`` (crm.credit.exposure, counted every
   hour and after the nightly check; the charts say when), the 20 largest exposures from the
   balances by their amount index, the collections of this month by (kind, entry_date) of the
@@ -133,7 +134,7 @@ def consumption_trend(session, today: date) -> Chart:
     customers', region's or the company's, as the rollups' scope gives them."""
     from crm.commissions.rules import PRODUCT_KINDS
     from crm.reviews.consumption import ALL, CARD
-    from crm.reviews.models import ConsumptionRollup as R
+    from crm.reviews.models import ConsumptionByManager as R
 
     months = _months_back(today, 12)
     rows = session.execute(
@@ -188,7 +189,7 @@ def consumption_by_manager(session, today: date) -> Chart:
     """The last 12 months' consumption of each account manager's customers, side by side."""
     from crm.auth.models import User
     from crm.reviews.consumption import ALL
-    from crm.reviews.models import ConsumptionRollup as R
+    from crm.reviews.models import ConsumptionByManager as R
 
     months = _months_back(today, 12)
     total = func.sum(R.amount)

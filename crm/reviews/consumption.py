@@ -30,6 +30,9 @@ every write contend on the same few rows, and a customer's reclassification or h
 have to move its whole history between rows. An hour's delay is fine for a dashboard; the
 per-customer figures (the analyses' lists, the watch list, the reclassification) read
 ``consumption_months`` and are exact at once. Either way no page scans the sales or the uses.
+``consumption_by_manager`` sums the rollup rows of the same months once more, over level,
+weight and nature: the home pages' trends read its 20,000 rows a year (at a million customers)
+instead of the rollup's 700,000.
 """
 
 import re
@@ -51,7 +54,7 @@ from sqlalchemy import (
 )
 
 from crm.kernel import dialect_insert
-from crm.reviews.models import ConsumptionMonth, ConsumptionRollup
+from crm.reviews.models import ConsumptionByManager, ConsumptionMonth, ConsumptionRollup
 from crm.timeutil import company_zone, local_today, utcnow
 
 CARD = "card"  # the kind of accepted card uses
@@ -364,12 +367,11 @@ def rebuild(session, since_month: date | None = None) -> int:
             else select(table.c.month).distinct()
         )
     ]
-    if since is not None:  # months emptied by the rebuild lose their rollup rows too
+    for rolled in (ConsumptionRollup.__table__, ConsumptionByManager.__table__):
+        # months emptied by the rebuild lose their rollup rows too
         connection.execute(
-            delete(ConsumptionRollup.__table__).where(ConsumptionRollup.__table__.c.month >= since)
+            delete(rolled).where(rolled.c.month >= since) if since is not None else delete(rolled)
         )
-    else:
-        connection.execute(delete(ConsumptionRollup.__table__))
     rollup(session, months)
     return written
 
@@ -455,7 +457,26 @@ def rollup(session, months) -> int:
         written += connection.execute(
             roll.insert().from_select(columns, query).execution_options(preserve_rowcount=True)
         ).rowcount
+    _by_manager(connection, months)
     return written
+
+
+def _by_manager(connection, months) -> None:
+    """The rollup rows of `months` summed over level, weight and nature (a customer has one
+    class at the rollup, so the customers add up)."""
+    roll, small = ConsumptionRollup.__table__, ConsumptionByManager.__table__
+    connection.execute(delete(small).where(small.c.month.in_(months)))
+    keys = (roll.c.month, roll.c.region_id, roll.c.account_manager_id, roll.c.kind)
+    connection.execute(
+        small.insert().from_select(
+            ["month", "region_id", "account_manager_id", "kind", "amount", "uses", "customers"],
+            select(
+                *keys, func.sum(roll.c.amount), func.sum(roll.c.uses), func.sum(roll.c.customers)
+            )
+            .where(roll.c.month.in_(months))
+            .group_by(*keys),
+        )
+    )
 
 
 def rollup_recent(session, today: date | None = None) -> int:
