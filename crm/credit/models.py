@@ -30,7 +30,7 @@ from crm.auth.models import User
 from crm.clients.models import Client
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.kernel import Money
+from crm.kernel import Money, bulk_reference
 from crm.timeutil import utcnow
 
 CHARGE, PAYMENT, REVERSAL = "charge", "payment", "reversal"
@@ -219,7 +219,7 @@ class Crossing(CreditScoped, db.Model):
     __tablename__ = "credit_crossings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    client_id: Mapped[int] = mapped_column(bulk_reference("clients.id"))
     threshold: Mapped[int] = mapped_column(Integer)
     above: Mapped[bool] = mapped_column(Boolean, default=False)
     crossing_no: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,11 +10,19 @@
 It imports no area: areas import it (`from crm.kernel import Money, SoftDeleted`).
 """
 
-from crm.kernel.columns import Approval, Decision, Money, RequestedBy, SoftDeleted
+from crm.kernel.columns import (
+    Approval,
+    Decision,
+    Money,
+    RequestedBy,
+    SoftDeleted,
+    bulk_reference,
+)
 from crm.kernel.money import parse_money, to_decimal
 from crm.kernel.sql import dialect_insert, insert_or_ignore, unscoped
 
 __all__ = [
+    "bulk_reference",
     "Approval",
     "Decision",
     "Money",

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.extensions import db
+from crm.kernel import bulk_reference
 from crm.timeutil import utcnow
 
 
@@ -19,7 +20,7 @@ class Notification(db.Model):
     __label__ = _l("Notification")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recipient_id: Mapped[int] = mapped_column(bulk_reference("users.id"))
     event_key: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(50))
     title: Mapped[str] = mapped_column(String(200))
@@ -29,7 +30,7 @@ class Notification(db.Model):
     # the URL; the domain knows no URL).
     link_endpoint: Mapped[str | None] = mapped_column(String(100))
     link_id: Mapped[int | None]
-    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    client_id: Mapped[int | None] = mapped_column(bulk_reference("clients.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 
