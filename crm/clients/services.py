@@ -294,6 +294,14 @@ def add_contact_log(session, log: ContactLog) -> ContactLog:
     """R16: a contact gets the next sequence number of its customer's log."""
     # A form sets the `client` relationship; client_id follows only at the flush.
     client_id = log.client.id if log.client is not None else log.client_id
+    # Two contacts of one customer at once would read the same last number: the customer's
+    # row is locked until commit (FOR NO KEY UPDATE: its edits wait, foreign keys don't).
+    session.execute(
+        select(Client.id)
+        .where(Client.id == client_id)
+        .with_for_update(key_share=True)
+        .execution_options(**unscoped("the customer's log is numbered", deleted=True))
+    )
     last = session.execute(
         select(func.max(ContactLog.seq))
         .where(ContactLog.client_id == client_id)
