@@ -33,6 +33,7 @@ BULK_REFERENCES = (
     "fk_notifications_client_id_clients",
     "fk_notifications_recipient_id_users",
     "fk_credit_crossings_client_id_clients",
+    "fk_reclass_proposals_client_id_clients",
 )
 
 
