@@ -469,45 +469,44 @@ def _notify_cards(session, where, key, kind: str, title, body_lead: str) -> int:
     due = _DUE.c
     without_jit(session)
     conn = session.connection()
-    _DUE.drop(conn, checkfirst=True)  # left by a run that failed on this connection
+    _DUE.drop(conn, checkfirst=True)  # left by a failed run whose caller went on
     _DUE.create(conn)
-    try:
-        cards = select(
-            MemberCard.id,
-            MemberCard.client_id,
-            MemberCard.number,
-            MemberCard.expiry_date,
-            key,
-            literal(title) if isinstance(title, str) else title,
-        ).where(*where, not_raised)
-        session.execute(_DUE.insert().from_select(list(due.keys()), cards))
-        body = sql_text(
-            f"{body_lead} {_('Card')} {field('number')}, {field('name')}, "
-            f"{_('expiry date')} {field('date')}",
-            number=due.number,
-            name=Client.name,
-            date=cast(due.expiry_date, String),
+    cards = select(
+        MemberCard.id,
+        MemberCard.client_id,
+        MemberCard.number,
+        MemberCard.expiry_date,
+        key,
+        literal(title) if isinstance(title, str) else title,
+    ).where(*where, not_raised)
+    session.execute(_DUE.insert().from_select(list(due.keys()), cards))
+    body = sql_text(
+        f"{body_lead} {_('Card')} {field('number')}, {field('name')}, "
+        f"{_('expiry date')} {field('date')}",
+        number=due.number,
+        name=Client.name,
+        date=cast(due.expiry_date, String),
+    )
+    events = (
+        select(
+            due.event_key,
+            due.title,
+            body.label("body"),
+            Client.id.label("client_id"),
+            literal("card.details_view").label("link_endpoint"),  # where the notice leads
+            due.card_id.label("link_id"),
+            Client.email.label("to_address"),  # the holder is told too
         )
-        events = (
-            select(
-                due.event_key,
-                due.title,
-                body.label("body"),
-                Client.id.label("client_id"),
-                literal("card.details_view").label("link_endpoint"),  # where the notice leads
-                due.card_id.label("link_id"),
-                Client.email.label("to_address"),  # the holder is told too
-            )
-            .select_from(_DUE)
-            .join(Client, Client.id == due.client_id)
-            .where(Client.deleted_at.is_(None))
-        )
-        deliveries = events.add_columns(Client.owner_id.label("recipient_id")).where(
-            Client.owner_id.is_not(None)
-        )
-        return notify_select(session, kind, events, deliveries, unsent=True)
-    finally:
-        _DUE.drop(conn)
+        .select_from(_DUE)
+        .join(Client, Client.id == due.client_id)
+        .where(Client.deleted_at.is_(None))
+    )
+    deliveries = events.add_columns(Client.owner_id.label("recipient_id")).where(
+        Client.owner_id.is_not(None)
+    )
+    created = notify_select(session, kind, events, deliveries, unsent=True)
+    _DUE.drop(conn)  # a failed run leaves it to the rollback (or to the next run)
+    return created
 
 
 def reminder_days() -> list[int]:
