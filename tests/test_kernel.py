@@ -13,7 +13,7 @@ from crm.access import set_actor
 from crm.clients.models import Client
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.kernel import insert_or_ignore, parse_money, to_decimal, unscoped
+from crm.kernel import insert_or_ignore, parse_money, to_decimal, unscoped, without_jit
 from crm.revisits.models import Revisit
 
 CRM = Path(__file__).resolve().parent.parent / "crm"
@@ -83,11 +83,25 @@ def test_insert_or_ignore_skips_what_is_there(world):
     assert db.session.scalar(select(func.count()).select_from(Revisit)) == 1
 
 
+def test_without_jit_lasts_until_the_end_of_the_transaction(ctx):
+    from sqlalchemy import text
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        without_jit(db.session)  # nothing to switch off
+        return
+    before = db.session.execute(text("SHOW jit")).scalar()
+    without_jit(db.session)
+    assert db.session.execute(text("SHOW jit")).scalar() == "off"
+    db.session.rollback()
+    assert db.session.execute(text("SHOW jit")).scalar() == before
+
+
 # What the kernel replaced must not come back: searched over crm/ outside crm/kernel.
 COPIES = {
     "a dialect switch for an insert": re.compile(
         r"postgresql\.insert|sqlite\.insert|on_conflict_do_nothing|OR IGNORE"
     ),
+    "a planner setting of its own": re.compile(r"SET (LOCAL )?jit"),
     "money parsing by hand": re.compile(r"""replace\(\s*["'],["']\s*,\s*["']["']\s*\)"""),
     "the scope's execution option by its raw name": re.compile(r"crm_unscoped|crm_include_deleted"),
     "a money column type of its own": re.compile(r"Numeric\(14,\s*2\)"),

@@ -5,7 +5,8 @@
 - `money`: the one reading of an amount someone typed, imported or passed (`parse_money`,
   `to_decimal`);
 - `sql`: the dialect-aware insert and insert-or-ignore (`dialect_insert`,
-  `insert_or_ignore`) and the named way past the row scope (`unscoped(reason)`).
+  `insert_or_ignore`), the named way past the row scope (`unscoped(reason)`) and
+  `without_jit` for a sweep of short look-ups.
 
 It imports no area: areas import it (`from crm.kernel import Money, SoftDeleted`).
 """
@@ -19,7 +20,7 @@ from crm.kernel.columns import (
     bulk_reference,
 )
 from crm.kernel.money import parse_money, to_decimal
-from crm.kernel.sql import dialect_insert, insert_or_ignore, unscoped
+from crm.kernel.sql import dialect_insert, insert_or_ignore, unscoped, without_jit
 
 __all__ = [
     "bulk_reference",
@@ -33,4 +34,5 @@ __all__ = [
     "parse_money",
     "to_decimal",
     "unscoped",
+    "without_jit",
 ]

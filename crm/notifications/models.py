@@ -39,6 +39,9 @@ class Notification(db.Model):
     __table_args__ = (
         UniqueConstraint("recipient_id", "event_key", name="uq_notifications_recipient_event"),
         Index("ix_notifications_inbox", "recipient_id", "read_at", "created_at"),
+        # A customer's notices: "was this event raised" for a sweep that meets the same events
+        # day after day (crm.cards), and the redaction of a destroyed customer's trail.
+        Index("ix_notifications_client_event", "client_id", "event_key"),
     )
 
 

@@ -309,24 +309,35 @@ def sql_text(message: str, **columns):
 
 
 def notify_select(
-    session, kind: str, events, deliveries, addresses=(), execution_options=None
+    session, kind: str, events, deliveries, addresses=(), execution_options=None, unsent=False
 ) -> int:
     """`notify_many` for a set of events given as SQL, written with INSERT … SELECT (no Python
     loop per event): a backlog of hundreds of thousands of notices in a few statements.
 
     `events` is a SELECT with the labelled columns event_key, title, body, client_id,
-    link_endpoint and link_id, one row per event; `deliveries` the same columns plus
-    recipient_id, one row per event and recipient (duplicates allowed). Each recipient gets an
-    inbox row, and a mail when their preference for `kind` is mail (the default) and they have
-    an address; each plain address in `addresses` gets a mail for every event; each active
-    robot that takes `kind` an item. Exactly once per event key, as `notify_many`: the unique
-    constraints and ON CONFLICT DO NOTHING, so running it twice, or concurrently, adds
-    nothing. Returns how many inbox rows were new."""
+    link_endpoint and link_id, one row per event, and optionally to_address: that event's own
+    address (a card's holder), which gets its mail when there is one; `deliveries` the same
+    columns plus recipient_id, one row per event and recipient (duplicates allowed). Each
+    recipient gets an inbox row, and a mail when their preference for `kind` is mail (the
+    default) and they have an address; each plain address in `addresses` gets a mail for every
+    event; each active robot that takes `kind` an item. Exactly once per event key, as
+    `notify_many`: the unique constraints and ON CONFLICT DO NOTHING, so running it twice, or
+    concurrently, adds nothing. Returns how many inbox rows were new.
+
+    `unsent=True` is for a sweep that meets the same events again day after day (a card is in
+    its reminder window for weeks): each statement then leaves out, through the unique index
+    it would conflict on, what was written before, instead of trying to insert it again."""
     from crm.auth.models import User
 
     opts = {"preserve_rowcount": True, **(execution_options or {})}
     now = utcnow()
     ev, to = events.subquery("crm_events"), deliveries.subquery("crm_deliveries")
+
+    def new(model, **key) -> list:
+        """Rows not written before (with `unsent`): the unique index of `key` answers."""
+        if not unsent:
+            return []
+        return [~exists().where(*[model.__table__.c[k] == v for k, v in key.items()])]
 
     def run(model, columns, query, conflict):
         rows = query.subquery()
@@ -345,6 +356,9 @@ def notify_select(
         to.c.link_id,
         to.c.client_id,
         literal(now),
+    )
+    inbox = inbox.where(
+        *new(Notification, recipient_id=to.c.recipient_id, event_key=to.c.event_key)
     ).distinct()
     created = run(
         Notification,
@@ -375,14 +389,17 @@ def notify_select(
             literal(kind),
             rows.c.link_endpoint,
             rows.c.link_id,
-        )
+        ).where(*new(OutboxMail, event_key=rows.c.event_key, to_address=address))
 
     users = (
         mail(to, User.email)
         .join_from(to, User, User.id == to.c.recipient_id)
         .where(User.email.is_not(None), User.email != "", wants_mail(User.id, kind))
     )
-    plain = [mail(ev, literal(a)) for a in sorted({a for a in addresses if a})]
+    others = [mail(ev, literal(a)) for a in sorted({a for a in addresses if a})]
+    if "to_address" in ev.c:
+        own = ev.c.to_address
+        others.append(mail(ev, own).where(own.is_not(None), own != ""))
     run(
         OutboxMail,
         [
@@ -397,7 +414,7 @@ def notify_select(
             "link_endpoint",
             "link_id",
         ],
-        users.union(*plain) if plain else users.distinct(),
+        users.union(*others) if others else users.distinct(),
         ["event_key", "to_address"],
     )
     for robot_id in robots_by_kind(session).get(kind, ()):
@@ -410,7 +427,7 @@ def notify_select(
             ev.c.link_id,
             ev.c.client_id,
             literal(now),
-        )
+        ).where(*new(RobotItem, robot_id=robot_id, event_key=ev.c.event_key))
         run(
             RobotItem,
             [

@@ -145,3 +145,75 @@ def test_card_reminders_follow_the_managers_choice_and_reach_the_groups_that_tak
     assert sorted(db.session.scalars(select(RobotItem.event_key))) == sorted(
         [key(c1, 7), key(c2, 7)]
     )
+
+
+def test_a_reminder_reads_as_the_per_card_notice_and_a_holder_without_a_manager_is_mailed(cards):
+    from flask_babel import gettext as _
+
+    w = cards.world
+    card = card_expiring(cards, w.am1, 30)
+    alone = card_expiring(cards, None, 7, email="alone@example.com", name="无人客户有限公司")
+    services.run_daily(db.session, TODAY)
+    db.session.commit()
+    row = db.session.scalars(select(Notification)).one()  # the holder without one has none
+    assert (row.recipient_id, row.event_key, row.kind) == (w.am1.id, key(card, 30), "card_expiry")
+    assert row.title == _("Member card expires within %(days)d days", days=30)
+    assert row.body == (
+        f"{_('Please arrange the renewal.')} {_('Card')} {card.number}, {card.client.name}, "
+        f"{_('expiry date')} {card.expiry_date}"
+    )
+    assert (row.client_id, row.link_endpoint, row.link_id) == (
+        card.client_id,
+        "card.details_view",
+        card.id,
+    )
+    [mail] = db.session.execute(select(OutboxMail.event_key, OutboxMail.to_address)).all()
+    assert tuple(mail) == (key(alone, 7), "alone@example.com")
+    services.run_daily(db.session, TODAY)  # the card without an inbox row comes back: no mail
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(OutboxMail)) == 1
+
+
+def test_a_reminder_is_raised_once_a_manager_taking_the_customer_over_is_not_told_again(cards):
+    w = cards.world
+    card = card_expiring(cards, w.am1, 20)
+    services.run_daily(db.session, TODAY)
+    db.session.commit()
+    card.client.owner_id = w.am2.id
+    db.session.commit()
+    services.run_daily(db.session, TODAY + timedelta(days=1))
+    db.session.commit()
+    got = db.session.execute(select(Notification.recipient_id, Notification.event_key)).all()
+    assert [tuple(r) for r in got] == [(w.am1.id, key(card, 30))]
+    services.run_daily(db.session, card.expiry_date - timedelta(days=7))  # the next reminder
+    db.session.commit()
+    assert db.session.scalars(
+        select(Notification.recipient_id).where(Notification.event_key == key(card, 7))
+    ).all() == [w.am2.id]
+
+
+def test_the_daily_task_takes_the_same_statements_for_one_card_or_many(cards):
+    from sqlalchemy import event
+
+    def statements(day):
+        seen = []
+
+        def add(*_args):
+            seen.append(1)
+
+        event.listen(db.engine, "before_cursor_execute", add)
+        try:
+            services.run_daily(db.session, day)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", add)
+        db.session.commit()
+        return len(seen)
+
+    card_expiring(cards, cards.world.am1, 6)
+    card_expiring(cards, cards.world.am1, -2)
+    few = statements(TODAY)
+    for days in (5, 6, 20, 25, 29):
+        card_expiring(cards, cards.world.am2, days, email=f"h{days}@example.com")
+    for _n in range(3):
+        card_expiring(cards, cards.world.am3, -1)
+    assert statements(TODAY) == few
