@@ -5,13 +5,13 @@ trail finds its notices by customer too. IF NOT EXISTS: on the shared 1M benchma
 same index was built by hand (CONCURRENTLY) before this migration ran there.
 
 Revision ID: h29_0029
-Revises: h28_0019
+Revises: h29_0021
 """
 
 from alembic import op
 
 revision = "h29_0029"
-down_revision = "h28_0019"
+down_revision = "h29_0021"
 branch_labels = None
 depends_on = None
 
