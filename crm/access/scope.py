@@ -202,21 +202,27 @@ def _row_visible(user, obj) -> bool:
 def readable_models(user, client_id: int, models) -> set:
     """Which of `models` (row-scoped classes with a customer) `user` may read of one customer:
     what can(user, "view", Model(client_id=client_id)) says for each, in one statement (the
-    customer card asks it for each of its sections)."""
+    customer card asks it for each of its sections). The same statement answers whether the
+    user may change the customer: the checks that follow in the request (can(user, "view" or
+    "edit", …) of this customer) are answered from it."""
     if user is SYSTEM:
         return set(models)
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
-    models = list(models)
+    asked = [(m.__scope__, True) for m in models] + [("write", False)]
     columns = []
-    for model in models:
-        cond = _client_condition(user, model.__scope__)
+    for level, grants in asked:
+        cond = _client_condition(user, level, grants=grants)
         columns.append(case((cond, 1), else_=0) if cond is not None else literal(1))
     row = db.session.execute(
         select(*columns)
         .where(Client.id == client_id, Client.deleted_at.is_(None))
         .execution_options(**_CHECK)
     ).first()
+    answers = request_cache().setdefault(_ANSWERS, {})
+    for (level, grants), ok in zip(asked, row or [0] * len(asked), strict=True):
+        key = (getattr(user, "id", None), _reach(user, level, grants), frozenset({client_id}))
+        answers[key] = bool(ok)
     return {m for m, ok in zip(models, row or (), strict=False) if ok}
 
 
