@@ -70,7 +70,7 @@ def _narrow(state) -> None:
         options.append(with_loader_criteria(SoftDeleted, _soft_delete_filter, include_aliases=True))
         options.extend(_deleted_customer_criteria())
     if options:
-        options = _present(classes, options)
+        options = _present(statement, options, classes)
     if not state.execution_options.get("crm_unscoped"):
         actor = current_actor()
         if actor is not SYSTEM:
@@ -79,11 +79,14 @@ def _narrow(state) -> None:
         state.statement = statement.options(*options)
 
 
-def _present(classes, options) -> list:
+def _present(statement, options, classes=False) -> list:
     """The options whose class the statement can load: SQLAlchemy builds a cache key of every
     option on every execution, and the scope holds one per scoped model (a third of a page's
-    Python time). All of them when it cannot be told (`classes` None): loader options of the
-    statement's own, or a table the map does not know."""
+    Python time). All of them when it cannot be told: an option of the statement's own whose
+    reach is unknown, or a table the map does not know. `classes`: _classes_in(statement),
+    when the caller has it."""
+    if classes is False:
+        classes = _classes_in(statement)
     if classes is None:
         return options
     return [o for o in options if _applies(o, classes)]
