@@ -22,7 +22,7 @@ from sqlalchemy.sql.selectable import Alias
 from sqlalchemy.sql.util import find_tables
 
 from crm.access import scope
-from crm.access.actor import SYSTEM, current_actor, request_cache
+from crm.access.actor import SYSTEM, current_actor
 from crm.clients.models import Client
 from crm.extensions import db
 from crm.kernel import SoftDeleted
@@ -159,12 +159,22 @@ def _classes_by_table(registry) -> dict:
     return _BY_TABLE
 
 
+OPTIONS_KEPT = 4096  # users' criteria kept at most; beyond it the cache restarts
+_OPTIONS: dict[tuple, dict] = {}
+
+
 def _scope_options(actor, classes) -> list:
     """The actor's loader criteria for the scoped models among `classes` (all of them when
-    None), each built once per request and reused by each of its statements: rebuilt per
-    statement they cost more than a list page's SQL (issue 8), and built for every scoped
-    model they cost a list page a sixth of its Python time."""
-    cache = request_cache().setdefault(("crm.scope_options", id(actor)), {})
+    None). Rebuilt per statement they cost more than a list page's SQL (issue 8), built for
+    every scoped model a sixth of its Python time: each is built once per process for what
+    the conditions depend on (scope.scope_key: the user, role, region, live view grants and
+    the regional setting, read afresh by each request) and reused by every statement."""
+    key = scope.scope_key(actor)
+    cache = _OPTIONS.get(key)
+    if cache is None:
+        if len(_OPTIONS) >= OPTIONS_KEPT:
+            _OPTIONS.clear()
+        cache = _OPTIONS.setdefault(key, {})
     if classes is None:
         models = scope.scoped_models()
     else:  # in a fixed order: SQLAlchemy's statement cache keys on the options' order

@@ -110,6 +110,19 @@ def _or_granted(own, user):
     return or_(own, Client.id.in_(ids)) if ids else own
 
 
+def scope_key(user) -> tuple:
+    """Everything scope_condition(user, …) depends on, as a key: two users (or one user at
+    two moments) with the same key get the same conditions. The live grants and the regional
+    setting are read once per request (they change without a restart)."""
+    role = role_of(user)
+    key = (role, getattr(user, "id", None), getattr(user, "region_id", None))
+    if role in (ACCOUNT_MANAGER, REGIONAL_MANAGER):
+        key += (tuple(live_client_ids(user)),)
+        if role == REGIONAL_MANAGER:
+            key += (bool(user.region_id) and _regional_reads_region(),)
+    return key
+
+
 def scope_condition(user, model):
     """The condition narrowing reads of `model` for `user`; None when nothing is hidden."""
     if user is SYSTEM:
