@@ -11,7 +11,8 @@ name) and ANDed them, 30–60 ms a statement for some 1,800 hits. With btree_gin
 over (owner_id, grams) answers both conditions inside the index (the planner uses it for each
 arm of the search's OR, the owner condition joining each arm), and only the hits reach the
 bitmap. Partial on live rows, as the lists read; the statistics of the grams expression still
-come from 0011's whole-table indexes.
+come from 0011's whole-table indexes. IF NOT EXISTS: the bench database got them by hand
+(CREATE INDEX CONCURRENTLY) before this revision reached it.
 """
 
 from alembic import op
@@ -30,7 +31,7 @@ def upgrade():
     op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
     for column in GRAMMED:
         op.execute(
-            f"CREATE INDEX ix_clients_owner_grams_{column} ON clients "
+            f"CREATE INDEX IF NOT EXISTS ix_clients_owner_grams_{column} ON clients "
             f"USING gin (owner_id, crm_short_grams({column})) WHERE deleted_at IS NULL"
         )
 
