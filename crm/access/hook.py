@@ -16,12 +16,13 @@ why pyproject pins SQLAlchemy tightly. tests/clients/test_scope_options.py guard
 """
 
 from sqlalchemy import Table, event, or_, select
-from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.orm import Mapper, MapperProperty, RelationshipProperty, with_loader_criteria
+from sqlalchemy.orm.strategy_options import Load
 from sqlalchemy.sql.selectable import Alias
 from sqlalchemy.sql.util import find_tables
 
 from crm.access import scope
-from crm.access.actor import SYSTEM, current_actor, request_cache
+from crm.access.actor import SYSTEM, current_actor
 from crm.clients.models import Client
 from crm.extensions import db
 from crm.kernel import SoftDeleted
@@ -59,6 +60,8 @@ _DELETED_CUSTOMER_CRITERIA = None
 def _narrow(state) -> None:
     if not state.is_select or state.is_column_load:
         return
+    statement = state.statement
+    classes = _classes_in(statement)
     options = []
     # A lazy load inherits the soft-delete criterion (or, from the recycle bin, its absence)
     # from the query that loaded its parent. The user's scope is added to it all the same:
@@ -66,19 +69,24 @@ def _narrow(state) -> None:
     if not state.is_relationship_load and not state.execution_options.get("crm_include_deleted"):
         options.append(with_loader_criteria(SoftDeleted, _soft_delete_filter, include_aliases=True))
         options.extend(_deleted_customer_criteria())
+    if options:
+        options = _present(statement, options, classes)
     if not state.execution_options.get("crm_unscoped"):
         actor = current_actor()
         if actor is not SYSTEM:
-            options.extend(_scope_options(actor))
+            options.extend(_scope_options(actor, classes))
     if options:
-        state.statement = state.statement.options(*_present(state.statement, options))
+        state.statement = statement.options(*options)
 
 
-def _present(statement, options) -> list:
+def _present(statement, options, classes=False) -> list:
     """The options whose class the statement can load: SQLAlchemy builds a cache key of every
     option on every execution, and the scope holds one per scoped model (a third of a page's
-    Python time). Kept whenever it cannot be told: loader options of the statement's own."""
-    classes = _classes_in(statement)
+    Python time). All of them when it cannot be told: an option of the statement's own whose
+    reach is unknown, or a table the map does not know. `classes`: _classes_in(statement),
+    when the caller has it."""
+    if classes is False:
+        classes = _classes_in(statement)
     if classes is None:
         return options
     return [o for o in options if _applies(o, classes)]
@@ -92,12 +100,14 @@ def _applies(option, classes) -> bool:
 
 def _classes_in(statement) -> set | None:
     """The mapped classes of every table the statement reads (FROM, joins, subqueries), and
-    those their eager joined relationships bring along; None if it has loader options or
-    reads a table the map does not know."""
-    if any(not getattr(o, "_is_criteria_option", False) for o in statement._with_options):
+    those their eager joined relationships and its loader options (joinedload(...), …) bring
+    along; None if it has an option whose reach cannot be told or reads a table the map does
+    not know."""
+    todo = _option_classes(statement._with_options)
+    if todo is None:
         return None
     by_table = _classes_by_table(db.Model.registry)
-    found, todo = set(), []
+    found = set()
     for table in find_tables(
         statement, check_columns=True, include_aliases=True, include_joins=True
     ):
@@ -116,6 +126,28 @@ def _classes_in(statement) -> set | None:
     return found
 
 
+def _option_classes(options) -> list | None:
+    """The classes the statement's loader options name on their paths (a list page's
+    joinedload of the owner: User); None for an option of another kind or a wildcard path."""
+    classes = []
+    for option in options:
+        if getattr(option, "_is_criteria_option", False):
+            continue
+        if not isinstance(option, Load):
+            return None
+        for element in option.context:
+            for item in element.path:
+                if isinstance(item, Mapper):
+                    classes.append(item.class_)
+                elif isinstance(item, RelationshipProperty) or getattr(
+                    item, "is_aliased_class", False
+                ):  # the target of a relationship; aliased(Model)
+                    classes.append(item.mapper.class_)
+                elif not isinstance(item, MapperProperty):  # a wildcard: it may reach anything
+                    return None
+    return classes
+
+
 _BY_TABLE = {}
 
 
@@ -127,18 +159,38 @@ def _classes_by_table(registry) -> dict:
     return _BY_TABLE
 
 
-def _scope_options(actor) -> list:
-    """The actor's loader criteria, built once per request and reused by each of its
-    statements: rebuilt per statement they cost more than a list page's SQL (issue 8)."""
-    cache = request_cache()
-    key = ("crm.scope_options", id(actor))
-    if key not in cache:
-        cache[key] = [
-            with_loader_criteria(model, cond, include_aliases=True)
-            for model in scope.scoped_models()
-            if (cond := scope.scope_condition(actor, model)) is not None
-        ]
-    return cache[key]
+OPTIONS_KEPT = 4096  # users' criteria kept at most; beyond it the cache restarts
+_OPTIONS: dict[tuple, dict] = {}
+
+
+def _scope_options(actor, classes) -> list:
+    """The actor's loader criteria for the scoped models among `classes` (all of them when
+    None). Rebuilt per statement they cost more than a list page's SQL (issue 8), built for
+    every scoped model a sixth of its Python time: each is built once per process for what
+    the conditions depend on (scope.scope_key: the user, role, region, live view grants and
+    the regional setting, read afresh by each request) and reused by every statement."""
+    key = scope.scope_key(actor)
+    cache = _OPTIONS.get(key)
+    if cache is None:
+        if len(_OPTIONS) >= OPTIONS_KEPT:
+            _OPTIONS.clear()
+        cache = _OPTIONS.setdefault(key, {})
+    if classes is None:
+        models = scope.scoped_models()
+    else:  # in a fixed order: SQLAlchemy's statement cache keys on the options' order
+        models = sorted(
+            (c for c in classes if getattr(c, "__scope__", None)), key=lambda c: c.__name__
+        )
+    options = []
+    for model in models:
+        if model not in cache:
+            cond = scope.scope_condition(actor, model)
+            cache[model] = (
+                None if cond is None else with_loader_criteria(model, cond, include_aliases=True)
+            )
+        if cache[model] is not None:
+            options.append(cache[model])
+    return options
 
 
 def install(session_class) -> None:

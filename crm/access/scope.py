@@ -6,7 +6,9 @@ crm.access.roles.ALL_CUSTOMERS_AT); models of no customer name a row policy inst
 (author, owner, recipient, promoter, archive office).
 """
 
-from sqlalchemy import case, false, func, literal, or_, select
+from flask import has_request_context
+from sqlalchemy import case, event, false, func, literal, or_, select
+from sqlalchemy.orm import Session
 
 from crm.access.actor import SYSTEM, request_cache
 from crm.access.roles import (
@@ -38,27 +40,37 @@ _GRANTS = unscoped("the user's own live view grants")
 _CHECK = unscoped("the scope check asks the database itself")
 
 
+def _reach(user, level: str, grants: bool = True) -> str:
+    """How far `user` reads or writes at `level`: "all" customers, their "own" (an account
+    manager's, a regional manager's region), "own+grants" (a read widened by live view grants,
+    R5) or "none"."""
+    role = role_of(user)
+    if role in READ_ALL:
+        return "all"
+    if role in (ACCOUNT_MANAGER, REGIONAL_MANAGER):
+        return "own+grants" if grants and level not in ("write", "cards_write") else "own"
+    if role in ALL_CUSTOMERS_AT.get(level, ()):
+        return "all"
+    return "none"
+
+
 def _client_condition(user, level: str, grants: bool = True):
     """Condition on Client for `user` at `level` ('detail', 'write' or a key of
     ALL_CUSTOMERS_AT); None means all. `grants`: a read, which live view grants widen (R5)."""
-    role = role_of(user)
-    if role in READ_ALL:
+    reach = _reach(user, level, grants)
+    if reach == "all":
         return None
-    if role in (ACCOUNT_MANAGER, REGIONAL_MANAGER):
-        if role == ACCOUNT_MANAGER:
-            own = Client.owner_id == user.id
-        else:
-            own = (
-                Client.region_id == user.region_id
-                if user.region_id and _regional_reads_region()
-                else false()
-            )
-        if grants and level not in ("write", "cards_write"):
-            return _or_granted(own, user)
-        return own
-    if role in ALL_CUSTOMERS_AT.get(level, ()):
-        return None
-    return false()
+    if reach == "none":
+        return false()
+    if role_of(user) == ACCOUNT_MANAGER:
+        own = Client.owner_id == user.id
+    else:
+        own = (
+            Client.region_id == user.region_id
+            if user.region_id and _regional_reads_region()
+            else false()
+        )
+    return _or_granted(own, user) if reach == "own+grants" else own
 
 
 def _regional_reads_region() -> bool:
@@ -89,12 +101,26 @@ def live_client_ids(user) -> list[int]:
 def forget_grants() -> None:
     """A grant was decided in this request: the next read asks again."""
     request_cache().pop("crm.grant_ids", None)
+    request_cache().pop(_ANSWERS, None)
 
 
 def _or_granted(own, user):
     """A live view grant adds read-only access to that customer."""
     ids = live_client_ids(user)
     return or_(own, Client.id.in_(ids)) if ids else own
+
+
+def scope_key(user) -> tuple:
+    """Everything scope_condition(user, …) depends on, as a key: two users (or one user at
+    two moments) with the same key get the same conditions. The live grants and the regional
+    setting are read once per request (they change without a restart)."""
+    role = role_of(user)
+    key = (role, getattr(user, "id", None), getattr(user, "region_id", None))
+    if role in (ACCOUNT_MANAGER, REGIONAL_MANAGER):
+        key += (tuple(live_client_ids(user)),)
+        if role == REGIONAL_MANAGER:
+            key += (bool(user.region_id) and _regional_reads_region(),)
+    return key
 
 
 def scope_condition(user, model):
@@ -144,13 +170,34 @@ def in_scope(user, obj, write: bool = False, level: str | None = None, grants: b
     level = level or policy
     if not client_ids:
         return _kept_past_customer(user, obj, write, level)
-    cond = _client_condition(
-        user, WRITE_LEVELS.get(level, "write") if write else level, grants=grants and not write
-    )
-    stmt = select(func.count()).where(Client.id.in_(client_ids), Client.deleted_at.is_(None))
-    if cond is not None:
-        stmt = stmt.where(cond)
-    return db.session.execute(stmt.execution_options(**_CHECK)).scalar() == len(client_ids)
+    level = WRITE_LEVELS.get(level, "write") if write else level
+    grants = grants and not write
+    reach = _reach(user, level, grants)
+    if reach == "none":
+        return False
+    # The card asks this of one customer for each of its sections: one statement per reach,
+    # remembered for the request until the session writes (scope_checks_changed below).
+    answers = request_cache().setdefault(_ANSWERS, {})
+    key = (getattr(user, "id", None), reach, frozenset(client_ids))
+    if key not in answers:
+        cond = _client_condition(user, level, grants=grants)
+        stmt = select(func.count()).where(Client.id.in_(client_ids), Client.deleted_at.is_(None))
+        if cond is not None:
+            stmt = stmt.where(cond)
+        count = db.session.execute(stmt.execution_options(**_CHECK)).scalar()
+        answers[key] = count == len(client_ids)
+    return answers[key]
+
+
+_ANSWERS = "crm.scope_answers"
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_soft_rollback")
+def scope_checks_changed(*_args) -> None:
+    """A flush (or its undoing) may move a customer in or out of a scope: ask again."""
+    if has_request_context():
+        request_cache().pop(_ANSWERS, None)
 
 
 def _row_visible(user, obj) -> bool:
@@ -168,21 +215,27 @@ def _row_visible(user, obj) -> bool:
 def readable_models(user, client_id: int, models) -> set:
     """Which of `models` (row-scoped classes with a customer) `user` may read of one customer:
     what can(user, "view", Model(client_id=client_id)) says for each, in one statement (the
-    customer card asks it for each of its sections)."""
+    customer card asks it for each of its sections). The same statement answers whether the
+    user may change the customer: the checks that follow in the request (can(user, "view" or
+    "edit", …) of this customer) are answered from it."""
     if user is SYSTEM:
         return set(models)
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
-    models = list(models)
+    asked = [(m.__scope__, True) for m in models] + [("write", False)]
     columns = []
-    for model in models:
-        cond = _client_condition(user, model.__scope__)
+    for level, grants in asked:
+        cond = _client_condition(user, level, grants=grants)
         columns.append(case((cond, 1), else_=0) if cond is not None else literal(1))
     row = db.session.execute(
         select(*columns)
         .where(Client.id == client_id, Client.deleted_at.is_(None))
         .execution_options(**_CHECK)
     ).first()
+    answers = request_cache().setdefault(_ANSWERS, {})
+    for (level, grants), ok in zip(asked, row or [0] * len(asked), strict=True):
+        key = (getattr(user, "id", None), _reach(user, level, grants), frozenset({client_id}))
+        answers[key] = bool(ok)
     return {m for m, ok in zip(models, row or (), strict=False) if ok}
 
 

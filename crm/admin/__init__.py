@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from crm import access
+from crm.admin import menucache
 from crm.admin.audit import ACTION_LABELS, AuditView
 from crm.admin.base import HomeView, format_decimal, who
 from crm.admin.clients import (
@@ -244,6 +245,7 @@ def init_admin(app) -> Admin:
         entity_label=entity_label,
         who=who,
         money=lambda value: "" if value is None else format_decimal(value),
+        cached_menu=menucache.cached_menu,
     )
 
     @app.context_processor

@@ -417,6 +417,9 @@ class ClientView(XlsxExportMixin, ScopedModelView):
 
     def _card_context(self, client) -> dict:
         actor = current_actor()
+        # one statement says which sections this user reads (and whether they may edit);
+        # the checks below are answered from it
+        readable = access.readable_models(actor, client.id, (KeyPerson, *_section_models()))
         detail = can(actor, "view", KeyPerson(client_id=client.id))
         staff = services.contact_staff(db.session, client.id)
         context = {
@@ -434,7 +437,7 @@ class ClientView(XlsxExportMixin, ScopedModelView):
                 .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                 .limit(100)
             ).all()
-        context.update(self._card_sections(actor, client))
+        context.update(self._card_sections(client, readable))
         if client.id_number_enc and can(actor, "see_id_number", client):
             context["id_number_full"] = services.reveal_id_number(client)
             # Recorded in the request's transaction: the details view commits it (base).
@@ -442,7 +445,7 @@ class ClientView(XlsxExportMixin, ScopedModelView):
         return context
 
     @staticmethod
-    def _card_sections(actor, client) -> dict:
+    def _card_sections(client, readable) -> dict:
         """The card's member cards, complaints, next revisit and archive documents, each only
         for who may read that part of this customer's archive (None otherwise); a fixed
         number of statements whatever their length."""
@@ -473,9 +476,6 @@ class ClientView(XlsxExportMixin, ScopedModelView):
                 "document_status": archive_rules.STATUSES,
             },
         }
-        readable = access.readable_models(
-            actor, cid, (MemberCard, Complaint, Revisit, ArchiveDocument)
-        )
         if MemberCard in readable:
             out["member_cards"] = db.session.scalars(
                 select(MemberCard)
@@ -603,6 +603,16 @@ class ClientView(XlsxExportMixin, ScopedModelView):
             as_attachment=True,
             download_name=f"{client.code or client.id}.pdf",
         )
+
+
+def _section_models() -> tuple:
+    """The models of the card's sections besides the key persons and contact log."""
+    from crm.archives.models import ArchiveDocument
+    from crm.cards.models import MemberCard
+    from crm.complaints.models import Complaint
+    from crm.revisits.models import Revisit
+
+    return (MemberCard, Complaint, Revisit, ArchiveDocument)
 
 
 def _count_of(rows, field: str, values, model, client_id: int) -> int:

@@ -144,7 +144,7 @@ pg_only = pytest.mark.skipif(not IS_POSTGRES, reason="the indexes are PostgreSQL
 
 def _search_statements(web, search: str) -> list[tuple[str, dict]]:
     """The SQL statements the list page runs for `search` over the customers (its capped count
-    and its page of ids), with their parameters."""
+    with the hits, and, when they are many, its page of ids), with their parameters."""
     seen = []
 
     def _keep(_conn, _cursor, statement, parameters, _context, _many):
@@ -159,7 +159,7 @@ def _search_statements(web, search: str) -> list[tuple[str, dict]]:
     finally:
         event.remove(db.engine, "before_cursor_execute", _keep)
         db.session.remove()  # the request ran in this test's session: end its transaction
-    assert len(seen) >= 2
+    assert seen
     return seen
 
 
