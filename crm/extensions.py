@@ -29,7 +29,7 @@ HAND_WRITTEN_INDEXES = (
     "ix_clients_live_",
     "ix_clients_trgm_",
     "ix_clients_grams_",
-    "ix_clients_owner_grams_",  # h29_0020: an account manager's short search
+    "ix_clients_owner_grams_",  # h29_0030: an account manager's short search
 )
 
 
@@ -44,7 +44,7 @@ BULK_REFERENCES = (
 
 def migration_include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Autogenerate filter: the list screens' partial (live rows) and trigram indexes of
-    0009_scale and the short-term search indexes of 0011_search and h29_0020 are written by
+    0009_scale and the short-term search indexes of 0011_search and h29_0030 are written by
     hand; the models don't declare them, so never propose dropping them."""
     if type_ == "index" and reflected and compare_to is None:
         return not name.startswith(HAND_WRITTEN_INDEXES)

@@ -1,7 +1,7 @@
 """An account manager's short search: the owner and the name's grams in one GIN index.
 
-Revision ID: h29_0020
-Revises: h28_0019
+Revision ID: h29_0030
+Revises: h29_0029
 
 A search of one or two characters (crm/admin/search.py: `crm_short_grams(name) @> ARRAY[w]`,
 migration 0011) by an account manager is narrowed to their customers by the scope
@@ -17,8 +17,8 @@ come from 0011's whole-table indexes. IF NOT EXISTS: the bench database got them
 
 from alembic import op
 
-revision = "h29_0020"
-down_revision = "h28_0019"
+revision = "h29_0030"
+down_revision = "h29_0029"
 branch_labels = None
 depends_on = None
 
