@@ -51,40 +51,50 @@ class ConsumptionMonth(db.Model):
     )
 
 
-class ConsumptionRollup(db.Model):
-    """Consumption of one month summed per region, account manager, level, weight, nature and
-    kind (kind "*" = all kinds, whose `customers` counts each customer once). The dashboards
-    and analyses read these rows, never the sales or the card uses."""
+class RolledUp:
+    """A month's consumption summed per region and account manager (and more, per model),
+    read through the rollup scope. No foreign keys: derived rows, deleted and re-inserted in
+    bulk every hour (a key check per row made the rebuild three times slower); the ids are
+    those of clients.region_id and clients.owner_id at the rollup."""
 
-    __tablename__ = "consumption_rollups"
-    __label__ = _l("Consumption summary")
     __scope__ = ROLLUP_POLICY
     __scope_area__ = "reviews"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[date]
-    # No foreign keys: derived rows, deleted and re-inserted in bulk every hour (a key check
-    # per row made the rebuild three times slower); the ids are those of clients.region_id
-    # and clients.owner_id at the rollup.
     region_id: Mapped[int | None]
     account_manager_id: Mapped[int | None]
-    level: Mapped[str] = mapped_column(String(1))
-    weight: Mapped[str] = mapped_column(String(20))
-    nature: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(30))
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     uses: Mapped[int] = mapped_column(Integer, default=0)
     customers: Mapped[int] = mapped_column(Integer, default=0)
-    built_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (
-        Index("ix_consumption_rollups_month_kind", "month", "kind"),
-        Index("ix_consumption_rollups_manager_month", "account_manager_id", "month"),
-        Index("ix_consumption_rollups_region_month", "region_id", "month"),
+
+def _rollup_indexes(table: str) -> tuple:
+    return (
+        Index(f"ix_{table}_month_kind", "month", "kind"),
+        Index(f"ix_{table}_manager_month", "account_manager_id", "month"),
+        Index(f"ix_{table}_region_month", "region_id", "month"),
     )
 
 
-class ConsumptionByManager(db.Model):
+class ConsumptionRollup(RolledUp, db.Model):
+    """Consumption of one month summed per region, account manager, level, weight, nature and
+    kind (kind "*" = all kinds, whose `customers` counts each customer once). The analyses
+    read these rows, never the sales or the card uses."""
+
+    __tablename__ = "consumption_rollups"
+    __label__ = _l("Consumption summary")
+
+    level: Mapped[str] = mapped_column(String(1))
+    weight: Mapped[str] = mapped_column(String(20))
+    nature: Mapped[str] = mapped_column(String(20))
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = _rollup_indexes("consumption_rollups")
+
+
+class ConsumptionByManager(RolledUp, db.Model):
     """The rollup rows summed over level, weight and nature: one month's consumption per
     region, account manager and kind ("*" all kinds). The home pages' trends read these —
     about 20,000 rows a year at a million customers, where the full rollup has 700,000.
@@ -92,23 +102,8 @@ class ConsumptionByManager(db.Model):
 
     __tablename__ = "consumption_by_manager"
     __label__ = _l("Consumption by account manager")
-    __scope__ = ROLLUP_POLICY
-    __scope_area__ = "reviews"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[date]
-    region_id: Mapped[int | None]  # derived rows: no foreign keys, as the rollup's
-    account_manager_id: Mapped[int | None]
-    kind: Mapped[str] = mapped_column(String(30))
-    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    uses: Mapped[int] = mapped_column(Integer, default=0)
-    customers: Mapped[int] = mapped_column(Integer, default=0)
-
-    __table_args__ = (
-        Index("ix_consumption_by_manager_month", "month", "kind"),
-        Index("ix_consumption_by_manager_manager", "account_manager_id", "month"),
-        Index("ix_consumption_by_manager_region", "region_id", "month"),
-    )
+    __table_args__ = _rollup_indexes("consumption_by_manager")
 
 
 class WatchEntry(db.Model):

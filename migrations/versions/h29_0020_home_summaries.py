@@ -46,12 +46,16 @@ def upgrade():
         sa.Column("uses", sa.Integer(), nullable=False),
         sa.Column("customers", sa.Integer(), nullable=False),
     )
-    op.create_index("ix_consumption_by_manager_month", "consumption_by_manager", ["month", "kind"])
     op.create_index(
-        "ix_consumption_by_manager_manager", "consumption_by_manager", ["account_manager_id", "month"]
+        "ix_consumption_by_manager_month_kind", "consumption_by_manager", ["month", "kind"]
     )
     op.create_index(
-        "ix_consumption_by_manager_region", "consumption_by_manager", ["region_id", "month"]
+        "ix_consumption_by_manager_manager_month",
+        "consumption_by_manager",
+        ["account_manager_id", "month"],
+    )
+    op.create_index(
+        "ix_consumption_by_manager_region_month", "consumption_by_manager", ["region_id", "month"]
     )
     # filled from the rollups already there
     op.execute(
