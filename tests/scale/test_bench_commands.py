@@ -165,9 +165,11 @@ def test_bench_measures_every_area_and_files_the_figures(app, loaded, tmp_path, 
     screens = figures[titles[0]]
     for role in ("account manager", "regional manager", "sales manager"):
         cases = [k for k in screens if k.startswith(role + " |")]
-        # 8 list requests and the card page, then the lists of a customer's records filtered
-        # by its name (contracts and the contact log at least; the others as the role may)
-        assert len([k for k in cases if "filtered by customer name" not in k]) == 9
+        # 9 list requests (the deep page at offset 800,000 too) and the card page, then the
+        # lists of a customer's records filtered by its name (contracts and the contact log at
+        # least; the others as the role may)
+        assert len([k for k in cases if "filtered by customer name" not in k]) == 10
+        assert f"{role} | list: offset 800,000" in cases
         assert {
             f"{role} | contract: filtered by customer name",
             f"{role} | contactlog: filtered by customer name",
