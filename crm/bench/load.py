@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import click
@@ -193,7 +193,8 @@ def run_load(
     for c in clients:
         c.sign_in(password)
     samples: dict[tuple[str, str], list[float]] = defaultdict(list)
-    errors: dict[tuple[str, str], int] = defaultdict(int)
+    # per step and role, the failed requests by HTTP status (0: no answer in time)
+    errors: dict[tuple[str, str], Counter] = defaultdict(Counter)
     lock = threading.Lock()
     sent = [0]
     steps, weights = zip(*MIX, strict=True)
@@ -219,7 +220,7 @@ def run_load(
             with lock:
                 samples[key].append(ms)
                 if not ok(step, status):
-                    errors[key] += 1
+                    errors[key][status] += 1
 
     threads = [
         threading.Thread(target=work, args=(c, random.Random(seed + i)), daemon=True)
@@ -233,7 +234,7 @@ def run_load(
     return summarise(samples, errors, elapsed, len(clients))
 
 
-def _figures(ms: list[float], errs: int, elapsed: float) -> dict:
+def _figures(ms: list[float], errs: Counter, elapsed: float) -> dict:
     ms = sorted(ms)
     return {
         "requests": len(ms),
@@ -241,22 +242,33 @@ def _figures(ms: list[float], errs: int, elapsed: float) -> dict:
         "p50_ms": round(percentile(ms, 0.50), 1),
         "p95_ms": round(percentile(ms, 0.95), 1),
         "p99_ms": round(percentile(ms, 0.99), 1),
-        "errors": errs,
+        "errors": sum(errs.values()),
+        "error_statuses": {str(status): n for status, n in sorted(errs.items())},
     }
 
 
 def summarise(samples, errors, elapsed: float, users: int) -> dict:
+    """`errors`: {(step, role): Counter of the failed requests' HTTP statuses}."""
     every = [m for v in samples.values() for m in v]
     rows = {
-        f"{step} | {role}": _figures(ms, errors.get((step, role), 0), elapsed)
+        f"{step} | {role}": _figures(ms, errors.get((step, role), Counter()), elapsed)
         for (step, role), ms in sorted(samples.items())
     }
     return {
         "users": users,
         "seconds": round(elapsed, 1),
-        "total": _figures(every, sum(errors.values()), elapsed),
+        "total": _figures(every, sum(errors.values(), Counter()), elapsed),
         "steps": rows,
     }
+
+
+def _statuses(figures: dict) -> str:
+    """ " (HTTP 500 ×2, no answer ×1)" after a count of errors, or nothing."""
+    parts = [
+        f"{'no answer' if status == '0' else 'HTTP ' + status} ×{n}"
+        for status, n in figures["error_statuses"].items()
+    ]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def start_server(workers: int, threads: int, log: Path) -> tuple[subprocess.Popen, str]:
@@ -372,7 +384,7 @@ def load_bench(users, seconds, max_requests, url, workers, threads, password, js
     click.echo(
         f"\nload: {result['users']} users, {result['seconds']} s, "
         f"{t['requests']} requests, {t['per_s']} requests/s, p50 {t['p50_ms']} ms, "
-        f"p95 {t['p95_ms']} ms, p99 {t['p99_ms']} ms, {t['errors']} errors "
+        f"p95 {t['p95_ms']} ms, p99 {t['p99_ms']} ms, {t['errors']} errors{_statuses(t)} "
         f"(load average {result['load_average']:.1f} on {result['cores']} cores)"
     )
     width = max((len(k) for k in result["steps"]), default=10)
@@ -380,7 +392,7 @@ def load_bench(users, seconds, max_requests, url, workers, threads, password, js
         click.echo(
             f"  {name:<{width}}  {f['requests']:6d} req  {f['per_s']:6.1f}/s  "
             f"p50 {f['p50_ms']:7.1f}  p95 {f['p95_ms']:7.1f}  p99 {f['p99_ms']:7.1f} ms"
-            f"  {f['errors']} errors"
+            f"  {f['errors']} errors{_statuses(f)}"
         )
     if json_path:
         Path(json_path).write_text(json.dumps(result, indent=2, ensure_ascii=False))

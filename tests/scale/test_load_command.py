@@ -56,3 +56,19 @@ def test_load_runs_the_daily_mix_against_gunicorn(app, tiny, tmp_path):
     db.session.remove()
     assert db.session.scalar(select(func.count()).select_from(ContactLog)) == logs_before + written
     assert "requests/s" in result.output
+
+
+def test_the_figures_say_which_statuses_failed():
+    from collections import Counter
+
+    from crm.bench.load import _statuses, summarise
+
+    samples = {("contact log", "regional_manager"): [10.0, 20.0], ("list", "sales_manager"): [5.0]}
+    errors = {("contact log", "regional_manager"): Counter({500: 1, 0: 2})}
+    figures = summarise(samples, errors, 1.0, 2)
+    step = figures["steps"]["contact log | regional_manager"]
+    assert step["errors"] == 3 and step["error_statuses"] == {"0": 2, "500": 1}
+    assert figures["total"]["errors"] == 3
+    assert _statuses(step) == " (no answer ×2, HTTP 500 ×1)"
+    assert figures["steps"]["list | sales_manager"]["error_statuses"] == {}
+    assert _statuses(figures["steps"]["list | sales_manager"]) == ""
