@@ -391,10 +391,22 @@ def notify_select(
             rows.c.link_id,
         ).where(*new(OutboxMail, event_key=rows.c.event_key, to_address=address))
 
+    # The people's mails follow the inbox rows this call wrote (their recipient, kind and
+    # time, on the inbox index), not a second evaluation of `deliveries`: a go-live backlog's
+    # deliveries join every crossing to its customer and its people again. A notice someone
+    # had already received brings no mail either.
+    written = Notification.__table__.alias("crm_written")
     users = (
-        mail(to, User.email)
-        .join_from(to, User, User.id == to.c.recipient_id)
-        .where(User.email.is_not(None), User.email != "", wants_mail(User.id, kind))
+        mail(written, User.email)
+        .join_from(User, written, written.c.recipient_id == User.id)
+        .where(
+            written.c.read_at.is_(None),
+            written.c.created_at == now,
+            written.c.kind == kind,
+            User.email.is_not(None),
+            User.email != "",
+            wants_mail(User.id, kind),
+        )
     )
     others = [mail(ev, literal(a)) for a in sorted({a for a in addresses if a})]
     if "to_address" in ev.c:
